@@ -1,0 +1,48 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: venv
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	@echo
+	@echo "  Faceledger is running at http://$(HOST):$(PORT)/   (staff admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "  SMS sign-in codes are printed in this terminal. Ctrl-C stops the web server and the worker."
+	@echo
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/celery -A compliance_site worker --beat --loglevel=INFO --concurrency=2 \
+		--schedule var/celerybeat-schedule & worker=$$!; \
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,32 @@
+"""Every kind of audit event, numbered in ranges per app (as Zulip's AuditLogEventType).
+
+Numbers are stored in the log and so are part of its meaning: never renumber, only add.
+"""
+
+from enum import IntEnum
+
+
+class AuditAction(IntEnum):
+    # 100–199: the audit log itself
+    AUDIT_EXPORTED = 101
+    AUDIT_CHECKPOINT_ISSUED = 102
+    AUDIT_VERIFIED = 103
+
+    # 200–299: identity (consent app: sign-in, accounts, staff)
+    OTP_REQUESTED = 201
+    OTP_SEND_REFUSED = 202
+    OTP_SEND_FAILED = 203
+    OTP_VERIFIED = 204
+    OTP_FAILED = 205
+    OTP_LOCKED_OUT = 206
+    SUBJECT_CREATED = 207
+    LOGIN = 208
+    LOGOUT = 209
+    STAFF_CREATED = 210
+    STAFF_LOGIN = 211
+    STAFF_VIEWED_SUBJECT = 212
+
+    # 300–399: consent ledger
+    # 400–499: biometrics
+    # 500–599: swap
+    # 600–699: data-subject requests and erasure

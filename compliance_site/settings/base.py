@@ -1,0 +1,220 @@
+"""Settings shared by every environment. Every value comes from the environment (see README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compliance_site.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("FACELEDGER_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+ADMIN_URL = env_str("DJANGO_ADMIN_URL", "admin/")
+
+INSTALLED_APPS = [
+    "compliance_site.apps.FaceledgerAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "phonenumber_field",
+    # Dependencies point one way: audit ← consent ← biometrics ← swap.
+    "audit",
+    "consent",
+    "biometrics",
+    "swap",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "compliance_site.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "compliance_site.urls"
+WSGI_APPLICATION = "compliance_site.wsgi.application"
+ASGI_APPLICATION = "compliance_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'faceledger.sqlite3'}")
+    )
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets the web server and the worker read while the other writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "consent.User"
+LOGIN_URL = "consent:login"
+LOGIN_REDIRECT_URL = "consent:dashboard"
+LOGOUT_REDIRECT_URL = "consent:login"
+# Data subjects have no password; staff passwords are checked before their TOTP code.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Uploads are streamed to memory up to this size, then to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if env_str("CACHE_URL", ""):
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("CACHE_URL"),
+    }
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12, minimum=60)
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "consent.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "compliance_site.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# --- Celery -----------------------------------------------------------------------------------
+# The embedded default is kombu's filesystem transport: a broker that needs no server.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_DIR = VAR_DIR / "celery"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+    for _folder in ("queue", "control"):
+        (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Results are never stored: jobs record their outcome in their own rows, so no result store
+# holds a copy of anything personal.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# --- SMS and one-time codes ------------------------------------------------------------------
+SMS_BACKEND = env_str("SMS_BACKEND", "consent.sms.backends.console.SmsBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms"))
+SMS_HTTP_BASE_URL = env_str("SMS_HTTP_BASE_URL", "https://api.twilio.com")
+SMS_HTTP_ACCOUNT_SID = env_str("SMS_HTTP_ACCOUNT_SID", "")
+SMS_HTTP_AUTH_TOKEN = env_str("SMS_HTTP_AUTH_TOKEN", "")
+SMS_HTTP_FROM = env_str("SMS_HTTP_FROM", "")
+SMS_HTTP_TIMEOUT = env_float("SMS_HTTP_TIMEOUT", 5.0)
+SMS_SENDER_NAME = env_str("SMS_SENDER_NAME", "Faceledger")
+
+OTP_SMS_CODE_VALIDITY = env_int("OTP_SMS_CODE_VALIDITY", 300, minimum=30)
+OTP_SMS_THROTTLE_FACTOR = env_int("OTP_SMS_THROTTLE_FACTOR", 1, minimum=0)
+OTP_SMS_MAX_FAILURES = env_int("OTP_SMS_MAX_FAILURES", 6, minimum=1)
+OTP_SEND_LIMIT_PER_NUMBER = env_int("OTP_SEND_LIMIT_PER_NUMBER", 3, minimum=1)
+OTP_SEND_WINDOW_PER_NUMBER = env_int("OTP_SEND_WINDOW_PER_NUMBER", 600, minimum=1)
+OTP_SEND_LIMIT_PER_IP = env_int("OTP_SEND_LIMIT_PER_IP", 20, minimum=1)
+OTP_SEND_WINDOW_PER_IP = env_int("OTP_SEND_WINDOW_PER_IP", 3600, minimum=1)
+OTP_SEND_LIMIT_PER_PREFIX = env_int("OTP_SEND_LIMIT_PER_PREFIX", 200, minimum=1)
+OTP_SEND_WINDOW_PER_PREFIX = env_int("OTP_SEND_WINDOW_PER_PREFIX", 3600, minimum=1)
+# Digits after the country code that make a number's "prefix" for the prefix send limit.
+OTP_SEND_PREFIX_DIGITS = env_int("OTP_SEND_PREFIX_DIGITS", 4, minimum=1)
+# Country calling codes refused outright (no country served, or abused for SMS pumping).
+OTP_BLOCKED_COUNTRY_CODES = [int(c) for c in env_list("OTP_BLOCKED_COUNTRY_CODES", [])]
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Faceledger")
+API_TOKEN_TTL = env_int("API_TOKEN_TTL", 60 * 60 * 24 * 30, minimum=60)
+# Which proxy header carries the client address; empty = REMOTE_ADDR only.
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
+
+# --- Audit log ---------------------------------------------------------------------------------
+AUDIT_LOG_ID = env_str("AUDIT_LOG_ID", "faceledger-dev")
+# Ed25519 private key (PEM). Required; local settings make a dev key once.
+AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "")
+AUDIT_SEAL_INTERVAL = env_float("AUDIT_SEAL_INTERVAL", 5.0)
+CELERY_BEAT_SCHEDULE["audit-seal"] = {
+    "task": "audit.tasks.audit_seal",
+    "schedule": AUDIT_SEAL_INTERVAL,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,17 @@
+"""`make run`: SQLite, the filesystem broker, SMS codes on the console, dev keys made once."""
+
+import os
+from pathlib import Path
+
+from compliance_site import devkeys
+from compliance_site.env import env_str
+
+_VAR = Path(os.environ.get("FACELEDGER_VAR_DIR", Path(__file__).resolve().parents[2] / "var"))
+os.environ.setdefault("DJANGO_SECRET_KEY", devkeys.secret_key(_VAR / "keys"))
+os.environ.setdefault("DJANGO_DEBUG", "1")
+
+from .base import *  # noqa: E402,F403
+
+AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "") or devkeys.ed25519_pem(
+    _VAR / "keys", "audit_signing_key.pem"
+)

@@ -1,0 +1,35 @@
+"""The test suite: SQLite unless DATABASE_URL is set; SMS to memory; tasks run eagerly."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
+os.environ.setdefault("FACELEDGER_VAR_DIR", tempfile.mkdtemp(prefix="faceledger-test-"))
+
+from .base import *  # noqa: E402,F403
+from .base import VAR_DIR  # noqa: E402
+
+if not os.environ.get("DATABASE_URL"):
+    DATABASES = {  # noqa: F811
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "test.sqlite3"),
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+        }
+    }
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SMS_BACKEND = "consent.sms.backends.locmem.SmsBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULE = {}
+
+# A fixed Ed25519 key that exists only for tests (generated for this repository, never deployed).
+AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIGyAvoih7e/j5cYWgB7Q7G1u4ZBqTIxhdNkmHKnqIJ4b\n"
+    "-----END PRIVATE KEY-----\n"
+)
+AUDIT_LOG_ID = "faceledger-test"
+LOGGING = {"version": 1, "disable_existing_loggers": False}

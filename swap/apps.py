@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SwapConfig(AppConfig):
+    name = "swap"
+    verbose_name = "Face swap"
