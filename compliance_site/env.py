@@ -74,9 +74,11 @@ def env_float(name: str, default: object = _MISSING) -> float:
         raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from exc
 
 
-def env_list(name: str, default: list[str] | None = None) -> list[str]:
+def env_list(name: str, default: list[str] | None = None, *, required: bool = False) -> list[str]:
     value = _raw(name)
-    if value is None:
+    if value is None or (required and not value.strip()):
+        if required:
+            raise ImproperlyConfigured(f"Set the environment variable {name}.")
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
 

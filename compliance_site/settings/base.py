@@ -94,8 +94,10 @@ LOGIN_REDIRECT_URL = "consent:dashboard"
 LOGOUT_REDIRECT_URL = "consent:login"
 # Data subjects have no password; staff passwords are checked before their TOTP code.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
@@ -210,6 +212,10 @@ CELERY_BEAT_SCHEDULE["audit-seal"] = {
     "task": "audit.tasks.audit_seal",
     "schedule": AUDIT_SEAL_INTERVAL,
 }
+
+# --- Encryption at rest -----------------------------------------------------------------------
+# "key_id:base64(32 bytes)", comma-separated; the first wraps new data keys (see crypto.py).
+BIOMETRIC_MASTER_KEYS = env_list("BIOMETRIC_MASTER_KEYS", [])
 
 LOGGING = {
     "version": 1,

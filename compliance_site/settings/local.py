@@ -15,3 +15,6 @@ from .base import *  # noqa: E402,F403
 AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "") or devkeys.ed25519_pem(
     _VAR / "keys", "audit_signing_key.pem"
 )
+BIOMETRIC_MASTER_KEYS = BIOMETRIC_MASTER_KEYS or [  # noqa: F405
+    "dev1:" + devkeys.aes_key_b64(_VAR / "keys", "biometric_master_key")
+]

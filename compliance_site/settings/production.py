@@ -1,12 +1,15 @@
 """Production: every secret from the environment (or NAME_FILE), no insecure default."""
 
-from compliance_site.env import env_bool, env_int, env_str
+from compliance_site.crypto import parse_master_keys
+from compliance_site.env import env_bool, env_int, env_list, env_str
 
 from .base import *  # noqa: F403
 
 DEBUG = False
 AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY")
 AUDIT_LOG_ID = env_str("AUDIT_LOG_ID")
+BIOMETRIC_MASTER_KEYS = env_list("BIOMETRIC_MASTER_KEYS", required=True)
+parse_master_keys(BIOMETRIC_MASTER_KEYS)  # a malformed key stops the start, not the first upload
 
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -32,4 +32,6 @@ AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or (
     "-----END PRIVATE KEY-----\n"
 )
 AUDIT_LOG_ID = "faceledger-test"
+# Test-only master key (32 zero-free bytes, never deployed).
+BIOMETRIC_MASTER_KEYS = ["test1:" + "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="]
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -70,7 +70,8 @@ def test_database_urls_are_parsed_for_both_engines():
 
 
 def _manage(*args, extra_env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AUDIT_"))}
+    ours = ("DJANGO_", "AUDIT_", "BIOMETRIC_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     clean.update(extra_env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -95,22 +96,35 @@ def _production_env(tmp_path):
         "DJANGO_ALLOWED_HOSTS": "faceledger.example",
         "AUDIT_SIGNING_KEY_FILE": str(key),
         "AUDIT_LOG_ID": "faceledger-prod",
+        "BIOMETRIC_MASTER_KEYS": "k2:" + "A" * 43 + "=,k1:" + "B" * 43 + "=",
         "FACELEDGER_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
 
 
 def test_production_settings_pass_the_deployment_checklist(tmp_path):
-    result = _manage("check", "--deploy", "--fail-level", "WARNING",
-                     extra_env=_production_env(tmp_path))
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", extra_env=_production_env(tmp_path)
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "AUDIT_SIGNING_KEY_FILE", "AUDIT_LOG_ID"])
+@pytest.mark.parametrize(
+    "missing",
+    ["DJANGO_SECRET_KEY", "AUDIT_SIGNING_KEY_FILE", "AUDIT_LOG_ID", "BIOMETRIC_MASTER_KEYS"],
+)
 def test_production_refuses_to_start_without_a_secret(tmp_path, missing):
     production = _production_env(tmp_path)
     del production[missing]
     result = _manage("check", extra_env=production)
     assert result.returncode != 0
     assert "Set the environment variable" in result.stderr
+
+
+def test_a_malformed_master_key_stops_production_from_starting(tmp_path):
+    production = _production_env(tmp_path)
+    production["BIOMETRIC_MASTER_KEYS"] = "k1:c2hvcnQ="
+    result = _manage("check", extra_env=production)
+    assert result.returncode != 0
+    assert "must be 32 bytes" in result.stderr
