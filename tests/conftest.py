@@ -36,6 +36,19 @@ def _block_network():
     socket.socket.connect = _real_connect
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_keeps_audit_log():
+    """Transactional tests flush tables afterwards; the audit log's triggers refuse that."""
+    from django.core.management.commands import flush
+
+    from audit.testing import sql_flush_keeping_audit
+
+    real = flush.sql_flush
+    flush.sql_flush = sql_flush_keeping_audit
+    yield
+    flush.sql_flush = real
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

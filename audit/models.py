@@ -1,0 +1,139 @@
+"""The audit log's tables.
+
+``AuditEvent``, ``AuditLeaf``, ``AuditNode`` and ``AuditCheckpoint`` are append-only: migration
+0002 installs database triggers that refuse UPDATE, DELETE and TRUNCATE on them. Events are
+written only by ``audit.services.audit_record``; leaves, nodes and checkpoints only by the sealer
+(``audit.services.audit_seal``). ``SubjectPseudonym`` is deliberately outside that set: erasure
+deletes a mapping row, and the log still verifies because it holds only the pseudonym.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db import models
+
+from audit.actions import AuditAction
+
+
+class AuditEvent(models.Model):
+    """One thing that happened. Its position in the log lives in ``AuditLeaf``, not here, so
+    the row is written once and never touched again (no UPDATE is ever needed)."""
+
+    time = models.DateTimeField(db_index=True)
+    # "system", "staff:<pk>" or "subject:<pseudonym>"
+    actor = models.CharField(max_length=80)
+    # The subject's pseudonym ("" when the event concerns no data subject).
+    subject = models.CharField(max_length=32, blank=True, db_index=True)
+    # An AuditAction value. No ``choices``: every app adds actions, and choices would make
+    # each addition an audit migration.
+    action = models.PositiveIntegerField(db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=128, blank=True)
+    purpose = models.CharField(max_length=64, blank=True)
+    # RFC 8785 canonical JSON of the event's data, made once when recorded: the leaf embeds
+    # these exact characters, so no JSON column type can renormalise numbers or key order.
+    data_jcs = models.TextField(default="{}")
+    request_id = models.CharField(max_length=64, blank=True)
+    # PostgreSQL only: the writer's 64-bit transaction id, which lets the sealer find events
+    # that committed late without scanning the table (see services.audit_seal).
+    txid = models.BigIntegerField(null=True, blank=True, editable=False, db_index=True)
+
+    class Meta:
+        verbose_name = "audit event"
+
+    def __str__(self) -> str:
+        return f"audit event {self.pk} ({self.action_name})"
+
+    @property
+    def action_name(self) -> str:
+        try:
+            return AuditAction(self.action).name
+        except ValueError:
+            return str(self.action)
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.data_jcs)
+
+
+class AuditLeaf(models.Model):
+    """An event's place in the Merkle tree: ``index`` is gap-free, in sealing order."""
+
+    index = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="leaf")
+    leaf_hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name = "audit leaf"
+
+    def __str__(self) -> str:
+        return f"leaf {self.index}"
+
+
+class AuditNode(models.Model):
+    """The hash of a complete (perfect) subtree: leaves [idx·2^level, (idx+1)·2^level).
+
+    Stored as each subtree completes (like Trillian's compact ranges), so any inclusion or
+    consistency proof needs only O(log n) indexed reads.
+    """
+
+    level = models.PositiveSmallIntegerField()
+    idx = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name = "audit tree node"
+        constraints = [
+            models.UniqueConstraint(fields=["level", "idx"], name="audit_node_level_idx_unique"),
+            models.CheckConstraint(condition=models.Q(level__gte=1), name="audit_node_level_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"node {self.level}/{self.idx}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed tree head. ``log_id``, ``tree_size``, ``root_hash`` and ``timestamp`` are kept
+    exactly as signed (the timestamp as the signed string)."""
+
+    log_id = models.CharField(max_length=100)
+    tree_size = models.BigIntegerField()
+    root_hash = models.CharField(max_length=64)
+    timestamp = models.CharField(max_length=40)
+    signature = models.CharField(max_length=128)
+    # Where the next seal resumes looking for events (see services.audit_seal). Not signed.
+    seal_horizon = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "audit checkpoint"
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.tree_size}"
+
+    def body(self) -> dict:
+        return {
+            "log_id": self.log_id,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+            "timestamp": self.timestamp,
+        }
+
+
+class SubjectPseudonym(models.Model):
+    """Subject id → random pseudonym. No foreign key: audit imports no other app, and erasure
+    deletes this row while the log keeps only the pseudonym."""
+
+    subject_id = models.BigIntegerField(unique=True)
+    pseudonym = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "subject pseudonym"
+
+    def __str__(self) -> str:
+        return f"pseudonym {self.pseudonym}"
+
+
+# The tables the triggers protect, and that test flushes must leave alone.
+APPEND_ONLY_MODELS = (AuditEvent, AuditLeaf, AuditNode, AuditCheckpoint)

@@ -1,0 +1,418 @@
+"""Every write to the audit log.
+
+``audit_record`` is the only writer of events. ``audit_seal`` is the only writer of leaves,
+tree nodes and checkpoints. ``pseudonym_for`` / ``pseudonym_erase`` manage the mapping table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import ipaddress
+import json
+import re
+import secrets
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import rfc8785
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from audit import merkle, signing
+from audit.actions import AuditAction
+from audit.leaves import as_utc, format_time, jcs, leaf_bytes_for, leaf_bytes_from_row, leaf_hash
+from audit.merkle import CompactRange
+from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditNode, SubjectPseudonym
+from audit.selectors import leaf_rows, tree_hashes
+from compliance_site import request_context
+from compliance_site.errors import ApplicationError
+
+# E.164: "+" then 8–15 digits, tolerating the separators people type.
+_PHONE = re.compile(r"\+\s*\d(?:[\s\-.()]*\d){7,14}")
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
+_MAX_STRING_FIELD = {"object_type": 64, "object_id": 128, "purpose": 64}
+
+
+# --- pseudonyms ---------------------------------------------------------------------------------
+
+
+_PSEUDONYM_TABLE = SubjectPseudonym._meta.db_table
+_PSEUDONYM_SQL = f"SELECT pseudonym FROM {_PSEUDONYM_TABLE} WHERE subject_id = %s"  # noqa: S608
+
+
+def pseudonym_for(subject: Any) -> str:
+    """The subject's pseudonym, created on first use (a random 128-bit token, hex)."""
+    subject_id = int(subject.pk)
+    with connection.cursor() as cursor:  # plain SQL: on every audit_record's path
+        cursor.execute(_PSEUDONYM_SQL, [subject_id])
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0]
+    try:
+        # A savepoint: a concurrent first use for the same subject wins the unique index.
+        with transaction.atomic():
+            row = SubjectPseudonym.objects.create(
+                subject_id=subject_id,
+                pseudonym=secrets.token_hex(16),
+                created_at=timezone.now(),
+            )
+        return row.pseudonym
+    except IntegrityError:
+        return SubjectPseudonym.objects.get(subject_id=subject_id).pseudonym
+
+
+def pseudonym_erase(*, subject_id: int) -> None:
+    """Forget which subject a pseudonym names. Events keep the pseudonym, so the log still
+    verifies; it just no longer points at the person (DESIGN invariant 4)."""
+    SubjectPseudonym.objects.filter(subject_id=subject_id).delete()
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def _looks_like_ip(text: str) -> bool:
+    for match in _IPV4.finditer(text):
+        try:
+            ipaddress.IPv4Address(match.group(0))
+            return True
+        except ValueError:
+            continue
+    for match in _IPV6_CANDIDATE.finditer(text):
+        try:
+            ipaddress.IPv6Address(match.group(0).rstrip("."))
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def check_audit_text(text: str, *, where: str) -> None:
+    """Refuse a string that looks like a phone number or an IP address, or that no database
+    column can hold (NUL, lone surrogates)."""
+    if "\x00" in text:
+        raise ValueError(f"audit {where} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"audit {where} is not valid Unicode text") from exc
+    if _PHONE.search(text):
+        raise ValueError(f"audit {where} looks like a phone number; log a pseudonym instead")
+    if _looks_like_ip(text):
+        raise ValueError(f"audit {where} looks like an IP address; IP addresses are not logged")
+
+
+def _check_value(value: object, path: str) -> None:
+    if isinstance(value, bytes | bytearray | memoryview):
+        raise ValueError(f"audit data {path} is bytes; raw bytes never enter the log")
+    if isinstance(value, str):
+        check_audit_text(value, where=f"data {path}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"audit data {path} has a non-string key {key!r}")
+            check_audit_text(key, where=f"data key {path}.{key}")
+            _check_value(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for position, item in enumerate(value):
+            _check_value(item, f"{path}[{position}]")
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise ValueError(f"audit data {path} has a {type(value).__name__}; use JSON types")
+
+
+def check_audit_data(data: dict | None) -> str:
+    """Validate ``data`` (DESIGN invariant 4) and return its RFC 8785 canonical JSON."""
+    if data is None:
+        return "{}"
+    if not isinstance(data, dict):
+        raise ValueError("audit data must be a dict")
+    _check_value(data, "data")
+    try:
+        return jcs(data).decode("utf-8")
+    except rfc8785.CanonicalizationError as exc:
+        raise ValueError(f"audit data cannot be canonicalised: {exc}") from exc
+
+
+def _actor_string(actor: Any, *, subject_pseudonym: str, subject: Any) -> str:
+    if actor is None:
+        return "system"
+    if actor.is_staff:
+        return f"staff:{actor.pk}"
+    if subject is not None and actor.pk == subject.pk:
+        return f"subject:{subject_pseudonym}"  # the usual case; saves a lookup
+    return f"subject:{pseudonym_for(actor)}"
+
+
+# --- recording ----------------------------------------------------------------------------------
+
+
+def audit_record(
+    *,
+    actor,
+    subject,
+    action: AuditAction,
+    object_type: str = "",
+    object_id: str = "",
+    purpose: str = "",
+    data: dict | None = None,
+) -> AuditEvent:
+    """Write one event inside the caller's transaction: if the change rolls back, so does
+    the event ("no event, no change", DESIGN invariant 2). Only inserts; the sealer gives
+    the event its index later."""
+    if not connection.in_atomic_block:
+        raise RuntimeError(
+            "audit_record must run inside the caller's transaction.atomic: no event, no change"
+        )
+    action = AuditAction(action)
+    fields = {"object_type": object_type, "object_id": object_id, "purpose": purpose}
+    for name, value in fields.items():
+        if not isinstance(value, str) or len(value) > _MAX_STRING_FIELD[name]:
+            raise ValueError(
+                f"audit {name} must be a string of at most {_MAX_STRING_FIELD[name]} characters"
+            )
+        check_audit_text(value, where=name)
+    data_jcs = check_audit_data(data)
+    pseudonym = pseudonym_for(subject) if subject is not None else ""
+    event = AuditEvent(
+        time=timezone.now(),
+        actor=_actor_string(actor, subject_pseudonym=pseudonym, subject=subject),
+        subject=pseudonym,
+        action=int(action),
+        data_jcs=data_jcs,
+        request_id=request_context.request_id.get() or "",
+        **fields,
+    )
+    event.pk = _insert(event)
+    event._state.adding, event._state.db = False, connection.alias
+    return event
+
+
+_INSERT_COLUMNS = (
+    "time",
+    "actor",
+    "subject",
+    "action",
+    "object_type",
+    "object_id",
+    "purpose",
+    "data_jcs",
+    "request_id",
+)
+
+
+def _insert(event: AuditEvent) -> int:
+    """One INSERT … RETURNING id. Plain SQL because this is every request's hot path and the
+    ORM's save() costs more than the statement itself; the PostgreSQL variant also records
+    the writer's transaction id for the sealer."""
+    columns = list(_INSERT_COLUMNS)
+    values = ["%s"] * len(columns)
+    if connection.vendor == "postgresql":
+        columns.append("txid")
+        values.append("pg_current_xact_id()::text::bigint")
+    params = [getattr(event, name) for name in _INSERT_COLUMNS]
+    params[0] = connection.ops.adapt_datetimefield_value(event.time)
+    sql = (
+        f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(values)}) RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+# --- sealing ------------------------------------------------------------------------------------
+
+# pg_advisory_xact_lock key shared by every sealer ("audt").
+SEALER_LOCK_KEY = 0x61756474
+SEAL_BATCH_LIMIT = 50_000
+
+
+def _take_sealer_lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEALER_LOCK_KEY])
+    # SQLite: transactions begin IMMEDIATE (settings), so this one already holds the single
+    # write lock; the unique leaf index and event_id are the backstop either way.
+
+
+def _seal_horizon() -> int:
+    """Where the *next* seal may start looking for unsealed events.
+
+    PostgreSQL: the oldest transaction still running (snapshot xmin, 64-bit). Every writer
+    older than that has committed or rolled back, so whatever it wrote is visible now and is
+    sealed in this batch. Read before the candidates, so a commit in between is also caught.
+    SQLite: one writer at a time (and the sealer holds the write lock now), so ids are
+    handed out in commit order: past the largest id, nothing can appear late.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            return int(cursor.fetchone()[0])
+        table = AuditEvent._meta.db_table  # a model's table name, not input
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608
+        return int(cursor.fetchone()[0])
+
+
+def _unsealed_events(*, since_horizon: int, limit: int):
+    events = AuditEvent.objects.filter(leaf__isnull=True)
+    if connection.vendor == "postgresql":
+        events = events.filter(txid__gte=since_horizon)
+    else:
+        events = events.filter(id__gte=since_horizon)
+    return list(events.order_by("id")[:limit])
+
+
+def _tree_edge(size: int) -> CompactRange:
+    hashes = tree_hashes(merkle.perfect_nodes(0, size))
+    return CompactRange(size, [hashes[node] for node in merkle.perfect_nodes(0, size)])
+
+
+def _checkpoint_issue(*, tree_size: int, root: bytes, horizon: int) -> AuditCheckpoint:
+    body = {
+        "log_id": settings.AUDIT_LOG_ID,
+        "tree_size": tree_size,
+        "root_hash": root.hex(),
+        "timestamp": format_time(timezone.now()),
+    }
+    return AuditCheckpoint.objects.create(
+        **body, signature=signing.sign_json(body), seal_horizon=horizon
+    )
+
+
+def audit_seal(*, limit: int = SEAL_BATCH_LIMIT) -> AuditCheckpoint | None:
+    """Give committed, unsealed events the next indexes, store their leaf hashes and the
+    subtrees they complete, and sign a checkpoint. Returns it, or None when nothing was new.
+
+    Order: the log's order is the sealer's observation order. Each seal takes the unsealed
+    events it can see, oldest id first, and appends them. An event whose transaction commits
+    after a seal (even one with a smaller id) is not skipped: the next seal finds it, because
+    it resumes from the previous seal's *horizon* (see ``_seal_horizon``), not from the last
+    id sealed. So every committed event is sealed exactly once, and a sealed event's index
+    never changes. Writers only insert; there is no lock on their path.
+
+    Two sealers (beat and the command) serialise on an advisory lock (PostgreSQL) or the
+    write lock (SQLite), and unique indexes on leaf index and event refuse a double
+    assignment regardless.
+    """
+    with transaction.atomic(durable=True):
+        _take_sealer_lock()
+        previous = AuditCheckpoint.objects.order_by("-id").first()
+        horizon = _seal_horizon()
+        since = previous.seal_horizon if previous else 0
+        events = _unsealed_events(since_horizon=since, limit=limit)
+        if previous is not None and not events:
+            return None
+        size = previous.tree_size if previous else 0
+        tree = _tree_edge(size)
+        leaves, nodes = [], []
+        for event in events:
+            digest = leaf_hash(leaf_bytes_for(event, tree.size))
+            leaves.append(AuditLeaf(index=tree.size, event_id=event.pk, leaf_hash=digest))
+            nodes.extend(AuditNode(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(digest))
+        AuditLeaf.objects.bulk_create(leaves, batch_size=2000)
+        AuditNode.objects.bulk_create(nodes, batch_size=2000)
+        # A truncated batch leaves events behind: keep looking from the old horizon.
+        next_horizon = horizon if len(events) < limit else since
+        return _checkpoint_issue(tree_size=tree.size, root=tree.root(), horizon=next_horizon)
+
+
+# --- export -------------------------------------------------------------------------------------
+
+VERIFIER_PATH = Path(__file__).with_name("verify_audit.py")
+
+
+class ExportRefused(ApplicationError):
+    code = "export_refused"
+
+
+def check_export_window(*, since: datetime | None, until: datetime | None) -> None:
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.utcoffset() is None:
+            raise ExportRefused(f"{name} must include a time zone.", code="invalid_parameter")
+    if since is not None and until is not None and since > until:
+        raise ExportRefused("since must not be after until.", code="invalid_parameter")
+
+
+def _export_events(archive: zipfile.ZipFile, *, size: int, since, until) -> tuple[int, str]:
+    """Write events.jsonl (leaf bytes, tree order) and leaf_hashes.bin; refuse to export a
+    leaf whose event no longer matches its hash."""
+    digest, count, hashes = hashlib.sha256(), 0, bytearray()
+    with archive.open("events.jsonl", "w") as out:
+        for index, stored, event_id, *columns in leaf_rows(0, size):
+            stored = bytes(stored)
+            hashes += stored
+            if event_id is None:
+                raise ExportRefused(f"The event at index {index} is missing; run audit_verify.")
+            moment = as_utc(columns[0])
+            if (since and moment < since) or (until and moment > until):
+                continue
+            leaf = leaf_bytes_from_row(index, columns)
+            if leaf_hash(leaf) != stored:
+                raise ExportRefused(
+                    f"The event at index {index} does not match its leaf hash; run audit_verify."
+                )
+            out.write(leaf + b"\n")
+            digest.update(leaf + b"\n")
+            count += 1
+    archive.writestr("leaf_hashes.bin", bytes(hashes))
+    return count, digest.hexdigest()
+
+
+def _export_checkpoints(size: int) -> bytes:
+    rows = AuditCheckpoint.objects.filter(tree_size__lte=size).order_by("id")
+    return json.dumps(
+        [{**row.body(), "signature": row.signature} for row in rows], indent=1
+    ).encode()
+
+
+def audit_export_write(
+    *, actor, since: datetime | None, until: datetime | None, fileobj: BinaryIO
+) -> dict:
+    """Write a verifiable bundle (zip) of the sealed log to ``fileobj`` and audit the export.
+
+    Contents: ``events.jsonl`` (the exact leaf bytes, one per line, tree order, within
+    since/until), ``leaf_hashes.bin`` (every leaf hash up to the latest checkpoint, so a partial
+    export still proves each event against the signed roots), ``checkpoints.json``,
+    ``public_key.pem``, ``verify_audit.py`` and ``manifest.json`` (signed; it binds the
+    events file by hash, so no line can be dropped unseen). Only sealed events are exported;
+    seal first for a current bundle. The AUDIT_EXPORTED event is in the same transaction.
+    """
+    check_export_window(since=since, until=until)
+    with transaction.atomic(durable=True):
+        latest = AuditCheckpoint.objects.order_by("-id").first()
+        size = latest.tree_size if latest else 0
+        with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            count, events_sha256 = _export_events(archive, size=size, since=since, until=until)
+            manifest = {
+                "log_id": settings.AUDIT_LOG_ID,
+                "tree_size": size,
+                "since": format_time(since) if since else None,
+                "until": format_time(until) if until else None,
+                "complete": since is None and until is None,
+                "events": count,
+                "events_sha256": events_sha256,
+            }
+            archive.writestr("checkpoints.json", _export_checkpoints(size))
+            archive.writestr("public_key.pem", signing.public_key_pem())
+            archive.write(VERIFIER_PATH, "verify_audit.py")
+            signed = {**manifest, "signature": signing.sign_json(manifest)}
+            archive.writestr("manifest.json", json.dumps(signed, indent=1))
+        audit_record(
+            actor=actor,
+            subject=None,
+            action=AuditAction.AUDIT_EXPORTED,
+            object_type="audit_export",
+            data={k: manifest[k] for k in ("since", "until", "tree_size", "events")},
+        )
+    return manifest
+
+
+def audit_export_bundle(*, actor, since: datetime | None, until: datetime | None) -> bytes:
+    """The bundle of ``audit_export_write`` as bytes (for an HTTP response)."""
+    buffer = io.BytesIO()
+    audit_export_write(actor=actor, since=since, until=until, fileobj=buffer)
+    return buffer.getvalue()

@@ -1,0 +1,178 @@
+"""Recompute the whole log from the stored events and check it against the signed checkpoints.
+
+Trusts nothing stored but the events themselves and the public key: every leaf is rebuilt from
+its event row, every root from those leaves. So it catches an event modified in any leaf
+column, deleted, inserted or reordered, also when the triggers were disabled and the stored
+leaf hashes were rewritten to match (then the signed roots disagree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection
+
+from audit import signing
+from audit.leaves import leaf_bytes_from_row, leaf_hash
+from audit.merkle import CompactRange
+from audit.models import AuditCheckpoint, AuditEvent, AuditNode
+from audit.selectors import leaf_rows
+
+_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Problem:
+    index: int | None  # the first leaf index concerned, when one can be named
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"index {self.index}" if self.index is not None else "log"
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class VerificationResult:
+    tree_size: int = 0
+    checkpoints: int = 0
+    pending: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_problem(self) -> Problem | None:
+        indexed = [p for p in self.problems if p.index is not None]
+        if indexed:
+            return min(indexed, key=lambda p: p.index)
+        return self.problems[0] if self.problems else None
+
+
+class _Checker:
+    def __init__(self, result: VerificationResult):
+        self.result = result
+        self.tree = CompactRange()
+        self.levels: dict[int, bytearray] = {}
+        self.checkpoints = list(AuditCheckpoint.objects.order_by("id"))
+        self.roots_due: dict[int, list[AuditCheckpoint]] = {}
+        for checkpoint in self.checkpoints:
+            self.roots_due.setdefault(checkpoint.tree_size, []).append(checkpoint)
+        self.verified_size = 0
+        self.leaf_failed = self.root_failed = False
+
+    def fail(self, index: int | None, reason: str) -> None:
+        self.result.problems.append(Problem(index, reason))
+
+    def check_signatures(self) -> None:
+        key = signing.public_key()
+        previous = 0
+        for checkpoint in self.checkpoints:
+            label = f"checkpoint {checkpoint.pk} (tree size {checkpoint.tree_size})"
+            if checkpoint.log_id != settings.AUDIT_LOG_ID:
+                self.fail(None, f"{label} names log {checkpoint.log_id!r}")
+            if not signing.verify_json(checkpoint.body(), checkpoint.signature, key):
+                self.fail(None, f"{label} has an invalid signature")
+            if checkpoint.tree_size < previous:
+                self.fail(checkpoint.tree_size, f"{label} is smaller than the one before it")
+            previous = max(previous, checkpoint.tree_size)
+
+    def add_leaf(self, row) -> bool:
+        """Rebuild one leaf. Goes on past a bad leaf (with the rebuilt hash) so that the
+        signed roots still narrow down where a consistent rewrite starts; stops at a gap."""
+        index, stored, event_id, *columns = row
+        stored = bytes(stored)
+        if index != self.tree.size:
+            self.fail(self.tree.size, "leaf missing (a gap in the indexes)")
+            return False
+        if event_id is None:
+            self.fail_leaf(index, "the event of this leaf is missing (deleted)")
+            digest = stored
+        else:
+            digest = leaf_hash(leaf_bytes_from_row(index, columns))
+            if digest != stored:
+                self.fail_leaf(
+                    index,
+                    "the event does not match its leaf hash (modified, reordered or inserted)",
+                )
+        for level, _idx, node in self.tree.append(digest):
+            self.levels.setdefault(level, bytearray()).extend(node)
+        self.check_roots_at(self.tree.size)
+        return True
+
+    def fail_leaf(self, index: int, reason: str) -> None:
+        if not self.leaf_failed:  # the first is the one that matters; the rest follow from it
+            self.leaf_failed = True
+            self.fail(index, reason)
+
+    def check_roots_at(self, size: int) -> None:
+        due = self.roots_due.get(size, ())
+        root = self.tree.root().hex() if due else ""
+        for checkpoint in due:
+            if checkpoint.root_hash != root and not self.root_failed:
+                self.root_failed = True
+                self.fail(
+                    self.verified_size,
+                    f"the root of checkpoint {checkpoint.pk} (tree "
+                    f"size {size}) differs: a leaf in [{self.verified_size}, {size}) was "
+                    "changed",
+                )
+        if due and not self.root_failed:
+            self.verified_size = size
+
+    def check_nodes(self) -> None:
+        """The stored subtree hashes that proofs are served from must match the rebuild."""
+        stored_levels = AuditNode.objects.values_list("level", flat=True).distinct()
+        for level in sorted(set(stored_levels) | set(self.levels)):
+            expected = self.levels.get(level, bytearray())
+            count = 0
+            for idx, digest in (
+                AuditNode.objects.filter(level=level)
+                .order_by("idx")
+                .values_list("idx", "hash")
+                .iterator(chunk_size=_CHUNK)
+            ):
+                if idx != count or bytes(digest) != expected[32 * idx : 32 * idx + 32]:
+                    self.fail(count << level, f"stored tree node {level}/{idx} is wrong")
+                    return
+                count += 1
+            if count * 32 != len(expected):
+                self.fail(count << level, f"stored tree nodes at level {level} are missing")
+                return
+
+
+def _check_unsealed(checker: _Checker, result: VerificationResult) -> None:
+    unsealed = AuditEvent.objects.filter(leaf__isnull=True)
+    result.pending = unsealed.count()
+    if not checker.checkpoints or not result.pending:
+        return
+    horizon = checker.checkpoints[-1].seal_horizon
+    column = "txid" if connection.vendor == "postgresql" else "id"
+    stray = unsealed.filter(**{f"{column}__lt": horizon}).order_by("id").first()
+    if stray is not None:
+        checker.fail(
+            None,
+            f"event {stray.pk} predates the last seal but has no leaf "
+            "(inserted, or its leaf was deleted)",
+        )
+
+
+def audit_log_verify() -> VerificationResult:
+    result = VerificationResult()
+    checker = _Checker(result)
+    result.checkpoints = len(checker.checkpoints)
+    checker.check_signatures()
+    checker.check_roots_at(0)
+    complete = all(checker.add_leaf(row) for row in leaf_rows())
+    result.tree_size = size = checker.tree.size
+    signed = max(checker.roots_due, default=0)
+    if complete and signed > size:
+        checker.fail(size, f"a checkpoint covers {signed} leaves but only {size} exist (deleted)")
+    elif complete and signed < size:
+        checker.fail(signed, f"leaves {signed}..{size - 1} are in no checkpoint (inserted)")
+    if complete and not result.problems:  # else node mismatches only echo them
+        checker.check_nodes()
+    _check_unsealed(checker, result)
+    return result

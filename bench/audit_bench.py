@@ -1,0 +1,260 @@
+"""Audit log benchmark (PostgreSQL): append throughput, verification speed, proof latency.
+
+    .venv/bin/python bench/audit_bench.py
+
+(a) audit.append_ratio: events/s through ``audit_record`` (one event per transaction, as
+    callers do) with 1, 2 and 4 writer processes, each against plain INSERTs of the same rows
+    into an unconstrained table in the same run.
+(b) audit.verify_ratio: ``audit_log_verify`` events/s against hashlib.sha256 over the same
+    leaf bytes (already in memory).
+(c) audit.inclusion_proof_ms: median inclusion-proof time at ≥ 1,000,000 leaves (bulk-loaded
+    once with COPY, then kept in the benchmark database).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+
+from _common import figure, merge_results, setup_django, timed
+
+APPEND_SECONDS = float(os.environ.get("AUDIT_BENCH_APPEND_SECONDS", "3"))
+PROOF_TREE_SIZE = 1_000_000
+PLAIN_TABLE = "bench_plain_audit_event"
+ROW = {
+    "object_type": "capture",
+    "object_id": "4711",
+    "purpose": "biometric_enrolment",
+    "data": {"step": "created", "count": 3},
+}
+
+
+def _writer(kind: str, seconds: float, subject_id: int, queue) -> None:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from audit.actions import AuditAction
+    from audit.services import audit_record
+    from consent.models import User
+
+    subject = User.objects.get(pk=subject_id)
+    plain_sql = (
+        f"INSERT INTO {PLAIN_TABLE} (time, actor, subject, action, object_type, object_id, "
+        "purpose, data_jcs, request_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    )
+    count, deadline = 0, time.perf_counter() + seconds
+    with connection.cursor() as cursor:
+        while time.perf_counter() < deadline:
+            if kind == "audit":
+                with transaction.atomic(durable=True):
+                    audit_record(actor=subject, subject=subject, action=AuditAction.LOGIN, **ROW)
+            else:  # the same row, one plain INSERT in its own transaction
+                with transaction.atomic(durable=True):
+                    cursor.execute(
+                        plain_sql,
+                        [
+                            timezone.now(),
+                            "subject:0123456789abcdef0123456789abcdef",
+                            "0123456789abcdef0123456789abcdef",
+                            208,
+                            ROW["object_type"],
+                            ROW["object_id"],
+                            ROW["purpose"],
+                            '{"count":3,"step":"created"}',
+                            "",
+                        ],
+                    )
+            count += 1
+    connection.close()
+    queue.put(count)
+
+
+def _rate(kind: str, writers: int, subject_id: int) -> float:
+    from django.db import connections
+
+    connections.close_all()  # children must not share the parent's connection
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    procs = [
+        context.Process(target=_writer, args=(kind, APPEND_SECONDS, subject_id, queue))
+        for _ in range(writers)
+    ]
+    for proc in procs:
+        proc.start()
+    total = sum(queue.get(timeout=APPEND_SECONDS + 60) for _ in procs)
+    for proc in procs:
+        proc.join()
+    return total / APPEND_SECONDS
+
+
+def bench_append() -> dict:
+    from django.db import connection
+
+    from consent.models import User
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {PLAIN_TABLE} (id bigserial, time timestamptz, "
+            "actor text, subject text, action int, object_type text, object_id text, "
+            "purpose text, data_jcs text, request_id text)"
+        )
+        cursor.execute(f"TRUNCATE {PLAIN_TABLE}")
+    subject, _ = User.objects.get_or_create(phone_number="+447700900555")
+    figures, ratios = {}, []
+    for writers in (1, 2, 4):
+        plain = _rate("plain", writers, subject.pk)
+        audited = _rate("audit", writers, subject.pk)
+        ratios.append(audited / plain)
+        figures[f"audit.append_events_per_s_{writers}w"] = figure(
+            audited, "events/s", plain, "ratio ≥ 0.7"
+        )
+        print(f"append, {writers} writer(s): audit_record {audited:.0f}/s, plain {plain:.0f}/s")
+    worst = min(ratios)
+    figures["audit.append_ratio"] = figure(worst, "ratio", None, "≥ 0.7 (worst of 1/2/4)")
+    figures["audit.append_ratio"]["ratio"] = round(worst, 4)
+    return figures
+
+
+def _bulk_load_to(size: int) -> None:
+    """Append bulk events and their leaves/nodes with COPY, then sign a checkpoint."""
+    from django.db import connection, transaction
+
+    from audit import services
+    from audit.leaves import leaf_bytes, leaf_hash
+    from audit.models import AuditCheckpoint
+
+    services.audit_seal()
+    latest = AuditCheckpoint.objects.order_by("-id").first()
+    start = latest.tree_size if latest else 0
+    if start >= size:
+        return
+    print(f"bulk-loading leaves {start}..{size - 1} (once per benchmark database)…", flush=True)
+    moment, count = datetime.now(UTC), size - start
+    columns = "time, actor, subject, action, object_type, object_id, purpose, data_jcs, request_id"
+    with transaction.atomic(durable=True):
+        services._take_sealer_lock()
+        raw = connection.cursor().cursor
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM audit_auditevent")
+            first_id = cursor.fetchone()[0] + 1
+        with raw.copy(f"COPY audit_auditevent ({columns}) FROM STDIN") as copy:
+            for n in range(count):
+                copy.write_row((moment, "system", "", 103, "bench", str(n), "", "{}", ""))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM audit_auditevent WHERE id >= %s ORDER BY id", [first_id])
+            ids = [row[0] for row in cursor.fetchall()]
+        tree = services._tree_edge(start)
+        leaf_rows, node_rows = [], []
+        for n, event_id in enumerate(ids):
+            digest = leaf_hash(
+                leaf_bytes(
+                    index=tree.size,
+                    time=moment,
+                    actor="system",
+                    subject="",
+                    action=103,
+                    object_type="bench",
+                    object_id=str(n),
+                    purpose="",
+                    data_jcs="{}",
+                    request_id="",
+                )
+            )
+            leaf_rows.append((tree.size, event_id, digest))
+            node_rows.extend(tree.append(digest))
+        with raw.copy('COPY audit_auditleaf ("index", event_id, leaf_hash) FROM STDIN') as copy:
+            for row in leaf_rows:
+                copy.write_row(row)
+        with raw.copy("COPY audit_auditnode (level, idx, hash) FROM STDIN") as copy:
+            for row in node_rows:
+                copy.write_row(row)
+        horizon = latest.seal_horizon if latest else 0
+        services._checkpoint_issue(tree_size=tree.size, root=tree.root(), horizon=horizon)
+
+
+def bench_inclusion_proof() -> dict:
+    from audit.selectors import inclusion_proof, sealed_size
+
+    _bulk_load_to(PROOF_TREE_SIZE)
+    size = sealed_size()
+    rng = random.Random(7)
+    inclusion_proof(index=0, tree_size=size)  # warm the connection
+    samples = []
+    for _ in range(300):
+        index = rng.randrange(size)
+        with timed() as elapsed:
+            proof = inclusion_proof(index=index, tree_size=size)
+        samples.append(elapsed() * 1000)
+        assert proof["audit_path"]
+    median = statistics.median(samples)
+    p95 = statistics.quantiles(samples, n=20)[-1]
+    print(f"inclusion proof at {size} leaves: median {median:.2f} ms, p95 {p95:.2f} ms")
+    return {"audit.inclusion_proof_ms": figure(median, "ms", None, f"< 5 ms at {size} leaves")}
+
+
+def _baseline_hash_rate() -> tuple[int, float]:
+    """sha256 over the same leaf bytes, timed for the hashing only."""
+    from audit.leaves import leaf_bytes_from_row
+    from audit.selectors import leaf_rows
+
+    hashed, seconds, chunk = 0, 0.0, []
+
+    def flush() -> float:
+        sha = hashlib.sha256
+        with timed() as elapsed:
+            for leaf in chunk:
+                sha(b"\x00" + leaf).digest()
+        return elapsed()
+
+    for index, _stored, _event_id, *columns in leaf_rows():
+        chunk.append(leaf_bytes_from_row(index, columns))
+        if len(chunk) == 50_000:
+            seconds += flush()
+            hashed += len(chunk)
+            chunk = []
+    seconds += flush()
+    hashed += len(chunk)
+    return hashed, hashed / seconds
+
+
+def bench_verify() -> dict:
+    from audit.services import audit_seal
+    from audit.verification import audit_log_verify
+
+    audit_seal()
+    with timed() as elapsed:
+        result = audit_log_verify()
+    assert result.ok, result.problems[:3]
+    rate = result.tree_size / elapsed()
+    hashed, baseline = _baseline_hash_rate()
+    assert hashed == result.tree_size
+    print(
+        f"verify: {result.tree_size} events in {elapsed():.1f} s = {rate:.0f}/s; "
+        f"sha256 alone {baseline:.0f}/s"
+    )
+    return {"audit.verify_ratio": figure(rate, "events/s", baseline, "ratio ≥ 0.5")}
+
+
+def main() -> int:
+    setup_django()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        print("the audit benchmark measures PostgreSQL; set DATABASE_URL", file=sys.stderr)
+        return 2
+    figures = {}
+    figures.update(bench_append())
+    figures.update(bench_inclusion_proof())
+    figures.update(bench_verify())
+    merge_results(figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
