@@ -25,8 +25,14 @@ class AuditAction(IntEnum):
     STAFF_CREATED = 210
     STAFF_LOGIN = 211
     STAFF_VIEWED_SUBJECT = 212
+    STAFF_PASSWORD_RESET = 213
+    IDENTITY_PRUNED = 214
 
     # 300–399: consent ledger
+    CONSENT_GRANTED = 301
+    CONSENT_WITHDRAWN = 302
+    POLICY_PUBLISHED = 303
+    MINOR_DECLARED = 304
     # 400–499: biometrics
     # 500–599: swap
     # 600–699: data-subject requests and erasure

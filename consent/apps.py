@@ -4,3 +4,27 @@ from django.apps import AppConfig
 class ConsentConfig(AppConfig):
     name = "consent"
     verbose_name = "Data subjects and consent"
+
+    def ready(self) -> None:
+        from compliance_site import inventory
+        from consent.selectors import ledger_export, ledger_locate
+        from consent.services import ledger_erase
+
+        inventory.register(
+            inventory.Store(
+                name="consent.ledger",
+                what=(
+                    "Consent records (purpose, policy version, time, method, SHA-256 of the "
+                    "text shown and of the user agent, network of the address), their signed "
+                    "receipts, and the day an age under 14 was declared"
+                ),
+                why="Proof of which consent was given or withdrawn, when and to which text",
+                retention="As long as the account exists; erased with it",
+                legal_basis="Legal obligation to demonstrate consent (GDPR Art. 7(1))",
+                locate=ledger_locate,
+                export=ledger_export,
+                erase=ledger_erase,
+                # Before the account row and the pseudonym mapping (erased last).
+                order=850,
+            )
+        )

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import DeviceManager, SideChannelDevice, ThrottlingMixin
+from django_otp.util import random_number_token
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -45,3 +52,303 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"user {self.pk}"
+
+
+# verify_is_allowed() reason once OTP_SMS_MAX_FAILURES wrong codes were entered for one code.
+LOCKED_OUT = "LOCKED_OUT"
+# The fields a new code or a verification attempt changes.
+CODE_FIELDS = [
+    "token",
+    "valid_until",
+    "throttling_failure_count",
+    "throttling_failure_timestamp",
+]
+
+
+class SmsDeviceManager(DeviceManager):
+    def devices_for_user(self, user, confirmed=None):
+        # Not offered as a second factor anywhere (see SmsDevice.confirmed).
+        return self.none()
+
+
+class SmsDevice(ThrottlingMixin, SideChannelDevice):
+    """The SMS one-time code for one phone number (django-otp's side-channel device).
+
+    The account does not exist before the first successful verification, so the device is
+    keyed by an HMAC of the number and ``user`` stays empty until then. Only an HMAC of the
+    current code is stored (``token``), bound to this number. A device whose number never
+    signed in is personal data with no purpose once its code expired: ``identity_prune``
+    deletes it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sms_devices",
+        help_text="Set at the first successful verification.",
+    )
+    phone_digest = models.CharField(max_length=64, unique=True, editable=False)
+    # The SMS code is how a data subject signs in: a first factor. django-otp's middleware
+    # counts only confirmed devices as a verified second factor, so an SMS device is never
+    # confirmed: even a hand-made admin login POST naming it cannot open the admin (TOTP only).
+    confirmed = models.BooleanField(default=False, editable=False)
+    # HMAC-SHA256 hex of the code; SideChannelDevice's 16 characters would hold the code itself.
+    # NULL = no usable code, as in SideChannelDevice.
+    token = models.CharField(max_length=64, blank=True, null=True, editable=False)  # noqa: DJ001
+
+    objects = SmsDeviceManager()
+
+    class Meta:
+        verbose_name = _("SMS device")
+
+    def get_throttle_factor(self) -> int:
+        return settings.OTP_SMS_THROTTLE_FACTOR
+
+    @property
+    def is_locked_out(self) -> bool:
+        return self.throttling_failure_count >= settings.OTP_SMS_MAX_FAILURES
+
+    def verify_is_allowed(self):
+        if self.is_locked_out:
+            return False, {"reason": LOCKED_OUT, "failure_count": self.throttling_failure_count}
+        return super().verify_is_allowed()
+
+    def code_digest(self, code: str) -> str:
+        message = f"{self.phone_digest}:{code}"
+        return salted_hmac("faceledger.consent.sms-code", message, algorithm="sha256").hexdigest()
+
+    def generate_token(self, length=6, valid_secs=None, commit=True) -> str:
+        """Make, store (as its HMAC) and return a new code, as SideChannelDevice does."""
+        if valid_secs is None:
+            valid_secs = settings.OTP_SMS_CODE_VALIDITY
+        code = random_number_token(length)
+        self.store_token(code, timezone.now() + timedelta(seconds=valid_secs), commit=commit)
+        return code
+
+    def store_token(self, code: str, valid_until, commit: bool = True) -> None:
+        """A new code replaces the old one and lifts the back-off and the lock-out."""
+        self.token = self.code_digest(code)
+        self.valid_until = valid_until
+        self.throttle_reset(commit=False)
+        if commit:
+            self.save(update_fields=CODE_FIELDS)
+
+    def verify_token(self, token) -> bool:
+        """Single use, expiring, throttled; compared in constant time."""
+        allowed, _info = self.verify_is_allowed()
+        if not allowed:
+            return False
+        now = timezone.now()
+        presented = self.code_digest(str(token))
+        if self.token and now < self.valid_until and constant_time_compare(self.token, presented):
+            self.token = None
+            self.valid_until = now
+            self.throttle_reset(commit=False)
+            self.save(update_fields=CODE_FIELDS)
+            return True
+        self.throttle_increment(commit=False)
+        self.save(update_fields=CODE_FIELDS)
+        return False
+
+
+class ApiToken(models.Model):
+    """A bearer token for API clients. Only the SHA-256 of the key is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"API token {self.pk}"
+
+
+class SendWindow(models.Model):
+    """Recent code sends for one number, client address or number prefix (sliding window).
+
+    Keyed by an HMAC of the value, never the value. The row is locked while counting so
+    that several processes cannot all pass the limit at once.
+    """
+
+    class Scope(models.TextChoices):
+        NUMBER = "number"
+        IP = "ip"
+        PREFIX = "prefix"
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    key = models.CharField(max_length=64)
+    # Send times (milliseconds since the epoch) still inside the window, oldest first.
+    hits = models.JSONField(default=list)
+    # When the newest hit leaves the window: after that the row says nothing and is pruned.
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="consent_sendwindow_scope_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} send window {self.pk}"
+
+
+# --- the consent ledger -----------------------------------------------------------------------
+
+LANGUAGE_CHOICES = [("en", "English"), ("zh-hans", "简体中文")]
+
+
+class Purpose(models.Model):
+    """One purpose a subject can consent to, with its retention rule stored as data.
+
+    ``current_version`` is kept here so that the gate reads it in the same query as the
+    subject's latest record (``consent.gate``). Only ``policy_publish`` changes it.
+    """
+
+    class RetentionRule(models.TextChoices):
+        # Kept until withdrawn, or ``retention_days`` after the data was last used.
+        AFTER_LAST_USE = "after_last_use", _("until withdrawn or after last use")
+        # Each item kept ``retention_days`` after it was made.
+        AFTER_CREATION = "after_creation", _("after it was made")
+        # Each result kept ``retention_days`` unless output storage is granted.
+        UNLESS_STORED = "unless_stored", _("unless output storage is granted")
+
+    code = models.CharField(max_length=32, unique=True, editable=False)
+    position = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Special-category data (GDPR Art. 9, PIPL Art. 28): receipts say sensitive + spiCat.
+    sensitive = models.BooleanField(default=False, editable=False)
+    # A purpose that is useless without another one (the ledger still lets each be granted
+    # alone: no bundling). Shown to people as a note, never enforced.
+    works_with = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    retention_days = models.PositiveIntegerField(editable=False)
+    retention_rule = models.CharField(max_length=16, choices=RetentionRule.choices, editable=False)
+    current_version = models.ForeignKey(
+        "PolicyVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("purpose")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PolicyVersion(models.Model):
+    """A published version of a purpose's text. Immutable: the database refuses UPDATE (and,
+    on PostgreSQL, DELETE) of published versions and their texts (migration 0004)."""
+
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["purpose__position", "-version"]
+        verbose_name = _("published policy")
+        constraints = [
+            models.UniqueConstraint(fields=["purpose", "version"], name="consent_policy_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose.code} v{self.version}"
+
+
+class PolicyText(models.Model):
+    """The exact text of one policy version in one language; ``sha256`` is over its UTF-8."""
+
+    policy = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="texts")
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES)
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("policy text")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "language"], name="consent_policy_language")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} ({self.language})"
+
+    @property
+    def title(self) -> str:
+        """A policy text's first line is its title."""
+        return self.text.split("\n", 1)[0].strip()
+
+
+class ConsentRecord(models.Model):
+    """One grant or withdrawal, append-only (the database refuses UPDATE; erasure deletes).
+
+    A subject's state per purpose is their latest record (see ``consent.selectors``). The
+    evidence is what proves the act without identifying more than needed: the SHA-256 of the
+    text shown, its language, a SHA-256 of the user agent and the client address truncated
+    to its network (/24 for IPv4, /48 for IPv6). The signed receipt is stored as issued.
+    """
+
+    class Action(models.TextChoices):
+        GRANT = "grant", _("granted")
+        WITHDRAW = "withdraw", _("withdrawn")
+
+    class Method(models.TextChoices):
+        PORTAL = "portal", _("consent centre")
+        API = "api", _("app (API)")
+
+    class Reason(models.TextChoices):
+        SUBJECT = "", _("at the subject's request")
+        MINOR_DECLARED = "minor_declared", _("the subject declared an age under 14")
+
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_records"
+    )
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+")
+    # Grant: the version granted. Withdrawal: the version of the grant it ends.
+    policy = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=8, choices=Method.choices)
+    reason = models.CharField(max_length=16, choices=Reason.choices, blank=True, default="")
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES)
+    text_sha256 = models.CharField(max_length=64)
+    user_agent_sha256 = models.CharField(max_length=64, blank=True)
+    ip_network = models.CharField(max_length=64, blank=True)
+    # A parent or guardian who granted on a child's behalf (PIPL Art. 31): their pseudonym in
+    # the audit log, never their phone number.
+    guardian_pseudonym = models.CharField(max_length=32, blank=True)
+    receipt_id = models.UUIDField(unique=True)
+    receipt = models.TextField(help_text="The signed receipt, JSON, exactly as issued.")
+
+    class Meta:
+        verbose_name = _("consent record")
+        indexes = [
+            models.Index(fields=["subject", "purpose", "id"], name="consent_record_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent record {self.pk}"
+
+
+class MinorDeclaration(models.Model):
+    """The fact that a subject declared an age under 14, and the day: never a birth date."""
+
+    subject = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="minor_declaration"
+    )
+    declared_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("declaration of an age under 14")
+
+    def __str__(self) -> str:
+        return f"minor declaration {self.pk}"

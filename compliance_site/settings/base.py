@@ -202,6 +202,23 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Faceledger")
 API_TOKEN_TTL = env_int("API_TOKEN_TTL", 60 * 60 * 24 * 30, minimum=60)
 # Which proxy header carries the client address; empty = REMOTE_ADDR only.
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
+# Devices of numbers that never signed in, once their code expired, old send counters and
+# expired API tokens are deleted by this sweep (seconds between runs).
+CELERY_BEAT_SCHEDULE["identity-prune"] = {
+    "task": "consent.tasks.identity_prune",
+    "schedule": env_float("IDENTITY_PRUNE_INTERVAL", 300.0),
+}
+
+# --- The controller (named on consent receipts and the privacy notice) -----------------------
+CONTROLLER_NAME = env_str("CONTROLLER_NAME", "Faceledger (development)")
+CONTROLLER_ADDRESS = env_str("CONTROLLER_ADDRESS", "Not a real address: set CONTROLLER_ADDRESS")
+CONTROLLER_EMAIL = env_str("CONTROLLER_EMAIL", "privacy@faceledger.invalid")
+CONTROLLER_PHONE = env_str("CONTROLLER_PHONE", "")  # optional on receipts
+CONTROLLER_CONTACT = env_str("CONTROLLER_CONTACT", "Data Protection Officer")
+# ISO 3166 code of the jurisdiction whose law governs consent (receipts' ``jurisdiction``).
+CONTROLLER_JURISDICTION = env_str("CONTROLLER_JURISDICTION", "GB")
+# Where people reach this site; receipts link to its privacy notice.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Audit log ---------------------------------------------------------------------------------
 AUDIT_LOG_ID = env_str("AUDIT_LOG_ID", "faceledger-dev")

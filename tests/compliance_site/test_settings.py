@@ -70,7 +70,7 @@ def test_database_urls_are_parsed_for_both_engines():
 
 
 def _manage(*args, extra_env):
-    ours = ("DJANGO_", "AUDIT_", "BIOMETRIC_")
+    ours = ("DJANGO_", "AUDIT_", "BIOMETRIC_", "CONTROLLER_", "PUBLIC_BASE_URL")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     clean.update(extra_env)
     return subprocess.run(
@@ -99,6 +99,11 @@ def _production_env(tmp_path):
         "BIOMETRIC_MASTER_KEYS": "k2:" + "A" * 43 + "=,k1:" + "B" * 43 + "=",
         "FACELEDGER_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "CONTROLLER_NAME": "Faceledger Ltd",
+        "CONTROLLER_ADDRESS": "1 Example Street, London",
+        "CONTROLLER_EMAIL": "privacy@faceledger.example",
+        "CONTROLLER_JURISDICTION": "GB",
+        "PUBLIC_BASE_URL": "https://faceledger.example",
     }
 
 

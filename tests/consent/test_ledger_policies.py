@@ -1,0 +1,234 @@
+"""Purposes and policy versions: pinned v1 texts, the purposes API, immutability, publishing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import DatabaseError, IntegrityError, transaction
+from rest_framework.test import APIClient
+
+from compliance_site.errors import ApplicationError, Conflict, Forbidden
+from consent.models import ConsentRecord, PolicyText, PolicyVersion, Purpose
+from consent.policies import LANGUAGES, POLICY_DIR, PURPOSES
+from consent.services import policy_publish
+from tests.consent.conftest import quote
+from tests.factories import StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+PURPOSES_URL = "/api/v1/purposes"
+
+# The SHA-256 of every published v1 text. A published text never changes: editing one of
+# these files must fail here. Publish a new version through the admin instead.
+PINNED_V1 = {
+    ("biometric_enrolment", "en"): (
+        "d8f23de06bb88fa4d9ced4005083fa5a6931184a0d253f33287c70c48ae75b1e"
+    ),
+    ("biometric_enrolment", "zh-hans"): (
+        "0dca9eaa03ff45cfb4552fdc56028a87bde972f332c9f3e3c675fecaafc52a0c"
+    ),
+    ("face_swap", "en"): "c19c24444f096d1741c1e89bff442b5b64b3253f6a5a23afd456f012cf9f69a1",
+    ("face_swap", "zh-hans"): "17c00cd8f8d60814c5567913481ce071bd1ab69d818d0b4ea441fda892f3a5ee",
+    ("output_storage", "en"): "b9927a208455e4c50b3848c53d46c2feaec4b903689502b3063f6394f40a6e37",
+    ("output_storage", "zh-hans"): (
+        "a6d247f903a3b612b2fe210e305e1263064d10df54c79ce5a33e88652b7d7c09"
+    ),
+}
+
+V2 = {
+    "en": "Face swap (v2) — consent to use my face template\n\nNew text.\n",
+    "zh-hans": "换脸（第二版）——同意使用我的人脸模板\n\n新文本。\n",
+}
+
+
+@pytest.fixture
+def dpo(db):
+    user = StaffFactory()
+    user.groups.add(Group.objects.get_or_create(name="dpo")[0])
+    return user
+
+
+def test_the_shipped_v1_texts_are_exactly_the_published_ones():
+    for (purpose, language), digest in PINNED_V1.items():
+        raw = (POLICY_DIR / "v1" / f"{purpose}.{language}.txt").read_bytes()
+        assert hashlib.sha256(raw).hexdigest() == digest, f"{purpose}.{language} was edited"
+    assert {spec.code for spec in PURPOSES} == {p for p, _lang in PINNED_V1}
+
+
+def test_the_migration_published_v1_of_every_purpose_with_its_retention(policies):
+    for (purpose, language), digest in PINNED_V1.items():
+        text = PolicyText.objects.get(policy__purpose__code=purpose, language=language)
+        assert text.policy.version == 1
+        assert text.sha256 == digest
+        assert hashlib.sha256(text.text.encode("utf-8")).hexdigest() == digest
+    rules = {p.code: (p.retention_days, p.retention_rule, p.sensitive) for p in policies}
+    assert rules == {
+        "biometric_enrolment": (365, "after_last_use", True),
+        "face_swap": (1, "unless_stored", True),
+        "output_storage": (30, "after_creation", False),
+    }
+    assert Purpose.objects.get(code="face_swap").works_with.code == "biometric_enrolment"
+    assert Purpose.objects.get(code="output_storage").works_with is None
+
+
+def test_the_purposes_api_returns_each_text_with_the_sha256_of_exactly_that_text(policies):
+    rows = APIClient().get(PURPOSES_URL).json()
+
+    assert [row["code"] for row in rows] == ["biometric_enrolment", "face_swap", "output_storage"]
+    for row in rows:
+        assert row["version"] == 1
+        assert row["language"] == "en"
+        assert row["sha256"] == hashlib.sha256(row["text"].encode("utf-8")).hexdigest()
+        assert row["sha256"] == PINNED_V1[(row["code"], "en")]
+        assert row["title"] == row["text"].split("\n")[0]
+    by_code = {row["code"]: row for row in rows}
+    assert by_code["biometric_enrolment"]["retention"] == (
+        "Until you withdraw consent, or 365 days after you last used it."
+    )
+    assert by_code["face_swap"]["retention"] == (
+        "Results are kept 24 hours, unless you grant output storage."
+    )
+    assert by_code["output_storage"]["retention"] == "Each item is kept 30 days, then erased."
+    assert by_code["face_swap"]["works_with"] == "biometric_enrolment"
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [
+        ("?lang=zh-hans", {}),
+        ("?lang=zh-Hans", {}),
+        ("", {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.5"}),
+        ("", {"HTTP_ACCEPT_LANGUAGE": "zh-Hans"}),
+    ],
+)
+def test_the_purposes_api_speaks_simplified_chinese_when_asked(policies, query, headers):
+    rows = APIClient().get(PURPOSES_URL + query, **headers).json()
+
+    assert {row["language"] for row in rows} == {"zh-hans"}
+    assert rows[0]["title"] == "生物识别登记——同意采集并保存我的人脸数据"
+    for row in rows:
+        assert row["sha256"] == PINNED_V1[(row["code"], "zh-hans")]
+
+
+def test_an_explicit_lang_wins_over_accept_language(policies):
+    rows = APIClient().get(PURPOSES_URL + "?lang=en", HTTP_ACCEPT_LANGUAGE="zh-CN").json()
+
+    assert rows[0]["language"] == "en"
+
+
+@pytest.mark.parametrize("lang", ["fr", "", "zh-hant", "x" * 500])
+def test_an_unsupported_lang_is_a_400(policies, lang):
+    response = APIClient().get(PURPOSES_URL, {"lang": lang})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_language"
+
+
+def test_an_unsupported_accept_language_falls_back_to_english(policies):
+    rows = APIClient().get(PURPOSES_URL, HTTP_ACCEPT_LANGUAGE="fr-FR").json()
+
+    assert rows[0]["language"] == "en"
+
+
+@pytest.mark.parametrize(
+    ("model", "change"),
+    [(PolicyText, {"text": "A quietly edited text"}), (PolicyVersion, {"version": 9})],
+)
+def test_the_database_refuses_to_change_a_published_policy(policies, model, change):
+    with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
+        model.objects.update(**change)
+    assert not model.objects.filter(**change).exists()
+
+
+def test_the_database_refuses_to_change_a_consent_record(alice, grant_consent):
+    grant_consent(alice, "face_swap")
+
+    with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
+        ConsentRecord.objects.update(action="withdraw")
+    assert ConsentRecord.objects.get().action == "grant"
+
+
+def test_a_dpo_publishes_the_next_version_and_it_is_audited(policies, dpo, ledger_events):
+    policy = policy_publish(purpose="face_swap", texts=V2, actor=dpo)
+
+    assert policy.version == 2
+    purpose = Purpose.objects.get(code="face_swap")
+    assert purpose.current_version == policy
+    digests = {lang: hashlib.sha256(V2[lang].encode()).hexdigest() for lang in LANGUAGES}
+    assert dict(policy.texts.values_list("language", "sha256")) == digests
+    assert ledger_events() == [
+        ("POLICY_PUBLISHED", "face_swap", {"version": 2, "sha256": digests}),
+    ]
+    assert PolicyText.objects.filter(policy__purpose=purpose, policy__version=1).count() == 2
+    rows = {row["code"]: row for row in APIClient().get(PURPOSES_URL).json()}
+    assert rows["face_swap"]["version"] == 2
+    assert rows["face_swap"]["text"] == V2["en"]
+
+
+def test_a_new_version_makes_existing_grants_outdated_in_the_consent_list(
+    alice, grant_consent, dpo
+):
+    from tests.consent.conftest import token_client
+
+    grant_consent(alice, "face_swap", "biometric_enrolment")
+    policy_publish(purpose="face_swap", texts=V2, actor=dpo)
+
+    states = {r["purpose"]: r["state"] for r in token_client(alice).get("/api/v1/consents").json()}
+
+    assert states == {
+        "biometric_enrolment": "granted",
+        "face_swap": "outdated",
+        "output_storage": "never",
+    }
+    assert quote("face_swap")["version"] == 2
+
+
+def test_only_the_dpo_or_a_superuser_may_publish(policies, ledger_events):
+    for actor in (StaffFactory(), StaffFactory(is_active=False, is_superuser=True), None):
+        with pytest.raises(Forbidden):
+            policy_publish(purpose="face_swap", texts=V2, actor=actor)
+    superuser = StaffFactory(is_superuser=True)
+
+    assert policy_publish(purpose="face_swap", texts=V2, actor=superuser).version == 2
+    assert [name for name, _p, _d in ledger_events()] == ["POLICY_PUBLISHED"]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        {"en": V2["en"]},
+        {**V2, "fr": "Texte"},
+        {**V2, "en": ""},
+        {**V2, "en": "\n\nno title line"},
+        {**V2, "zh-hans": 5},
+        {**V2, "en": "Title\n" + "x" * 100_001},
+        {**V2, "en": "Title\x00"},
+    ],
+)
+def test_a_publish_with_bad_texts_is_refused_and_writes_nothing(policies, dpo, texts):
+    with pytest.raises(ApplicationError) as refused:
+        policy_publish(purpose="face_swap", texts=texts, actor=dpo)
+
+    assert refused.value.code == "invalid_policy"
+    assert PolicyVersion.objects.count() == 3
+
+
+def test_publishing_the_current_texts_again_is_refused(policies, dpo):
+    current = dict(
+        PolicyText.objects.filter(policy__purpose__code="output_storage").values_list(
+            "language", "text"
+        )
+    )
+
+    with pytest.raises(Conflict) as refused:
+        policy_publish(purpose="output_storage", texts=current, actor=dpo)
+    assert refused.value.code == "policy_unchanged"
+
+
+def test_publishing_for_an_unknown_purpose_is_refused(policies, dpo):
+    with pytest.raises(ApplicationError) as refused:
+        policy_publish(purpose="marketing", texts=V2, actor=dpo)
+
+    assert refused.value.code == "unknown_purpose"
