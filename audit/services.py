@@ -137,13 +137,14 @@ def check_audit_data(data: dict | None) -> str:
         raise ValueError(f"audit data cannot be canonicalised: {exc}") from exc
 
 
-def _actor_string(actor: Any, *, subject_pseudonym: str, subject: Any) -> str:
+def _actor_string(actor: Any, *, subject: Any) -> str | None:
+    """The actor column, or None when it is the subject's own pseudonym (read in the INSERT)."""
     if actor is None:
         return "system"
     if actor.is_staff:
         return f"staff:{actor.pk}"
     if subject is not None and actor.pk == subject.pk:
-        return f"subject:{subject_pseudonym}"  # the usual case; saves a lookup
+        return None  # the usual case: the INSERT reads the pseudonym once for both columns
     return f"subject:{pseudonym_for(actor)}"
 
 
@@ -176,17 +177,23 @@ def audit_record(
             )
         check_audit_text(value, where=name)
     data_jcs = check_audit_data(data)
-    pseudonym = pseudonym_for(subject) if subject is not None else ""
     event = AuditEvent(
         time=timezone.now(),
-        actor=_actor_string(actor, subject_pseudonym=pseudonym, subject=subject),
-        subject=pseudonym,
+        actor=_actor_string(actor, subject=subject),
+        subject="",
         action=int(action),
         data_jcs=data_jcs,
         request_id=request_context.request_id.get() or "",
         **fields,
     )
-    event.pk = _insert(event)
+    if subject is None:
+        event.pk = _insert(event)
+    else:
+        inserted = _insert_for_subject(event, int(subject.pk))
+        if inserted is None:  # first event about this subject: make the mapping, then insert
+            pseudonym_for(subject)
+            inserted = _insert_for_subject(event, int(subject.pk))
+        event.pk, event.actor, event.subject = inserted
     event._state.adding, event._state.db = False, connection.alias
     return event
 
@@ -204,24 +211,49 @@ _INSERT_COLUMNS = (
 )
 
 
-def _insert(event: AuditEvent) -> int:
-    """One INSERT … RETURNING id. Plain SQL because this is every request's hot path and the
-    ORM's save() costs more than the statement itself; the PostgreSQL variant also records
+def _insert_sql(select_list: str, *, source: str = "") -> str:
+    """INSERT … SELECT … RETURNING: plain SQL because this is every request's hot path and the
+    ORM's save() costs more than the statement itself. The PostgreSQL variant also records
     the writer's transaction id for the sealer."""
     columns = list(_INSERT_COLUMNS)
-    values = ["%s"] * len(columns)
     if connection.vendor == "postgresql":
         columns.append("txid")
-        values.append("pg_current_xact_id()::text::bigint")
+        select_list += ", pg_current_xact_id()::text::bigint"
+    return (
+        f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {select_list}{source} RETURNING id, actor, subject"
+    )
+
+
+def _params(event: AuditEvent) -> list:
     params = [getattr(event, name) for name in _INSERT_COLUMNS]
     params[0] = connection.ops.adapt_datetimefield_value(event.time)
-    sql = (
-        f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(values)}) RETURNING id"
-    )
+    return params
+
+
+def _insert(event: AuditEvent) -> int:
+    """An event about no subject."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_insert_sql(", ".join(["%s"] * len(_INSERT_COLUMNS))), _params(event))
         return cursor.fetchone()[0]
+
+
+def _insert_for_subject(event: AuditEvent, subject_id: int) -> tuple[int, str, str] | None:
+    """An event about a subject, named by the pseudonym read in the same statement (one round
+    trip); None when the subject has no pseudonym yet. ``event.actor`` None means the subject
+    acted on themselves."""
+    params = _params(event)
+    actor_index = _INSERT_COLUMNS.index("actor")
+    subject_index = _INSERT_COLUMNS.index("subject")
+    select = ["%s"] * len(_INSERT_COLUMNS)
+    select[actor_index] = "COALESCE(%s, 'subject:' || p.pseudonym)"
+    select[subject_index] = "p.pseudonym"
+    del params[subject_index]
+    source = f" FROM {_PSEUDONYM_TABLE} p WHERE p.subject_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(", ".join(select), source=source), [*params, subject_id])
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 # --- sealing ------------------------------------------------------------------------------------
