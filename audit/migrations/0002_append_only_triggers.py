@@ -10,59 +10,22 @@ triggers. Such a migration must re-create them (call ``install`` again after it)
 
 from django.db import migrations
 
+from compliance_site import append_only
+
 TABLES = ("audit_auditevent", "audit_auditleaf", "audit_auditnode", "audit_auditcheckpoint")
-
-PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'audit log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
-END
-$$;
-"""
-
-
-def _runner(schema_editor):
-    # params=None: the SQL has literal "%" (RAISE format) that must not be read as placeholders.
-    return lambda sql: schema_editor.execute(sql, params=None)
+REFUSE = {
+    "function": "audit_refuse_change",
+    "postgresql": {table: ("UPDATE", "DELETE", "TRUNCATE") for table in TABLES},
+    "sqlite": {table: ("UPDATE", "DELETE") for table in TABLES},
+}
 
 
 def install(apps, schema_editor):
-    run = _runner(schema_editor)
-    if schema_editor.connection.vendor == "postgresql":
-        run(PG_FUNCTION)
-        for table in TABLES:
-            run(
-                f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()"
-            )
-            run(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()"
-            )
-    elif schema_editor.connection.vendor == "sqlite":
-        for table in TABLES:
-            for op in ("UPDATE", "DELETE"):
-                run(
-                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'audit log is append-only: {op} on {table} "
-                    "refused'); END"
-                )
-    else:  # pragma: no cover - the project runs on PostgreSQL and SQLite only
-        raise RuntimeError(f"no append-only triggers for {schema_editor.connection.vendor}")
+    append_only.install(schema_editor, what="audit log", **REFUSE)
 
 
 def uninstall(apps, schema_editor):
-    run = _runner(schema_editor)
-    if schema_editor.connection.vendor == "postgresql":
-        for table in TABLES:
-            run(f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}")
-            run(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-        run("DROP FUNCTION IF EXISTS audit_refuse_change()")
-    elif schema_editor.connection.vendor == "sqlite":
-        for table in TABLES:
-            for op in ("update", "delete"):
-                run(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
+    append_only.uninstall(schema_editor, **REFUSE)
 
 
 class Migration(migrations.Migration):
