@@ -34,4 +34,6 @@ urlpatterns = [
         name="api-consent-guardian-grant",
     ),
     path("consents/<str:purpose>", apis.ConsentWithdrawApi.as_view(), name="api-consent-withdraw"),
+    path("me/erasure", apis.ErasureApi.as_view(), name="api-erasure"),
+    path("me/erasure/<str:token>", apis.ErasureStatusApi.as_view(), name="api-erasure-status"),
 ]

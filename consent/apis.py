@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from consent.erasure import erasure_certificate, erasure_for_token, erasure_request
 from consent.models import ApiToken, ConsentRecord
 from consent.receipts import receipt_pdf
 from consent.selectors import (
@@ -238,3 +239,28 @@ class GuardianGrantApi(APIView):
             subject=request.user, evidence=evidence, **serializer.validated_data
         )
         return _receipt_response(record, status.HTTP_201_CREATED)
+
+
+# --- erasure ------------------------------------------------------------------------------------
+
+
+class ErasureApi(APIView):
+    """Erase my account. Answers 202 with the status token (shown only here); with eager
+    tasks (tests) the erasure is complete by then."""
+
+    def post(self, request: Request) -> Response:
+        erasure, token = erasure_request(subject=request.user)
+        erasure.refresh_from_db(fields=["status"])
+        return Response({"id": token, "status": erasure.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class ErasureStatusApi(APIView):
+    """The status and, once done, the signed certificate. The token is the only credential:
+    it keeps working after the account, its sessions and its API tokens are gone."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request, token: str) -> Response:
+        erasure = erasure_for_token(token)
+        return Response({"status": erasure.status, "certificate": erasure_certificate(erasure)})

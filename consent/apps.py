@@ -7,6 +7,7 @@ class ConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance_site import inventory
+        from consent import inventory_stores
         from consent.selectors import ledger_export, ledger_locate
         from consent.services import ledger_erase
 
@@ -28,3 +29,4 @@ class ConsentConfig(AppConfig):
                 order=850,
             )
         )
+        inventory_stores.register()

@@ -71,6 +71,25 @@ def require_consent(*, subject: Any, purpose: str, lock: bool = False) -> None:
         raise ConsentOutdated(purpose)
 
 
+GRANTED = "granted"
+
+
+def consent_state(*, subject: Any, purpose: str, lock: bool = False) -> str:
+    """The gate's verdict without the refusal, for deletions: ``"granted"``, or the code
+    ``require_consent`` would refuse with (``consent_required``, ``consent_outdated``).
+
+    A deletion (of a capture, of an account) is never refused for lack of consent: refusing
+    it would contradict the right to erasure, and withdrawal itself erases. It still passes
+    the gate, so that every deletion reads the consent state it happened under and records
+    it in its audit event (DESIGN invariant 1, as read for deletions).
+    """
+    try:
+        require_consent(subject=subject, purpose=purpose, lock=lock)
+    except ConsentRequired as refusal:
+        return refusal.code
+    return GRANTED
+
+
 @cache
 def _latest_sql() -> str:
     """The subject's latest record for a purpose (by code) and the purpose's current version.

@@ -19,4 +19,11 @@ urlpatterns = [
     path("consent/receipts/<uuid:receipt_id>.json", views.receipt_json_view, name="receipt_json"),
     path("consent/receipts/<uuid:receipt_id>.pdf", views.receipt_pdf_view, name="receipt_pdf"),
     path("privacy/", views.privacy_view, name="privacy"),
+    path("account/delete/", views.account_delete_view, name="account_delete"),
+    path("account/delete/status/", views.account_delete_status_view, name="account_delete_status"),
+    path(
+        "account/delete/certificate.json",
+        views.account_delete_certificate_view,
+        name="account_delete_certificate",
+    ),
 ]

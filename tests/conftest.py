@@ -142,3 +142,67 @@ def grant_consent(policies):
         return records
 
     return grant
+
+
+# --- captures and erasure ----------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _upload_temp_dir(settings, tmp_path):
+    """Django's upload temp files go to a folder of this test's own (the erasure tests scan it)."""
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(folder)
+    return folder
+
+
+@pytest.fixture
+def audit_events(db):
+    """``audit_events()`` → the (action name, data) of every event written since the fixture."""
+    from django.db.models import Max
+
+    from audit.actions import AuditAction
+    from audit.models import AuditEvent
+
+    start = AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0
+
+    def read(*, names_only: bool = False):
+        events = AuditEvent.objects.filter(id__gt=start).order_by("id")
+        if names_only:
+            return [AuditAction(e.action).name for e in events]
+        return [(AuditAction(e.action).name, e.data) for e in events]
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def capture_media():
+    """Synthetic capture uploads (``tests.erasure.kit.Media``), made once per session."""
+    from tests.erasure.kit import make_media
+
+    return make_media()
+
+
+@pytest.fixture(scope="session")
+def capture_analysis(capture_media):
+    """A real analysis (liveness passed, embedding, landmarks) of a synthetic capture, made once:
+    ``biometrics.services.capture_store(subject=..., analysis=...)`` stores it for a test."""
+    from biometrics.services import capture_analyse
+
+    steps = ["turn_left", "blink"]
+    return capture_analyse(photo=capture_media.photo, video=capture_media.video(steps), steps=steps)
+
+
+@pytest.fixture
+def enrolled(grant_consent, capture_analysis):
+    """``enrolled(user, captures=1)``: the user consents to biometric enrolment (if not yet) and
+    has stored captures (the real storage path, with the session's real analysis)."""
+    from biometrics.services import capture_store
+    from consent.gate import GRANTED, consent_state
+
+    def enrol(user, captures: int = 1) -> list:
+        if consent_state(subject=user, purpose="biometric_enrolment") != GRANTED:
+            grant_consent(user, "biometric_enrolment")
+        return [capture_store(subject=user, analysis=capture_analysis) for _ in range(captures)]
+
+    return enrol

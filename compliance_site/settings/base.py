@@ -7,6 +7,7 @@ from pathlib import Path
 from compliance_site.env import (
     database_from_url,
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
@@ -233,6 +234,40 @@ CELERY_BEAT_SCHEDULE["audit-seal"] = {
 # --- Encryption at rest -----------------------------------------------------------------------
 # "key_id:base64(32 bytes)", comma-separated; the first wraps new data keys (see crypto.py).
 BIOMETRIC_MASTER_KEYS = env_list("BIOMETRIC_MASTER_KEYS", [])
+
+# --- Retention and erasure --------------------------------------------------------------------
+# Django's upload temp files get their own folder, which erasure checks for leftovers. None are
+# expected: capture uploads are read in memory only.
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "uploads"))
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+CELERY_BEAT_SCHEDULE["retention-sweep"] = {
+    "task": "biometrics.tasks.retention_sweep",
+    "schedule": env_float("RETENTION_SWEEP_INTERVAL", 3600.0),
+}
+# An erasure whose worker has not reported for this long is queued again (seconds; keep it
+# above CELERY_TASK_TIME_LIMIT so a live run is never doubled).
+ERASURE_RETRY_AFTER = env_int("ERASURE_RETRY_AFTER", 600, minimum=60)
+CELERY_BEAT_SCHEDULE["erasure-sweep"] = {
+    "task": "consent.tasks.erasure_sweep",
+    "schedule": env_float("ERASURE_SWEEP_INTERVAL", 60.0),
+}
+
+# --- Face engines (README "Engines") ---------------------------------------------------------
+# One setting picks both the analyser and the swap engine. classic: dlib, CPU, nothing to
+# provide. insightface: ONNX models the operator provides, checked against their SHA-256 and
+# loaded once per process; nothing is ever downloaded. The liveness check always runs classic.
+FACE_ENGINE = env_choice("FACE_ENGINE", ("classic", "insightface"), "classic")
+# Absolute folder holding the detector and the recogniser (buffalo_l's det_10g + w600k_r50).
+FACE_MODEL_DIR = env_str("FACE_MODEL_DIR", "")
+# "file=sha256,file=sha256": exactly the detector and the recogniser in FACE_MODEL_DIR.
+FACE_MODEL_SHA256 = env_str("FACE_MODEL_SHA256", "")
+# Absolute path of inswapper_128.onnx, outside FACE_MODEL_DIR, and its SHA-256.
+FACE_SWAP_MODEL_PATH = env_str("FACE_SWAP_MODEL_PATH", "")
+FACE_SWAP_MODEL_SHA256 = env_str("FACE_SWAP_MODEL_SHA256", "")
+# onnxruntime providers in order; empty = CUDA (when installed), then CPU.
+FACE_ONNX_PROVIDERS = env_list("FACE_ONNX_PROVIDERS", [])
+# The licence the operator holds for the model files, e.g. "insightface-non-commercial".
+FACE_MODEL_LICENSE_ACCEPTED = env_str("FACE_MODEL_LICENSE_ACCEPTED", "")
 
 LOGGING = {
     "version": 1,

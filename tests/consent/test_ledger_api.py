@@ -110,7 +110,7 @@ def test_withdrawal_returns_200_with_a_receipt_and_closes_the_gate(alice_api, al
         ("CONSENT_GRANTED", "biometric_enrolment"),
         ("CONSENT_WITHDRAWN", "biometric_enrolment"),
     ]
-    assert ledger_events()[1][2]["erased"] == {}
+    assert set(ledger_events()[1][2]["erased"].values()) <= {0}  # nothing was held
 
 
 def test_withdrawal_erases_through_every_store_registered_for_the_purpose(

@@ -1,0 +1,93 @@
+"""Liveness challenges and captures: thin DRF views over the services."""
+
+from __future__ import annotations
+
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from biometrics.selectors import capture_expires_at, capture_for, capture_retention, captures_of
+from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
+from biometrics.uploads import use_capture_upload_handlers
+
+
+class LivenessChallengeApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        steps = serializers.ListField(child=serializers.CharField())
+        expires_at = serializers.DateTimeField()
+
+    def get(self, request: Request) -> Response:
+        challenge = liveness_challenge_issue(subject=request.user)
+        return Response(self.OutputSerializer(challenge).data)
+
+
+class _CaptureOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    expires_at = serializers.SerializerMethodField()
+    liveness = serializers.JSONField()
+
+    def get_expires_at(self, capture) -> str:
+        expires = capture_expires_at(capture, self.context["purpose"])
+        return serializers.DateTimeField().to_representation(expires)
+
+
+def _captures_data(captures, *, many: bool = False):
+    context = {"purpose": capture_retention()}
+    return _CaptureOutputSerializer(captures, many=many, context=context).data
+
+
+class CaptureListApi(APIView):
+    """``GET``: the subject's own captures. ``POST`` (multipart ``photo``, ``video``,
+    ``challenge``): a new capture; uploads are read into memory only, within their caps."""
+
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        photo = serializers.FileField(allow_empty_file=False)
+        video = serializers.FileField(allow_empty_file=False)
+        challenge = serializers.CharField(max_length=64)
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # Before authentication: a session's CSRF check reads the body, and the handlers must
+        # be in place before anything does.
+        if request.method == "POST":
+            use_capture_upload_handlers(request._request)
+        super().initial(request, *args, **kwargs)
+
+    def get(self, request: Request) -> Response:
+        return Response(_captures_data(captures_of(request.user), many=True))
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        capture = capture_create(
+            subject=request.user,
+            challenge_id=data["challenge"],
+            photo=_read(data["photo"]),
+            video=_read(data["video"]),
+        )
+        body = {"id": str(capture.pk), "liveness": capture.liveness}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _read(upload) -> bytes:
+    """The upload's bytes; the in-memory file is closed at once (the video is never kept)."""
+    try:
+        return upload.read()
+    finally:
+        upload.close()
+
+
+class CaptureDetailApi(APIView):
+    def get(self, request: Request, capture_id: str) -> Response:
+        return Response(_captures_data(capture_for(subject=request.user, capture_id=capture_id)))
+
+    def delete(self, request: Request, capture_id: str) -> Response:
+        capture_delete(subject=request.user, capture_id=capture_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,512 @@
+"""Every write of the biometrics app: challenges, captures, their use and erasure, retention,
+master-key rotation. Each top-level service audits in its own transaction (DESIGN 2).
+
+One erase path: ``capture_erase`` deletes one capture (its ciphertext file, then its row) in the
+caller's transaction. Deleting a capture (``capture_delete``), withdrawing
+``biometric_enrolment`` and erasing an account (both through the inventory store, see
+``biometrics.stores``) and the retention sweep all call it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import cv2
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audit.actions import AuditAction
+from audit.services import audit_record
+from biometrics import retention, vault
+from biometrics.analysis import AnalysisError, get_analyser
+from biometrics.analysis.images import decode_image
+from biometrics.analysis.liveness import STEPS, check_liveness
+from biometrics.analysis.video import decode_video
+from biometrics.models import Capture, LivenessChallenge, SubjectKey
+from biometrics.selectors import PURPOSE, capture_for, capture_retention, captures_expired
+from biometrics.uploads import PHOTO_MAX_BYTES
+from compliance_site.crypto import master_keys
+from compliance_site.errors import Unprocessable
+from consent.gate import consent_state, require_consent
+from consent.models import User
+
+CHALLENGE_STEPS = 2
+CHALLENGE_TTL = timedelta(minutes=2)
+CAPTURE_FOLDER = "captures"
+# A ciphertext file with no capture row this old is a leftover of a crashed request.
+ORPHAN_AGE = timedelta(days=1)
+SWEEP_BATCH = 500
+_JPEG_QUALITY = 95
+
+
+class ChallengeRefused(Unprocessable):
+    code = "challenge_invalid"
+
+
+class CaptureRefused(Unprocessable):
+    """The upload cannot become a capture; the challenge it used is spent."""
+
+    code = "capture_refused"
+
+
+# People read these; the analysis package's own messages are English only.
+_REFUSALS = {
+    "unsupported_image": gettext_lazy("Send the photo as a JPEG, PNG or WebP image."),
+    "image_too_large": gettext_lazy("The photo has too many pixels."),
+    "corrupt_image": gettext_lazy("The photo cannot be read: it is damaged or cut short."),
+    "unsupported_video": gettext_lazy("Send the video as WebM or MP4 (VP8, VP9 or H.264)."),
+    "video_too_large": gettext_lazy("The video is too large: at most 20 MB and 1920×1080."),
+    "video_too_long": gettext_lazy("The video is longer than 10 seconds."),
+    "video_too_short": gettext_lazy("The video is too short to check."),
+    "corrupt_video": gettext_lazy("The video cannot be read: it is damaged or cut short."),
+    "no_face": gettext_lazy(
+        "We could not see one face all the time, in the video and in the photo."
+    ),
+    "multiple_faces": gettext_lazy("More than one face is in view. Make sure you are alone."),
+    "no_motion": gettext_lazy("The face did not move: a still picture is not accepted."),
+    "challenge_failed": gettext_lazy("The movements asked for were not seen, in order."),
+    "face_mismatch": gettext_lazy("The face in the video is not the face in the photo."),
+}
+
+
+def _refusal_detail(code: str, fallback: str) -> str:
+    message = str(_REFUSALS.get(code, fallback))
+    return _("%(reason)s This challenge is now used up: ask for a new one and record again.") % {
+        "reason": message
+    }
+
+
+# --- challenges ---------------------------------------------------------------------------------
+
+
+def _random_steps() -> list[str]:
+    return secrets.SystemRandom().sample(list(STEPS), CHALLENGE_STEPS)
+
+
+def liveness_challenge_issue(*, subject: User) -> LivenessChallenge:
+    """A new challenge (two distinct random steps, valid 2 minutes) bound to ``subject``.
+
+    Only the newest challenge of a subject is live: issuing one voids the earlier ones, so a
+    client asking in a loop keeps one row, and an old challenge cannot be saved up for later.
+    """
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        require_consent(subject=subject, purpose=PURPOSE, lock=True)
+        voided = LivenessChallenge.objects.filter(subject=subject).delete()[0]
+        challenge = LivenessChallenge.objects.create(
+            subject=subject, steps=_random_steps(), created_at=now, expires_at=now + CHALLENGE_TTL
+        )
+        audit_record(
+            actor=subject,
+            subject=subject,
+            action=AuditAction.LIVENESS_CHALLENGE_ISSUED,
+            object_type="liveness_challenge",
+            object_id=str(challenge.pk),
+            purpose=PURPOSE,
+            data={"steps": challenge.steps, "voided": voided},
+        )
+    return challenge
+
+
+def _challenge_invalid() -> ChallengeRefused:
+    # One answer for unknown, used and someone else's: a client learns nothing by probing.
+    return ChallengeRefused(
+        _("This challenge is unknown or already used. Ask for a new one."),
+        extra={"new_challenge_required": True},
+    )
+
+
+def liveness_challenge_use(*, subject: User, challenge_id: Any) -> list[str]:
+    """Spend the subject's challenge and return its steps; refused (422) if it is unknown,
+    someone else's, used or expired. Committed before the upload is analysed, so any attempt,
+    failed or not, uses it up."""
+    try:
+        key = uuid.UUID(str(challenge_id))
+    except ValueError:
+        raise _challenge_invalid() from None
+    with transaction.atomic(durable=True):
+        challenge = (
+            LivenessChallenge.objects.select_for_update().filter(pk=key, subject=subject).first()
+        )
+        if challenge is None:
+            raise _challenge_invalid()
+        if challenge.expires_at <= timezone.now():
+            raise ChallengeRefused(
+                _("This challenge has expired. Ask for a new one and record again."),
+                code="challenge_expired",
+                extra={"new_challenge_required": True},
+            )
+        challenge.delete()
+        audit_record(
+            actor=subject,
+            subject=subject,
+            action=AuditAction.LIVENESS_CHALLENGE_USED,
+            object_type="liveness_challenge",
+            object_id=str(key),
+            purpose=PURPOSE,
+        )
+    return list(challenge.steps)
+
+
+# --- captures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaptureAnalysis:
+    """What a capture keeps, in memory until it is encrypted. The video is not in it."""
+
+    photo_jpeg: bytes  # re-encoded from the decoded pixels: no EXIF, no location
+    embedding: np.ndarray  # unit float32
+    landmarks: np.ndarray  # float32 (68, 2), or (5, 2) key points for engines without 68
+    engine: str
+    liveness: dict  # passed, steps, scores
+
+
+def _engine_name() -> str:
+    return getattr(settings, "FACE_ENGINE", "classic")
+
+
+def capture_analyse(*, photo: bytes, video: bytes, steps: list[str]) -> CaptureAnalysis:
+    """Decode both files (in memory, with limits), check liveness against ``steps``, and
+    compute the photo's embedding. ``CaptureRefused`` (422, with the analysis code) otherwise.
+    The decoded video frames are dropped before this returns."""
+    try:
+        photo_bgr = decode_image(photo, max_bytes=PHOTO_MAX_BYTES)
+        frames = decode_video(video).frames
+    except AnalysisError as exc:
+        raise CaptureRefused(
+            _refusal_detail(exc.code, exc.message),
+            code=exc.code,
+            extra={"new_challenge_required": True},
+        ) from None
+    # The liveness check needs the 68 landmarks: always the classic analyser (README).
+    result = check_liveness(frames, photo_bgr, steps, get_analyser("classic"))
+    del frames
+    if not result.passed:
+        raise CaptureRefused(
+            _refusal_detail(result.code or "", result.detail),
+            code=result.code,
+            extra={"new_challenge_required": True, "liveness": _liveness_public(result.as_dict())},
+        )
+    engine = get_analyser(_engine_name())
+    # The liveness check found exactly one clear face in the photo (weak stray detections
+    # aside); the embedding engine's best one is it. Another engine may find none.
+    faces = engine.detect(photo_bgr)
+    if not faces:
+        raise CaptureRefused(
+            _refusal_detail("no_face", ""), code="no_face", extra={"new_challenge_required": True}
+        )
+    face = faces[0]
+    points = face.landmarks if face.landmarks is not None else face.kps
+    ok, jpeg = cv2.imencode(".jpg", photo_bgr, [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])
+    if not ok:  # pragma: no cover - OpenCV encodes any decoded BGR image
+        raise RuntimeError("JPEG encoding failed")
+    return CaptureAnalysis(
+        photo_jpeg=jpeg.tobytes(),
+        embedding=np.asarray(engine.embed(photo_bgr, face), np.float32),
+        landmarks=np.asarray(points, np.float32),
+        engine=engine.name,
+        liveness=_liveness_public(result.as_dict()),
+    )
+
+
+def _liveness_public(result: dict) -> dict:
+    return {"passed": result["passed"], "steps": result["steps"], "scores": result["scores"]}
+
+
+def aad(capture_id: Any, part: str) -> str:
+    """What a ciphertext is, bound into it: ``capture:<uuid>:photo``."""
+    return f"capture:{capture_id}:{part}"
+
+
+def capture_create(*, subject: User, challenge_id: Any, photo: bytes, video: bytes) -> Capture:
+    """Enrol a face: gate, spend the challenge, analyse, then store the encrypted photo,
+    embedding and landmarks with the liveness result.
+
+    Order matters: the gate refuses before anything is spent; the challenge is spent (and
+    committed) before the analysis, so a failed attempt needs a new one; a refused upload
+    stores nothing but its audit event; the gate is checked again, with the subject's row
+    locked, in the transaction that stores, so a withdrawal during the analysis wins.
+    """
+    require_consent(subject=subject, purpose=PURPOSE)
+    steps = liveness_challenge_use(subject=subject, challenge_id=challenge_id)
+    try:
+        analysis = capture_analyse(photo=photo, video=video, steps=steps)
+    except CaptureRefused as refusal:
+        _capture_refusal_record(subject=subject, code=refusal.code)
+        raise
+    return capture_store(subject=subject, analysis=analysis)
+
+
+def _capture_refusal_record(*, subject: User, code: str) -> None:
+    with transaction.atomic(durable=True):
+        audit_record(
+            actor=subject,
+            subject=subject,
+            action=AuditAction.CAPTURE_REFUSED,
+            object_type="capture",
+            purpose=PURPOSE,
+            data={"code": code},
+        )
+
+
+def capture_store(*, subject: User, analysis: CaptureAnalysis) -> Capture:
+    """Encrypt and store an analysed capture (the subject's key is made on first use).
+
+    The photo file is written inside the transaction; if anything fails it is deleted again,
+    so no ciphertext outlives a capture that was not stored.
+    """
+    capture_id = uuid.uuid4()
+    saved: list[str] = []
+    try:
+        with transaction.atomic(durable=True):
+            require_consent(subject=subject, purpose=PURPOSE, lock=True)
+            key = _subject_key_for_capture(subject)
+            saved.append(
+                vault.blob_save(
+                    f"{CAPTURE_FOLDER}/{capture_id}.photo",
+                    vault.seal(key, analysis.photo_jpeg, aad=aad(capture_id, "photo")),
+                )
+            )
+            capture = _capture_row_create(subject, capture_id, key, saved[0], analysis)
+    except BaseException:
+        for name in saved:
+            vault.blob_delete(name)
+        raise
+    return capture
+
+
+def _subject_key_for_capture(subject: User) -> bytes:
+    key, created = vault.subject_key_ensure(subject_id=subject.pk)
+    if created:
+        audit_record(
+            actor=subject,
+            subject=subject,
+            action=AuditAction.SUBJECT_KEY_CREATED,
+            object_type="subject_key",
+            data={"key_id": master_keys()[0].key_id},
+        )
+    return key
+
+
+def _capture_row_create(
+    subject: User, capture_id: uuid.UUID, key: bytes, photo_name: str, analysis: CaptureAnalysis
+) -> Capture:
+    now = timezone.now()
+    capture = Capture.objects.create(
+        id=capture_id,
+        subject=subject,
+        created_at=now,
+        last_used_at=now,
+        photo=photo_name,
+        embedding=vault.seal(key, analysis.embedding.tobytes(), aad=aad(capture_id, "embedding")),
+        landmarks=vault.seal(key, analysis.landmarks.tobytes(), aad=aad(capture_id, "landmarks")),
+        engine=analysis.engine,
+        liveness=analysis.liveness,
+    )
+    audit_record(
+        actor=subject,
+        subject=subject,
+        action=AuditAction.CAPTURE_CREATED,
+        object_type="capture",
+        object_id=str(capture_id),
+        purpose=PURPOSE,
+        data={"engine": analysis.engine, "steps": [s["step"] for s in analysis.liveness["steps"]]},
+    )
+    return capture
+
+
+@dataclass(frozen=True)
+class OpenedCapture:
+    """A capture's biometric data in clear, in memory only."""
+
+    capture: Capture
+    photo_jpeg: bytes
+    embedding: np.ndarray
+    landmarks: np.ndarray
+
+
+def capture_decrypt(capture: Capture) -> OpenedCapture:
+    """Decrypt a capture; ``DecryptionError`` once the subject's key is destroyed."""
+    subject_id = capture.subject_id
+    photo = vault.unseal(subject_id, vault.blob_read(capture.photo), aad=aad(capture.pk, "photo"))
+    embedding = vault.unseal(subject_id, capture.embedding, aad=aad(capture.pk, "embedding"))
+    landmarks = vault.unseal(subject_id, capture.landmarks, aad=aad(capture.pk, "landmarks"))
+    return OpenedCapture(
+        capture=capture,
+        photo_jpeg=photo,
+        embedding=np.frombuffer(embedding, np.float32),
+        landmarks=np.frombuffer(landmarks, np.float32).reshape(-1, 2),
+    )
+
+
+def capture_use(*, subject: User, capture_id: Any, purpose: str) -> OpenedCapture:
+    """Open the subject's capture for a use under ``purpose`` (e.g. ``face_swap``): gate, mark
+    it used (retention runs from the last use), audit, decrypt."""
+    with transaction.atomic(durable=True):
+        require_consent(subject=subject, purpose=purpose, lock=True)
+        capture = capture_for(subject=subject, capture_id=capture_id, lock=True)
+        capture.last_used_at = timezone.now()
+        capture.save(update_fields=["last_used_at"])
+        audit_record(
+            actor=subject,
+            subject=subject,
+            action=AuditAction.CAPTURE_USED,
+            object_type="capture",
+            object_id=str(capture.pk),
+            purpose=purpose,
+        )
+        return capture_decrypt(capture)
+
+
+# --- erasure ------------------------------------------------------------------------------------
+
+
+def capture_erase(*, capture: Capture) -> int:
+    """Erase one capture in the caller's transaction: the ciphertext file, then the row.
+
+    The file goes first and at once (not after commit): should the transaction roll back, a
+    capture row may be left without its photo (erasable, never usable), but a photo is never
+    left without its row, which nothing would find again. Idempotent.
+    """
+    vault.blob_delete(capture.photo)
+    return Capture.objects.filter(pk=capture.pk).delete()[0]
+
+
+def capture_delete(*, subject: User, capture_id: Any) -> None:
+    """The subject deletes one of their captures. Never refused for lack of consent; the
+    consent state read through the gate is recorded in the audit event."""
+    with transaction.atomic(durable=True):
+        state = consent_state(subject=subject, purpose=PURPOSE, lock=True)
+        capture = capture_for(subject=subject, capture_id=capture_id, lock=True)
+        capture_erase(capture=capture)
+        audit_record(
+            actor=subject,
+            subject=subject,
+            action=AuditAction.CAPTURE_DELETED,
+            object_type="capture",
+            object_id=str(capture.pk),
+            purpose=PURPOSE,
+            data={"consent": state},
+        )
+
+
+def captures_erase_for(subject_id: int) -> int:
+    """Every capture of a subject (inventory erase: withdrawal and account erasure)."""
+    with transaction.atomic(savepoint=False):
+        captures = Capture.objects.select_for_update().filter(subject_id=subject_id)
+        return sum(capture_erase(capture=capture) for capture in captures)
+
+
+def challenges_erase_for(subject_id: int) -> int:
+    with transaction.atomic(savepoint=False):
+        return LivenessChallenge.objects.filter(subject_id=subject_id).delete()[0]
+
+
+def subject_key_erase_for(subject_id: int) -> int:
+    """Crypto-shredding: after this, no copy of the subject's ciphertext opens again."""
+    with transaction.atomic(savepoint=False):
+        return vault.subject_key_destroy(subject_id=subject_id)
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def captures_expired_erase(now: datetime) -> retention.Swept:
+    """Captures past biometric_enrolment's retention (365 days after last use). Each is a
+    deletion, so the subject's consent state is read through the gate first and counted."""
+    swept = retention.Swept()
+    for capture in captures_expired(now=now, purpose=capture_retention(), limit=SWEEP_BATCH):
+        state = consent_state(subject=capture.subject_id, purpose=PURPOSE)
+        swept.consent[state] = swept.consent.get(state, 0) + 1
+        swept.erased += capture_erase(capture=capture)
+    return swept
+
+
+def challenges_expired_erase(now: datetime) -> retention.Swept:
+    expired = LivenessChallenge.objects.filter(expires_at__lte=now).values_list("pk", flat=True)
+    ids = list(expired[:SWEEP_BATCH])
+    return retention.Swept(LivenessChallenge.objects.filter(pk__in=ids).delete()[0])
+
+
+def orphan_blobs_erase(now: datetime) -> retention.Swept:
+    """Ciphertext files with no capture row: left only by a process killed between writing
+    the file and committing (``capture_store`` deletes them otherwise)."""
+    names = {_blob_capture_id(name): name for name in vault.blob_names(CAPTURE_FOLDER)}
+    swept = retention.Swept()
+    ids = sorted(names)
+    for start in range(0, len(ids), SWEEP_BATCH):
+        chunk = [i for i in ids[start : start + SWEEP_BATCH] if _is_uuid(i)]
+        known = {
+            str(pk) for pk in Capture.objects.filter(pk__in=chunk).values_list("pk", flat=True)
+        }
+        for capture_id in ids[start : start + SWEEP_BATCH]:
+            name = names[capture_id]
+            if capture_id not in known and vault.blob_modified(name) < now - ORPHAN_AGE:
+                swept.erased += vault.blob_delete(name)
+    return swept
+
+
+def _blob_capture_id(name: str) -> str:
+    return name.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Erase what every registered retention rule says expired, in one transaction, with
+    one audit event carrying the counts (written even when nothing expired: the log then
+    shows that retention ran) and the consent states the deletions happened under."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        swept = {rule.name: rule.sweep(now) for rule in retention.rules()}
+        counts = {name: result.erased for name, result in swept.items()}
+        data: dict[str, Any] = {"erased": counts}
+        consent = {name: result.consent for name, result in swept.items() if result.consent}
+        if consent:
+            data["consent"] = consent
+        audit_record(
+            actor=None,
+            subject=None,
+            action=AuditAction.RETENTION_SWEPT,
+            object_type="retention_sweep",
+            data=data,
+        )
+    return counts
+
+
+# --- master keys --------------------------------------------------------------------------------
+
+
+def master_key_rotate(*, actor: User | None = None) -> int:
+    """Re-wrap every subject key not yet under the current (first) master key; returns how
+    many. Idempotent: a second run finds none. One audit event with the count."""
+    current = master_keys()[0].key_id
+    with transaction.atomic(durable=True):
+        rewrapped = 0
+        for row in SubjectKey.objects.select_for_update().exclude(key_id=current):
+            vault.subject_key_rewrap(row)
+            rewrapped += 1
+        audit_record(
+            actor=actor,
+            subject=None,
+            action=AuditAction.MASTER_KEY_ROTATED,
+            object_type="master_key",
+            object_id=current,
+            data={"key_id": current, "rewrapped": rewrapped},
+        )
+    return rewrapped

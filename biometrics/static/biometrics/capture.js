@@ -1,0 +1,155 @@
+// The camera capture: a photo, then a short video of the challenge's movements, uploaded to the
+// API with the portal session and its CSRF token. Without a camera (or JavaScript) the plain
+// upload form on the same page does the same job.
+(function () {
+  "use strict";
+
+  var STEP_SECONDS = 2.6; // each movement: out and back
+  var LEAD_SECONDS = 1.0; // looking at the camera before the first movement
+  var TAIL_SECONDS = 0.8;
+  var COUNTDOWN = 3;
+
+  var section = document.getElementById("camera");
+  if (!section) return;
+  var canRecord = navigator.mediaDevices && navigator.mediaDevices.getUserMedia &&
+    window.MediaRecorder && window.fetch && window.FormData;
+  if (!canRecord) return; // the form below stays the way to enrol
+
+  var data = section.dataset;
+  var video = document.getElementById("preview");
+  var prompt = document.getElementById("prompt");
+  var countdown = document.getElementById("countdown");
+  var statusLine = document.getElementById("status");
+  var start = document.getElementById("start");
+  var challenge = { id: data.challenge, steps: data.steps.split(" ") };
+  var stream = null;
+  section.hidden = false;
+
+  function text(name) { return data["text" + name] || ""; }
+  function label(step) { return section.getAttribute("data-label-" + step) || step; }
+  function sleep(seconds) { return new Promise(function (done) { setTimeout(done, seconds * 1000); }); }
+  function say(message) { prompt.textContent = message; }
+
+  function csrfToken() {
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  function pickType() {
+    var types = ["video/webm;codecs=vp8", "video/webm;codecs=vp9", "video/webm", "video/mp4"];
+    for (var i = 0; i < types.length; i++) {
+      if (MediaRecorder.isTypeSupported(types[i])) return types[i];
+    }
+    return "";
+  }
+
+  function openCamera() {
+    if (stream) return Promise.resolve(stream);
+    var wanted = { video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } }, audio: false };
+    return navigator.mediaDevices.getUserMedia(wanted).then(function (opened) {
+      stream = opened;
+      video.srcObject = opened;
+      return opened;
+    });
+  }
+
+  async function count() {
+    for (var n = COUNTDOWN; n > 0; n--) {
+      countdown.textContent = String(n);
+      await sleep(1);
+    }
+    countdown.textContent = "";
+  }
+
+  function takePhoto() {
+    var canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    // The stream, not the mirrored preview: the photo is as the camera sees the face.
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    return new Promise(function (done) { canvas.toBlob(done, "image/jpeg", 0.92); });
+  }
+
+  async function record() {
+    var type = pickType();
+    var recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+    var chunks = [];
+    recorder.ondataavailable = function (event) { if (event.data.size) chunks.push(event.data); };
+    var stopped = new Promise(function (done) { recorder.onstop = done; });
+    recorder.start();
+    section.classList.add("recording");
+    say(text("Ready"));
+    await sleep(LEAD_SECONDS);
+    for (var i = 0; i < challenge.steps.length; i++) {
+      say((i + 1) + ". " + label(challenge.steps[i]));
+      await sleep(STEP_SECONDS);
+    }
+    say(text("Ready"));
+    await sleep(TAIL_SECONDS);
+    recorder.stop();
+    await stopped;
+    section.classList.remove("recording");
+    return new Blob(chunks, { type: recorder.mimeType || type || "video/webm" });
+  }
+
+  async function upload(photo, clip) {
+    var form = new FormData();
+    form.append("challenge", challenge.id);
+    form.append("photo", photo, "photo.jpg");
+    form.append("video", clip, clip.type.indexOf("mp4") >= 0 ? "video.mp4" : "video.webm");
+    var response = await fetch(data.captureUrl, {
+      method: "POST",
+      body: form,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
+    });
+    var body = {};
+    try { body = await response.json(); } catch (ignored) { /* an empty or HTML answer */ }
+    return { ok: response.status === 201, body: body };
+  }
+
+  async function newChallenge() {
+    var response = await fetch(data.challengeUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    if (!response.ok) throw new Error("challenge");
+    var body = await response.json();
+    challenge = { id: body.id, steps: body.steps };
+    var list = document.querySelector("ol.steps");
+    if (list) {
+      list.textContent = "";
+      body.steps.forEach(function (step) {
+        var item = document.createElement("li");
+        item.textContent = label(step);
+        list.appendChild(item);
+      });
+    }
+    var hidden = document.querySelector("#fallback input[name=challenge]");
+    if (hidden) hidden.value = body.id;
+  }
+
+  async function run() {
+    start.disabled = true;
+    statusLine.textContent = "";
+    try {
+      await openCamera();
+      say(text("Photo"));
+      await count();
+      var photo = await takePhoto();
+      var clip = await record();
+      say("");
+      statusLine.textContent = text("Uploading");
+      var result = await upload(photo, clip);
+      if (result.ok) {
+        window.location.assign(data.doneUrl);
+        return;
+      }
+      statusLine.textContent = text("Failed") + " " + (result.body.detail || "");
+      await newChallenge(); // any attempt uses the challenge up
+      start.textContent = text("Retry");
+    } catch (error) {
+      statusLine.textContent = text("NoCamera");
+    }
+    start.disabled = false;
+  }
+
+  start.addEventListener("click", run);
+})();

@@ -1,0 +1,75 @@
+"""The biometric stores in the personal-data inventory, and their retention rules.
+
+Registered from ``BiometricsConfig.ready()``. Withdrawing ``biometric_enrolment`` erases the
+captures and challenges; erasing an account erases them and then the subject key (order late:
+destroying it is the crypto-shred that makes any copy left anywhere unreadable).
+
+Descriptions are marked for translation (``gettext_noop``) and translated where shown.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_noop
+
+from biometrics import retention, selectors, services
+from compliance_site import inventory
+
+CAPTURES = inventory.Store(
+    name="biometrics.captures",
+    what=gettext_noop(
+        "Face photos (encrypted files), face embeddings and landmarks (encrypted), and the "
+        "result of the liveness check. The liveness video is never kept."
+    ),
+    why=gettext_noop("Enrolling your face so that swaps you ask for use it"),
+    retention=gettext_noop(
+        "Until you delete the capture or withdraw consent, or 365 days after it was last used"
+    ),
+    legal_basis=gettext_noop("Explicit consent (GDPR Art. 9(2)(a))"),
+    locate=selectors.captures_locate,
+    export=selectors.captures_export,
+    erase=services.captures_erase_for,
+    purposes=("biometric_enrolment",),
+    order=100,
+)
+
+CHALLENGES = inventory.Store(
+    name="biometrics.challenges",
+    what=gettext_noop("Liveness challenges: the two movements asked for, and when"),
+    why=gettext_noop("Checking that a capture is recorded live, not replayed"),
+    retention=gettext_noop("2 minutes; deleted when used or by the next retention sweep"),
+    legal_basis=gettext_noop("Explicit consent (GDPR Art. 9(2)(a))"),
+    locate=selectors.challenges_locate,
+    export=selectors.challenges_export,
+    erase=services.challenges_erase_for,
+    purposes=("biometric_enrolment",),
+    order=110,
+)
+
+SUBJECT_KEY = inventory.Store(
+    name="biometrics.subject_key",
+    what=gettext_noop(
+        "Your data key, stored only encrypted under our master key; it opens your encrypted "
+        "face data"
+    ),
+    why=gettext_noop("Encrypting your face data so that erasing the key erases every copy"),
+    retention=gettext_noop("As long as the account exists; destroyed when it is erased"),
+    legal_basis=gettext_noop("Security of processing (GDPR Art. 32)"),
+    locate=selectors.subject_key_locate,
+    export=selectors.subject_key_export,
+    erase=services.subject_key_erase_for,
+    # After everything it encrypts, before the account row and the pseudonym mapping.
+    order=800,
+)
+
+RULES = (
+    retention.RetentionRule("biometrics.captures", services.captures_expired_erase),
+    retention.RetentionRule("biometrics.challenges", services.challenges_expired_erase),
+    retention.RetentionRule("biometrics.orphan_files", services.orphan_blobs_erase),
+)
+
+
+def register() -> None:
+    for store in (CAPTURES, CHALLENGES, SUBJECT_KEY):
+        inventory.register(store)
+    for rule in RULES:
+        retention.register(rule)

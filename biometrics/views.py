@@ -1,0 +1,119 @@
+"""The portal's capture pages and the public retention schedule: thin views over the services.
+
+``/capture/`` works with the camera (``static/biometrics/capture.js`` records the challenge and
+posts to the API) and without JavaScript (the form below it posts here).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from biometrics.forms import CaptureForm
+from biometrics.selectors import capture_expires_at, capture_retention, captures_of
+from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
+from biometrics.uploads import use_capture_upload_handlers
+from compliance_site import inventory
+from compliance_site.errors import ApplicationError
+from consent.gate import ConsentRequired
+
+STEP_LABELS = {
+    "turn_left": gettext_lazy("Turn your head to your left, then back to the camera"),
+    "turn_right": gettext_lazy("Turn your head to your right, then back to the camera"),
+    "blink": gettext_lazy("Blink"),
+}
+
+
+@csrf_exempt  # checked in _capture_view, once uploads are set to stay in memory
+@login_required
+@require_http_methods(["GET", "POST"])
+def capture_view(request: HttpRequest) -> HttpResponse:
+    try:
+        if request.method == "POST":
+            use_capture_upload_handlers(request)
+        return _capture_view(request)
+    except ApplicationError as refusal:  # too large, unexpected file: found while parsing
+        return _capture_page(
+            request, CaptureForm(), error=refusal.detail, status=refusal.status_code
+        )
+
+
+@csrf_protect
+def _capture_view(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _capture_page(request, CaptureForm())
+    form = CaptureForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _capture_page(request, form, status=400)
+    try:
+        capture_create(
+            subject=request.user,
+            challenge_id=form.cleaned_data["challenge"],
+            photo=_read(form.cleaned_data["photo"]),
+            video=_read(form.cleaned_data["video"]),
+        )
+    except ApplicationError as refusal:
+        return _capture_page(
+            request, CaptureForm(), error=refusal.detail, status=refusal.status_code
+        )
+    messages.success(request, _("Your face is enrolled. The video was used for the check only."))
+    return redirect("biometrics:captures")
+
+
+def _read(upload) -> bytes:
+    try:
+        return upload.read()
+    finally:
+        upload.close()
+
+
+def _capture_page(request: HttpRequest, form: CaptureForm, *, error: str = "", status: int = 200):
+    """The page with a fresh challenge (issuing one voids the previous one)."""
+    try:
+        challenge = liveness_challenge_issue(subject=request.user)
+    except ConsentRequired:
+        return render(request, "biometrics/capture.html", {"consent_missing": True}, status=403)
+    form.initial["challenge"] = str(challenge.pk)
+    if form.is_bound:  # keep the errors, with the new challenge
+        form.data = form.data.copy()
+        form.data["challenge"] = str(challenge.pk)
+    context = {
+        "form": form,
+        "challenge": challenge,
+        "steps": [(step, STEP_LABELS[step]) for step in challenge.steps],
+        "step_labels": STEP_LABELS,
+        "error": error,
+    }
+    return render(request, "biometrics/capture.html", context, status=status)
+
+
+@login_required
+@require_GET
+def captures_view(request: HttpRequest) -> HttpResponse:
+    purpose = capture_retention()
+    rows = [(c, capture_expires_at(c, purpose)) for c in captures_of(request.user)]
+    return render(request, "biometrics/captures.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def capture_delete_view(request: HttpRequest, capture_id: str) -> HttpResponse:
+    try:
+        capture_delete(subject=request.user, capture_id=capture_id)
+    except ApplicationError as refusal:
+        messages.error(request, refusal.detail)
+    else:
+        messages.success(request, _("The capture is deleted: its photo, face template and data."))
+    return redirect("biometrics:captures")
+
+
+@require_GET
+def retention_view(request: HttpRequest) -> HttpResponse:
+    """Public: what we keep, why, and for how long, from the one inventory."""
+    return render(request, "biometrics/retention.html", {"stores": inventory.stores()})

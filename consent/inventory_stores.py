@@ -1,0 +1,385 @@
+"""Consent's stores of personal data in the inventory (the ledger registers in ``apps.py``),
+and the audit log's pseudonym mapping, registered here because ``audit`` imports no app.
+
+Each store locates references (never the data), exports JSON-safe copies for access requests
+and erases idempotently, keyed by the subject id alone, so erasure can resume after the account
+row is gone. Stores that need the phone number (devices, send windows) come before the account
+row in erasure order; the pseudonym mapping is last: erasure writes its events under it.
+
+Not stores, and why: the cache holds nothing personal (sign-in limits are rows, keyed by
+digests; sessions live in the database); prefix and address send windows count sends per
+number range or network, not per person, and expire within the hour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from importlib import import_module
+from pathlib import Path
+
+import phonenumbers
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.db import transaction
+from django.utils.translation import gettext_noop
+
+from audit.models import SubjectPseudonym
+from audit.services import pseudonym_erase
+from compliance_site import inventory
+from consent.models import ApiToken, ErasureRequest, SendWindow, SmsDevice, User
+from consent.selectors import phone_digest
+
+# An upload temp file older than this belongs to no running request: a leftover.
+UPLOAD_LEFTOVER_SECONDS = 600
+_ERASED_BY_ERASURE = gettext_noop("As long as the account exists; erased with it")
+
+
+def _number(subject_id: int) -> phonenumbers.PhoneNumber | None:
+    phone = User.objects.filter(pk=subject_id).values_list("phone_number", flat=True).first()
+    return phonenumbers.parse(str(phone), None) if phone else None
+
+
+# --- the account row ----------------------------------------------------------------------------
+
+
+def subject_locate(subject_id: int) -> list[str]:
+    return [f"user:{subject_id}"] if User.objects.filter(pk=subject_id).exists() else []
+
+
+def subject_export(subject_id: int) -> dict | None:
+    user = User.objects.filter(pk=subject_id).first()
+    if user is None:
+        return None
+    return {
+        "phone_number": str(user.phone_number),
+        "date_joined": user.date_joined.isoformat(),
+        "last_login": user.last_login.isoformat() if user.last_login else None,
+        "is_active": user.is_active,
+    }
+
+
+def subject_erase(subject_id: int) -> int:
+    """The account row and with it the phone number (and, by cascade, staff TOTP devices and
+    group memberships). Refused by the database while biometric rows still point at it."""
+    with transaction.atomic(savepoint=False):
+        _total, per_model = User.objects.filter(pk=subject_id).delete()
+    return per_model.get(User._meta.label, 0)
+
+
+# --- sessions and tokens ------------------------------------------------------------------------
+
+
+def _session_store():
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def _session_keys(subject_id: int) -> list[str]:
+    """Keys of stored sessions signed in as the subject. Every session is decoded: sessions
+    are not indexed by user (a full scan, acceptable at erasure's frequency)."""
+    store = _session_store()
+    if not hasattr(store, "get_model_class"):  # cookie or cache sessions cannot be listed
+        return []
+    keys = []
+    rows = store.get_model_class().objects.values_list("session_key", "session_data")
+    for key, data in rows.iterator():
+        if str(store().decode(data).get(SESSION_KEY)) == str(subject_id):
+            keys.append(key)
+    return keys
+
+
+def sessions_locate(subject_id: int) -> list[str]:
+    # A session key is a credential: refer to it by a digest.
+    return [
+        f"session:{hashlib.sha256(k.encode()).hexdigest()[:16]}" for k in _session_keys(subject_id)
+    ]
+
+
+def sessions_export(subject_id: int) -> dict:
+    return {"signed_in_sessions": len(_session_keys(subject_id))}
+
+
+def sessions_erase(subject_id: int) -> int:
+    keys = _session_keys(subject_id)
+    store = _session_store()
+    for key in keys:
+        store(session_key=key).delete()
+    return len(keys)
+
+
+def api_tokens_locate(subject_id: int) -> list[str]:
+    ids = ApiToken.objects.filter(user_id=subject_id).values_list("pk", flat=True)
+    return [f"api_token:{pk}" for pk in ids]
+
+
+def api_tokens_export(subject_id: int) -> list[dict]:
+    return [
+        {"created_at": created.isoformat(), "expires_at": expires.isoformat()}
+        for created, expires in ApiToken.objects.filter(user_id=subject_id).values_list(
+            "created_at", "expires_at"
+        )
+    ]
+
+
+def api_tokens_erase(subject_id: int) -> int:
+    return ApiToken.objects.filter(user_id=subject_id).delete()[0]
+
+
+# --- sign-in codes and send limits --------------------------------------------------------------
+
+
+def _devices(subject_id: int):
+    """The subject's SMS devices: linked to the account, or keyed by their number's digest
+    (a code requested again after the account was made)."""
+    number = _number(subject_id)
+    devices = SmsDevice.objects.filter(user_id=subject_id)
+    if number is not None:
+        devices = devices | SmsDevice.objects.filter(phone_digest=phone_digest(number))
+    return devices
+
+
+def sms_devices_locate(subject_id: int) -> list[str]:
+    return [f"sms_device:{pk}" for pk in _devices(subject_id).values_list("pk", flat=True)]
+
+
+def sms_devices_export(subject_id: int) -> list[dict]:
+    return [
+        {"code_valid_until": until.isoformat() if until else None, "failed_attempts": failures}
+        for until, failures in _devices(subject_id).values_list(
+            "valid_until", "throttling_failure_count"
+        )
+    ]
+
+
+def sms_devices_erase(subject_id: int) -> int:
+    ids = list(_devices(subject_id).values_list("pk", flat=True))
+    return SmsDevice.objects.filter(pk__in=ids).delete()[0]
+
+
+def _windows(subject_id: int):
+    number = _number(subject_id)
+    if number is None:
+        return SendWindow.objects.none()
+    return SendWindow.objects.filter(scope=SendWindow.Scope.NUMBER, key=phone_digest(number))
+
+
+def send_windows_locate(subject_id: int) -> list[str]:
+    return [f"send_window:{pk}" for pk in _windows(subject_id).values_list("pk", flat=True)]
+
+
+def send_windows_export(subject_id: int) -> list[dict]:
+    return [
+        {"codes_sent_recently": len(hits), "until": expires.isoformat()}
+        for hits, expires in _windows(subject_id).values_list("hits", "expires_at")
+    ]
+
+
+def send_windows_erase(subject_id: int) -> int:
+    return _windows(subject_id).delete()[0]
+
+
+# --- places that hold nothing, checked ----------------------------------------------------------
+
+
+def celery_results_locate(subject_id: int) -> list[str]:
+    """Nothing, as long as the settings keep no task results. If someone configures a result
+    backend, say so (which makes every erasure fail its proof) rather than certify blindly."""
+    if getattr(settings, "CELERY_TASK_IGNORE_RESULT", False) and not getattr(
+        settings, "CELERY_RESULT_BACKEND", None
+    ):
+        return []
+    return ["celery_results:a result backend is configured; results cannot be located"]
+
+
+def upload_dir() -> Path:
+    return Path(settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir())
+
+
+def upload_leftovers() -> list[Path]:
+    """Django's upload temp files (``tmp….upload…``) that no running request holds. Which
+    person one belongs to cannot be told, so every erasure treats them as possibly theirs."""
+    folder, cutoff = upload_dir(), time.time() - UPLOAD_LEFTOVER_SECONDS
+    try:
+        candidates = list(folder.glob("tmp*.upload*"))
+    except OSError:
+        return []
+    return [path for path in candidates if path.is_file() and path.stat().st_mtime < cutoff]
+
+
+def upload_leftovers_locate(subject_id: int) -> list[str]:
+    return [f"upload_temp_file:{path.name}" for path in upload_leftovers()]
+
+
+def upload_leftovers_erase(subject_id: int) -> int:
+    erased = 0
+    for path in upload_leftovers():
+        path.unlink(missing_ok=True)
+        erased += 1
+    return erased
+
+
+# --- erasure requests and the pseudonym mapping -------------------------------------------------
+
+
+def erasure_requests_locate(subject_id: int) -> list[str]:
+    ids = ErasureRequest.objects.filter(subject_ref=subject_id).values_list("pk", flat=True)
+    return [f"erasure_request:{pk}" for pk in ids]
+
+
+def erasure_requests_export(subject_id: int) -> list[dict]:
+    return [
+        {"id": str(pk), "status": status, "requested_at": requested.isoformat()}
+        for pk, status, requested in ErasureRequest.objects.filter(
+            subject_ref=subject_id
+        ).values_list("pk", "status", "requested_at")
+    ]
+
+
+def erasure_requests_erase(subject_id: int) -> int:
+    """Nothing here: a running erasure needs its link to the account to resume, and clears it
+    itself, in the transaction that completes it."""
+    return 0
+
+
+def pseudonym_locate(subject_id: int) -> list[str]:
+    exists = SubjectPseudonym.objects.filter(subject_id=subject_id).exists()
+    return [f"subject_pseudonym:{subject_id}"] if exists else []
+
+
+def pseudonym_export(subject_id: int) -> dict | None:
+    """The pseudonym that names the subject in the audit log, so they can find their events."""
+    row = SubjectPseudonym.objects.filter(subject_id=subject_id).first()
+    return {"pseudonym": row.pseudonym} if row else None
+
+
+def pseudonym_erase_for(subject_id: int) -> int:
+    count = len(pseudonym_locate(subject_id))
+    pseudonym_erase(subject_id=subject_id)
+    return count
+
+
+STORES = (
+    inventory.Store(
+        name="consent.sessions",
+        what=gettext_noop("Signed-in portal sessions"),
+        why=gettext_noop("Keeping you signed in to the portal"),
+        retention=gettext_noop("Until you sign out, or 12 hours"),
+        legal_basis=gettext_noop("Performance of the service you asked for"),
+        locate=sessions_locate,
+        export=sessions_export,
+        erase=sessions_erase,
+        order=120,
+    ),
+    inventory.Store(
+        name="consent.api_tokens",
+        what=gettext_noop("App sign-in tokens (only a SHA-256 of each is kept)"),
+        why=gettext_noop("Keeping you signed in to the app"),
+        retention=gettext_noop("Until you sign out, or 30 days"),
+        legal_basis=gettext_noop("Performance of the service you asked for"),
+        locate=api_tokens_locate,
+        export=api_tokens_export,
+        erase=api_tokens_erase,
+        order=130,
+    ),
+    inventory.Store(
+        name="consent.sms_devices",
+        what=gettext_noop(
+            "Your sign-in code device: a keyed digest of your number, a digest of the current "
+            "code, failed attempts"
+        ),
+        why=gettext_noop("Signing you in with a text message code"),
+        retention=gettext_noop(
+            "As long as the account exists; for numbers that never signed in, until the "
+            "code expires"
+        ),
+        legal_basis=gettext_noop("Performance of the service you asked for"),
+        locate=sms_devices_locate,
+        export=sms_devices_export,
+        erase=sms_devices_erase,
+        order=300,
+    ),
+    inventory.Store(
+        name="consent.send_windows",
+        what=gettext_noop("When codes were sent to your number (keyed by a digest of it)"),
+        why=gettext_noop("Limiting how many codes are sent, against abuse"),
+        retention=gettext_noop("At most 1 hour after the last code"),
+        legal_basis=gettext_noop("Legitimate interest in preventing fraud"),
+        locate=send_windows_locate,
+        export=send_windows_export,
+        erase=send_windows_erase,
+        order=310,
+    ),
+    inventory.Store(
+        name="consent.celery_results",
+        what=gettext_noop("Results of background jobs: none are kept"),
+        why=gettext_noop("Background jobs record their outcome in their own rows"),
+        retention=gettext_noop("Not kept"),
+        legal_basis=gettext_noop("Not applicable"),
+        locate=celery_results_locate,
+        export=lambda subject_id: None,
+        erase=lambda subject_id: 0,
+        order=320,
+    ),
+    inventory.Store(
+        name="consent.upload_temp_files",
+        what=gettext_noop(
+            "Temporary upload files: none should exist (photos and videos are read in memory); "
+            "checked for leftovers"
+        ),
+        why=gettext_noop("Receiving uploads"),
+        retention=gettext_noop("Never kept past the request"),
+        legal_basis=gettext_noop("Not applicable"),
+        locate=upload_leftovers_locate,
+        export=lambda subject_id: None,
+        erase=upload_leftovers_erase,
+        order=330,
+    ),
+    inventory.Store(
+        name="consent.erasure_requests",
+        what=gettext_noop(
+            "Your erasure request: its progress, a digest of its status token and the "
+            "certificate; linked to your account only while it runs"
+        ),
+        why=gettext_noop("Proving that your data was erased, to you and to regulators"),
+        retention=gettext_noop("The certificate is kept; the link to you is removed when done"),
+        legal_basis=gettext_noop("Legal obligation to demonstrate compliance (GDPR Art. 5(2))"),
+        locate=erasure_requests_locate,
+        export=erasure_requests_export,
+        erase=erasure_requests_erase,
+        order=880,
+    ),
+    inventory.Store(
+        name="consent.subject",
+        what=gettext_noop("Your account: your mobile number and when you joined"),
+        why=gettext_noop("Identifying you when you sign in (your number is your only identity)"),
+        retention=_ERASED_BY_ERASURE,
+        legal_basis=gettext_noop("Performance of the service you asked for"),
+        locate=subject_locate,
+        export=subject_export,
+        erase=subject_erase,
+        order=900,
+    ),
+    inventory.Store(
+        name="audit.pseudonyms",
+        what=gettext_noop(
+            "The link between you and the random pseudonym that names you in the audit log"
+        ),
+        why=gettext_noop("Keeping a tamper-evident log of every change without your number"),
+        retention=gettext_noop(
+            "As long as the account exists; when it is erased the log keeps the pseudonym but "
+            "no longer points at you"
+        ),
+        legal_basis=gettext_noop("Legal obligation to demonstrate compliance (GDPR Art. 5(2))"),
+        locate=pseudonym_locate,
+        export=pseudonym_export,
+        erase=pseudonym_erase_for,
+        # Last: erasure writes its own audit events under the pseudonym, then forgets it.
+        order=1000,
+    ),
+)
+
+
+def register() -> None:
+    for store in STORES:
+        inventory.register(store)

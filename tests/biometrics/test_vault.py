@@ -1,0 +1,151 @@
+"""The key vault: only ciphertext at rest, AAD and key context binding, crypto-shredding, and
+master-key rotation that keeps data readable."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from biometrics import vault
+from biometrics.models import Capture, SubjectKey
+from biometrics.services import capture_decrypt, capture_use
+from compliance_site.crypto import DecryptionError
+from consent.gate import ConsentRequired
+from tests.erasure.kit import database_hits, distinctive_runs, folder_hits
+
+pytestmark = pytest.mark.django_db
+
+OLD_KEY = "test1:" + "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="
+NEW_KEY = "test2:" + base64.b64encode(b"another-test-only-master-key-32b").decode()
+
+
+def test_no_plaintext_photo_embedding_or_landmarks_is_kept_anywhere(
+    alice, enrolled, capture_analysis, capture_media, settings
+):
+    [capture] = enrolled(alice)
+    needles = (
+        distinctive_runs(capture_media.photo)  # the upload
+        + distinctive_runs(capture_analysis.photo_jpeg)  # the photo as stored, before encryption
+        + [capture_analysis.embedding.tobytes()]
+        + distinctive_runs(capture_analysis.embedding.tobytes(), length=32)
+        + distinctive_runs(capture_analysis.landmarks.tobytes(), length=32)
+    )
+
+    assert database_hits(needles) == []
+    assert folder_hits(settings.MEDIA_ROOT, needles) == []
+    # ...yet it is all there, encrypted:
+    opened = capture_decrypt(capture)
+    assert opened.photo_jpeg == capture_analysis.photo_jpeg
+    assert np.array_equal(opened.embedding, capture_analysis.embedding)
+    assert np.array_equal(opened.landmarks, capture_analysis.landmarks)
+    assert opened.landmarks.shape == (68, 2)
+
+
+def test_the_stored_photo_is_ciphertext_without_image_metadata(alice, enrolled, settings):
+    [capture] = enrolled(alice)
+
+    data = (settings.MEDIA_ROOT / capture.photo).read_bytes()
+
+    assert data.startswith(b"FLD1")
+    assert b"\xff\xd8\xff" not in data[:64] and b"Exif" not in data
+    assert capture_decrypt(capture).photo_jpeg.startswith(b"\xff\xd8\xff")
+
+
+def test_a_ciphertext_moved_to_another_capture_does_not_open(alice, enrolled, settings):
+    first, second = enrolled(alice, captures=2)
+
+    Capture.objects.filter(pk=second.pk).update(embedding=first.embedding)
+    shutil.copy(settings.MEDIA_ROOT / first.photo, settings.MEDIA_ROOT / second.photo)
+    second.refresh_from_db()
+
+    with pytest.raises(DecryptionError):
+        vault.unseal(alice.pk, second.embedding, aad=f"capture:{second.pk}:embedding")
+    with pytest.raises(DecryptionError):
+        capture_decrypt(second)
+    assert capture_decrypt(first).photo_jpeg  # the original still opens
+
+
+def test_a_wrapped_key_moved_to_another_subject_does_not_open(alice, bob, enrolled):
+    [capture] = enrolled(alice)
+    enrolled(bob)
+    alices = SubjectKey.objects.get(subject=alice)
+
+    SubjectKey.objects.filter(subject=bob).update(wrapped_key=alices.wrapped_key)
+
+    with pytest.raises(DecryptionError):
+        vault.subject_key(bob.pk)
+    assert capture_decrypt(capture).embedding.shape == (128,)
+
+
+def test_destroying_the_subject_key_makes_every_copy_unreadable(
+    alice, enrolled, settings, tmp_path
+):
+    [capture] = enrolled(alice)
+    aside = tmp_path / "backup.photo"
+    shutil.copy(settings.MEDIA_ROOT / capture.photo, aside)
+    embedding = bytes(capture.embedding)
+
+    assert vault.subject_key_destroy(subject_id=alice.pk) == 1
+
+    with pytest.raises(DecryptionError):
+        vault.unseal(alice.pk, aside.read_bytes(), aad=f"capture:{capture.pk}:photo")
+    with pytest.raises(DecryptionError):
+        vault.unseal(alice.pk, embedding, aad=f"capture:{capture.pk}:embedding")
+    assert vault.subject_key_destroy(subject_id=alice.pk) == 0  # idempotent
+
+
+def test_master_key_rotation_rewraps_every_key_and_keeps_data_readable(
+    alice, bob, enrolled, settings, audit_events, capfd
+):
+    [capture] = enrolled(alice)
+    enrolled(bob)
+    before = {row.pk: bytes(row.wrapped_key) for row in SubjectKey.objects.all()}
+    settings.BIOMETRIC_MASTER_KEYS = [NEW_KEY, OLD_KEY]  # a new current key; the old unwraps
+    start = len(audit_events())
+
+    call_command("rotate_master_key")
+    call_command("rotate_master_key")  # idempotent
+
+    rows = list(SubjectKey.objects.all())
+    assert {row.key_id for row in rows} == {"test2"}
+    assert all(bytes(row.wrapped_key) != before[row.pk] for row in rows)
+    assert audit_events()[start:] == [
+        ("MASTER_KEY_ROTATED", {"key_id": "test2", "rewrapped": 2}),
+        ("MASTER_KEY_ROTATED", {"key_id": "test2", "rewrapped": 0}),
+    ]
+    assert "Re-wrapped 2 subject key(s)" in capfd.readouterr().out
+    settings.BIOMETRIC_MASTER_KEYS = [NEW_KEY]  # the old key can now be retired
+    assert capture_decrypt(Capture.objects.get(pk=capture.pk)).photo_jpeg
+
+
+def test_data_does_not_open_once_its_master_key_is_gone_before_rotation(alice, enrolled, settings):
+    [capture] = enrolled(alice)
+
+    settings.BIOMETRIC_MASTER_KEYS = [NEW_KEY]
+
+    with pytest.raises(DecryptionError):
+        capture_decrypt(capture)
+
+
+def test_using_a_capture_needs_the_use_purpose_and_marks_it_used(
+    alice, enrolled, grant_consent, capture_analysis, audit_events, time_machine
+):
+    [capture] = enrolled(alice)
+    with pytest.raises(ConsentRequired):
+        capture_use(subject=alice, capture_id=capture.pk, purpose="face_swap")
+    grant_consent(alice, "face_swap")
+    time_machine.move_to(timezone.now() + timedelta(hours=1))
+    start = len(audit_events())
+
+    opened = capture_use(subject=alice, capture_id=capture.pk, purpose="face_swap")
+
+    capture.refresh_from_db()
+    assert capture.last_used_at > capture.created_at
+    assert np.array_equal(opened.embedding, capture_analysis.embedding)
+    assert audit_events(names_only=True)[start:] == ["CAPTURE_USED"]
