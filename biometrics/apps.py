@@ -6,6 +6,10 @@ class BiometricsConfig(AppConfig):
     verbose_name = "Biometrics"
 
     def ready(self) -> None:
-        from biometrics import stores
+        from django.conf import settings
+
+        from biometrics import analysis, stores
 
         stores.register()
+        # biometrics.analysis imports no Django: the face engines' settings are handed to it.
+        analysis.configure({name: getattr(settings, name, None) for name in analysis.SETTING_NAMES})

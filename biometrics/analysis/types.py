@@ -1,9 +1,10 @@
 """Engine-neutral face types: what every face analyser returns.
 
-Two engines sit behind :class:`FaceAnalyser`: ``classic`` (dlib, the default) and, later,
-``insightface``. Only ``classic`` gives the 68 landmarks (``Face.landmarks``); an engine without
-them returns ``None`` there. The liveness check needs the 68 points (eye aspect ratio and head
-pose), so it always runs on the classic analyser, whatever engine computes the embeddings.
+Two engines sit behind :class:`FaceAnalyser`: ``classic`` (dlib, the default) and
+``insightface`` (SCRFD + ArcFace on onnxruntime). Only ``classic`` gives the 68 landmarks
+(``Face.landmarks``); an engine without them returns ``None`` there. The liveness check needs
+the 68 points (eye aspect ratio and head pose), so it always runs on the classic analyser,
+whatever engine computes the embeddings.
 """
 
 from __future__ import annotations

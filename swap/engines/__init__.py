@@ -13,7 +13,7 @@ from .errors import SwapCancelled, SwapError
 
 __all__ = ["ENGINES", "SwapCancelled", "SwapEngine", "SwapError", "get_engine"]
 
-ENGINES = ("classic",)
+ENGINES = ("classic", "insightface")
 
 _engines: dict[str, SwapEngine] = {}
 _lock = threading.Lock()
@@ -35,4 +35,11 @@ def _build(name: str) -> SwapEngine:
         from .classic import ClassicEngine
 
         return ClassicEngine()
+    if name == "insightface":
+        from biometrics.analysis import get_analyser, model_settings
+
+        from .inswapper import InSwapperEngine
+
+        # The swap takes its source embedding from the shared analyser: one set of models.
+        return InSwapperEngine.from_settings(model_settings(), get_analyser("insightface"))
     raise ValueError(f"unknown swap engine {name!r}; known: {', '.join(ENGINES)}")
