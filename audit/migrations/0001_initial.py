@@ -31,10 +31,10 @@ class Migration(migrations.Migration):
             name='AuditEvent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('time', models.DateTimeField(db_index=True)),
+                ('time', models.DateTimeField()),
                 ('actor', models.CharField(max_length=80)),
-                ('subject', models.CharField(blank=True, db_index=True, max_length=32)),
-                ('action', models.PositiveIntegerField(db_index=True)),
+                ('subject', models.CharField(blank=True, max_length=32)),
+                ('action', models.PositiveIntegerField()),
                 ('object_type', models.CharField(blank=True, max_length=64)),
                 ('object_id', models.CharField(blank=True, max_length=128)),
                 ('purpose', models.CharField(blank=True, max_length=64)),
@@ -44,6 +44,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'audit event',
+                'indexes': [models.Index(fields=['subject'], name='audit_event_subject')],
             },
         ),
         migrations.CreateModel(
