@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench venv clean
+.PHONY: run test lint format bench messages venv clean
 
 venv: $(STAMP)
 
@@ -44,6 +44,13 @@ format: venv
 
 bench: venv
 	$(BIN)/python bench/run_all.py
+
+# Refresh the Simplified Chinese catalogue from the code and templates, then compile it. Needs
+# gettext; the compiled .mo is committed, so running the site never does.
+messages: venv
+	$(MANAGE) makemessages --locale zh_Hans --add-location file --no-obsolete \
+		--ignore "tests/*" --ignore "bench/*" --ignore "var/*" --ignore "build/*"
+	$(MANAGE) compilemessages --locale zh_Hans --ignore ".venv" --ignore "var"
 
 clean:
 	rm -rf $(VENV) var

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from dataclasses import dataclass
 
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.db import transaction
+
+from audit.actions import AuditAction
 from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf, SubjectPseudonym
+from audit.services import audit_record
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -47,9 +53,29 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
     ordering = ("-id",)
 
 
+@dataclass(frozen=True)
+class _Subject:
+    pk: int
+
+
 @admin.register(SubjectPseudonym)
 class SubjectPseudonymAdmin(ReadOnlyAdmin):
-    """Erasure deletes mappings through ``audit.services.pseudonym_erase``, not here."""
+    """Erasure deletes mappings through ``audit.services.pseudonym_erase``, not here. Opening
+    one tells who is behind a pseudonym: a staff view of that person, audited."""
 
     list_display = ("pseudonym", "subject_id", "created_at")
     search_fields = ("pseudonym",)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        with transaction.atomic():
+            response = super().change_view(request, object_id, form_url, extra_context)
+            row = self.get_object(request, unquote(object_id))
+            if response.status_code == 200 and row is not None:
+                audit_record(
+                    actor=request.user,
+                    subject=_Subject(row.subject_id),
+                    action=AuditAction.STAFF_VIEWED_SUBJECT,
+                    object_type="subject_pseudonym",
+                    object_id=str(row.pk),
+                )
+        return response

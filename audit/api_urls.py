@@ -9,4 +9,5 @@ urlpatterns = [
     path("audit/public-key", apis.PublicKeyApi.as_view(), name="public-key"),
     path("audit/proof/inclusion", apis.InclusionProofApi.as_view(), name="inclusion-proof"),
     path("audit/proof/consistency", apis.ConsistencyProofApi.as_view(), name="consistency-proof"),
+    path("audit/export", apis.AuditExportApi.as_view(), name="export"),
 ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from django.db import connection
 
 from audit import merkle
+from audit.actions import AuditAction
+from audit.leaves import as_utc, format_time
 from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditNode
 from compliance_site.errors import ApplicationError
 
@@ -134,3 +138,69 @@ def leaf_rows(start: int = 0, end: int | None = None):
         if len(chunk) < LEAF_ROW_CHUNK:
             return
         start = chunk[-1][0] + 1
+
+
+# --- a subject's own events (their report) ------------------------------------------------------
+
+
+def subject_event_count(pseudonym: str) -> int:
+    return AuditEvent.objects.filter(subject=pseudonym).count() if pseudonym else 0
+
+
+def subject_events(pseudonym: str) -> list[dict]:
+    """Every event about the subject named by ``pseudonym``, as the leaf objects the log
+    hashes (``audit.leaves``) plus ``leaf_hash`` (hex) and ``action_name``; ``index`` and
+    ``leaf_hash`` are None while an event is not sealed yet. In log order, unsealed last.
+
+    The leaf fields are exactly what anyone needs to recompute the leaf hash and check it
+    against an inclusion proof (drop ``action_name`` and ``leaf_hash``, RFC 8785, SHA-256 of
+    0x00 ‖ bytes)."""
+    if not pseudonym:
+        return []
+    rows = (
+        AuditEvent.objects.filter(subject=pseudonym)
+        .order_by("id")
+        .values_list("id", *_EVENT_COLUMNS, "leaf__index", "leaf__leaf_hash")
+    )
+    events = [_subject_event(row) for row in rows.iterator(chunk_size=2000)]
+    events.sort(key=lambda e: (e["index"] is None, e["index"] or 0))
+    return events
+
+
+def _subject_event(row: tuple) -> dict:
+    columns = dict(zip(_EVENT_COLUMNS, row[1:10], strict=True))
+    index, digest = row[10], row[11]
+    return {
+        "action": columns["action"],
+        "actor": columns["actor"],
+        "data": json.loads(columns["data_jcs"]),
+        "index": index,
+        "object_id": columns["object_id"],
+        "object_type": columns["object_type"],
+        "purpose": columns["purpose"],
+        "request_id": columns["request_id"],
+        "subject": columns["subject"],
+        "time": format_time(as_utc(columns["time"])),
+        "action_name": _action_name(columns["action"]),
+        "leaf_hash": bytes(digest).hex() if digest is not None else None,
+    }
+
+
+def _action_name(action: int) -> str:
+    try:
+        return AuditAction(action).name
+    except ValueError:
+        return str(action)
+
+
+# --- the auditor role ---------------------------------------------------------------------------
+
+AUDITOR_GROUP = "auditor"
+
+
+def is_auditor(user) -> bool:
+    """Staff in the ``auditor`` group (read-only exports of the log). Whether their sign-in
+    had a second factor is the caller's check: it depends on how they signed in."""
+    if user is None or not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    return user.groups.filter(name=AUDITOR_GROUP).exists()

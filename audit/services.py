@@ -15,7 +15,7 @@ import secrets
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import rfc8785
 from django.conf import settings
@@ -369,9 +369,22 @@ def check_export_window(*, since: datetime | None, until: datetime | None) -> No
         raise ExportRefused("since must not be after until.", code="invalid_parameter")
 
 
-def _export_events(archive: zipfile.ZipFile, *, size: int, since, until) -> tuple[int, str]:
-    """Write events.jsonl (leaf bytes, tree order) and leaf_hashes.bin; refuse to export a
-    leaf whose event no longer matches its hash."""
+class ExportExtras(Protocol):
+    """More files for a bundle, computed from the same exported events (the auditor's summary
+    and CSVs, ``audit.exports``): ``add`` sees each exported leaf object, ``files`` is called
+    once all are written and returns ``{name: bytes}``."""
+
+    def add(self, leaf: dict) -> None: ...
+
+    def files(self, manifest: dict) -> dict[str, bytes]: ...
+
+
+def _export_events(
+    archive: zipfile.ZipFile, *, size: int, since, until, extras: ExportExtras | None
+) -> tuple[int, str, bytes]:
+    """Write events.jsonl (leaf bytes, tree order); return the count, its SHA-256 and every
+    leaf hash (leaf_hashes.bin). Refuses to export a leaf whose event no longer matches its
+    hash."""
     digest, count, hashes = hashlib.sha256(), 0, bytearray()
     with archive.open("events.jsonl", "w") as out:
         for index, stored, event_id, *columns in leaf_rows(0, size):
@@ -390,8 +403,9 @@ def _export_events(archive: zipfile.ZipFile, *, size: int, since, until) -> tupl
             out.write(leaf + b"\n")
             digest.update(leaf + b"\n")
             count += 1
-    archive.writestr("leaf_hashes.bin", bytes(hashes))
-    return count, digest.hexdigest()
+            if extras is not None:
+                extras.add(json.loads(leaf))
+    return count, digest.hexdigest(), bytes(hashes)
 
 
 def _export_checkpoints(size: int) -> bytes:
@@ -401,24 +415,37 @@ def _export_checkpoints(size: int) -> bytes:
     ).encode()
 
 
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def audit_export_write(
-    *, actor, since: datetime | None, until: datetime | None, fileobj: BinaryIO
+    *,
+    actor,
+    since: datetime | None,
+    until: datetime | None,
+    fileobj: BinaryIO,
+    action: AuditAction = AuditAction.AUDIT_EXPORTED,
+    extras: ExportExtras | None = None,
 ) -> dict:
     """Write a verifiable bundle (zip) of the sealed log to ``fileobj`` and audit the export.
 
     Contents: ``events.jsonl`` (the exact leaf bytes, one per line, tree order, within
     since/until), ``leaf_hashes.bin`` (every leaf hash up to the latest checkpoint, so a partial
     export still proves each event against the signed roots), ``checkpoints.json``,
-    ``public_key.pem``, ``verify_audit.py`` and ``manifest.json`` (signed; it binds the
-    events file by hash, so no line can be dropped unseen). Only sealed events are exported;
-    seal first for a current bundle. The AUDIT_EXPORTED event is in the same transaction.
+    ``public_key.pem``, ``verify_audit.py``, whatever ``extras`` adds, and ``manifest.json``
+    (signed; it binds every other file by its SHA-256 in ``files``, so no line or file can be
+    changed or dropped unseen). Only sealed events are exported; seal first for a current
+    bundle. The export's own event (``action``) is in the same transaction.
     """
     check_export_window(since=since, until=until)
     with transaction.atomic(durable=True):
         latest = AuditCheckpoint.objects.order_by("-id").first()
         size = latest.tree_size if latest else 0
         with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            count, events_sha256 = _export_events(archive, size=size, since=since, until=until)
+            count, events_sha256, hashes = _export_events(
+                archive, size=size, since=since, until=until, extras=extras
+            )
             manifest = {
                 "log_id": settings.AUDIT_LOG_ID,
                 "tree_size": size,
@@ -428,15 +455,25 @@ def audit_export_write(
                 "events": count,
                 "events_sha256": events_sha256,
             }
-            archive.writestr("checkpoints.json", _export_checkpoints(size))
-            archive.writestr("public_key.pem", signing.public_key_pem())
-            archive.write(VERIFIER_PATH, "verify_audit.py")
+            files = {
+                "leaf_hashes.bin": hashes,
+                "checkpoints.json": _export_checkpoints(size),
+                "public_key.pem": signing.public_key_pem().encode(),
+                "verify_audit.py": VERIFIER_PATH.read_bytes(),
+            }
+            if extras is not None:
+                files.update(extras.files(dict(manifest)))
+            for name, data in files.items():
+                archive.writestr(name, data)
+            digests = {"events.jsonl": events_sha256}
+            digests.update({name: _sha256_hex(data) for name, data in files.items()})
+            manifest["files"] = dict(sorted(digests.items()))
             signed = {**manifest, "signature": signing.sign_json(manifest)}
             archive.writestr("manifest.json", json.dumps(signed, indent=1))
         audit_record(
             actor=actor,
             subject=None,
-            action=AuditAction.AUDIT_EXPORTED,
+            action=action,
             object_type="audit_export",
             data={k: manifest[k] for k in ("since", "until", "tree_size", "events")},
         )

@@ -9,7 +9,9 @@ Checks, trusting only ``public_key.pem`` (compare it with the one the service pu
 2. that ``leaf_hashes.bin`` rebuilds every checkpoint's root (RFC 9162 §2.1: leaf hash =
    SHA-256(0x00 ‖ leaf), node = SHA-256(0x01 ‖ left ‖ right)), so all roots are consistent;
 3. that each line of ``events.jsonl`` — the exact leaf bytes — hashes to the leaf hash at its
-   ``index``, that indexes only increase, and that the file is the one the manifest signed.
+   ``index``, that indexes only increase, and that the file is the one the manifest signed;
+4. that every file the signed manifest lists (``files``: name → SHA-256; the auditor's summary
+   PDF and CSVs among them) is in the bundle, unchanged.
 Exit status 0 when everything holds, 1 with the first problem otherwise.
 """
 
@@ -86,11 +88,23 @@ def merkle_roots(leaf_hashes: list[bytes], sizes: set[int]) -> dict[int, bytes]:
 
 
 def _read_bundle(path: Path) -> dict[str, bytes]:
+    """Every file at the top of the bundle (a zip, or the folder it was unpacked to)."""
     if path.is_dir():
-        return {name: (path / name).read_bytes() for name in FILES if (path / name).exists()}
+        return {item.name: item.read_bytes() for item in path.iterdir() if item.is_file()}
     with zipfile.ZipFile(path) as archive:
-        names = set(archive.namelist())
-        return {name: archive.read(name) for name in FILES if name in names}
+        return {name: archive.read(name) for name in archive.namelist() if "/" not in name}
+
+
+def _check_files(files: dict[str, bytes], listed: dict) -> int:
+    """The manifest's SHA-256 of each file it lists (older bundles list none)."""
+    if not isinstance(listed, dict):
+        raise Invalid("manifest.json: files is not an object")
+    for name, expected in sorted(listed.items()):
+        if name not in files:
+            raise Invalid(f"{name}: listed in the manifest but missing from the bundle")
+        if hashlib.sha256(files[name]).hexdigest() != expected:
+            raise Invalid(f"{name}: not the file the manifest signed (SHA-256 differs)")
+    return len(listed)
 
 
 def _check_signature(key: Ed25519PublicKey, body: dict, signature: str, what: str) -> None:
@@ -166,9 +180,11 @@ def verify(path: Path) -> str:
     count = _check_events(files["events.jsonl"], leaf_hashes, manifest["complete"])
     if count != manifest["events"]:
         raise Invalid(f"events.jsonl has {count} events, the manifest says {manifest['events']}")
+    checked = _check_files(files, manifest.get("files", {}))
     return (
         f"OK: log {manifest['log_id']}, {count} events verified against "
-        f"{len(checkpoints)} checkpoints (tree size {signed_size})."
+        f"{len(checkpoints)} checkpoints (tree size {signed_size}); {checked} files match the "
+        "signed manifest."
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -11,6 +12,9 @@ from rest_framework.views import APIView
 from biometrics.selectors import capture_expires_at, capture_for, capture_retention, captures_of
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
 from biometrics.uploads import use_capture_upload_handlers
+from compliance_site.openapi import errors
+
+_CONSENT = {403: ["consent_required", "consent_outdated"]}
 
 
 class LivenessChallengeApi(APIView):
@@ -19,6 +23,13 @@ class LivenessChallengeApi(APIView):
         steps = serializers.ListField(child=serializers.CharField())
         expires_at = serializers.DateTimeField()
 
+    @extend_schema(
+        operation_id="liveness_challenge",
+        tags=["captures"],
+        summary="A new random liveness challenge (voids the previous one)",
+        description="Steps are `turn_left`, `turn_right` or `blink`, to do in order on video.",
+        responses={200: OutputSerializer, **errors(_CONSENT)},
+    )
     def get(self, request: Request) -> Response:
         challenge = liveness_challenge_issue(subject=request.user)
         return Response(self.OutputSerializer(challenge).data)
@@ -41,6 +52,13 @@ def _captures_data(captures, *, many: bool = False):
     return _CaptureOutputSerializer(captures, many=many, context=context).data
 
 
+class _CaptureCreatedSerializer(serializers.Serializer):
+    """Documentation only: what a new capture's answer holds."""
+
+    id = serializers.UUIDField()
+    liveness = serializers.JSONField(help_text="The check's verdict and public scores")
+
+
 class CaptureListApi(APIView):
     """``GET``: the subject's own captures. ``POST`` (multipart ``photo``, ``video``,
     ``challenge``): a new capture; uploads are read into memory only, within their caps."""
@@ -59,9 +77,41 @@ class CaptureListApi(APIView):
             use_capture_upload_handlers(request._request)
         super().initial(request, *args, **kwargs)
 
+    @extend_schema(
+        operation_id="captures_list",
+        tags=["captures"],
+        summary="My captures",
+        responses={200: _CaptureOutputSerializer(many=True), **errors({})},
+    )
     def get(self, request: Request) -> Response:
         return Response(_captures_data(captures_of(request.user), many=True))
 
+    @extend_schema(
+        operation_id="captures_create",
+        tags=["captures"],
+        summary="Enrol: a face photo and a video doing the challenge's steps",
+        description=(
+            "Multipart. The video is checked in memory and discarded; the photo and its face "
+            "template are kept, encrypted. Any attempt uses the challenge up."
+        ),
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: _CaptureCreatedSerializer,
+            **errors(
+                {
+                    400: ["invalid", "malformed_request", "unexpected_file"],
+                    413: ["upload_too_large"],
+                    422: [
+                        "challenge_expired",
+                        "unprocessable",
+                        "no_face",
+                        "liveness check codes (see `liveness`)",
+                    ],
+                    **_CONSENT,
+                }
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -85,9 +135,24 @@ def _read(upload) -> bytes:
 
 
 class CaptureDetailApi(APIView):
+    @extend_schema(
+        operation_id="captures_retrieve",
+        tags=["captures"],
+        summary="One of my captures",
+        responses={200: _CaptureOutputSerializer, **errors({404: ["capture_not_found"]})},
+    )
     def get(self, request: Request, capture_id: str) -> Response:
         return Response(_captures_data(capture_for(subject=request.user, capture_id=capture_id)))
 
+    @extend_schema(
+        operation_id="captures_delete",
+        tags=["captures"],
+        summary="Delete a capture: its photo, face template and data",
+        responses={
+            204: OpenApiResponse(description="Deleted."),
+            **errors({404: ["capture_not_found"]}),
+        },
+    )
     def delete(self, request: Request, capture_id: str) -> Response:
         capture_delete(subject=request.user, capture_id=capture_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,14 +5,59 @@ captures and challenges; erasing an account erases them and then the subject key
 destroying it is the crypto-shred that makes any copy left anywhere unreadable).
 
 Descriptions are marked for translation (``gettext_noop``) and translated where shown.
+
+Two hooks for ``consent``, which must not import this app: the captures' photos decrypted in
+memory (``captures_files``: the subject's own copy in the export zip and the report's
+thumbnails), and encryption under the subject's key (``SUBJECT_CIPHER``: stored reports die
+with the key). The retention sweep also expires consent's stored reports.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
+
 from django.utils.translation import gettext_noop
 
-from biometrics import retention, selectors, services
+from biometrics import retention, selectors, services, vault
+from biometrics.models import Capture
 from compliance_site import inventory
+from compliance_site.crypto import DecryptionError
+from consent.models import User
+from consent.reports import report_files_expired_erase
+
+
+def captures_files(subject_id: int) -> Iterator[inventory.StoreFile]:
+    """Each capture's photo (JPEG), decrypted in memory for the subject's own copy. A capture
+    whose key or file is already gone (an erasure under way) is skipped, not an error."""
+    rows = Capture.objects.filter(subject_id=subject_id).order_by("created_at")
+    for pk, photo in rows.values_list("pk", "photo"):
+        try:
+            jpeg = vault.unseal(subject_id, vault.blob_read(photo), aad=services.aad(pk, "photo"))
+        except (DecryptionError, FileNotFoundError):
+            continue
+        yield inventory.StoreFile(
+            ref=str(pk), name=f"{pk}.jpg", content_type="image/jpeg", data=jpeg
+        )
+
+
+def subject_seal(subject_id: int, plaintext: bytes, aad: str) -> bytes:
+    """Encrypt under the subject's data key, made (and audited) now if they have none. Runs in
+    the caller's transaction, with the subject's row locked (``consent.gate.lock_subject``)."""
+    key = services._subject_key_for_capture(User.objects.get(pk=subject_id))
+    return vault.seal(key, plaintext, aad=aad)
+
+
+def subject_open(subject_id: int, blob: bytes, aad: str) -> bytes:
+    return vault.unseal(subject_id, blob, aad=aad)
+
+
+SUBJECT_CIPHER = inventory.SubjectCipher(seal=subject_seal, open=subject_open)
+
+
+def reports_expired_erase(now: datetime) -> retention.Swept:
+    return retention.Swept(erased=report_files_expired_erase(now=now))
+
 
 CAPTURES = inventory.Store(
     name="biometrics.captures",
@@ -30,6 +75,7 @@ CAPTURES = inventory.Store(
     erase=services.captures_erase_for,
     purposes=("biometric_enrolment",),
     order=100,
+    files=captures_files,
 )
 
 CHALLENGES = inventory.Store(
@@ -65,11 +111,13 @@ RULES = (
     retention.RetentionRule("biometrics.captures", services.captures_expired_erase),
     retention.RetentionRule("biometrics.challenges", services.challenges_expired_erase),
     retention.RetentionRule("biometrics.orphan_files", services.orphan_blobs_erase),
+    retention.RetentionRule("consent.reports", reports_expired_erase),
 )
 
 
 def register() -> None:
     for store in (CAPTURES, CHALLENGES, SUBJECT_KEY):
         inventory.register(store)
+    inventory.register_subject_cipher(SUBJECT_CIPHER)
     for rule in RULES:
         retention.register(rule)

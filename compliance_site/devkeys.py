@@ -6,6 +6,7 @@ Only the local settings call this; production reads every secret from the enviro
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -49,3 +50,88 @@ def aes_key_b64(folder: Path, name: str) -> str:
     import base64
 
     return _ensure(folder / name, lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----\n.+?\n-----END \1-----", re.DOTALL)
+
+
+def c2pa_dev_credentials(folder: Path) -> tuple[str, str]:
+    """``(certificate chain, private key)`` PEM for signing swap outputs with C2PA locally.
+
+    A development CA (self-signed) and a signing certificate it issued, both for this machine
+    only: C2PA readers call the result "Valid" but not "Trusted" unless told to trust that CA
+    (its certificate is the chain's last). Kept in one file, so the key and its certificate are
+    made together even when two processes start at once. Valid about two years; delete
+    ``var/keys/c2pa_dev.pem`` for a new pair."""
+    bundle = _ensure(folder / "c2pa_dev.pem", _c2pa_dev_bundle)
+    blocks = {"PRIVATE KEY": "", "CERTIFICATE": ""}
+    for match in _PEM_BLOCK.finditer(bundle):
+        blocks[match.group(1)] += match.group(0) + "\n"
+    return blocks["CERTIFICATE"], blocks["PRIVATE KEY"]
+
+
+def _c2pa_dev_bundle() -> str:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(common_name: str) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Faceledger development"),
+            ]
+        )
+
+    def certificate(subject, issuer, public_key, issuer_key, *, ca: bool) -> x509.Certificate:
+        now = dt.datetime.now(dt.UTC)
+        usage = dict.fromkeys(
+            ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement"), False
+        )
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=730))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=not ca,
+                    key_cert_sign=ca,
+                    crl_sign=ca,
+                    encipher_only=False,
+                    decipher_only=False,
+                    **usage,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        )
+        if not ca:
+            # What C2PA validators ask of a signer: an end entity for e-mail protection.
+            builder = builder.add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+            ).add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+                critical=False,
+            )
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate(
+        name("Faceledger dev CA"), name("Faceledger dev CA"), ca_key.public_key(), ca_key, ca=True
+    )
+    leaf = certificate(
+        name("Faceledger dev signer"), ca.subject, key.public_key(), ca_key, ca=False
+    )
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return (key_pem + leaf.public_bytes(pem) + ca.public_bytes(pem)).decode()

@@ -11,9 +11,20 @@ working after the subject's own row is gone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class StoreFile:
+    """One file a store holds for a subject, decrypted in memory for the subject's own copy
+    (the export zip, the report's thumbnails). Never written anywhere in clear."""
+
+    ref: str  # what it belongs to, as the store's export names it (e.g. a capture id)
+    name: str  # a file name for the zip: "<ref>.jpg"
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,8 @@ class Store:
     # Erasure order: lower first. Keys and the subject row go late, the pseudonym mapping last.
     order: int = 100
     recipients: tuple[str, ...] = field(default_factory=tuple)
+    # Stores of files (photos, results): the subject's files in clear, for their own copy.
+    files: Callable[[int], Iterable[StoreFile]] | None = None
 
 
 _stores: dict[str, Store] = {}
@@ -57,6 +70,14 @@ def export_all(subject_id: int) -> dict[str, Any]:
     return {store.name: store.export(subject_id) for store in stores()}
 
 
+def files_all(subject_id: int) -> Iterable[tuple[str, StoreFile]]:
+    """(store name, file) for every file any store holds for the subject, one at a time."""
+    for store in stores():
+        if store.files is not None:
+            for item in store.files(subject_id):
+                yield store.name, item
+
+
 def stores_for_purpose(purpose: str) -> list[Store]:
     return [store for store in stores() if purpose in store.purposes]
 
@@ -74,3 +95,32 @@ def record_of_processing() -> list[dict[str, str]]:
         }
         for store in stores()
     ]
+
+
+# --- the subject's key ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubjectCipher:
+    """Encryption under a subject's own data key, for apps below the one that holds the keys:
+    what is sealed with it dies with the key (crypto-shredding, DESIGN invariant 5).
+    ``seal(subject_id, plaintext, aad)`` makes the key if needed; ``open`` raises once the key
+    is destroyed."""
+
+    seal: Callable[[int, bytes, str], bytes]
+    open: Callable[[int, bytes, str], bytes]
+
+
+_cipher: list[SubjectCipher] = []
+
+
+def register_subject_cipher(cipher: SubjectCipher) -> None:
+    if _cipher and _cipher[0] != cipher:
+        raise ValueError("a subject cipher is registered twice")
+    _cipher[:] = [cipher]
+
+
+def subject_cipher() -> SubjectCipher:
+    if not _cipher:
+        raise LookupError("no app registered a subject cipher")
+    return _cipher[0]

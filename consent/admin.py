@@ -6,15 +6,25 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from compliance_site.errors import ApplicationError
-from consent.models import ConsentRecord, PolicyText, PolicyVersion, Purpose, User
+from consent.models import (
+    ConsentRecord,
+    ErasureRequest,
+    PolicyText,
+    PolicyVersion,
+    Purpose,
+    ReportJob,
+    User,
+)
 from consent.selectors import is_dpo, masked_phone, retention_text
 from consent.services import policy_publish, staff_view_record
 
@@ -62,6 +72,94 @@ class UserAdmin(admin.ModelAdmin):
             if response.status_code == 200 and subject is not None:
                 staff_view_record(staff=request.user, subject=subject)
         return response
+
+    def changelist_view(self, request, extra_context=None):
+        """A search by number that finds someone is a view of that person: audited. The plain
+        list shows masked numbers only, so browsing it names nobody."""
+        with transaction.atomic():
+            response = super().changelist_view(request, extra_context)
+            changelist = getattr(response, "context_data", {}).get("cl")
+            if request.GET.get(SEARCH_VAR) and changelist is not None:
+                for subject in changelist.result_list:
+                    staff_view_record(staff=request.user, subject=subject)
+        return response
+
+
+class _StaffViewAudited:
+    """Opening a row that belongs to a person is a staff view of that person: audited in
+    the same transaction as the page (DESIGN invariant 2)."""
+
+    def subject_of(self, obj) -> User | None:
+        raise NotImplementedError
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        with transaction.atomic():
+            response = super().change_view(request, object_id, form_url, extra_context)
+            obj = self.get_object(request, unquote(object_id))
+            subject = self.subject_of(obj) if obj is not None else None
+            if response.status_code == 200 and subject is not None:
+                staff_view_record(staff=request.user, subject=subject)
+        return response
+
+
+class _ReadOnly:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- data-subject requests (the support role) ---------------------------------------------------
+
+
+@admin.register(ErasureRequest)
+class ErasureRequestAdmin(_StaffViewAudited, _ReadOnly, admin.ModelAdmin):
+    """Erasures run by themselves (``consent.erasure``); staff follow them against the 30-day
+    deadline. The status token is never shown (only its digest is kept)."""
+
+    list_display = ("id", "status", "requested_at", "completed_at", "days_taken")
+    list_filter = ("status",)
+    ordering = ("-requested_at",)
+    fields = ("id", "status", "subject_ref", "requested_at", "completed_at", "progress")
+    readonly_fields = fields
+
+    @admin.display(description=_("days taken"))
+    def days_taken(self, obj: ErasureRequest) -> str:
+        end = obj.completed_at or timezone.now()
+        return f"{(end - obj.requested_at).total_seconds() / 86400:.1f}"
+
+    def subject_of(self, obj: ErasureRequest) -> User | None:
+        return User.objects.filter(pk=obj.subject_ref).first() if obj.subject_ref else None
+
+
+@admin.register(ReportJob)
+class ReportJobAdmin(_StaffViewAudited, _ReadOnly, admin.ModelAdmin):
+    """Access requests made in the background. The report itself (encrypted under the
+    subject's key) is never shown here."""
+
+    list_display = ("id", "subject_id", "status", "progress", "requested_at", "expires_at")
+    list_filter = ("status",)
+    ordering = ("-requested_at",)
+    fields = (
+        "id",
+        "subject",
+        "language",
+        "status",
+        "progress",
+        "events",
+        "requested_at",
+        "completed_at",
+        "expires_at",
+        "error",
+    )
+    readonly_fields = fields
+
+    def subject_of(self, obj: ReportJob) -> User | None:
+        return obj.subject
 
 
 # --- the consent ledger -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ number range or network, not per person, and expire within the hour.
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 import time
 from importlib import import_module
@@ -29,6 +30,7 @@ from audit.models import SubjectPseudonym
 from audit.services import pseudonym_erase
 from compliance_site import inventory
 from consent.models import ApiToken, ErasureRequest, SendWindow, SmsDevice, User
+from consent.reports import reports_erase, reports_export, reports_locate
 from consent.selectors import phone_digest
 
 # An upload temp file older than this belongs to no running request: a leftover.
@@ -229,10 +231,15 @@ def erasure_requests_locate(subject_id: int) -> list[str]:
 
 def erasure_requests_export(subject_id: int) -> list[dict]:
     return [
-        {"id": str(pk), "status": status, "requested_at": requested.isoformat()}
-        for pk, status, requested in ErasureRequest.objects.filter(
+        {
+            "id": str(pk),
+            "status": status,
+            "requested_at": requested.isoformat(),
+            "certificate": json.loads(certificate) if certificate else None,
+        }
+        for pk, status, requested, certificate in ErasureRequest.objects.filter(
             subject_ref=subject_id
-        ).values_list("pk", "status", "requested_at")
+        ).values_list("pk", "status", "requested_at", "certificate")
     ]
 
 
@@ -260,6 +267,22 @@ def pseudonym_erase_for(subject_id: int) -> int:
 
 
 STORES = (
+    inventory.Store(
+        name="consent.reports",
+        what=gettext_noop(
+            "Data reports made in the background for long histories: the PDF, encrypted under "
+            "your data key"
+        ),
+        why=gettext_noop("Answering your request for a copy of your data"),
+        retention=gettext_noop("24 hours after the report is made"),
+        legal_basis=gettext_noop("Legal obligation to answer access requests (GDPR Art. 15)"),
+        locate=reports_locate,
+        export=reports_export,
+        erase=reports_erase,
+        # A report holds thumbnails of your photos: withdrawing enrolment erases it too.
+        purposes=("biometric_enrolment",),
+        order=90,
+    ),
     inventory.Store(
         name="consent.sessions",
         what=gettext_noop("Signed-in portal sessions"),

@@ -11,7 +11,6 @@ the consent, ``guardianPrincipalId`` (their pseudonym, never their number).
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,24 +21,14 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import (
-    KeepTogether,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from audit import signing
+from compliance_site import pdf
+from compliance_site.pdf import para as _para
 from consent.models import ConsentRecord, PolicyText, Purpose
-from consent.policies import has_cjk, text_paragraphs
+from consent.policies import text_paragraphs
 from consent.selectors import retention_text
 
 RECEIPT_VERSION = "KI-CR-v1.1.0"
@@ -51,7 +40,6 @@ _CATEGORIES = {
     "output_storage": (["Personalized Experience"], ["Images of the subject's face"]),
 }
 _DEFAULT_CATEGORIES = (["Contracted Service"], ["Biometric"])
-CJK_FONT = "STSong-Light"
 
 
 @dataclass(frozen=True)
@@ -157,40 +145,6 @@ def receipt_verify(receipt: dict) -> bool:
 # --- PDF ----------------------------------------------------------------------------------------
 
 
-def _styles() -> dict[str, ParagraphStyle]:
-    # STSong-Light is a CID font PDF readers provide: Chinese renders without embedding a font.
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    base = ParagraphStyle("body", fontName="Helvetica", fontSize=9.5, leading=13.5)
-    return {
-        "body": base,
-        "text": ParagraphStyle("text", parent=base, spaceAfter=5),
-        "title": ParagraphStyle(
-            "title", parent=base, fontName="Helvetica-Bold", fontSize=16, leading=20, spaceAfter=2
-        ),
-        "heading": ParagraphStyle(
-            "heading",
-            parent=base,
-            fontName="Helvetica-Bold",
-            fontSize=11,
-            leading=15,
-            spaceBefore=12,
-            spaceAfter=5,
-        ),
-        "label": ParagraphStyle("label", parent=base, textColor=colors.HexColor("#555555")),
-        "mono": ParagraphStyle(
-            "mono", parent=base, fontName="Courier", fontSize=7.5, leading=9.5, splitLongWords=1
-        ),
-    }
-
-
-def _para(text: str, style: ParagraphStyle) -> Paragraph:
-    """A paragraph in the style's Latin font, or in the CJK font (wrapping between any two
-    characters, as Chinese does) when the text holds Chinese."""
-    if has_cjk(text):
-        style = ParagraphStyle(style.name + "-cjk", parent=style, fontName=CJK_FONT, wordWrap="CJK")
-    return Paragraph(escape(text), style)
-
-
 def _paragraphs(text: str, style: ParagraphStyle) -> list[Paragraph]:
     """The policy text: its title line in bold, then its paragraphs reflowed."""
     title = text.partition("\n")[0].strip()
@@ -198,7 +152,7 @@ def _paragraphs(text: str, style: ParagraphStyle) -> list[Paragraph]:
     return [_para(title, heading), *(_para(p, style) for p in text_paragraphs(text))]
 
 
-def _facts_table(receipt: dict, styles: dict[str, ParagraphStyle]) -> Table:
+def _facts_table(receipt: dict, styles: dict[str, ParagraphStyle]):
     purpose = receipt["services"][0]["purposes"][0]
     controller = receipt["piiControllers"][0]
     when = datetime.fromtimestamp(receipt["consentTimestamp"], tz=UTC)
@@ -223,28 +177,14 @@ def _facts_table(receipt: dict, styles: dict[str, ParagraphStyle]) -> Table:
         (_("Receipt ID"), receipt["consentReceiptID"]),
         (_("Jurisdiction"), receipt["jurisdiction"]),
     ]
-    data = [[_para(label, styles["label"]), _para(value, styles["body"])] for label, value in rows]
-    table = Table(data, colWidths=[44 * mm, 126 * mm])
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#cccccc")),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-                ("LEFTPADDING", (0, 0), (0, -1), 0),
-            ]
-        )
-    )
-    return table
+    return pdf.facts_table(rows, styles)
 
 
 def receipt_pdf(receipt: dict, text: str) -> bytes:
     """A printable copy of a receipt, with the policy text it is about. The signed JSON is
     the proof; the PDF says how to check it."""
-    buffer = io.BytesIO()
     with translation.override(receipt["language"]):
-        styles = _styles()
+        styles = pdf.styles()
         key_url = settings.PUBLIC_BASE_URL + reverse("audit-api:public-key")
         how_to_check = _(
             "Download the JSON receipt. Its signature is Ed25519 over the RFC 8785 canonical "
@@ -272,15 +212,10 @@ def receipt_pdf(receipt: dict, text: str) -> bytes:
                 ]
             ),
         ]
-        document = SimpleDocTemplate(
-            buffer,
-            pagesize=A4,
-            leftMargin=20 * mm,
-            rightMargin=20 * mm,
-            topMargin=18 * mm,
-            bottomMargin=18 * mm,
+        return pdf.build(
+            story,
             title=_("Consent receipt"),
             author=SERVICE_NAME,
+            footer=f"{SERVICE_NAME} · {_('Consent receipt')} {receipt['consentReceiptID']}",
+            page_label=_("Page %(page)d of %(pages)d"),
         )
-        document.build(story)
-    return buffer.getvalue()

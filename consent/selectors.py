@@ -384,7 +384,9 @@ def ledger_locate(subject_id: int) -> list[str]:
 
 
 def ledger_export(subject_id: int) -> dict:
-    records = ConsentRecord.objects.filter(subject_id=subject_id).select_related("purpose")
+    records = ConsentRecord.objects.filter(subject_id=subject_id).select_related(
+        "purpose", "policy"
+    )
     declared = (
         MinorDeclaration.objects.filter(subject_id=subject_id)
         .values_list("declared_on", flat=True)
@@ -395,6 +397,7 @@ def ledger_export(subject_id: int) -> dict:
             {
                 "purpose": r.purpose.code,
                 "action": r.action,
+                "policy_version": r.policy.version,
                 "time": r.created_at.isoformat(),
                 "method": r.method,
                 "language": r.language,

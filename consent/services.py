@@ -24,6 +24,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -84,9 +85,32 @@ PHONE_MAX_LENGTH = 32
 # mobile from fixed (FIXED_LINE_OR_MOBILE, e.g. the US), the number is allowed.
 _SMS_CAPABLE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 _SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# Staff roles are Django groups holding exactly these permissions (``staff_roles_sync``, run
+# after every migrate). No role sees biometric data: the admin shows none (biometrics.admin).
 STAFF_ROLES: dict[str, tuple[str, ...]] = {
-    "support": ("consent.view_user",),
-    "dpo": ("consent.view_user",),
+    # Data-subject requests, and the subject list with masked phone numbers.
+    "support": (
+        "consent.view_user",
+        "consent.view_erasurerequest",
+        "consent.view_reportjob",
+        "biometrics.view_capture",
+    ),
+    # Publishes policies (``is_dpo``) and approves templates: records their licences and the
+    # depicted people's consents (the swap app's admin).
+    "dpo": (
+        "consent.view_user",
+        "consent.view_purpose",
+        "consent.view_policyversion",
+        "consent.add_policyversion",
+        "consent.view_consentrecord",
+        "swap.view_swaptemplate",
+        "swap.add_swaptemplate",
+        "swap.view_templatelicence",
+        "swap.add_templatelicence",
+        "swap.view_depictedpersonconsent",
+        "swap.add_depictedpersonconsent",
+    ),
+    # Exports of the audit log (/auditor/ and the API, audit.apis); nothing in the admin.
     "auditor": (),
 }
 
@@ -477,13 +501,26 @@ def staff_credentials_reset(*, user: User, actor: User | None = None) -> StaffCr
 
 
 def _role_group(role: str) -> Group:
-    group, created = Group.objects.get_or_create(name=role)
-    if created:
-        for dotted in STAFF_ROLES[role]:
-            app_label, codename = dotted.split(".")
-            perm = Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            group.permissions.add(perm)
+    group, _created = Group.objects.get_or_create(name=role)
+    group.permissions.set(_role_permissions(role))
     return group
+
+
+def _role_permissions(role: str) -> list[Permission]:
+    """The role's permissions that exist (an app not migrated yet has none to give)."""
+    wanted = Q(pk__in=[])
+    for dotted in STAFF_ROLES[role]:
+        app_label, codename = dotted.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(wanted))
+
+
+def staff_roles_sync() -> None:
+    """Make each role's group hold exactly the role's permissions (idempotent). Run after
+    every migrate, so a permission added to a role, or by an app, reaches the groups."""
+    with transaction.atomic():
+        for role in STAFF_ROLES:
+            _role_group(role)
 
 
 def _new_password() -> str:

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from consent.erasure import erasure_requeue_stale, erasure_run
+from consent.reports import report_job_run
 from consent.services import identity_prune
 
 
@@ -22,3 +23,11 @@ def erasure_run_task(request_id: str) -> None:
 def erasure_sweep_task() -> int:
     """Scheduled by ``CELERY_BEAT_SCHEDULE['erasure-sweep']``."""
     return erasure_requeue_stale()
+
+
+@shared_task(name="consent.tasks.report_job_run", acks_late=True, ignore_result=True)
+def report_job_run_task(job_id: str) -> None:
+    """Make one queued user-data report (``consent.reports``). A duplicate delivery finds the
+    job claimed and does nothing; a job whose worker died is failed when the subject asks
+    again, and swept with the rest after ``REPORT_TTL``."""
+    report_job_run(job_id=job_id)

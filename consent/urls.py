@@ -26,4 +26,18 @@ urlpatterns = [
         views.account_delete_certificate_view,
         name="account_delete_certificate",
     ),
+    path(
+        "account/delete/certificate.pdf",
+        views.account_delete_certificate_pdf_view,
+        name="account_delete_certificate_pdf",
+    ),
+    path("account/report.pdf", views.report_view, name="report"),
+    path("account/report/<uuid:job_id>/", views.report_status_view, name="report_status"),
+    path(
+        "account/report/<uuid:job_id>/report.pdf",
+        views.report_download_view,
+        name="report_download",
+    ),
+    path("account/export.json", views.export_json_view, name="export_json"),
+    path("account/export.zip", views.export_zip_view, name="export_zip"),
 ]

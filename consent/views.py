@@ -30,6 +30,14 @@ from consent.forms import (
 )
 from consent.models import LANGUAGE_CHOICES, ConsentRecord
 from consent.receipts import receipt_pdf
+from consent.reports import (
+    erasure_certificate_pdf,
+    export_json,
+    export_zip,
+    report_job_download,
+    report_job_status,
+    report_request,
+)
 from consent.selectors import (
     check_language,
     client_evidence_for,
@@ -413,3 +421,69 @@ def account_delete_certificate_view(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(erasure.certificate, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="erasure-{erasure.pk}.json"'
     return response
+
+
+@require_GET
+def account_delete_certificate_pdf_view(request: HttpRequest) -> HttpResponse:
+    erasure = _erasure_from_session(request)
+    try:
+        pdf = erasure_certificate_pdf(erasure=erasure, language=_page_language(request))
+    except ApplicationError:
+        raise Http404 from None
+    return _attachment(pdf, "application/pdf", f"erasure-{erasure.pk}.pdf")
+
+
+# --- your data: the report and the export -------------------------------------------------------
+
+
+def _attachment(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def report_view(request: HttpRequest) -> HttpResponse:
+    """The report at once, or (a long history) a job whose page shows its progress."""
+    outcome = report_request(subject=request.user, language=_page_language(request))
+    if outcome.pdf is not None:
+        return _attachment(outcome.pdf, "application/pdf", "faceledger-report.pdf")
+    assert outcome.job is not None  # no PDF means a job
+    return redirect("consent:report_status", job_id=outcome.job.pk)
+
+
+@login_required
+@require_GET
+def report_status_view(request: HttpRequest, job_id) -> HttpResponse:
+    try:
+        job = report_job_status(subject=request.user, job_id=job_id)
+    except ApplicationError:
+        raise Http404(_("There is no such report.")) from None
+    return render(request, "consent/report_status.html", {"job": job})
+
+
+@login_required
+@require_GET
+def report_download_view(request: HttpRequest, job_id) -> HttpResponse:
+    try:
+        pdf = report_job_download(subject=request.user, job_id=job_id)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+        return redirect("consent:report_status", job_id=job_id)
+    return _attachment(pdf, "application/pdf", f"faceledger-report-{job_id}.pdf")
+
+
+@login_required
+@require_GET
+def export_json_view(request: HttpRequest) -> HttpResponse:
+    body = export_json(subject=request.user, language=_page_language(request))
+    return _attachment(body, "application/json; charset=utf-8", "faceledger-export.json")
+
+
+@login_required
+@require_GET
+def export_zip_view(request: HttpRequest) -> HttpResponse:
+    body = export_zip(subject=request.user, language=_page_language(request))
+    return _attachment(body, "application/zip", "faceledger-export.zip")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from compliance_site.env import (
     database_from_url,
     env_bool,
@@ -31,6 +33,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files, served from our own static files (no CDN).
+    "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "phonenumber_field",
@@ -142,6 +147,27 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "compliance_site.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "compliance_site.openapi.AutoSchema",
+}
+
+# OpenAPI 3 at /api/schema/, Swagger UI at /api/docs/ (README "API"). Every endpoint declares
+# its request, responses and error codes with extend_schema; `manage.py spectacular --validate
+# --fail-on-warn` is clean (a test checks).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Faceledger API",
+    "DESCRIPTION": (
+        "Consent-first face swaps. Sign in with a phone number and an SMS code, then send "
+        "`Authorization: Token <key>` (or use the portal session). Every error is a 4xx "
+        'with a JSON body `{"code": ..., "detail": ...}`: `code` is stable, `detail` is '
+        "for people, in the request's language."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -251,6 +277,10 @@ CELERY_BEAT_SCHEDULE["erasure-sweep"] = {
     "task": "consent.tasks.erasure_sweep",
     "schedule": env_float("ERASURE_SWEEP_INTERVAL", 60.0),
 }
+# A user-data report of more audit events than this is made by a worker (202 + job) instead
+# of in the request; the PDF is kept (encrypted) this many seconds, then swept.
+REPORT_ASYNC_EVENTS = env_int("REPORT_ASYNC_EVENTS", 2000, minimum=0)
+REPORT_TTL = env_int("REPORT_TTL", 60 * 60 * 24, minimum=60)
 
 # --- Face engines (README "Engines") ---------------------------------------------------------
 # One setting picks both the analyser and the swap engine. classic: dlib, CPU, nothing to
@@ -268,6 +298,27 @@ FACE_SWAP_MODEL_SHA256 = env_str("FACE_SWAP_MODEL_SHA256", "")
 FACE_ONNX_PROVIDERS = env_list("FACE_ONNX_PROVIDERS", [])
 # The licence the operator holds for the model files, e.g. "insightface-non-commercial".
 FACE_MODEL_LICENSE_ACCEPTED = env_str("FACE_MODEL_LICENSE_ACCEPTED", "")
+
+# --- Swaps (README "Swaps") -------------------------------------------------------------------
+# A running job whose worker has not reported for this long is queued again, or failed with
+# "worker_lost" after SWAP_MAX_ATTEMPTS claims (seconds; keep it above CELERY_TASK_TIME_LIMIT
+# so a live run is never doubled).
+SWAP_STALE_AFTER = env_int("SWAP_STALE_AFTER", 600, minimum=1)
+SWAP_MAX_ATTEMPTS = env_int("SWAP_MAX_ATTEMPTS", 3, minimum=1)
+CELERY_BEAT_SCHEDULE["swap-recover"] = {
+    "task": "swap.tasks.swap_jobs_recover",
+    "schedule": env_float("SWAP_RECOVER_INTERVAL", 60.0),
+}
+# C2PA Content Credentials on every output, when both are set and c2pa-python works here: the
+# signing certificate chain (leaf first: CA=false, critical keyUsage digitalSignature, extended
+# key usage emailProtection) and its private key, PEM (or SWAP_C2PA_..._FILE). Local settings
+# make a development pair once.
+SWAP_C2PA_CERT_CHAIN = env_str("SWAP_C2PA_CERT_CHAIN", "")
+SWAP_C2PA_PRIVATE_KEY = env_str("SWAP_C2PA_PRIVATE_KEY", "")
+_C2PA_ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
+SWAP_C2PA_ALGORITHM = env_choice("SWAP_C2PA_ALGORITHM", _C2PA_ALGORITHMS, "es256")
+if bool(SWAP_C2PA_CERT_CHAIN) != bool(SWAP_C2PA_PRIVATE_KEY):
+    raise ImproperlyConfigured("Set SWAP_C2PA_CERT_CHAIN and SWAP_C2PA_PRIVATE_KEY together.")
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from compliance_site.pdf import has_cjk
+
 POLICY_DIR = Path(__file__).resolve().parent
 LANGUAGES = ("en", "zh-hans")
 
@@ -44,10 +46,6 @@ PURPOSES = (
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def has_cjk(text: str) -> bool:
-    return any(ord(char) >= 0x2E80 for char in text)
 
 
 def text_paragraphs(text: str) -> list[str]:

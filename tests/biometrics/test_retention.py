@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
+from biometrics import retention
 from biometrics.models import Capture, LivenessChallenge
 from biometrics.services import capture_use, liveness_challenge_issue, retention_sweep
 from biometrics.tasks import retention_sweep_task
@@ -19,11 +20,16 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def _counts(captures=0, challenges=0, orphans=0) -> dict:
-    return {
-        "biometrics.captures": captures,
-        "biometrics.challenges": challenges,
-        "biometrics.orphan_files": orphans,
-    }
+    """The sweep's counts: these for the biometric rules, 0 for every other app's."""
+    counts = dict.fromkeys((rule.name for rule in retention.rules()), 0)
+    counts.update(
+        {
+            "biometrics.captures": captures,
+            "biometrics.challenges": challenges,
+            "biometrics.orphan_files": orphans,
+        }
+    )
+    return counts
 
 
 def test_captures_unused_for_365_days_are_erased_and_no_others(

@@ -50,6 +50,7 @@ def test_every_expected_store_is_registered_in_erasure_order():
     assert {s.name for s in inventory.stores_for_purpose("biometric_enrolment")} == {
         "biometrics.captures",
         "biometrics.challenges",
+        "consent.reports",  # stored reports hold thumbnails of the photos
     }
     assert {row["store"] for row in inventory.record_of_processing()} == set(names)
 

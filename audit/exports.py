@@ -1,0 +1,439 @@
+"""The auditor's and regulator's bundle: the verifiable export of the log (``audit_export_write``:
+events.jsonl, leaf hashes, checkpoints, public key, verify_audit.py, signed manifest) plus a
+summary PDF and CSVs computed from the exported events themselves and the inventory's
+descriptions. Every change is an event (DESIGN invariant 2), so the figures are what the log
+proves, for the window asked: nothing is read from the tables the events describe.
+
+The manifest lists every file with its SHA-256 and is signed, so the summary and the CSVs are
+as tamper-evident as the events.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Spacer
+
+from audit.actions import AuditAction
+from audit.models import AuditCheckpoint
+from audit.services import audit_export_write, audit_seal, check_export_window
+from audit.verification import audit_log_verify
+from compliance_site import inventory, pdf
+from compliance_site.pdf import PAGE_WIDTH, para
+
+REQUEST_DEADLINE = timedelta(days=30)  # GDPR Art. 12(3): one month
+# The PDF lists this many requests and template events at most; the CSVs hold them all.
+PDF_ROWS = 200
+_CSV_UNSAFE = ("=", "+", "-", "@", "\t", "\r")
+_EVENT_COLUMNS = (
+    "index",
+    "time",
+    "action",
+    "action_name",
+    "actor",
+    "subject",
+    "object_type",
+    "object_id",
+    "purpose",
+    "request_id",
+    "data",
+)
+
+
+def _name(action: int) -> str:
+    try:
+        return AuditAction(action).name
+    except ValueError:
+        return str(action)
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+@dataclass
+class Request:
+    """A data-subject request traced through its events: asked, then done (or not yet)."""
+
+    kind: str
+    ref: str
+    subject: str
+    requested_at: str | None = None
+    completed_at: str | None = None
+
+    def days(self) -> float | None:
+        if self.requested_at is None or self.completed_at is None:
+            return None
+        delta = _time(self.completed_at) - _time(self.requested_at)
+        return round(delta.total_seconds() / 86400, 2)
+
+    def status(self, now: datetime) -> str:
+        if self.completed_at is None:
+            asked = _time(self.requested_at) if self.requested_at else now
+            return "overdue" if now - asked > REQUEST_DEADLINE else "open"
+        if self.requested_at is None:
+            return "completed (asked before the window)"
+        late = _time(self.completed_at) - _time(self.requested_at) > REQUEST_DEADLINE
+        return "late" if late else "within deadline"
+
+
+@dataclass
+class Summary:
+    """Figures accumulated from the exported leaf objects (``ExportExtras``)."""
+
+    now: datetime = field(default_factory=timezone.now)
+    actions: Counter = field(default_factory=Counter)
+    consents: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    withdrawal_erased: int = 0
+    requests: dict = field(default_factory=dict)
+    sweeps: int = 0
+    swept: Counter = field(default_factory=Counter)
+    erased_stores: Counter = field(default_factory=Counter)
+    templates: list = field(default_factory=list)
+    first: str | None = None
+    last: str | None = None
+    events_csv: io.StringIO = field(default_factory=io.StringIO)
+
+    def __post_init__(self) -> None:
+        self.writer = csv.writer(self.events_csv)
+        self.writer.writerow(_EVENT_COLUMNS)
+
+    # --- ExportExtras -------------------------------------------------------------------------
+
+    def add(self, leaf: dict) -> None:
+        name = _name(leaf["action"])
+        self.actions[name] += 1
+        self.first = self.first or leaf["time"]
+        self.last = leaf["time"]
+        self._row(leaf, name)
+        handler = getattr(self, f"_on_{name.lower()}", None)
+        if handler is not None:
+            handler(leaf)
+        elif name.startswith("SWAP_TEMPLATE_"):
+            self.templates.append((leaf["time"], name, leaf["object_id"], leaf["data"]))
+
+    def files(self, manifest: dict) -> dict[str, bytes]:
+        return {
+            "summary.pdf": self.pdf(manifest),
+            "events.csv": self.events_csv.getvalue().encode(),
+            "consents_by_purpose.csv": self._consents_csv(),
+            "requests.csv": self._requests_csv(),
+        }
+
+    # --- events -------------------------------------------------------------------------------
+
+    def _row(self, leaf: dict, name: str) -> None:
+        data = json.dumps(leaf["data"], ensure_ascii=False, separators=(",", ":"))
+        values = (
+            [leaf[c] for c in _EVENT_COLUMNS[:3]] + [name] + [leaf[c] for c in _EVENT_COLUMNS[4:10]]
+        )
+        self.writer.writerow([_csv_safe(v) for v in [*values, data]])
+
+    def _on_consent_granted(self, leaf: dict) -> None:
+        self.consents[(leaf["purpose"], leaf["data"].get("version"))][0] += 1
+
+    def _on_consent_withdrawn(self, leaf: dict) -> None:
+        self.consents[(leaf["purpose"], leaf["data"].get("version"))][1] += 1
+        self.withdrawal_erased += sum((leaf["data"].get("erased") or {}).values())
+
+    def _request(self, kind: str, leaf: dict) -> Request:
+        key = (kind, leaf["object_id"])
+        if key not in self.requests:
+            self.requests[key] = Request(kind, leaf["object_id"], leaf["subject"])
+        return self.requests[key]
+
+    def _on_erasure_requested(self, leaf: dict) -> None:
+        self._request("erasure", leaf).requested_at = leaf["time"]
+
+    def _on_erasure_completed(self, leaf: dict) -> None:
+        self._request("erasure", leaf).completed_at = leaf["time"]
+
+    def _on_erasure_store_erased(self, leaf: dict) -> None:
+        self.erased_stores[leaf["data"].get("store", "?")] += leaf["data"].get("erased", 0)
+
+    def _on_report_requested(self, leaf: dict) -> None:
+        self._request("access (report)", leaf).requested_at = leaf["time"]
+
+    def _on_report_generated(self, leaf: dict) -> None:
+        if leaf["data"].get("delivery") == "job":
+            self._request("access (report)", leaf).completed_at = leaf["time"]
+            return
+        request = Request("access (report)", f"event {leaf['index']}", leaf["subject"])
+        request.requested_at = request.completed_at = leaf["time"]
+        self.requests[("access (report)", request.ref)] = request
+
+    def _on_data_exported(self, leaf: dict) -> None:
+        kind = f"portability ({leaf['data'].get('format', '?')})"
+        request = Request(kind, f"event {leaf['index']}", leaf["subject"])
+        request.requested_at = request.completed_at = leaf["time"]
+        self.requests[(kind, request.ref)] = request
+
+    def _on_retention_swept(self, leaf: dict) -> None:
+        self.sweeps += 1
+        self.swept.update(leaf["data"].get("erased") or {})
+
+    # --- CSVs ---------------------------------------------------------------------------------
+
+    def _consents_csv(self) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["purpose", "version", "granted", "withdrawn"])
+        for (purpose, version), (granted, withdrawn) in sorted(self.consents.items(), key=str):
+            writer.writerow([_csv_safe(purpose), version, granted, withdrawn])
+        return out.getvalue().encode()
+
+    def _sorted_requests(self) -> list[Request]:
+        return sorted(self.requests.values(), key=lambda r: r.requested_at or r.completed_at or "")
+
+    def _requests_csv(self) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            ["kind", "request", "subject", "requested_at", "completed_at", "days", "status"]
+        )
+        for r in self._sorted_requests():
+            row = [r.kind, r.ref, r.subject, r.requested_at, r.completed_at, r.days()]
+            writer.writerow([_csv_safe(v) for v in [*row, r.status(self.now)]])
+        return out.getvalue().encode()
+
+    # --- the PDF ------------------------------------------------------------------------------
+
+    def pdf(self, manifest: dict) -> bytes:
+        style = pdf.styles()
+        story: list[Flowable] = []
+        window = _window(manifest)
+        story += [
+            para(_("Audit summary"), style["title"]),
+            para(
+                _("Log %(log)s · %(window)s · generated %(when)s")
+                % {"log": manifest["log_id"], "window": window, "when": _stamp(self.now)},
+                style["label"],
+            ),
+            Spacer(1, 6),
+            para(
+                _(
+                    "Every figure below is computed from the %(count)d events in events.jsonl "
+                    "(this bundle), which verify_audit.py checks against the signed checkpoints; "
+                    "the record of processing is the service's inventory of personal data."
+                )
+                % {"count": manifest["events"]},
+                style["text"],
+            ),
+        ]
+        for section in (
+            self._verification,
+            self._processing,
+            self._consent_section,
+            self._request_section,
+            self._retention_section,
+            self._template_section,
+            self._action_section,
+        ):
+            story += section(style, manifest)
+        return pdf.build(
+            story,
+            title=_("Audit summary"),
+            author="Faceledger",
+            footer=f"Faceledger · {_('Audit summary')} · {manifest['log_id']} · {window}",
+            page_label=_("Page %(page)d of %(pages)d"),
+        )
+
+    def _verification(self, style, manifest: dict) -> list[Flowable]:
+        result = audit_log_verify()
+        latest = (
+            AuditCheckpoint.objects.filter(tree_size=manifest["tree_size"]).order_by("-id").first()
+        )
+        outcome = (
+            _("verified: no problem found")
+            if result.ok
+            else _("FAILED: %(problem)s") % {"problem": result.first_problem}
+        )
+        rows = [
+            (_("Verification of the whole log"), outcome),
+            (_("Events in the log"), str(result.tree_size)),
+            (_("Signed checkpoints"), str(result.checkpoints)),
+            (_("Events not sealed yet"), str(result.pending)),
+            (_("Exported up to tree size"), str(manifest["tree_size"])),
+        ]
+        if latest is not None:
+            rows += [
+                (_("Latest checkpoint root"), latest.root_hash),
+                (_("Signed at"), latest.timestamp),
+            ]
+        rows.append((_("Check this bundle"), "python verify_audit.py <this zip or its folder>"))
+        return [
+            *pdf.heading(_("Log and checkpoints"), style["heading"]),
+            pdf.facts_table(rows, style),
+        ]
+
+    def _processing(self, style, manifest: dict) -> list[Flowable]:
+        record = inventory.record_of_processing()
+        columns = ("store", "data", "purpose", "legal_basis", "retention")
+        rows = [[para(r[k], style["cell"]) for k in columns] for r in record]
+        widths = [36 * mm, 42 * mm, 34 * mm, 28 * mm, PAGE_WIDTH - 140 * mm]
+        header = [_("Store"), _("Data"), _("Purpose"), _("Legal basis"), _("Retention")]
+        shared = [f"{r['store']}: {r['recipients']}" for r in record if r["recipients"] != "none"]
+        recipients = "; ".join(shared) or _("No store discloses personal data to recipients.")
+        return [
+            *pdf.heading(_("Record of processing (GDPR Art. 30)"), style["heading"]),
+            pdf.data_table(header, rows, widths),
+            para(_("Recipients: %(recipients)s") % {"recipients": recipients}, style["small"]),
+        ]
+
+    def _consent_section(self, style, manifest: dict) -> list[Flowable]:
+        rows = [
+            [purpose, str(version), str(granted), str(withdrawn)]
+            for (purpose, version), (granted, withdrawn) in sorted(self.consents.items(), key=str)
+        ]
+        withdrawals = sum(w for _g, w in self.consents.values())
+        return [
+            *pdf.heading(_("Consents by purpose and version"), style["heading"]),
+            pdf.data_table(
+                [_("Purpose"), _("Version"), _("Granted"), _("Withdrawn")],
+                rows or [["—", "", "0", "0"]],
+                [70 * mm, 25 * mm, 35 * mm, PAGE_WIDTH - 130 * mm],
+            ),
+            para(
+                _("%(count)d withdrawals; %(erased)d items erased with them, at once.")
+                % {"count": withdrawals, "erased": self.withdrawal_erased},
+                style["small"],
+            ),
+        ]
+
+    def _request_section(self, style, manifest: dict) -> list[Flowable]:
+        requests = self._sorted_requests()
+        statuses = Counter(r.status(self.now) for r in requests)
+        days = [d for d in (r.days() for r in requests) if d is not None]
+        facts = [
+            (_("Requests"), str(len(requests))),
+            (_("By outcome"), ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())) or "—"),
+            (_("Longest completion"), _("%(days)s days") % {"days": max(days)} if days else "—"),
+            (_("Deadline"), _("30 days (GDPR Art. 12(3))")),
+        ]
+        rows = [
+            [
+                r.kind,
+                r.ref,
+                r.subject,
+                _short(r.requested_at),
+                _short(r.completed_at),
+                r.status(self.now),
+            ]
+            for r in requests[-PDF_ROWS:]
+        ]
+        flow: list[Flowable] = [
+            *pdf.heading(_("Data-subject requests"), style["heading"]),
+            pdf.facts_table(facts, style),
+        ]
+        if rows:
+            widths = [28 * mm, 36 * mm, 30 * mm, 26 * mm, 26 * mm, PAGE_WIDTH - 146 * mm]
+            cells = [[para(str(c), style["cell"]) for c in row] for row in rows]
+            header = [_("Kind"), _("Request"), _("Subject"), _("Asked"), _("Done"), _("Status")]
+            flow += [Spacer(1, 4), pdf.data_table(header, cells, widths)]
+        return flow
+
+    def _retention_section(self, style, manifest: dict) -> list[Flowable]:
+        rows = [[name, str(count)] for name, count in sorted(self.swept.items())]
+        erasures = self.actions.get("ERASURE_COMPLETED", 0)
+        return [
+            *pdf.heading(_("Retention and erasure"), style["heading"]),
+            para(
+                _(
+                    "%(sweeps)d retention sweeps ran; %(erasures)d accounts were erased "
+                    "(%(items)d items across stores), each with a signed certificate citing its "
+                    "audit event."
+                )
+                % {
+                    "sweeps": self.sweeps,
+                    "erasures": erasures,
+                    "items": sum(self.erased_stores.values()),
+                },
+                style["text"],
+            ),
+            pdf.data_table(
+                [_("Swept by rule"), _("Items erased")],
+                rows or [["—", "0"]],
+                [PAGE_WIDTH - 40 * mm, 40 * mm],
+            ),
+        ]
+
+    def _template_section(self, style, manifest: dict) -> list[Flowable]:
+        flow = pdf.heading(
+            _("Templates: licences and depicted persons' consents"), style["heading"]
+        )
+        if not self.templates:
+            return [*flow, para(_("No template events in this window."), style["small"])]
+        rows = [
+            [
+                para(_short(time), style["cell"]),
+                para(name.removeprefix("SWAP_TEMPLATE_"), style["cell"]),
+                para(ref, style["mono"]),
+                para(json.dumps(data, ensure_ascii=False), style["cell"]),
+            ]
+            for time, name, ref, data in self.templates[-PDF_ROWS:]
+        ]
+        widths = [24 * mm, 34 * mm, 36 * mm, PAGE_WIDTH - 94 * mm]
+        header = [_("Time (UTC)"), _("Event"), _("Template"), _("Details")]
+        return [*flow, pdf.data_table(header, rows, widths)]
+
+    def _action_section(self, style, manifest: dict) -> list[Flowable]:
+        rows = [[str(int(a)), a.name, str(self.actions.get(a.name, 0))] for a in AuditAction]
+        known = {a.name for a in AuditAction}
+        rows += [
+            ["?", name, str(n)] for name, n in sorted(self.actions.items()) if name not in known
+        ]
+        return [
+            *pdf.heading(_("Events by kind"), style["heading"]),
+            pdf.data_table(
+                [_("Code"), _("Event"), _("Count")], rows, [20 * mm, PAGE_WIDTH - 50 * mm, 30 * mm]
+            ),
+        ]
+
+
+def _csv_safe(value) -> object:
+    """No cell a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(_CSV_UNSAFE):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _short(value: str | None) -> str:
+    """A leaf's time (``2026-11-26T13:58:48.853386Z``) to the second."""
+    return value[:19].replace("T", " ") if value else "—"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _window(manifest: dict) -> str:
+    if manifest["since"] is None and manifest["until"] is None:
+        return _("the whole log")
+    return _("from %(since)s to %(until)s") % {
+        "since": manifest["since"] or _("the start"),
+        "until": manifest["until"] or _("now"),
+    }
+
+
+def auditor_export_bundle(*, actor, since: datetime | None, until: datetime | None) -> bytes:
+    """Seal, then the auditor's zip (audited as AUDITOR_EXPORTED in the export's transaction)."""
+    check_export_window(since=since, until=until)
+    audit_seal()
+    buffer = io.BytesIO()
+    audit_export_write(
+        actor=actor,
+        since=since,
+        until=until,
+        fileobj=buffer,
+        action=AuditAction.AUDITOR_EXPORTED,
+        extras=Summary(),
+    )
+    return buffer.getvalue()

@@ -1,0 +1,51 @@
+"""The auditor's page (``/auditor/``) and the public transparency page (``/transparency/``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from audit import selectors, signing
+from audit.actions import AuditAction
+from audit.models import AuditEvent
+from audit.services import VERIFIER_PATH
+
+
+@require_GET
+def auditor_view(request: HttpRequest) -> HttpResponse:
+    """Auditors signed in to the staff admin with their TOTP code (``is_verified``): a staff
+    member signed in by SMS code alone is sent to the admin sign-in."""
+    if not (request.user.is_authenticated and request.user.is_verified()):
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    if not selectors.is_auditor(request.user):
+        raise PermissionDenied
+    exports = AuditEvent.objects.filter(action=AuditAction.AUDITOR_EXPORTED).order_by("-id")
+    context = {
+        "checkpoint": selectors.checkpoint_latest(),
+        "exports": exports.values("time", "actor", "data_jcs")[:10],
+    }
+    return render(request, "audit/auditor.html", context)
+
+
+@require_GET
+def transparency_view(request: HttpRequest) -> HttpResponse:
+    """Public: the latest checkpoint, the public key, how to verify, and the verifier."""
+    context = {
+        "checkpoint": selectors.checkpoint_latest(),
+        "public_key": signing.public_key_pem(),
+    }
+    return render(request, "audit/transparency.html", context)
+
+
+@require_GET
+def verifier_view(request: HttpRequest) -> FileResponse:
+    return FileResponse(
+        VERIFIER_PATH.open("rb"),
+        as_attachment=True,
+        filename="verify_audit.py",
+        content_type="text/x-python; charset=utf-8",
+    )

@@ -1,0 +1,304 @@
+"""The house PDF layout (reportlab), shared by receipts, the user-data report, erasure
+certificates and the auditor's summary: A4, one set of styles, Chinese set in the
+``STSong-Light`` CID font (PDF readers provide it, so nothing is embedded), tables whose header
+repeats on every page, and a footer with the generation time and "page x of y".
+
+Here rather than in an app because ``audit`` imports no other app and uses it too.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache, partial
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Table,
+    TableStyle,
+)
+
+CJK_FONT = "STSong-Light"
+MARGIN = 18 * mm
+# The frame's usable width: the page less the margins and the frame's own 6 pt padding.
+PAGE_WIDTH = A4[0] - 2 * MARGIN - 12
+GRID = colors.HexColor("#cccccc")
+MUTED = colors.HexColor("#555555")
+HEADER_BACKGROUND = colors.HexColor("#e8ecf0")
+ZEBRA = colors.HexColor("#f5f6f7")
+
+
+_CJK = re.compile("[\u2e80-\U0010ffff]")
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+@lru_cache(maxsize=1)
+def _register_fonts() -> None:
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+
+
+def styles() -> dict[str, ParagraphStyle]:
+    _register_fonts()
+    base = ParagraphStyle("body", fontName="Helvetica", fontSize=9.5, leading=13.5)
+    return {
+        "body": base,
+        "text": ParagraphStyle("text", parent=base, spaceAfter=5),
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5, textColor=MUTED),
+        "title": ParagraphStyle(
+            "title", parent=base, fontName="Helvetica-Bold", fontSize=16, leading=20, spaceAfter=2
+        ),
+        "heading": ParagraphStyle(
+            "heading",
+            parent=base,
+            fontName="Helvetica-Bold",
+            fontSize=12,
+            leading=16,
+            spaceBefore=14,
+            spaceAfter=5,
+        ),
+        "subheading": ParagraphStyle(
+            "subheading",
+            parent=base,
+            fontName="Helvetica-Bold",
+            fontSize=10,
+            leading=13,
+            spaceBefore=8,
+            spaceAfter=3,
+        ),
+        "label": ParagraphStyle("label", parent=base, textColor=MUTED),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10),
+        "cell_head": ParagraphStyle(
+            "cell_head", parent=base, fontName="Helvetica-Bold", fontSize=8, leading=10
+        ),
+        "mono": ParagraphStyle(
+            "mono", parent=base, fontName="Courier", fontSize=7.5, leading=9.5, splitLongWords=1
+        ),
+    }
+
+
+def para(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph in the style's Latin font, or in the CJK font (wrapping between any two
+    characters, as Chinese does) when the text holds Chinese."""
+    if has_cjk(text):
+        style = ParagraphStyle(style.name + "-cjk", parent=style, fontName=CJK_FONT, wordWrap="CJK")
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def heading(text: str, style: ParagraphStyle, room: float = 35 * mm) -> list[Flowable]:
+    """A heading that starts a new page rather than sit alone at the foot of one (it needs
+    ``room`` below it). Not keepWithNext: that would also push a long table whole onto the
+    next page, leaving this one empty."""
+    return [CondPageBreak(room), para(text, style)]
+
+
+def facts_table(
+    rows: Sequence[tuple[str, str]], style: dict[str, ParagraphStyle], label_width: float = 44 * mm
+) -> Table:
+    """Label / value pairs, one per line, values wrapping."""
+    data = [[para(label, style["label"]), para(value, style["body"])] for label, value in rows]
+    table = Table(data, colWidths=[label_width, PAGE_WIDTH - label_width])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ("LEFTPADDING", (0, 0), (0, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def data_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    widths: Sequence[float],
+    *,
+    font_size: float = 7.5,
+    row_height: float | None = None,
+) -> Table:
+    """A table with a header row repeated on every page it runs onto (``repeatRows=1``).
+
+    Cells are plain strings (drawn on one line: fast enough for tens of thousands of rows when
+    ``row_height`` is fixed, since reportlab then need not measure each row again at every page
+    break) or flowables such as ``para`` (wrapping). A string cell holding Chinese is set in the
+    CJK font.
+    """
+    _register_fonts()
+    commands: list[tuple] = [
+        ("FONT", (0, 0), (-1, -1), "Helvetica", font_size, font_size + 2),
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", font_size, font_size + 2),
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_BACKGROUND),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.5, MUTED),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    data: list[list[object]] = [list(header), *(list(row) for row in rows)]
+    for y, row in enumerate(data):
+        for x, cell in enumerate(row):
+            if isinstance(cell, str) and has_cjk(cell):
+                commands.append(("FONT", (x, y), (x, y), CJK_FONT, font_size, font_size + 2))
+    heights = None
+    if row_height is not None:
+        heights = [font_size + 7] + [row_height] * len(rows)
+    table = Table(data, colWidths=list(widths), rowHeights=heights, repeatRows=1)
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+class PagedTable(Flowable):
+    """A long ``data_table`` of one-line rows, cut into one table per page.
+
+    reportlab splits a long table by building a new one from all the rows left at every page
+    break: quadratic, seconds for ten thousand rows. With a fixed row height the rows that fit
+    are known by arithmetic, so this splits the rows themselves and builds each page's table
+    (with its header) only when drawing it.
+    """
+
+    def __init__(self, header, rows, widths, *, font_size: float = 7.5, row_height: float = 10):
+        super().__init__()
+        self.header, self.rows, self.widths = list(header), list(rows), list(widths)
+        self.font_size, self.row_height = font_size, row_height
+        self.header_height = font_size + 7
+        self._nrows = len(self.rows) + 1  # as a Table counts them (progress reports)
+
+    def wrap(self, available_width, available_height):
+        self.width = sum(self.widths)
+        self.height = self.header_height + self.row_height * len(self.rows)
+        return self.width, self.height
+
+    def split(self, available_width, available_height):
+        fit = int((available_height - self.header_height) // self.row_height)
+        if fit < 1:
+            return []  # not even one row here: the next page
+        if fit >= len(self.rows):
+            return [self]
+        return [self._part(self.rows[:fit]), self._part(self.rows[fit:])]
+
+    def _part(self, rows) -> PagedTable:
+        return PagedTable(
+            self.header, rows, self.widths, font_size=self.font_size, row_height=self.row_height
+        )
+
+    def draw(self) -> None:
+        table = data_table(
+            self.header,
+            self.rows,
+            self.widths,
+            font_size=self.font_size,
+            row_height=self.row_height,
+        )
+        table.wrapOn(self.canv, self.width, self.height)
+        table.drawOn(self.canv, 0, 0)
+
+
+def fit(text: str, width: float, font_size: float, font: str = "Helvetica") -> str:
+    """``text`` cut with an ellipsis to fit ``width`` points on one line."""
+    if has_cjk(text):
+        font = CJK_FONT
+    if pdfmetrics.stringWidth(text, font, font_size) <= width:
+        return text
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix that fits with the ellipsis
+        middle = (low + high + 1) // 2
+        if pdfmetrics.stringWidth(text[:middle] + "…", font, font_size) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "…"
+
+
+class _NumberedCanvas(canvas.Canvas):
+    """Draws the footer once the page count is known: pages are kept until ``save``."""
+
+    def __init__(self, *args, footer: str = "", page_label: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict] = []
+        self._footer = footer
+        self._page_label = page_label
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self._draw_footer(total)
+            super().showPage()
+        super().save()
+
+    def _draw_footer(self, total: int) -> None:
+        label = self._page_label % {"page": self._pageNumber, "pages": total}
+        self.saveState()
+        self.setFillColor(MUTED)
+        self.setStrokeColor(GRID)
+        self.setLineWidth(0.25)
+        self.line(MARGIN, 12 * mm, A4[0] - MARGIN, 12 * mm)
+        self.setFont(CJK_FONT if has_cjk(self._footer) else "Helvetica", 7.5)
+        self.drawString(MARGIN, 8.5 * mm, self._footer)
+        self.setFont(CJK_FONT if has_cjk(label) else "Helvetica", 7.5)
+        self.drawRightString(A4[0] - MARGIN, 8.5 * mm, label)
+        self.restoreState()
+
+
+class _Document(SimpleDocTemplate):
+    def __init__(self, *args, after_flowable: Callable[[Flowable], None] | None = None, **kw):
+        super().__init__(*args, **kw)
+        self._after = after_flowable
+
+    def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 - reportlab's name
+        if self._after is not None:
+            self._after(flowable)
+
+
+def build(
+    story: list[Flowable],
+    *,
+    title: str,
+    author: str,
+    footer: str,
+    page_label: str,
+    after_flowable: Callable[[Flowable], None] | None = None,
+) -> bytes:
+    """Lay out ``story`` on A4 and return the PDF. ``page_label`` is a translated
+    ``"Page %(page)d of %(pages)d"``; ``after_flowable`` is called as each piece is placed
+    (progress reports)."""
+    _register_fonts()
+    buffer = io.BytesIO()
+    document = _Document(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title,
+        author=author,
+        after_flowable=after_flowable,
+    )
+    maker = partial(_NumberedCanvas, footer=footer, page_label=page_label)
+    document.build(story, canvasmaker=maker)
+    return buffer.getvalue()

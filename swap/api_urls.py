@@ -1,0 +1,15 @@
+from django.urls import path
+
+from swap import apis
+
+urlpatterns = [
+    path("templates", apis.TemplateListApi.as_view(), name="api-templates"),
+    path(
+        "templates/<str:template_id>/poster",
+        apis.TemplatePosterApi.as_view(),
+        name="api-template-poster",
+    ),
+    path("swaps", apis.SwapListApi.as_view(), name="api-swaps"),
+    path("swaps/<str:job_id>", apis.SwapDetailApi.as_view(), name="api-swap"),
+    path("swaps/<str:job_id>/result", apis.SwapResultApi.as_view(), name="api-swap-result"),
+]

@@ -1,0 +1,233 @@
+"""Templates, swap jobs and their results: thin DRF views over the services and selectors."""
+
+from __future__ import annotations
+
+import io
+
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from compliance_site.openapi import errors
+from swap.models import SwapJob
+from swap.selectors import (
+    swap_job_for,
+    swap_jobs_of,
+    template_usable_for,
+    template_usable_until,
+    templates_usable,
+)
+from swap.services import swap_job_delete, swap_job_request, swap_result_open
+
+_CONSENT = {403: ["consent_required", "consent_outdated"]}
+
+
+class _AnyAccept(DefaultContentNegotiation):
+    """Files answer whatever the client accepts (an ``<img>``'s ``Accept: image/*`` included);
+    only errors are JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+
+_JOB_NOT_FOUND = {404: ["swap_not_found"]}
+_TEMPLATE_REFUSED = {404: ["template_not_found"], 422: ["template_unavailable (see `reason`)"]}
+
+
+class _LicenceSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    terms = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="null: does not expire")
+
+
+class TemplateListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        title = serializers.CharField()
+        kind = serializers.ChoiceField(choices=["image", "video"])
+        width = serializers.IntegerField()
+        height = serializers.IntegerField()
+        duration_seconds = serializers.FloatField(allow_null=True)
+        licence = _LicenceSerializer()
+        usable_until = serializers.SerializerMethodField()
+        poster = serializers.SerializerMethodField()
+
+        def get_usable_until(self, template) -> str | None:
+            until = template_usable_until(template)
+            return serializers.DateTimeField().to_representation(until) if until else None
+
+        def get_poster(self, template) -> str:
+            return reverse("api-template-poster", args=[template.pk])
+
+    @extend_schema(
+        operation_id="templates_list",
+        tags=["swaps"],
+        summary="The templates usable now",
+        description=(
+            "Only templates with a current licence and the depicted person's current consent "
+            "to face editing are listed; `usable_until` is when the first of them ends."
+        ),
+        responses={200: OutputSerializer(many=True), **errors({})},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(templates_usable(), many=True).data)
+
+
+class TemplatePosterApi(APIView):
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        operation_id="templates_poster",
+        tags=["swaps"],
+        summary="A usable template's poster (a small JPEG still)",
+        responses={
+            (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY),
+            **errors(_TEMPLATE_REFUSED),
+        },
+    )
+    def get(self, request: Request, template_id: str) -> FileResponse:
+        template = template_usable_for(template_id)
+        response = FileResponse(template.poster.open("rb"), content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=300"
+        return response
+
+
+class _JobOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=SwapJob.Status.values)
+    progress = serializers.IntegerField(help_text="0-100")
+    error = serializers.CharField(help_text="Why it failed or was cancelled (a stable code)")
+    kind = serializers.ChoiceField(choices=["image", "video"])
+    template = serializers.UUIDField(source="template_id")
+    capture = serializers.UUIDField(source="capture_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(help_text="When the job and its result are erased")
+    stored = serializers.BooleanField(help_text="Kept 30 days under output_storage")
+    result = serializers.SerializerMethodField()
+
+    def get_result(self, job: SwapJob) -> str | None:
+        if job.status != SwapJob.Status.DONE:
+            return None
+        return reverse("api-swap-result", args=[job.pk])
+
+
+class SwapListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        capture = serializers.CharField(max_length=64, help_text="One of my captures' id")
+        template = serializers.CharField(max_length=64, help_text="A usable template's id")
+
+    class CreatedSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        status = serializers.CharField()
+
+    @extend_schema(
+        operation_id="swaps_list",
+        tags=["swaps"],
+        summary="My swaps, newest first",
+        responses={200: _JobOutputSerializer(many=True), **errors({})},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(_JobOutputSerializer(swap_jobs_of(request.user), many=True).data)
+
+    @extend_schema(
+        operation_id="swaps_create",
+        tags=["swaps"],
+        summary="Swap my face from a capture into a template",
+        description="Queued at once (202); poll `GET /api/v1/swaps/{id}` for its progress.",
+        request=InputSerializer,
+        responses={
+            202: CreatedSerializer,
+            **errors(
+                {
+                    400: ["invalid", "malformed_request"],
+                    404: ["capture_not_found", "template_not_found"],
+                    422: ["capture_not_live", "template_unavailable (see `reason`)"],
+                    **_CONSENT,
+                }
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = swap_job_request(
+            subject=request.user,
+            capture_id=serializer.validated_data["capture"],
+            template_id=serializer.validated_data["template"],
+        )
+        job.refresh_from_db(fields=["status"])  # eager runs (benchmarks) finish at once
+        return Response(self.CreatedSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SwapDetailApi(APIView):
+    @extend_schema(
+        operation_id="swaps_retrieve",
+        tags=["swaps"],
+        summary="One of my swaps: status and progress",
+        responses={200: _JobOutputSerializer, **errors(_JOB_NOT_FOUND)},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = swap_job_for(subject=request.user, job_id=job_id)
+        return Response(_JobOutputSerializer(job).data)
+
+    @extend_schema(
+        operation_id="swaps_destroy",
+        tags=["swaps"],
+        summary="Delete a swap and its result, or cancel it while it runs",
+        description="204 when deleted; 202 with the job (`cancelled`) when it was running.",
+        responses={
+            202: _JobOutputSerializer,
+            204: OpenApiResponse(description="Deleted"),
+            **errors(_JOB_NOT_FOUND),
+        },
+    )
+    def delete(self, request: Request, job_id: str) -> Response:
+        cancelled = swap_job_delete(subject=request.user, job_id=job_id)
+        if cancelled is not None:
+            return Response(_JobOutputSerializer(cancelled).data, status=status.HTTP_202_ACCEPTED)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SwapResultApi(APIView):
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        operation_id="swaps_result",
+        tags=["swaps"],
+        summary="My swap's result: a labelled PNG or MP4, decrypted for me only",
+        parameters=[
+            OpenApiParameter(
+                "disposition",
+                str,
+                enum=["inline", "attachment"],
+                description="`inline` to show it in a page; a download otherwise",
+            )
+        ],
+        responses={
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY),
+            **errors({404: ["swap_not_found", "result_gone"], 409: ["result_not_ready"]}),
+        },
+    )
+    def get(self, request: Request, job_id: str) -> FileResponse:
+        opened = swap_result_open(subject=request.user, job_id=job_id)
+        response = FileResponse(
+            io.BytesIO(opened.content),
+            content_type=opened.media_type,
+            as_attachment=request.query_params.get("disposition") != "inline",
+            filename=opened.filename,
+        )
+        # The output holds a face: no shared cache keeps a copy.
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -1,0 +1,114 @@
+"""Demo templates for ``manage.py seed_demo`` (development only, DEBUG on).
+
+Both come from the public-domain NASA portrait of astronaut Eileen Collins that scikit-image
+ships (``skimage.data.astronaut()``; works of NASA are not subject to copyright in the United
+States): the still itself, and a short clip made from it with the synthetic head turn of
+``biometrics.analysis.synth``. The licence record says so. No signed consent of the person
+depicted is held: the demo records a placeholder document that says exactly that, with a
+scope limited to a development machine, so that the demo shows how a template is gated
+without pretending to a consent that does not exist. A deployment adds real templates.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import cv2
+from django.utils import timezone
+
+from biometrics.analysis import synth
+from swap.models import SwapTemplate
+from swap.selectors import template_refusal
+from swap.services import (
+    DepictedConsentTerms,
+    LicenceTerms,
+    check_template_file,
+    swap_template_add,
+    swap_template_consent_record,
+)
+
+STILL_TITLE = "Astronaut portrait (demo)"
+CLIP_TITLE = "Astronaut head turn (demo clip)"
+LICENCE = LicenceTerms(
+    source=(
+        "scikit-image sample data, skimage.data.astronaut(): NASA portrait of astronaut "
+        "Eileen Collins (NASA image S94-34011)"
+    ),
+    terms=(
+        "Public domain: a work of NASA, not subject to copyright in the United States. The "
+        "clip is derived from it by a synthetic head turn."
+    ),
+    expires_at=None,
+)
+PLACEHOLDER_DAYS = 90
+
+
+def seed_demo(stdout) -> None:
+    """Make sure both demo templates exist and are usable; say what was done."""
+    makers = {STILL_TITLE: _still_bytes, CLIP_TITLE: _clip_bytes}
+    for title, make in makers.items():
+        template = SwapTemplate.objects.filter(title=title).first()
+        if template is None:
+            swap_template_add(
+                title=title,
+                media=check_template_file(make()),
+                licence=LICENCE,
+                consent=_placeholder_consent(),
+                actor=None,
+            )
+            stdout.write(f"Demo template added: {title}")
+        elif template_refusal(template, timezone.now()) is not None:
+            swap_template_consent_record(
+                template=template, consent=_placeholder_consent(), actor=None
+            )
+            stdout.write(f"Demo template renewed: {title}")
+        else:
+            stdout.write(f"Demo template kept: {title}")
+
+
+def _still_bytes() -> bytes:
+    ok, png = cv2.imencode(".png", synth.astronaut_bgr())
+    assert ok
+    return png.tobytes()
+
+
+def _clip_bytes() -> bytes:
+    return synth.make_challenge_video(
+        synth.astronaut_bgr(), ["turn_left", "turn_right"], fps=15, seconds=4.0
+    )
+
+
+def _placeholder_consent() -> DepictedConsentTerms:
+    return DepictedConsentTerms(
+        person="Eileen Collins (as pictured in NASA image S94-34011) - demo placeholder",
+        document=_placeholder_pdf(),
+        scope=(
+            "DEMO PLACEHOLDER: no signed consent of the person depicted is held. Recorded by "
+            "seed_demo on a development machine only, so the demo can show the template gate; "
+            "never deploy this record."
+        ),
+        expires_at=timezone.now() + timedelta(days=PLACEHOLDER_DAYS),
+    )
+
+
+def _placeholder_pdf() -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4)
+    lines = (
+        "Faceledger - demo placeholder, not a consent",
+        "",
+        "No signed consent of the person depicted in the demo templates is held.",
+        "This file exists so that the development demo can show how a template's",
+        "depicted-person consent is recorded and checked. Never deploy it.",
+    )
+    y = 780
+    for line in lines:
+        page.drawString(72, y, line)
+        y -= 18
+    page.showPage()
+    page.save()
+    return buffer.getvalue()

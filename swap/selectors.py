@@ -1,0 +1,246 @@
+"""Reads with logic: which templates are usable, a subject's jobs, retention, C2PA credentials,
+and the inventory's views of the swap stores (references and facts, never a result's bytes)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from biometrics import vault
+from compliance_site import inventory
+from compliance_site.crypto import DecryptionError
+from compliance_site.errors import NotFound, Unprocessable
+from consent.selectors import purpose_by_code
+from swap.engines.content_credentials import C2paCredentials, c2pa_available
+from swap.models import SwapJob, SwapTemplate
+
+PURPOSE = "face_swap"
+STORAGE_PURPOSE = "output_storage"
+
+# Why a template cannot be used now (stable codes; the API and job errors carry them).
+TEMPLATE_REFUSALS = {
+    "licence_missing": gettext_lazy("This template has no licence on record."),
+    "licence_expired": gettext_lazy("This template's licence has expired."),
+    "depicted_consent_missing": gettext_lazy(
+        "The consent of the person in this template is not on record."
+    ),
+    "depicted_consent_withdrawn": gettext_lazy(
+        "The person in this template has withdrawn their consent."
+    ),
+    "depicted_consent_expired": gettext_lazy(
+        "The consent of the person in this template has expired."
+    ),
+}
+
+
+class TemplateUnavailable(Unprocessable):
+    code = "template_unavailable"
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+
+def template_refusal(template: SwapTemplate, now: datetime) -> str | None:
+    """Why ``template`` is not usable at ``now`` (a ``TEMPLATE_REFUSALS`` code), or None."""
+    licence, consent = template.licence, template.depicted_consent
+    if licence is None:
+        return "licence_missing"
+    if licence.expires_at is not None and licence.expires_at <= now:
+        return "licence_expired"
+    if consent is None:
+        return "depicted_consent_missing"
+    if consent.withdrawn_at is not None:
+        return "depicted_consent_withdrawn"
+    if consent.expires_at <= now:
+        return "depicted_consent_expired"
+    return None
+
+
+def templates_usable(now: datetime | None = None) -> QuerySet[SwapTemplate]:
+    """Templates with a current licence and the depicted person's current consent (DESIGN
+    invariant 9): the same test as ``template_refusal``, in one query."""
+    now = now or timezone.now()
+    licence_valid = Q(licence__expires_at__isnull=True) | Q(licence__expires_at__gt=now)
+    return (
+        SwapTemplate.objects.select_related("licence", "depicted_consent")
+        .filter(licence__isnull=False, depicted_consent__isnull=False)
+        .filter(licence_valid)
+        .filter(depicted_consent__withdrawn_at__isnull=True, depicted_consent__expires_at__gt=now)
+        .order_by("title")
+    )
+
+
+def template_usable_until(template: SwapTemplate) -> datetime | None:
+    """When the first of the licence and the depicted person's consent runs out."""
+    ends = [template.depicted_consent.expires_at]
+    if template.licence.expires_at is not None:
+        ends.append(template.licence.expires_at)
+    return min(ends)
+
+
+def template_for(template_id: Any) -> SwapTemplate:
+    key = _as_uuid(template_id)
+    template = (
+        SwapTemplate.objects.select_related("licence", "depicted_consent").filter(pk=key).first()
+        if key
+        else None
+    )
+    if template is None:
+        raise NotFound(_("There is no such template."), code="template_not_found")
+    return template
+
+
+def template_usable_for(template_id: Any, *, now: datetime | None = None) -> SwapTemplate:
+    """The template, if usable now; ``TemplateUnavailable`` (422, with the reason) if not."""
+    template = template_for(template_id)
+    reason = template_refusal(template, now or timezone.now())
+    if reason is not None:
+        raise TemplateUnavailable(str(TEMPLATE_REFUSALS[reason]), extra={"reason": reason})
+    return template
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+def swap_job_for(*, subject: Any, job_id: Any, lock: bool = False) -> SwapJob:
+    """The subject's own job; anyone else's, or none, is the same "not found"."""
+    key = _as_uuid(job_id)
+    jobs = SwapJob.objects.filter(pk=key, subject_id=subject.pk) if key else SwapJob.objects.none()
+    if lock:
+        jobs = jobs.select_for_update()
+    job = jobs.select_related("template").first()
+    if job is None:
+        raise NotFound(_("There is no such swap."), code="swap_not_found")
+    return job
+
+
+def swap_jobs_of(subject: Any) -> list[SwapJob]:
+    jobs = SwapJob.objects.filter(subject_id=subject.pk).select_related("template")
+    return list(jobs.order_by("-created_at"))
+
+
+def retention_for(purpose: str) -> timedelta:
+    """How long a result made under ``purpose`` is kept: its retention rule, read from the
+    consent ledger (face_swap: 1 day; output_storage: 30 days)."""
+    return timedelta(days=purpose_by_code(purpose).retention_days)
+
+
+def results_expired(*, now: datetime, limit: int) -> list[SwapJob]:
+    expired = SwapJob.objects.select_for_update().filter(expires_at__lt=now)
+    return list(expired.order_by("expires_at")[:limit])
+
+
+def jobs_stale(*, cutoff: datetime, limit: int = 100) -> list[uuid.UUID]:
+    """Running jobs whose worker has not reported since ``cutoff`` (it died, or lost its
+    message), and pending jobs queued before it whose message may be lost."""
+    running = Q(status=SwapJob.Status.RUNNING, heartbeat_at__lt=cutoff)
+    pending = Q(status=SwapJob.Status.PENDING) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    ids = SwapJob.objects.filter(running | pending).values_list("pk", flat=True)
+    return list(ids[:limit])
+
+
+# --- outputs ------------------------------------------------------------------------------------
+
+
+def c2pa_credentials() -> C2paCredentials | None:
+    """The operator's C2PA signing credentials, when set and c2pa-python works here."""
+    chain, key = settings.SWAP_C2PA_CERT_CHAIN, settings.SWAP_C2PA_PRIVATE_KEY
+    if not (chain and key and c2pa_available()):
+        return None
+    return _credentials(chain, key, settings.SWAP_C2PA_ALGORITHM)
+
+
+@functools.cache
+def _credentials(chain: str, key: str, algorithm: str) -> C2paCredentials:
+    return C2paCredentials(chain.encode(), key.encode(), algorithm)
+
+
+def result_aad(job_id: Any) -> str:
+    """What a result's ciphertext is, bound into it."""
+    return f"swap_job:{job_id}:result"
+
+
+# --- the inventory's views ----------------------------------------------------------------------
+
+
+def _located(jobs: QuerySet[SwapJob]) -> list[str]:
+    found = []
+    for pk, result in jobs.values_list("pk", "result"):
+        found.append(f"swap_job:{pk}")
+        if vault.blob_exists(result):
+            found.append(f"file:{result}")
+    return found
+
+
+def _exported(jobs: QuerySet[SwapJob]) -> list[dict]:
+    return [
+        {
+            "id": str(job.pk),
+            "template": job.template.title,
+            "capture": str(job.capture_id) if job.capture_id else None,
+            "status": job.status,
+            "error": job.error,
+            "created_at": job.created_at.isoformat(),
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            "result": job.media_type if job.result else None,
+            "expires_at": job.expires_at.isoformat(),
+        }
+        for job in jobs.select_related("template").order_by("created_at")
+    ]
+
+
+def _files(jobs: QuerySet[SwapJob]) -> Iterator[inventory.StoreFile]:
+    """Each result, decrypted in memory for the subject's own copy (the export zip). A result
+    whose key or file is already gone (an erasure under way) is skipped, not an error."""
+    done = jobs.filter(status=SwapJob.Status.DONE).exclude(result="").order_by("created_at")
+    for job in done:
+        try:
+            data = vault.unseal(job.subject_id, vault.blob_read(job.result), aad=result_aad(job.pk))
+        except (DecryptionError, FileNotFoundError):
+            continue
+        extension = "png" if job.media_type == "image/png" else "mp4"
+        yield inventory.StoreFile(
+            ref=str(job.pk), name=f"{job.pk}.{extension}", content_type=job.media_type, data=data
+        )
+
+
+def jobs_locate(subject_id: int) -> list[str]:
+    return _located(SwapJob.objects.filter(subject_id=subject_id, stored=False))
+
+
+def jobs_export(subject_id: int) -> list[dict]:
+    return _exported(SwapJob.objects.filter(subject_id=subject_id, stored=False))
+
+
+def jobs_files(subject_id: int) -> Iterator[inventory.StoreFile]:
+    return _files(SwapJob.objects.filter(subject_id=subject_id, stored=False))
+
+
+def stored_results_locate(subject_id: int) -> list[str]:
+    return _located(SwapJob.objects.filter(subject_id=subject_id, stored=True))
+
+
+def stored_results_export(subject_id: int) -> list[dict]:
+    return _exported(SwapJob.objects.filter(subject_id=subject_id, stored=True))
+
+
+def stored_results_files(subject_id: int) -> Iterator[inventory.StoreFile]:
+    return _files(SwapJob.objects.filter(subject_id=subject_id, stored=True))

@@ -1,0 +1,979 @@
+"""Every write of the swap app: templates and their records (staff), jobs and their results
+(subjects and workers), erasure and retention. Each top-level service audits in its own
+transaction (DESIGN 2).
+
+A job goes pending → running → done | failed | cancelled:
+
+- ``swap_job_request`` (API) checks the gate, the capture and the template, stores the job and
+  queues ``swap.tasks.swap_job_run`` once the transaction commits.
+- ``swap_job_run`` (worker) claims it with a conditional update (0 rows: someone else has it,
+  or it was cancelled or deleted), checks the gate and the template again, opens the capture
+  (``biometrics.services.capture_use``: gate, ``last_used_at``, audit, decrypt in memory), runs
+  the engine (which labels the output and writes its provenance), encrypts the result under
+  the subject's key and marks the job done. Between frames ``should_stop`` looks at the job and
+  the gate every few frames; cancellation, withdrawal and erasure stop it there.
+- ``swap_jobs_recover`` (beat) re-queues a running job whose worker went quiet, or fails it with
+  ``worker_lost`` after ``SWAP_MAX_ATTEMPTS`` claims, so no job stays "running".
+
+One erase path: ``swap_job_erase`` deletes one job's result file and row in the caller's
+transaction; deletion by its subject, the inventory stores (withdrawal, account erasure) and
+the retention sweep all call it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import cv2
+import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audit.actions import AuditAction
+from audit.services import audit_record
+from biometrics import retention, vault
+from biometrics.analysis import AnalysisError, Face, FaceAnalyser, get_analyser
+from biometrics.analysis.images import decode_image, sniff_image
+from biometrics.analysis.types import keypoints_from_68
+from biometrics.analysis.video import VideoLimits, decode_video, sniff_video
+from biometrics.models import Capture
+from biometrics.selectors import capture_for
+from biometrics.services import OpenedCapture, capture_use
+from compliance_site.crypto import DecryptionError
+from compliance_site.errors import ApplicationError, NotFound, Unprocessable
+from consent.gate import GRANTED, ConsentRequired, consent_state, require_consent
+from consent.models import User
+from swap.engines import SwapCancelled, SwapError, get_engine
+from swap.engines.video import DEFAULT_LIMITS as ENGINE_VIDEO_LIMITS
+from swap.engines.video import swap_image, swap_video
+from swap.models import (
+    DepictedPersonConsent,
+    SwapJob,
+    SwapTemplate,
+    TemplateKind,
+    TemplateLicence,
+)
+from swap.selectors import (
+    PURPOSE,
+    STORAGE_PURPOSE,
+    c2pa_credentials,
+    jobs_stale,
+    result_aad,
+    results_expired,
+    retention_for,
+    swap_job_for,
+    template_refusal,
+    template_usable_for,
+)
+
+logger = logging.getLogger(__name__)
+
+RESULT_FOLDER = "swap_results"
+# should_stop reads the job row and the gate on the first frame and then every N frames: two
+# indexed queries, a few times a second at the engine's 10-15 frames/s.
+STOP_CHECK_EVERY = 5
+# Seconds between two progress writes: a clip's frames would otherwise each write the row.
+PROGRESS_EVERY = 0.5
+SWEEP_BATCH = 500
+# A result file with no job row this old is a leftover of a worker killed while storing it.
+ORPHAN_AGE = timedelta(days=1)
+DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+POSTER_WIDTH = 480
+# What the engines accept (swap.engines.video), decoded here with the analysis package's
+# decoder to check an upload before it is stored: a few frames a second are enough for that.
+TEMPLATE_VIDEO_LIMITS = VideoLimits(
+    max_bytes=ENGINE_VIDEO_LIMITS.max_bytes,
+    max_seconds=ENGINE_VIDEO_LIMITS.max_seconds,
+    min_seconds=0.2,
+    max_long_side=ENGINE_VIDEO_LIMITS.max_long_side,
+    max_short_side=ENGINE_VIDEO_LIMITS.max_short_side,
+    max_frames=ENGINE_VIDEO_LIMITS.max_frames,
+    sample_fps=2.0,
+    max_samples=60,
+    sample_max_side=640,
+)
+TEMPLATE_IMAGE_MAX_BYTES = 20 * 1024 * 1024
+
+
+class TemplateRefused(Unprocessable):
+    """An upload that cannot become a template (or a record of one)."""
+
+    code = "template_refused"
+
+
+class CaptureNotLive(Unprocessable):
+    code = "capture_not_live"
+
+
+@dataclass(frozen=True)
+class _SubjectRef:
+    """Names the subject in audit events when only the id is at hand (inventory erasure)."""
+
+    pk: int
+
+
+def _engine_name() -> str:
+    return settings.FACE_ENGINE
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateMedia:
+    """A checked template upload: only ``check_template_file`` makes one."""
+
+    data: bytes
+    kind: str
+    extension: str
+    width: int
+    height: int
+    duration_seconds: float | None
+    poster_jpeg: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LicenceTerms:
+    source: str
+    terms: str
+    expires_at: datetime | None  # None: does not expire (e.g. a public-domain work)
+
+
+@dataclass(frozen=True)
+class DepictedConsentTerms:
+    person: str  # a name or a reference to the signed form
+    document: bytes  # the signed document: PDF, JPEG or PNG
+    scope: str
+    expires_at: datetime
+
+
+_MEDIA_REFUSALS = {
+    "unsupported_image": gettext_lazy("Send a JPEG, PNG or WebP image, or an MP4 or WebM clip."),
+    "image_too_large": gettext_lazy("The image is too large."),
+    "corrupt_image": gettext_lazy("The image cannot be read: it is damaged or cut short."),
+    "unsupported_video": gettext_lazy("Send an MP4 or WebM clip (H.264, VP8, VP9 or MPEG-4)."),
+    "video_too_large": gettext_lazy("The clip is too large: at most 200 MB and 1920×1080."),
+    "video_too_long": gettext_lazy("The clip is longer than 30 seconds."),
+    "video_too_short": gettext_lazy("The clip is too short."),
+    "corrupt_video": gettext_lazy("The clip cannot be read: it is damaged or cut short."),
+    "no_template_face": gettext_lazy("No face was found in it: a template needs one face."),
+}
+
+
+def _media_refused(code: str) -> TemplateRefused:
+    return TemplateRefused(str(_MEDIA_REFUSALS[code]), extra={"reason": code})
+
+
+def check_template_file(data: bytes) -> TemplateMedia:
+    """Decode an uploaded template (an image, or a clip of at most 30 s) with the analysis
+    package's safe decoders, find a face in it and make its poster. ``TemplateRefused`` (422,
+    ``reason`` = the decoder's code, or ``no_template_face``) when it cannot be used."""
+    if sniff_video(data) is not None:
+        return _check_template_video(data)
+    if sniff_image(data) is None:
+        raise _media_refused("unsupported_image")
+    try:
+        image = decode_image(data, max_bytes=TEMPLATE_IMAGE_MAX_BYTES)
+    except AnalysisError as exc:
+        raise _media_refused(exc.code) from None
+    if not get_analyser(_engine_name()).detect(image):
+        raise _media_refused("no_template_face")
+    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[sniff_image(data)]
+    height, width = image.shape[:2]
+    return _media(data, TemplateKind.IMAGE, extension, width, height, None, image)
+
+
+def _check_template_video(data: bytes) -> TemplateMedia:
+    try:
+        video = decode_video(data, TEMPLATE_VIDEO_LIMITS)
+    except AnalysisError as exc:
+        raise _media_refused(exc.code) from None
+    analyser = get_analyser(_engine_name())
+    poster = next((frame for frame in video.frames if analyser.detect(frame)), None)
+    if poster is None:
+        raise _media_refused("no_template_face")
+    extension = "webm" if sniff_video(data) == "matroska" else "mp4"
+    return _media(
+        data, TemplateKind.VIDEO, extension, video.width, video.height, video.duration, poster
+    )
+
+
+def _media(
+    data: bytes,
+    kind: str,
+    extension: str,
+    width: int,
+    height: int,
+    duration: float | None,
+    still: np.ndarray,
+) -> TemplateMedia:
+    scale = min(1.0, POSTER_WIDTH / still.shape[1])
+    small = cv2.resize(still, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, poster = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:  # pragma: no cover - OpenCV encodes any decoded BGR image
+        raise RuntimeError("JPEG encoding failed")
+    return TemplateMedia(
+        data=data,
+        kind=kind,
+        extension=extension,
+        width=int(width),
+        height=int(height),
+        duration_seconds=None if duration is None else round(float(duration), 3),
+        poster_jpeg=poster.tobytes(),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def check_licence_terms(licence: LicenceTerms, *, now: datetime) -> None:
+    if not licence.source.strip() or not licence.terms.strip():
+        raise TemplateRefused(
+            _("A licence needs its source and its terms."), code="licence_incomplete"
+        )
+    if licence.expires_at is not None and licence.expires_at <= now:
+        raise TemplateRefused(_("This licence has already expired."), code="licence_expired")
+
+
+def check_depicted_consent_terms(consent: DepictedConsentTerms, *, now: datetime) -> str:
+    """Check a depicted person's consent record; returns the signed document's extension."""
+    if not consent.person.strip() or not consent.scope.strip():
+        raise TemplateRefused(
+            _("The consent needs the person (a name or a reference) and its scope."),
+            code="depicted_consent_incomplete",
+        )
+    if consent.expires_at <= now:
+        raise TemplateRefused(
+            _("This consent has already expired."), code="depicted_consent_expired"
+        )
+    document = consent.document
+    if not document or len(document) > DOCUMENT_MAX_BYTES:
+        raise TemplateRefused(
+            _("The signed document must be a file of at most 10 MB."), code="document_refused"
+        )
+    if document.startswith(b"%PDF-"):
+        return "pdf"
+    kind = sniff_image(document)
+    if kind in {"JPEG", "PNG"}:
+        return {"JPEG": "jpg", "PNG": "png"}[kind]
+    raise TemplateRefused(
+        _("The signed document must be a PDF, JPEG or PNG file."), code="document_refused"
+    )
+
+
+def swap_template_add(
+    *,
+    title: str,
+    media: TemplateMedia,
+    licence: LicenceTerms,
+    consent: DepictedConsentTerms,
+    actor: User | None,
+) -> SwapTemplate:
+    """Add a template with its licence and the depicted person's consent (staff, in the
+    admin). The file is stored as uploaded (it is not subject data); written inside the
+    transaction and deleted again if anything fails."""
+    now = timezone.now()
+    if not title.strip():
+        raise TemplateRefused(_("A template needs a title."), code="title_missing")
+    check_licence_terms(licence, now=now)
+    document_extension = check_depicted_consent_terms(consent, now=now)
+    template = SwapTemplate(id=uuid.uuid4(), title=title.strip(), created_at=now)
+    written: list[str] = []
+    try:
+        with transaction.atomic(durable=True):
+            _template_files_save(template, media, written)
+            template.save()
+            audit_record(
+                actor=actor,
+                subject=None,
+                action=AuditAction.SWAP_TEMPLATE_ADDED,
+                object_type="swap_template",
+                object_id=str(template.pk),
+                data={"kind": media.kind, "sha256": media.sha256, "bytes": len(media.data)},
+            )
+            _licence_record(template, licence, actor, now)
+            _consent_record(template, consent, document_extension, actor, now, written)
+    except BaseException:
+        _files_delete(written)
+        raise
+    return template
+
+
+def _template_files_save(template: SwapTemplate, media: TemplateMedia, written: list[str]) -> None:
+    template.kind = media.kind
+    template.sha256, template.size_bytes = media.sha256, len(media.data)
+    template.width, template.height = media.width, media.height
+    template.duration_seconds = media.duration_seconds
+    template.file.save(f"{template.pk}.{media.extension}", ContentFile(media.data), save=False)
+    written.append(template.file.name)
+    template.poster.save(f"{template.pk}.poster.jpg", ContentFile(media.poster_jpeg), save=False)
+    written.append(template.poster.name)
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        if name and default_storage.exists(name):
+            default_storage.delete(name)
+
+
+def _licence_record(
+    template: SwapTemplate, licence: LicenceTerms, actor: User | None, now: datetime
+) -> TemplateLicence:
+    row = TemplateLicence.objects.create(
+        template=template,
+        source=licence.source.strip(),
+        terms=licence.terms.strip(),
+        expires_at=licence.expires_at,
+        recorded_at=now,
+    )
+    template.licence = row
+    template.save(update_fields=["licence"])
+    audit_record(
+        actor=actor,
+        subject=None,
+        action=AuditAction.SWAP_TEMPLATE_LICENCE_RECORDED,
+        object_type="swap_template",
+        object_id=str(template.pk),
+        data={"licence": row.pk, "expires_at": _iso(licence.expires_at)},
+    )
+    return row
+
+
+def _consent_record(
+    template: SwapTemplate,
+    consent: DepictedConsentTerms,
+    extension: str,
+    actor: User | None,
+    now: datetime,
+    written: list[str],
+) -> DepictedPersonConsent:
+    row = DepictedPersonConsent(
+        template=template,
+        person=consent.person.strip(),
+        scope=consent.scope.strip(),
+        expires_at=consent.expires_at,
+        recorded_at=now,
+    )
+    row.document.save(
+        f"{template.pk}.{uuid.uuid4().hex[:8]}.{extension}",
+        ContentFile(consent.document),
+        save=False,
+    )
+    written.append(row.document.name)
+    row.save()
+    template.depicted_consent = row
+    template.save(update_fields=["depicted_consent"])
+    # The depicted person's name stays out of the log: the record's id points at it.
+    audit_record(
+        actor=actor,
+        subject=None,
+        action=AuditAction.SWAP_TEMPLATE_CONSENT_RECORDED,
+        object_type="swap_template",
+        object_id=str(template.pk),
+        data={"consent": row.pk, "expires_at": _iso(consent.expires_at)},
+    )
+    return row
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def swap_template_licence_record(
+    *, template: SwapTemplate, licence: LicenceTerms, actor: User | None
+) -> TemplateLicence:
+    """Record a new licence for a template (a renewal, or new terms); it replaces the one in
+    force, which stays on record."""
+    now = timezone.now()
+    check_licence_terms(licence, now=now)
+    with transaction.atomic(durable=True):
+        locked = SwapTemplate.objects.select_for_update().get(pk=template.pk)
+        return _licence_record(locked, licence, actor, now)
+
+
+def swap_template_consent_record(
+    *, template: SwapTemplate, consent: DepictedConsentTerms, actor: User | None
+) -> DepictedPersonConsent:
+    """Record the depicted person's (new or renewed) consent to face editing, with the signed
+    document; it replaces the one in force, which stays on record."""
+    now = timezone.now()
+    extension = check_depicted_consent_terms(consent, now=now)
+    written: list[str] = []
+    try:
+        with transaction.atomic(durable=True):
+            locked = SwapTemplate.objects.select_for_update().get(pk=template.pk)
+            return _consent_record(locked, consent, extension, actor, now, written)
+    except BaseException:
+        _files_delete(written)
+        raise
+
+
+def swap_template_consent_withdraw(
+    *, consent: DepictedPersonConsent, actor: User | None
+) -> DepictedPersonConsent:
+    """The depicted person withdraws their consent: from now on the template is hidden and
+    refused, and queued jobs on it fail when they are claimed. Idempotent."""
+    with transaction.atomic(durable=True):
+        row = DepictedPersonConsent.objects.select_for_update().get(pk=consent.pk)
+        if row.withdrawn_at is not None:
+            return row
+        row.withdrawn_at = timezone.now()
+        row.save(update_fields=["withdrawn_at"])
+        audit_record(
+            actor=actor,
+            subject=None,
+            action=AuditAction.SWAP_TEMPLATE_CONSENT_WITHDRAWN,
+            object_type="swap_template",
+            object_id=str(row.template_id),
+            data={"consent": row.pk},
+        )
+    return row
+
+
+# --- requesting a job ---------------------------------------------------------------------------
+
+
+def check_capture_live(capture: Capture) -> None:
+    if not (capture.liveness or {}).get("passed"):
+        raise CaptureNotLive(
+            _("This capture did not pass the liveness check: enrol your face again.")
+        )
+
+
+def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> SwapJob:
+    """Ask for a swap of the subject's capture into a template. Refused, with nothing stored:
+    without face_swap consent (403), another subject's or an unknown capture (404), a capture
+    whose liveness check failed (422), an unknown (404) or unusable (422) template. The job is
+    queued when the transaction commits."""
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        require_consent(subject=subject, purpose=PURPOSE, lock=True)
+        capture = capture_for(subject=subject, capture_id=capture_id)
+        check_capture_live(capture)
+        template = template_usable_for(template_id, now=now)
+        job = SwapJob.objects.create(
+            subject=subject,
+            capture=capture,
+            template=template,
+            kind=template.kind,
+            created_at=now,
+            expires_at=now + retention_for(PURPOSE),
+        )
+        audit_record(
+            actor=subject,
+            subject=subject,
+            action=AuditAction.SWAP_JOB_REQUESTED,
+            object_type="swap_job",
+            object_id=str(job.pk),
+            purpose=PURPOSE,
+            data={
+                "capture": str(capture.pk),
+                "template": str(template.pk),
+                "licence": template.licence_id,
+                "depicted_consent": template.depicted_consent_id,
+            },
+        )
+        # Robust: a broker hiccup must not undo a committed request; swap_jobs_recover
+        # queues pending jobs whose message went missing.
+        transaction.on_commit(_queue_after_commit(job.pk), robust=True)
+    return job
+
+
+def _queue_after_commit(job_id: uuid.UUID) -> Callable[[], None]:
+    # A named function, not a partial: Django names a failed robust hook by its __qualname__.
+    def queue_swap_job_run() -> None:
+        _queue(job_id)
+
+    return queue_swap_job_run
+
+
+def _queue(job_id: uuid.UUID) -> None:
+    from swap.tasks import swap_job_run_task
+
+    swap_job_run_task.delay(str(job_id))
+
+
+# --- running a job ------------------------------------------------------------------------------
+
+
+class _Stopped(Exception):
+    """The job must end now, as ``status`` with ``reason`` (raised between the engine's steps)."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def swap_job_run(*, job_id: Any) -> SwapJob | None:
+    """Run a job (the worker's side). Returns the job as it ended, or None when there was
+    nothing to do: unknown, already claimed, finished, cancelled or deleted. Every outcome but
+    a crash of the process ends the job with a status and an audit event."""
+    job = swap_job_claim(job_id=job_id)
+    if job is None:
+        return None
+    try:
+        output = _render(job)
+        _result_store(job, output)
+    except _Stopped as stop:
+        _job_end(job, stop.status, stop.reason)
+    except SwapCancelled:
+        _job_end(job, SwapJob.Status.CANCELLED, _stop_reason(job) or "cancelled")
+    except SwapError as exc:
+        _job_end(job, SwapJob.Status.FAILED, exc.code)
+    except ConsentRequired as refusal:
+        _job_end(job, SwapJob.Status.CANCELLED, refusal.code)
+    except NotFound:
+        _job_end(job, SwapJob.Status.FAILED, "capture_deleted")
+    except DecryptionError:
+        _job_end(job, SwapJob.Status.FAILED, "capture_unreadable")
+    except SoftTimeLimitExceeded:
+        _job_end(job, SwapJob.Status.FAILED, "time_limit")
+    except Exception:
+        logger.exception("swap job %s failed", job.pk)
+        _job_end(job, SwapJob.Status.FAILED, "internal_error")
+    return SwapJob.objects.filter(pk=job.pk).first()
+
+
+def swap_job_claim(*, job_id: Any) -> SwapJob | None:
+    """Take a pending job (conditional update: 0 rows means there is nothing to take) and check
+    the gate, the capture and the template again, in one transaction with its audit event. A
+    job refused here ends at once (cancelled without consent, failed without a usable
+    template or its capture).
+
+    The subject's row is locked before the job's, the order withdrawals and erasures take."""
+    try:
+        key = uuid.UUID(str(job_id))
+    except ValueError:
+        return None
+    now, claim = timezone.now(), uuid.uuid4()
+    with transaction.atomic(durable=True):
+        pending = SwapJob.objects.filter(pk=key, status=SwapJob.Status.PENDING)
+        subject_id = pending.values_list("subject_id", flat=True).first()
+        if subject_id is None:
+            return None
+        state = consent_state(subject=subject_id, purpose=PURPOSE, lock=True)
+        claimed = pending.update(
+            status=SwapJob.Status.RUNNING,
+            claim=claim,
+            claimed_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            progress=0,
+        )
+        if not claimed:
+            return None
+        job = SwapJob.objects.select_related("template__licence", "template__depicted_consent")
+        job = job.get(pk=key)
+        refused = _claim_refusal(job, state, now)
+        if refused is not None:
+            _end(job, *refused, now=now)
+            return None
+        _audit(job, AuditAction.SWAP_JOB_STARTED, attempt=job.attempts, engine=_engine_name())
+    return job
+
+
+def _claim_refusal(job: SwapJob, consent: str, now: datetime) -> tuple[str, str] | None:
+    if consent != GRANTED:
+        return SwapJob.Status.CANCELLED, consent
+    reason = template_refusal(job.template, now)
+    if reason is not None:
+        return SwapJob.Status.FAILED, reason
+    if job.capture_id is None:
+        return SwapJob.Status.FAILED, "capture_deleted"
+    return None
+
+
+def _render(job: SwapJob) -> bytes:
+    """The labelled output, in memory. Order: the capture is opened (gate, last use, audit)
+    only once the job holds its claim; the template file is read as stored."""
+    opened = capture_use(subject=job.subject, capture_id=job.capture_id, purpose=PURPOSE)
+    analyser = get_analyser(_engine_name())
+    try:
+        source = decode_image(opened.photo_jpeg)
+    except AnalysisError as exc:
+        raise SwapError("capture_unreadable", exc.message) from None
+    face = _source_face(opened, source, analyser)
+    del opened
+    engine, credentials = get_engine(_engine_name()), c2pa_credentials()
+    common = {"job_id": str(job.pk), "created": timezone.now(), "c2pa_credentials": credentials}
+    target = _template_bytes(job.template)
+    if job.kind == TemplateKind.IMAGE:
+        return swap_image(source, face, target, engine, analyser, **common)
+    return swap_video(
+        source,
+        face,
+        target,
+        engine,
+        analyser,
+        on_progress=_Progress(job),
+        should_stop=_Watch(job),
+        **common,
+    )
+
+
+def _source_face(opened: OpenedCapture, image: np.ndarray, analyser: FaceAnalyser) -> Face:
+    """The capture's face, rebuilt from its stored landmarks and embedding when the current
+    engine made them (no second detection); else found again in the photo."""
+    points = opened.landmarks
+    if opened.capture.engine == analyser.name and points.shape in {(68, 2), (5, 2)}:
+        x0, y0 = np.floor(points.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(points.max(axis=0)).astype(int)
+        full = points.shape == (68, 2)
+        return Face(
+            box=(int(x0), int(y0), int(x1), int(y1)),
+            kps=keypoints_from_68(points) if full else points.astype(np.float32),
+            landmarks=points.astype(np.float32) if full else None,
+            embedding=opened.embedding,
+            score=1.0,
+        )
+    faces = analyser.detect(image)
+    if not faces:
+        raise SwapError("no_source_face", "no face was found in the capture's photo")
+    return faces[0]
+
+
+def _template_bytes(template: SwapTemplate) -> bytes:
+    try:
+        with template.file.open("rb") as fh:
+            return fh.read()
+    except OSError:
+        raise SwapError("template_unreadable", "the template file cannot be read") from None
+
+
+class _Progress:
+    """``on_progress`` for the engine: the percentage saved at most every PROGRESS_EVERY s
+    (0 is set by the claim and 100 by the result), with the heartbeat that tells
+    ``swap_jobs_recover`` the worker is alive.
+
+    Only these two columns are written, as ``save(update_fields=...)`` would, but as an
+    update conditional on this worker's claim: a row deleted meanwhile (withdrawal, erasure)
+    is not an error here (``should_stop`` stops the job), and a worker whose claim was taken
+    over does not write over the new one's progress."""
+
+    def __init__(self, job: SwapJob):
+        self.job = job
+        self.last = time.monotonic()
+
+    def __call__(self, percent: int) -> None:
+        now = time.monotonic()
+        if percent in (0, 100) or now - self.last < PROGRESS_EVERY:
+            return
+        self.last = now
+        mine = SwapJob.objects.filter(pk=self.job.pk, claim=self.job.claim)
+        mine.update(progress=percent, heartbeat_at=timezone.now())
+
+
+class _Watch:
+    """``should_stop`` for the engine: on the first frame and every STOP_CHECK_EVERY frames,
+    re-read the job (cancelled, deleted, claim taken over, capture gone) and the gate."""
+
+    def __init__(self, job: SwapJob):
+        self.job = job
+        self.frames = 0
+
+    def __call__(self) -> bool:
+        self.frames += 1
+        if (self.frames - 1) % STOP_CHECK_EVERY:
+            return False
+        return bool(_stop_reason(self.job))
+
+
+def _stop_reason(job: SwapJob) -> str:
+    """Why the job should stop now; empty if it should go on."""
+    row = SwapJob.objects.filter(pk=job.pk).values_list("status", "claim", "capture_id").first()
+    if row is None:
+        return "deleted"
+    status, claim, capture_id = row
+    if status != SwapJob.Status.RUNNING:
+        return status
+    if claim != job.claim:
+        return "claim_lost"
+    if capture_id is None:
+        return "capture_deleted"
+    state = consent_state(subject=job.subject_id, purpose=PURPOSE)
+    return "" if state == GRANTED else state
+
+
+def _result_store(job: SwapJob, output: bytes) -> None:
+    """Encrypt the output under the subject's key (AAD naming the job) and mark the job done.
+
+    Checked again with the subject's row locked (the lock withdrawals take): the gate, and that
+    the job is still this worker's and running. The file is written inside the transaction and
+    deleted if anything fails, so no result outlives its job row."""
+    written: list[str] = []
+    try:
+        with transaction.atomic(durable=True):
+            require_consent(subject=job.subject_id, purpose=PURPOSE, lock=True)
+            current = (
+                SwapJob.objects.select_for_update()
+                .filter(pk=job.pk, status=SwapJob.Status.RUNNING, claim=job.claim)
+                .first()
+            )
+            if current is None:
+                return  # cancelled, deleted or taken over meanwhile: the output is dropped
+            if current.capture_id is None:
+                raise _Stopped(SwapJob.Status.CANCELLED, "capture_deleted")
+            key = vault.subject_key(job.subject_id)
+            sealed = vault.seal(key, output, aad=result_aad(job.pk))
+            written.append(vault.blob_save(f"{RESULT_FOLDER}/{job.pk}.result", sealed))
+            _done(current, written[0], len(output))
+    except BaseException:
+        for name in written:
+            vault.blob_delete(name)
+        raise
+
+
+def _done(job: SwapJob, name: str, size: int) -> None:
+    now = timezone.now()
+    stored = consent_state(subject=job.subject_id, purpose=STORAGE_PURPOSE) == GRANTED
+    job.status, job.progress, job.error = SwapJob.Status.DONE, 100, ""
+    job.result, job.result_bytes = name, size
+    job.result_c2pa = c2pa_credentials() is not None
+    job.stored = stored
+    job.finished_at = job.heartbeat_at = now
+    job.expires_at = now + retention_for(STORAGE_PURPOSE if stored else PURPOSE)
+    job.save(
+        update_fields=[
+            "status",
+            "progress",
+            "error",
+            "result",
+            "result_bytes",
+            "result_c2pa",
+            "stored",
+            "finished_at",
+            "heartbeat_at",
+            "expires_at",
+        ]
+    )
+    _audit(
+        job,
+        AuditAction.SWAP_JOB_DONE,
+        engine=_engine_name(),
+        result=job.media_type,
+        bytes=size,
+        c2pa=job.result_c2pa,
+        stored=stored,
+        expires_at=job.expires_at.isoformat(),
+    )
+
+
+def _job_end(job: SwapJob, status: str, reason: str) -> None:
+    with transaction.atomic(durable=True):
+        _end(job, status, reason, now=timezone.now())
+
+
+def _end(job: SwapJob, status: str, reason: str, *, now: datetime) -> bool:
+    """End this worker's claim of a running job as ``status``, audited; does nothing if the
+    job was cancelled, deleted or taken over meanwhile (its end is already recorded)."""
+    ended = SwapJob.objects.filter(
+        pk=job.pk, status=SwapJob.Status.RUNNING, claim=job.claim
+    ).update(status=status, error=reason, finished_at=now, heartbeat_at=now)
+    if ended:
+        action = (
+            AuditAction.SWAP_JOB_FAILED
+            if status == SwapJob.Status.FAILED
+            else AuditAction.SWAP_JOB_CANCELLED
+        )
+        _audit(job, action, reason=reason)
+    return bool(ended)
+
+
+def _audit(job: SwapJob, action: AuditAction, *, actor: User | None = None, **data: Any) -> None:
+    """An event about ``job``; the worker's own steps have no actor (``system``)."""
+    audit_record(
+        actor=actor,
+        subject=_SubjectRef(job.subject_id),
+        action=action,
+        object_type="swap_job",
+        object_id=str(job.pk),
+        purpose=PURPOSE,
+        data=data,
+    )
+
+
+# --- the subject's results ----------------------------------------------------------------------
+
+
+class ResultNotReady(ApplicationError):
+    status_code = 409
+    code = "result_not_ready"
+
+
+@dataclass(frozen=True)
+class OpenedResult:
+    job: SwapJob
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def swap_result_open(*, subject: User, job_id: Any) -> OpenedResult:
+    """The subject downloads their result, decrypted in memory. Never refused for lack of
+    consent (it is their own data: access, not use); the consent state read through the gate
+    is recorded in the audit event."""
+    job = swap_job_for(subject=subject, job_id=job_id)
+    if job.status != SwapJob.Status.DONE or not job.result:
+        raise ResultNotReady(_("This swap has no result yet."), extra={"status": job.status})
+    purpose = STORAGE_PURPOSE if job.stored else PURPOSE
+    try:
+        content = vault.unseal(subject.pk, vault.blob_read(job.result), aad=result_aad(job.pk))
+    except (DecryptionError, FileNotFoundError):
+        raise NotFound(_("This result no longer exists."), code="result_gone") from None
+    with transaction.atomic(durable=True):
+        state = consent_state(subject=subject, purpose=purpose)
+        _audit(job, AuditAction.SWAP_RESULT_DOWNLOADED, actor=subject, consent=state)
+    extension = "png" if job.kind == TemplateKind.IMAGE else "mp4"
+    return OpenedResult(job, content, job.media_type, f"faceledger-swap-{job.pk}.{extension}")
+
+
+def swap_job_delete(*, subject: User, job_id: Any) -> SwapJob | None:
+    """The subject deletes a job and its result. A running job is cancelled instead (its
+    worker stops before the next frames) and returned; it can be deleted once it has stopped.
+    Never refused for lack of consent; the consent state is recorded in the audit event."""
+    with transaction.atomic(durable=True):
+        state = consent_state(subject=subject, purpose=PURPOSE, lock=True)
+        job = swap_job_for(subject=subject, job_id=job_id, lock=True)
+        if job.status == SwapJob.Status.RUNNING:
+            _cancel(job, reason="cancelled_by_subject", actor=subject)
+            return job
+        if job.status == SwapJob.Status.PENDING:
+            _cancel(job, reason="cancelled_by_subject", actor=subject)
+        had_result = bool(job.result)
+        swap_job_erase(job=job)
+        _audit(
+            job,
+            AuditAction.SWAP_RESULT_DELETED,
+            actor=subject,
+            status=job.status,
+            result=had_result,
+            consent=state,
+        )
+    return None
+
+
+def _cancel(job: SwapJob, *, reason: str, actor: User | None) -> None:
+    """Cancel a pending or running job in the caller's transaction (its worker, if any, sees
+    the status between frames and stops)."""
+    now = timezone.now()
+    SwapJob.objects.filter(pk=job.pk).update(
+        status=SwapJob.Status.CANCELLED, error=reason, finished_at=now
+    )
+    job.status, job.error, job.finished_at = SwapJob.Status.CANCELLED, reason, now
+    _audit(job, AuditAction.SWAP_JOB_CANCELLED, actor=actor, reason=reason)
+
+
+def swap_job_erase(*, job: SwapJob) -> int:
+    """Erase one job in the caller's transaction: the result file, then the row. The file
+    goes first and at once (see ``biometrics.services.capture_erase``). Idempotent."""
+    if job.result:
+        vault.blob_delete(job.result)
+    return SwapJob.objects.filter(pk=job.pk).delete()[0]
+
+
+def _jobs_erase(subject_id: int, *, stored: bool) -> int:
+    with transaction.atomic(savepoint=False):
+        jobs = SwapJob.objects.select_for_update().filter(subject_id=subject_id, stored=stored)
+        erased = 0
+        for job in jobs:
+            if job.status in SwapJob.ACTIVE:
+                _cancel(job, reason="erased", actor=None)
+            erased += swap_job_erase(job=job)
+        return erased
+
+
+def jobs_erase_for(subject_id: int) -> int:
+    """Inventory ``swap.jobs`` (face_swap): every job and result not kept under
+    output_storage; queued and running jobs are cancelled first (audited)."""
+    return _jobs_erase(subject_id, stored=False)
+
+
+def stored_results_erase_for(subject_id: int) -> int:
+    """Inventory ``swap.stored_results`` (output_storage): the results kept 30 days."""
+    return _jobs_erase(subject_id, stored=True)
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def results_expired_erase(now: datetime) -> retention.Swept:
+    """Jobs and results past their retention (24 hours, or 30 days under output_storage).
+    Each is a deletion, so the consent state is read through the gate first and counted."""
+    swept = retention.Swept()
+    for job in results_expired(now=now, limit=SWEEP_BATCH):
+        state = consent_state(
+            subject=job.subject_id, purpose=STORAGE_PURPOSE if job.stored else PURPOSE
+        )
+        swept.consent[state] = swept.consent.get(state, 0) + 1
+        if job.status in SwapJob.ACTIVE:
+            _cancel(job, reason="expired", actor=None)
+        swept.erased += swap_job_erase(job=job)
+    return swept
+
+
+def orphan_results_erase(now: datetime) -> retention.Swept:
+    """Result files no job names: left only by a worker killed between writing the file and
+    committing (``_result_store`` deletes them otherwise). Matched by full name, as storage
+    may have suffixed it; a day's grace covers a result being stored right now."""
+    names = vault.blob_names(RESULT_FOLDER)
+    swept = retention.Swept()
+    for start in range(0, len(names), SWEEP_BATCH):
+        chunk = names[start : start + SWEEP_BATCH]
+        known = set(SwapJob.objects.filter(result__in=chunk).values_list("result", flat=True))
+        for name in chunk:
+            if name not in known and vault.blob_modified(name) < now - ORPHAN_AGE:
+                swept.erased += vault.blob_delete(name)
+    return swept
+
+
+# --- recovery -----------------------------------------------------------------------------------
+
+
+def swap_jobs_recover(*, now: datetime | None = None) -> dict[str, int]:
+    """Beat: no job stays "running" after its worker died. A running job silent for
+    ``SWAP_STALE_AFTER`` seconds is queued again, or failed with ``worker_lost`` once it has
+    been claimed ``SWAP_MAX_ATTEMPTS`` times; a pending job that long in the queue is queued
+    again (its message may be lost: the filesystem broker loses a killed worker's)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SWAP_STALE_AFTER)
+    counts = {"requeued": 0, "failed": 0, "resent": 0}
+    for job_id in jobs_stale(cutoff=cutoff):
+        outcome = _recover(job_id, cutoff=cutoff, now=now)
+        if outcome:
+            counts[outcome] += 1
+    return counts
+
+
+def _recover(job_id: uuid.UUID, *, cutoff: datetime, now: datetime) -> str | None:
+    with transaction.atomic(durable=True):
+        job = SwapJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or (job.heartbeat_at or job.created_at) >= cutoff:
+            return None
+        if job.status == SwapJob.Status.PENDING:
+            job.heartbeat_at = now
+            job.save(update_fields=["heartbeat_at"])
+            transaction.on_commit(_queue_after_commit(job.pk), robust=True)
+            return "resent"
+        if job.status != SwapJob.Status.RUNNING:
+            return None
+        if job.attempts >= settings.SWAP_MAX_ATTEMPTS:
+            _end(job, SwapJob.Status.FAILED, "worker_lost", now=now)
+            return "failed"
+        job.status, job.claim, job.progress, job.heartbeat_at = SwapJob.Status.PENDING, None, 0, now
+        job.save(update_fields=["status", "claim", "progress", "heartbeat_at"])
+        _audit(job, AuditAction.SWAP_JOB_RETRIED, attempts=job.attempts, reason="worker_lost")
+        transaction.on_commit(_queue_after_commit(job.pk), robust=True)
+    return "requeued"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from swap import views
+
+app_name = "swap"
+
+urlpatterns = [
+    path("swaps/", views.swaps_view, name="swaps"),
+    path("swaps/<str:job_id>/delete/", views.swap_delete_view, name="swap_delete"),
+]
