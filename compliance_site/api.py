@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -61,3 +62,14 @@ def exception_handler(exc, context):
             response["WWW-Authenticate"] = exc.auth_header
         return response
     return None
+
+
+class AnyAcceptNegotiation(DefaultContentNegotiation):
+    """For endpoints that answer with a file: whatever the client accepts (an ``<img>``'s
+    ``Accept: image/*``, ``Accept: application/pdf``), the file is sent; only errors are JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type

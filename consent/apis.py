@@ -16,13 +16,12 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotAcceptable
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compliance_site.api import AnyAcceptNegotiation
 from compliance_site.openapi import errors
 from consent.erasure import erasure_certificate, erasure_for_token, erasure_request
 from consent.models import ApiToken, ConsentRecord, ReportJob
@@ -497,17 +496,6 @@ class ErasureStatusApi(APIView):
 # --- the user-data report and the portable export -----------------------------------------------
 
 
-class _AnyAccept(DefaultContentNegotiation):
-    """Files answer whatever the client accepts (``Accept: application/pdf`` included); only
-    errors and job statuses are JSON."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        try:
-            return super().select_renderer(request, renderers, format_suffix)
-        except NotAcceptable:
-            return renderers[0], renderers[0].media_type
-
-
 def _attachment(body: bytes, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -543,7 +531,7 @@ class ReportApi(APIView):
     """My data report (GDPR Art. 15): the PDF at once when my history is short; otherwise
     202 with a job (``Location``: its status) that a worker makes, to download when done."""
 
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         operation_id="me_report",
@@ -579,7 +567,7 @@ class ReportJobApi(APIView):
 
 
 class ReportDownloadApi(APIView):
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         operation_id="me_report_download",
@@ -598,7 +586,7 @@ class ReportDownloadApi(APIView):
 class ExportJsonApi(APIView):
     """My data, machine-readable (GDPR Art. 20), as described by ``export.schema.json``."""
 
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         operation_id="me_export_json",
@@ -618,7 +606,7 @@ class ExportJsonApi(APIView):
 class ExportZipApi(APIView):
     """The JSON export plus my photos and results, decrypted."""
 
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         operation_id="me_export_zip",
@@ -640,7 +628,7 @@ class ExportSchemaApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         operation_id="me_export_schema",
@@ -657,7 +645,7 @@ class ErasureCertificatePdfApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         operation_id="me_erasure_certificate_pdf",

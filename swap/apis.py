@@ -9,12 +9,11 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotAcceptable
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compliance_site.api import AnyAcceptNegotiation
 from compliance_site.openapi import errors
 from swap.models import SwapJob
 from swap.selectors import (
@@ -27,17 +26,6 @@ from swap.selectors import (
 from swap.services import swap_job_delete, swap_job_request, swap_result_open
 
 _CONSENT = {403: ["consent_required", "consent_outdated"]}
-
-
-class _AnyAccept(DefaultContentNegotiation):
-    """Files answer whatever the client accepts (an ``<img>``'s ``Accept: image/*`` included);
-    only errors are JSON."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        try:
-            return super().select_renderer(request, renderers, format_suffix)
-        except NotAcceptable:
-            return renderers[0], renderers[0].media_type
 
 
 _JOB_NOT_FOUND = {404: ["swap_not_found"]}
@@ -84,7 +72,7 @@ class TemplateListApi(APIView):
 
 
 class TemplatePosterApi(APIView):
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         operation_id="templates_poster",
@@ -200,7 +188,7 @@ class SwapDetailApi(APIView):
 
 
 class SwapResultApi(APIView):
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         operation_id="swaps_result",
