@@ -29,8 +29,36 @@ from consent.selectors import is_dpo, masked_phone, retention_text
 from consent.services import policy_publish, staff_view_record
 
 
+class StaffViewAudited:
+    """Opening a row that belongs to a person is a staff view of that person: audited in
+    the same transaction as the page (DESIGN invariant 2)."""
+
+    def subject_of(self, obj) -> User | None:
+        return obj.subject
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        with transaction.atomic():
+            response = super().change_view(request, object_id, form_url, extra_context)
+            obj = self.get_object(request, unquote(object_id))
+            subject = self.subject_of(obj) if obj is not None else None
+            if response.status_code == 200 and subject is not None:
+                staff_view_record(staff=request.user, subject=subject)
+        return response
+
+
+class ReadOnly:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
     """Accounts are made by signing in or by ``create_staff``, and removed by erasure, so the
     admin neither adds, changes nor deletes them: there is no write that would skip a service."""
 
@@ -56,22 +84,8 @@ class UserAdmin(admin.ModelAdmin):
     def masked_phone_number(self, obj: User) -> str:
         return masked_phone(obj.phone_number)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        with transaction.atomic():
-            response = super().change_view(request, object_id, form_url, extra_context)
-            subject = self.get_object(request, unquote(object_id))
-            if response.status_code == 200 and subject is not None:
-                staff_view_record(staff=request.user, subject=subject)
-        return response
+    def subject_of(self, obj: User) -> User:
+        return obj
 
     def changelist_view(self, request, extra_context=None):
         """A search by number that finds someone is a view of that person: audited. The plain
@@ -85,39 +99,11 @@ class UserAdmin(admin.ModelAdmin):
         return response
 
 
-class _StaffViewAudited:
-    """Opening a row that belongs to a person is a staff view of that person: audited in
-    the same transaction as the page (DESIGN invariant 2)."""
-
-    def subject_of(self, obj) -> User | None:
-        raise NotImplementedError
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        with transaction.atomic():
-            response = super().change_view(request, object_id, form_url, extra_context)
-            obj = self.get_object(request, unquote(object_id))
-            subject = self.subject_of(obj) if obj is not None else None
-            if response.status_code == 200 and subject is not None:
-                staff_view_record(staff=request.user, subject=subject)
-        return response
-
-
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 # --- data-subject requests (the support role) ---------------------------------------------------
 
 
 @admin.register(ErasureRequest)
-class ErasureRequestAdmin(_StaffViewAudited, _ReadOnly, admin.ModelAdmin):
+class ErasureRequestAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
     """Erasures run by themselves (``consent.erasure``); staff follow them against the 30-day
     deadline. The status token is never shown (only its digest is kept)."""
 
@@ -137,7 +123,7 @@ class ErasureRequestAdmin(_StaffViewAudited, _ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(ReportJob)
-class ReportJobAdmin(_StaffViewAudited, _ReadOnly, admin.ModelAdmin):
+class ReportJobAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
     """Access requests made in the background. The report itself (encrypted under the
     subject's key) is never shown here."""
 
@@ -157,9 +143,6 @@ class ReportJobAdmin(_StaffViewAudited, _ReadOnly, admin.ModelAdmin):
         "error",
     )
     readonly_fields = fields
-
-    def subject_of(self, obj: ReportJob) -> User | None:
-        return obj.subject
 
 
 # --- the consent ledger -------------------------------------------------------------------------

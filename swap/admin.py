@@ -8,15 +8,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
-from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from compliance_site.errors import ApplicationError
-from consent.services import staff_view_record
+from consent.admin import ReadOnly, StaffViewAudited
 from swap.models import DepictedPersonConsent, SwapJob, SwapTemplate, TemplateLicence
 from swap.selectors import template_refusal
 from swap.services import (
@@ -368,7 +366,7 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
 
 
 @admin.register(SwapJob)
-class SwapJobAdmin(admin.ModelAdmin):
+class SwapJobAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
     """Read-only: no face, no result is shown here. Opening a job is audited as a staff view
     of its subject."""
 
@@ -397,20 +395,3 @@ class SwapJobAdmin(admin.ModelAdmin):
         "expires_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        with transaction.atomic():
-            response = super().change_view(request, object_id, form_url, extra_context)
-            job = self.get_object(request, unquote(object_id))
-            if response.status_code == 200 and job is not None:
-                staff_view_record(staff=request.user, subject=job.subject)
-        return response
