@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench messages venv clean
+.PHONY: run test lint format bench messages venv clean load faults
 
 venv: $(STAMP)
 
@@ -44,6 +44,16 @@ format: venv
 
 bench: venv
 	$(BIN)/python bench/run_all.py
+
+# gunicorn (2 workers) + a Celery worker on 127.0.0.1, loaded at rising rates for ~40 s; writes
+# load.* to bench/results.json and fails on any 5xx or a missed target. PostgreSQL must run.
+load: venv
+	$(BIN)/python bench/load_bench.py
+
+# Fault drills with processes of our own on 127.0.0.1 (gunicorn, a Celery worker, a private
+# redis-server): a worker killed mid-job, the broker stopped and restarted. Fails on any loss.
+faults: venv
+	cd bench && ../$(BIN)/python faults.py
 
 # Refresh the Simplified Chinese catalogue from the code and templates, then compile it. Needs
 # gettext; the compiled .mo is committed, so running the site never does.

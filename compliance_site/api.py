@@ -73,3 +73,16 @@ class AnyAcceptNegotiation(DefaultContentNegotiation):
             return super().select_renderer(request, renderers, format_suffix)
         except exceptions.NotAcceptable:
             return renderers[0], renderers[0].media_type
+
+
+def not_found(request, exception=None):
+    """``handler404``: an address under ``/api/`` that matches no route (a malformed id in a
+    path, say) answers like every API error, in JSON; elsewhere, the portal's 404 page."""
+    from django.http import JsonResponse
+    from django.utils.translation import gettext
+    from django.views.defaults import page_not_found
+
+    if request.path_info.startswith("/api/"):
+        body = {"code": "not_found", "detail": gettext("Not found.")}
+        return JsonResponse(body, status=404)
+    return page_not_found(request, exception)

@@ -1,5 +1,7 @@
 import uuid
 
+from django.conf import settings
+
 from compliance_site import request_context
 
 
@@ -23,3 +25,31 @@ class RequestIdMiddleware:
             request_context.request_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and Permissions-Policy on every response (settings
+    ``CONTENT_SECURITY_POLICY``, ``PERMISSIONS_POLICY``). No page of ours runs inline script;
+    paths in ``CONTENT_SECURITY_POLICY_RELAXED`` (the Swagger UI, whose page carries an inline
+    ``<style>`` and whose bundle sets style attributes) get their own policy."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = _policy(settings.CONTENT_SECURITY_POLICY)
+        self.relaxed = {
+            path: _policy({**settings.CONTENT_SECURITY_POLICY, **overrides})
+            for path, overrides in settings.CONTENT_SECURITY_POLICY_RELAXED.items()
+        }
+        features = settings.PERMISSIONS_POLICY.items()
+        self.permissions = ", ".join(f"{name}=({' '.join(allow)})" for name, allow in features)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        policy = self.relaxed.get(request.path_info, self.policy)
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("Permissions-Policy", self.permissions)
+        return response
+
+
+def _policy(directives: dict[str, str]) -> str:
+    return "; ".join(f"{name} {value}" for name, value in directives.items())

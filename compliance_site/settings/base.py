@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "compliance_site.middleware.RequestIdMiddleware",
+    "compliance_site.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,7 +137,38 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No inline script anywhere: scripts and styles come from our own static files
+# (compliance_site.middleware.SecurityHeadersMiddleware). Captures and results are shown from
+# blob: URLs made in the page.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data: blob:",
+    "media-src": "'self' blob:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+# The Swagger UI page has an inline <style> and its bundle writes style attributes: on that one
+# path only, inline styles (never scripts) are allowed.
+CONTENT_SECURITY_POLICY_RELAXED = {"/api/docs/": {"style-src": "'self' 'unsafe-inline'"}}
+# The camera only for our own pages (the capture page); nothing else a browser can grant.
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "microphone": [],
+    "geolocation": [],
+    "payment": [],
+    "usb": [],
+    "interest-cohort": [],
+}
 
+# Anonymous API calls per client address (compliance_site.throttles), the address counted as the
+# sign-in limits count it (CLIENT_IP_HEADER). Counters live in the cache: set CACHE_URL when
+# several web processes run, or each counts alone.
+PUBLIC_API_RATE = env_str("PUBLIC_API_RATE", "120/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "consent.authentication.TokenAuthentication",
@@ -146,6 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "compliance_site.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["compliance_site.throttles.PublicRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "compliance_site.openapi.AutoSchema",
 }

@@ -35,3 +35,6 @@ AUDIT_LOG_ID = "faceledger-test"
 # Test-only master key (32 zero-free bytes, never deployed).
 BIOMETRIC_MASTER_KEYS = ["test1:" + "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Suites call the public endpoints hundreds of times from one address; the per-address limit
+# itself is tested with its own low rate (tests/hardening/test_web_security.py).
+PUBLIC_API_RATE = "100000/min"
