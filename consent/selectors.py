@@ -312,10 +312,27 @@ class SubjectConsent:
     guardian: bool
 
 
+_STATE_FIELDS = (
+    "id",
+    "purpose_id",
+    "action",
+    "policy",
+    "policy__version",
+    "created_at",
+    "guardian_pseudonym",
+)
+
+
 def consent_states_for(subject: User) -> list[SubjectConsent]:
     """Every purpose with the subject's state, derived from their latest record for it."""
     latest: dict[int, ConsentRecord] = {}
-    for record in ConsentRecord.objects.filter(subject=subject).select_related("policy"):
+    records = (
+        ConsentRecord.objects.filter(subject=subject)
+        .select_related("policy")
+        # Not the receipts and evidence: this runs on every consent-list request.
+        .only(*_STATE_FIELDS)
+    )
+    for record in records:
         if record.purpose_id not in latest or record.pk > latest[record.purpose_id].pk:
             latest[record.purpose_id] = record
     states = []
