@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
@@ -393,7 +394,10 @@ class Summary:
         return [
             *pdf.heading(_("Events by kind"), style["heading"]),
             pdf.data_table(
-                [_("Code"), _("Event"), _("Count")], rows, [20 * mm, PAGE_WIDTH - 50 * mm, 30 * mm]
+                # "Code" alone is the sign-in code elsewhere; here, an event's number.
+                [pgettext("audit event number", "Code"), _("Event"), _("Count")],
+                rows,
+                [20 * mm, PAGE_WIDTH - 50 * mm, 30 * mm],
             ),
         ]
 

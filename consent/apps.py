@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_noop
 
 
 class ConsentConfig(AppConfig):
@@ -15,14 +16,19 @@ class ConsentConfig(AppConfig):
         inventory.register(
             inventory.Store(
                 name="consent.ledger",
-                what=(
+                # Marked for translation: the retention page shows them in the reader's language.
+                what=gettext_noop(
                     "Consent records (purpose, policy version, time, method, SHA-256 of the "
                     "text shown and of the user agent, network of the address), their signed "
                     "receipts, and the day an age under 14 was declared"
                 ),
-                why="Proof of which consent was given or withdrawn, when and to which text",
-                retention="As long as the account exists; erased with it",
-                legal_basis="Legal obligation to demonstrate consent (GDPR Art. 7(1))",
+                why=gettext_noop(
+                    "Proof of which consent was given or withdrawn, when and to which text"
+                ),
+                retention=gettext_noop("As long as the account exists; erased with it"),
+                legal_basis=gettext_noop(
+                    "Legal obligation to demonstrate consent (GDPR Art. 7(1))"
+                ),
                 locate=ledger_locate,
                 export=ledger_export,
                 erase=ledger_erase,
