@@ -113,3 +113,30 @@ def clip_with_audio(clip_frames):
 @pytest.fixture(scope="session")
 def clip_silent(clip_frames):
     return encode_clip(clip_frames)
+
+
+# --- swap jobs ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ready(alice, enrolled, grant_consent):
+    """Alice, enrolled (one capture), consenting to face swaps, with her API client."""
+    from tests.erasure.kit import client_for
+
+    [capture] = enrolled(alice)
+    grant_consent(alice, "face_swap")
+    return client_for(alice), capture
+
+
+@pytest.fixture
+def image_template(db):
+    from tests.swap.jobkit import make_template
+
+    return make_template("image")
+
+
+@pytest.fixture
+def clip_template(db):
+    from tests.swap.jobkit import make_template
+
+    return make_template("video")

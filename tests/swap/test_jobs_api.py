@@ -38,19 +38,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ready(alice, enrolled, grant_consent):
-    """Alice, enrolled (one capture), consenting to face swaps, with her API client."""
-    [capture] = enrolled(alice)
-    grant_consent(alice, "face_swap")
-    return client_for(alice), capture
-
-
-@pytest.fixture
-def image_template(db):
-    return make_template("image")
-
-
-@pytest.fixture
 def run_on_commit(django_capture_on_commit_callbacks):
     """``with run_on_commit(): ...``: what the block queues on commit runs (eagerly) at its end."""
     return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -43,23 +43,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ready(alice, enrolled, grant_consent):
-    [capture] = enrolled(alice)
-    grant_consent(alice, "face_swap")
-    return client_for(alice), capture
-
-
-@pytest.fixture
-def clip_template(db):
-    return make_template("video")
-
-
-@pytest.fixture
-def image_template(db):
-    return make_template("image")
-
-
-@pytest.fixture
 def queued(ready, django_capture_on_commit_callbacks):
     """``queued(template)`` → (job, tasks): a job requested through the API whose task was
     queued on commit but has not run; ``for task in tasks: task()`` delivers it."""

@@ -26,7 +26,7 @@ def portal(alice):
 
 
 @pytest.fixture
-def ready(alice, enrolled, grant_consent):
+def enrolled_capture(alice, enrolled, grant_consent):
     [capture] = enrolled(alice)
     grant_consent(alice, "face_swap")
     return capture
@@ -38,12 +38,12 @@ def test_the_page_needs_a_signed_in_user():
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-def test_the_page_offers_the_callers_captures_and_the_usable_templates(portal, ready):
+def test_the_page_offers_the_callers_captures_and_the_usable_templates(portal, enrolled_capture):
     template = make_template(title="Harbour at dusk")
 
     page = portal.get(PAGE).content.decode()
 
-    assert f'name="capture" value="{ready.pk}"' in page
+    assert f'name="capture" value="{enrolled_capture.pk}"' in page
     assert f'name="template" value="{template.pk}"' in page
     assert "Harbour at dusk" in page and f"/api/v1/templates/{template.pk}/poster" in page
     assert "kept for 24 hours" in page
@@ -61,7 +61,7 @@ def test_without_face_swap_consent_the_page_says_so_and_links_to_the_consent_cen
     assert re.search(r'<button type="submit" class="button" disabled>', page)
 
 
-def test_the_page_has_no_inline_script_and_loads_its_static_script(portal, ready):
+def test_the_page_has_no_inline_script_and_loads_its_static_script(portal, enrolled_capture):
     make_template()
 
     page = portal.get(PAGE).content.decode()
@@ -76,12 +76,12 @@ def test_the_page_has_no_inline_script_and_loads_its_static_script(portal, ready
 
 
 def test_a_swap_asked_for_in_the_portal_shows_its_progress_then_its_labelled_result(
-    portal, ready, django_capture_on_commit_callbacks
+    portal, enrolled_capture, django_capture_on_commit_callbacks
 ):
     template = make_template()
 
     with django_capture_on_commit_callbacks() as queued:
-        response = portal.post(PAGE, {"capture": str(ready.pk), "template": str(template.pk)})
+        response = portal.post(PAGE, {"capture": str(enrolled_capture.pk), "template": str(template.pk)})
     job = SwapJob.objects.get()
     waiting = portal.get(PAGE).content.decode()
     for task in queued:
@@ -101,7 +101,7 @@ def test_a_swap_asked_for_in_the_portal_shows_its_progress_then_its_labelled_res
     assert portal.get(f"/api/v1/swaps/{job.pk}").json()["status"] == "done"
 
 
-def test_a_refused_request_shows_the_reason_on_the_page(portal, ready):
+def test_a_refused_request_shows_the_reason_on_the_page(portal, enrolled_capture):
     template = make_template()
 
     response = portal.post(PAGE, {"capture": "not-mine", "template": str(template.pk)})
@@ -111,7 +111,7 @@ def test_a_refused_request_shows_the_reason_on_the_page(portal, ready):
     assert not SwapJob.objects.exists()
 
 
-def test_a_request_without_a_choice_is_a_form_error(portal, ready):
+def test_a_request_without_a_choice_is_a_form_error(portal, enrolled_capture):
     make_template()
 
     response = portal.post(PAGE, {})
@@ -121,11 +121,11 @@ def test_a_request_without_a_choice_is_a_form_error(portal, ready):
 
 
 def test_deleting_from_the_portal_removes_the_swap(
-    portal, ready, django_capture_on_commit_callbacks
+    portal, enrolled_capture, django_capture_on_commit_callbacks
 ):
     template = make_template()
     with django_capture_on_commit_callbacks(execute=True):
-        portal.post(PAGE, {"capture": str(ready.pk), "template": str(template.pk)})
+        portal.post(PAGE, {"capture": str(enrolled_capture.pk), "template": str(template.pk)})
     job = SwapJob.objects.get()
 
     response = portal.post(f"/swaps/{job.pk}/delete/")
