@@ -81,7 +81,9 @@ def test_a_swap_asked_for_in_the_portal_shows_its_progress_then_its_labelled_res
     template = make_template()
 
     with django_capture_on_commit_callbacks() as queued:
-        response = portal.post(PAGE, {"capture": str(enrolled_capture.pk), "template": str(template.pk)})
+        response = portal.post(
+            PAGE, {"capture": str(enrolled_capture.pk), "template": str(template.pk)}
+        )
     job = SwapJob.objects.get()
     waiting = portal.get(PAGE).content.decode()
     for task in queued:
