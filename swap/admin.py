@@ -59,6 +59,19 @@ class _ReadOnlyAfterAdd:
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    # A new row is entered with ``add_fields`` (the form's); an existing one is shown, read-only,
+    # with ``view_fields``.
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.view_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.view_fields if obj is not None else ()
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, **kwargs)
+
     @staticmethod
     def _adopt(obj, created) -> None:
         # The admin's log entry and redirect name the row the service made.
@@ -181,14 +194,6 @@ class SwapTemplateAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
             return self.add_fieldsets
         return ((None, {"fields": self.view_fields}),)
 
-    def get_readonly_fields(self, request, obj=None):
-        return self.view_fields if obj is not None else ()
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is not None:
-            kwargs["form"] = forms.ModelForm
-        return super().get_form(request, obj, **kwargs)
-
     @admin.display(boolean=True, description=_("usable now"))
     def usable(self, obj: SwapTemplate) -> bool:
         return template_refusal(obj, timezone.now()) is None
@@ -252,17 +257,6 @@ class TemplateLicenceAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
     add_fields = ("template", "source", "terms", "expires_at")
     view_fields = ("template", "source", "terms", "expires_at", "recorded_at")
 
-    def get_fields(self, request, obj=None):
-        return self.add_fields if obj is None else self.view_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.view_fields if obj is not None else ()
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is not None:
-            kwargs["form"] = forms.ModelForm
-        return super().get_form(request, obj, **kwargs)
-
     def save_model(self, request, obj, form, change) -> None:
         created = swap_template_licence_record(
             template=form.cleaned_data["template"],
@@ -322,17 +316,6 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
         "recorded_at",
         "withdrawn_at",
     )
-
-    def get_fields(self, request, obj=None):
-        return self.add_fields if obj is None else self.view_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.view_fields if obj is not None else ()
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is not None:
-            kwargs["form"] = forms.ModelForm
-        return super().get_form(request, obj, **kwargs)
 
     @admin.display(description=_("signed document"))
     def document_name(self, obj: DepictedPersonConsent) -> str:
