@@ -21,6 +21,7 @@ from audit import selectors, signing
 from audit.exports import auditor_export_bundle
 from audit.selectors import InvalidParameter
 from compliance_site.errors import Forbidden, NotFound
+from compliance_site.http import attachment
 from compliance_site.openapi import errors
 
 _DECIMAL = re.compile(r"[0-9]{1,19}")
@@ -214,7 +215,4 @@ class AuditExportApi(APIView):
         since, until = _time_param(request, "since"), _time_param(request, "until")
         bundle = auditor_export_bundle(actor=request.user, since=since, until=until)
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-        response = HttpResponse(bundle, content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="audit-export-{stamp}.zip"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return attachment(bundle, "application/zip", f"audit-export-{stamp}.zip")

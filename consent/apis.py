@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compliance_site.api import AnyAcceptNegotiation
+from compliance_site.http import attachment
 from compliance_site.openapi import errors
 from consent.erasure import erasure_certificate, erasure_for_token, erasure_request
 from consent.models import ApiToken, ConsentRecord, ReportJob
@@ -341,9 +342,7 @@ class ReceiptPdfApi(APIView):
     def get(self, request: Request, receipt_id) -> HttpResponse:
         record = consent_record_for_receipt(request.user, receipt_id)
         pdf = receipt_pdf(json.loads(record.receipt), policy_text_for(record).text)
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="receipt-{receipt_id}.pdf"'
-        return response
+        return attachment(pdf, "application/pdf", f"receipt-{receipt_id}.pdf")
 
 
 class MinorDeclarationApi(APIView):
@@ -496,13 +495,6 @@ class ErasureStatusApi(APIView):
 # --- the user-data report and the portable export -----------------------------------------------
 
 
-def _attachment(body: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"  # personal data: no copy in any cache
-    return response
-
-
 _LANG = OpenApiParameter(
     "lang", str, enum=["en", "zh-hans"], description="Language of the report; else Accept-Language."
 )
@@ -547,7 +539,7 @@ class ReportApi(APIView):
     def get(self, request: Request) -> HttpResponse:
         outcome = report_request(subject=request.user, language=requested_language(request))
         if outcome.pdf is not None:
-            return _attachment(outcome.pdf, "application/pdf", "faceledger-report.pdf")
+            return attachment(outcome.pdf, "application/pdf", "faceledger-report.pdf")
         data = ReportJobOutputSerializer(outcome.job).data
         response = Response(data, status=status.HTTP_202_ACCEPTED)
         response["Location"] = data["status_url"]
@@ -580,7 +572,7 @@ class ReportDownloadApi(APIView):
     )
     def get(self, request: Request, job_id) -> HttpResponse:
         pdf = report_job_download(subject=request.user, job_id=job_id)
-        return _attachment(pdf, "application/pdf", f"faceledger-report-{job_id}.pdf")
+        return attachment(pdf, "application/pdf", f"faceledger-report-{job_id}.pdf")
 
 
 class ExportJsonApi(APIView):
@@ -600,7 +592,7 @@ class ExportJsonApi(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         body = export_json(subject=request.user, language=requested_language(request))
-        return _attachment(body, "application/json; charset=utf-8", "faceledger-export.json")
+        return attachment(body, "application/json; charset=utf-8", "faceledger-export.json")
 
 
 class ExportZipApi(APIView):
@@ -620,7 +612,7 @@ class ExportZipApi(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         body = export_zip(subject=request.user, language=requested_language(request))
-        return _attachment(body, "application/zip", "faceledger-export.zip")
+        return attachment(body, "application/zip", "faceledger-export.zip")
 
 
 class ExportSchemaApi(APIView):
@@ -667,4 +659,4 @@ class ErasureCertificatePdfApi(APIView):
     def get(self, request: Request, token: str) -> HttpResponse:
         erasure = erasure_for_token(token)
         pdf = erasure_certificate_pdf(erasure=erasure, language=requested_language(request))
-        return _attachment(pdf, "application/pdf", f"erasure-{erasure.pk}.pdf")
+        return attachment(pdf, "application/pdf", f"erasure-{erasure.pk}.pdf")

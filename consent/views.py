@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance_site.errors import ApplicationError
+from compliance_site.http import attachment
 from consent.erasure import erasure_certificate, erasure_for_token, erasure_request
 from consent.forms import (
     CodeForm,
@@ -330,9 +331,9 @@ def receipt_view(request: HttpRequest, receipt_id) -> HttpResponse:
 @require_GET
 def receipt_json_view(request: HttpRequest, receipt_id) -> HttpResponse:
     record = _own_record(request, receipt_id)
-    response = HttpResponse(record.receipt, content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="receipt-{receipt_id}.json"'
-    return response
+    return attachment(
+        record.receipt, "application/json; charset=utf-8", f"receipt-{receipt_id}.json"
+    )
 
 
 @login_required
@@ -340,9 +341,7 @@ def receipt_json_view(request: HttpRequest, receipt_id) -> HttpResponse:
 def receipt_pdf_view(request: HttpRequest, receipt_id) -> HttpResponse:
     record = _own_record(request, receipt_id)
     pdf = receipt_pdf(json.loads(record.receipt), policy_text_for(record).text)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="receipt-{receipt_id}.pdf"'
-    return response
+    return attachment(pdf, "application/pdf", f"receipt-{receipt_id}.pdf")
 
 
 def _own_record(request: HttpRequest, receipt_id) -> ConsentRecord:
@@ -418,9 +417,9 @@ def account_delete_certificate_view(request: HttpRequest) -> HttpResponse:
     erasure = _erasure_from_session(request)
     if not erasure.certificate:
         raise Http404
-    response = HttpResponse(erasure.certificate, content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="erasure-{erasure.pk}.json"'
-    return response
+    return attachment(
+        erasure.certificate, "application/json; charset=utf-8", f"erasure-{erasure.pk}.json"
+    )
 
 
 @require_GET
@@ -430,17 +429,10 @@ def account_delete_certificate_pdf_view(request: HttpRequest) -> HttpResponse:
         pdf = erasure_certificate_pdf(erasure=erasure, language=_page_language(request))
     except ApplicationError:
         raise Http404 from None
-    return _attachment(pdf, "application/pdf", f"erasure-{erasure.pk}.pdf")
+    return attachment(pdf, "application/pdf", f"erasure-{erasure.pk}.pdf")
 
 
 # --- your data: the report and the export -------------------------------------------------------
-
-
-def _attachment(body: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @login_required
@@ -449,7 +441,7 @@ def report_view(request: HttpRequest) -> HttpResponse:
     """The report at once, or (a long history) a job whose page shows its progress."""
     outcome = report_request(subject=request.user, language=_page_language(request))
     if outcome.pdf is not None:
-        return _attachment(outcome.pdf, "application/pdf", "faceledger-report.pdf")
+        return attachment(outcome.pdf, "application/pdf", "faceledger-report.pdf")
     assert outcome.job is not None  # no PDF means a job
     return redirect("consent:report_status", job_id=outcome.job.pk)
 
@@ -472,18 +464,18 @@ def report_download_view(request: HttpRequest, job_id) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.detail)
         return redirect("consent:report_status", job_id=job_id)
-    return _attachment(pdf, "application/pdf", f"faceledger-report-{job_id}.pdf")
+    return attachment(pdf, "application/pdf", f"faceledger-report-{job_id}.pdf")
 
 
 @login_required
 @require_GET
 def export_json_view(request: HttpRequest) -> HttpResponse:
     body = export_json(subject=request.user, language=_page_language(request))
-    return _attachment(body, "application/json; charset=utf-8", "faceledger-export.json")
+    return attachment(body, "application/json; charset=utf-8", "faceledger-export.json")
 
 
 @login_required
 @require_GET
 def export_zip_view(request: HttpRequest) -> HttpResponse:
     body = export_zip(subject=request.user, language=_page_language(request))
-    return _attachment(body, "application/zip", "faceledger-export.zip")
+    return attachment(body, "application/zip", "faceledger-export.zip")
