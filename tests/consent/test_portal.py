@@ -80,8 +80,9 @@ def test_the_dashboard_sends_strangers_to_the_login_page(browser):
 
 
 def test_after_sign_in_the_user_returns_to_the_page_they_asked_for(browser, alice, outbox):
-    browser.get(f"{LOGIN}?next={DASHBOARD}")
-    _post(browser, LOGIN, {"phone": str(alice.phone_number)})
+    page = browser.get(f"{LOGIN}?next={DASHBOARD}")
+    assert f'name="next" value="{DASHBOARD}"' in page.content.decode()  # carried by the form
+    _post(browser, LOGIN, {"phone": str(alice.phone_number), "next": DASHBOARD})
 
     response = _post(browser, VERIFY, {"code": last_code(outbox)})
 
@@ -89,8 +90,9 @@ def test_after_sign_in_the_user_returns_to_the_page_they_asked_for(browser, alic
 
 
 def test_an_offsite_next_is_ignored(browser, alice, outbox):
-    browser.get(f"{LOGIN}?next=https://evil.example/")
-    _post(browser, LOGIN, {"phone": str(alice.phone_number)})
+    page = browser.get(f"{LOGIN}?next=https://evil.example/")
+    assert "evil.example" not in page.content.decode()
+    _post(browser, LOGIN, {"phone": str(alice.phone_number), "next": "https://evil.example/"})
 
     response = _post(browser, VERIFY, {"code": last_code(outbox)})
 
