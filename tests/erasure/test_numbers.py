@@ -158,5 +158,5 @@ def test_a_get_of_the_sign_in_page_makes_no_session(db):
     page = browser.get(f"{LOGIN}?next=/consent/")
 
     assert page.status_code == 200
-    assert 'name="next" value="/consent/"' in page.content.decode()
     assert not Session.objects.exists() and "sessionid" not in browser.cookies
+    assert 'name="next" value="/consent/"' in page.content.decode()  # the form carries it
