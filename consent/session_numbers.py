@@ -12,6 +12,7 @@ A row lives as long as the code it was sent with (``OTP_SMS_CODE_VALIDITY``);
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from importlib import import_module
 
@@ -65,16 +66,13 @@ def session_number_for(
 ) -> SessionNumber | None:
     """The live number ``session`` holds for ``kind`` (and ``subject``), or None: never held,
     expired, or erased since (the session's id then points at nothing)."""
-    ref = session.get(_SESSION_KEYS[kind])
-    if not ref:
+    ref = _ref(session, kind)
+    if ref is None:
         return None
-    rows = SessionNumber.objects.filter(kind=kind, expires_at__gt=timezone.now())
+    rows = SessionNumber.objects.filter(pk=ref, kind=kind, expires_at__gt=timezone.now())
     if subject is not None:
         rows = rows.filter(subject=subject)
-    try:
-        return rows.filter(pk=ref).first()
-    except ValueError:  # not a UUID: not one of ours
-        return None
+    return rows.first()
 
 
 def session_number_release(*, session: SessionBase, kind: str) -> None:
@@ -84,12 +82,16 @@ def session_number_release(*, session: SessionBase, kind: str) -> None:
 
 
 def _release_row(session: SessionBase, kind: str) -> None:
-    ref = session.get(_SESSION_KEYS[kind])
-    if ref:
-        try:
-            SessionNumber.objects.filter(pk=ref).delete()
-        except ValueError:
-            pass
+    ref = _ref(session, kind)
+    if ref is not None:
+        SessionNumber.objects.filter(pk=ref).delete()
+
+
+def _ref(session: SessionBase, kind: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(session.get(_SESSION_KEYS[kind], "")))
+    except ValueError:  # nothing held, or not one of ours
+        return None
 
 
 # --- retention ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from consent.models import SmsDevice, User
+from consent.models import SessionNumber, SmsDevice, User
 from tests.consent.conftest import NEW_NUMBER, last_code, wrong
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,7 @@ def test_the_whole_portal_sign_in_rotates_the_session(browser, outbox, audit_log
     assert "You are signed in." in page.content.decode()
     assert User.objects.filter(phone_number=NEW_NUMBER).exists()
     assert "consent.login.phone" not in browser.session
+    assert not SessionNumber.objects.exists()  # the number held for the sign-in is released
     assert audit_log(with_data=True) == [
         ("OTP_REQUESTED", {"valid_seconds": 300}),
         ("SUBJECT_CREATED", {}),

@@ -5,6 +5,7 @@ through HTTP (the API or the portal), the worker eagerly when the request commit
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -12,9 +13,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from consent.models import SmsDevice, User
+from consent.selectors import phone_digest
 from tests.consent.conftest import NEW_NUMBER, last_code, quote, request_code, verify_code
 from tests.consent.test_admin import admin_login
-from tests.erasure.kit import ERASURE_URL, client_for, phone_forms, raw_scan
+from tests.erasure.kit import ERASURE_URL, client_for, database_hits, phone_forms, raw_scan
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,6 +38,8 @@ def _erase_through_api(user: User) -> dict:
 def _assert_certificate_and_scan_agree(certificate: dict, number: str) -> None:
     assert certificate["verified_empty"] is True
     assert raw_scan(phone_forms(number), skip=AUDIT_PSEUDONYMS) == []
+    # Nor is the keyed digest that finds the number (devices, send windows, held numbers) left.
+    assert database_hits([phone_digest(phonenumbers.parse(number)).encode()]) == []
 
 
 def _sign_in_started(number: str) -> Client:
