@@ -7,8 +7,9 @@ row is gone. Stores that need the phone number (devices, send windows) come befo
 row in erasure order; the pseudonym mapping is last: erasure writes its events under it.
 
 Not stores, and why: the cache holds nothing personal (sign-in limits are rows, keyed by
-digests; sessions live in the database); prefix and address send windows count sends per
-number range or network, not per person, and expire within the hour.
+digests; sessions live in the database and hold no number: ``consent.session_numbers``);
+prefix and address send windows count sends per number range or network, not per person, and
+expire within the hour.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ from compliance_site import inventory
 from consent.models import ApiToken, ErasureRequest, SendWindow, SmsDevice, User
 from consent.reports import reports_erase, reports_export, reports_locate
 from consent.selectors import phone_digest
+from consent.session_numbers import (
+    session_numbers_erase,
+    session_numbers_export,
+    session_numbers_locate,
+)
 
 # An upload temp file older than this belongs to no running request: a leftover.
 UPLOAD_LEFTOVER_SECONDS = 600
@@ -293,6 +299,21 @@ STORES = (
         export=sessions_export,
         erase=sessions_erase,
         order=120,
+    ),
+    inventory.Store(
+        name="consent.session_numbers",
+        what=gettext_noop(
+            "Your mobile number while you sign in to the portal (from any browser, finished or "
+            "not), and the parent's or guardian's number a child asked a code for"
+        ),
+        why=gettext_noop("Checking the code we texted to that number"),
+        retention=gettext_noop("Until the code is used, or it expires (5 minutes by default)"),
+        legal_basis=gettext_noop("Performance of the service you asked for"),
+        locate=session_numbers_locate,
+        export=session_numbers_export,
+        erase=session_numbers_erase,
+        # Before the account row: found by the number's digest.
+        order=125,
     ),
     inventory.Store(
         name="consent.api_tokens",

@@ -438,3 +438,42 @@ class ReportJob(models.Model):
 
     def __str__(self) -> str:
         return f"data report {self.pk}"
+
+
+class SessionNumber(models.Model):
+    """A phone number typed into the portal, held between asking for a code and entering it:
+    the visitor's own at sign-in, or a parent's or guardian's in a child's session.
+
+    Held here, never in the session: a session is an opaque, compressed blob that cannot be
+    searched by number, so erasure could not find it. The session keeps only this row's
+    random id. ``phone_digest`` (the same keyed digest as the sign-in device's) lets erasure
+    find every row holding a number through an index; ``subject`` is the child whose session
+    holds a guardian's number. A row lives as long as the code it was sent with, then is
+    pruned (``consent.session_numbers.session_numbers_prune``).
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("sign-in")
+        GUARDIAN = "guardian", _("parent or guardian")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices, editable=False)
+    phone_number = models.CharField(max_length=16, editable=False)  # E.164
+    phone_digest = models.CharField(max_length=64, db_index=True, editable=False)
+    # The child asking a guardian; erased with the child (CASCADE, and by the inventory).
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    purpose = models.CharField(max_length=64, blank=True, editable=False)
+    expires_at = models.DateTimeField(db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("number held for a sign-in")
+
+    def __str__(self) -> str:
+        return f"session number {self.pk}"

@@ -3,12 +3,20 @@ from celery import shared_task
 from consent.erasure import erasure_requeue_stale, erasure_run
 from consent.reports import report_job_run
 from consent.services import identity_prune
+from consent.session_numbers import session_numbers_prune
 
 
 @shared_task(name="consent.tasks.identity_prune", acks_late=True)
 def identity_prune_task() -> dict[str, int]:
     """Scheduled by ``CELERY_BEAT_SCHEDULE['identity-prune']``; safe to run at any time."""
     return identity_prune()
+
+
+@shared_task(name="consent.tasks.session_numbers_prune", acks_late=True)
+def session_numbers_prune_task() -> dict[str, int]:
+    """Scheduled by ``CELERY_BEAT_SCHEDULE['session-numbers-prune']``: numbers held for codes
+    that expired, and expired sessions. Safe to run at any time."""
+    return session_numbers_prune()
 
 
 @shared_task(name="consent.tasks.erasure_run", acks_late=True, ignore_result=True)

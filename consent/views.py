@@ -29,7 +29,7 @@ from consent.forms import (
     PolicyQuoteForm,
     PurposeForm,
 )
-from consent.models import LANGUAGE_CHOICES, ConsentRecord
+from consent.models import LANGUAGE_CHOICES, ConsentRecord, SessionNumber
 from consent.receipts import receipt_pdf
 from consent.reports import (
     erasure_certificate_pdf,
@@ -61,47 +61,57 @@ from consent.services import (
     session_login,
     session_logout,
 )
+from consent.session_numbers import (
+    session_number_for,
+    session_number_hold,
+    session_number_release,
+)
 
-# The number being signed in, between the two steps (removed at sign-in).
-_PHONE_KEY = "consent.login.phone"
+# The page to return to after sign-in: carried through the sign-in form (a GET writes no
+# session), kept in the session from the POST that sends the code. The number being signed in
+# is never in the session (``consent.session_numbers``).
 _NEXT_KEY = "consent.login.next"
+_LOGIN = SessionNumber.Kind.LOGIN
 
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("consent:dashboard")
-    _remember_next(request)
-    form = PhoneForm(request.POST or None, initial={"phone": request.session.get(_PHONE_KEY)})
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+    held = session_number_for(session=request.session, kind=_LOGIN)
+    form = PhoneForm(request.POST or None, initial={"phone": held and held.phone_number})
+    context = {"form": form, "next": next_url}
     if request.method == "POST" and form.is_valid():
         try:
             phone = otp_request(phone=form.cleaned_data["phone"], client_ip=client_ip_for(request))
         except ApplicationError as exc:
             form.add_error("phone", exc.detail)
-            return render(request, "consent/login.html", {"form": form}, status=exc.status_code)
-        request.session[_PHONE_KEY] = phone
+            return render(request, "consent/login.html", context, status=exc.status_code)
+        session_number_hold(session=request.session, kind=_LOGIN, phone=phone)
+        request.session[_NEXT_KEY] = next_url
         messages.info(request, _sent_message())
         return redirect("consent:login_verify")
     status = 400 if form.errors else 200
-    return render(request, "consent/login.html", {"form": form}, status=status)
+    return render(request, "consent/login.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 def login_verify_view(request: HttpRequest) -> HttpResponse:
-    phone = request.session.get(_PHONE_KEY)
-    if not phone:
+    held = session_number_for(session=request.session, kind=_LOGIN)
+    if held is None:
         messages.info(request, _("Enter your mobile number to get a code."))
         return redirect("consent:login")
     form = CodeForm(request.POST or None)
-    context = {"form": form, "phone": _display(phone)}
+    context = {"form": form, "phone": _display(held.phone_number)}
     if request.method == "POST" and form.is_valid():
         try:
-            session_login(request=request, phone=phone, code=form.cleaned_data["code"])
+            session_login(request=request, phone=held.phone_number, code=form.cleaned_data["code"])
         except ApplicationError as exc:
             form.add_error("code", exc.detail)
             context["locked_out"] = exc.code == "locked_out"
             return render(request, "consent/login_verify.html", context, status=exc.status_code)
-        request.session.pop(_PHONE_KEY, None)
+        session_number_release(session=request.session, kind=_LOGIN)
         messages.success(request, _("You are signed in."))
         return redirect(request.session.pop(_NEXT_KEY, None) or "consent:dashboard")
     status = 400 if form.errors else 200
@@ -115,6 +125,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    session_number_release(session=request.session, kind=_GUARDIAN)
     session_logout(request=request)
     messages.info(request, _("You are signed out."))
     return redirect("consent:login")
@@ -129,13 +140,12 @@ def _sent_message() -> str:
     ) % {"n": minutes}
 
 
-def _remember_next(request: HttpRequest) -> None:
-    target = request.GET.get("next", "")
+def _safe_next(request: HttpRequest, target: str) -> str:
+    """``target`` if it is a page of this site, else nothing (no open redirect)."""
     safe = url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    if target and safe:
-        request.session[_NEXT_KEY] = target
+    return target if target and safe else ""
 
 
 def _display(phone) -> str:
@@ -148,9 +158,9 @@ def _display(phone) -> str:
 
 # --- the consent centre -------------------------------------------------------------------------
 
-# The parent's or guardian's number and the purpose they are asked to grant, between the code
-# request and the grant (removed once granted).
-_GUARDIAN_KEY = "consent.guardian"
+# The parent's or guardian's number and the purpose they are asked to grant are held between
+# the code request and the grant (``consent.session_numbers``), never in the session.
+_GUARDIAN = SessionNumber.Kind.GUARDIAN
 
 
 def _page_language(request: HttpRequest) -> str:
@@ -266,21 +276,29 @@ def guardian_request_view(request: HttpRequest) -> HttpResponse:
         )
     except ApplicationError as exc:
         return _centre(request, language, status=exc.status_code, error=exc.detail)
-    request.session[_GUARDIAN_KEY] = {"phone": phone, "purpose": form.cleaned_data["purpose"]}
+    session_number_hold(
+        session=request.session,
+        kind=_GUARDIAN,
+        phone=phone,
+        subject=request.user,
+        purpose=form.cleaned_data["purpose"],
+    )
     messages.info(request, _("We sent a code to the parent or guardian by text message."))
     return redirect(f"{reverse('consent:guardian')}?lang={language}")
 
 
-def _guardian_page(request: HttpRequest, language: str, pending: dict, form, status: int = 200):
+def _guardian_page(
+    request: HttpRequest, language: str, pending: SessionNumber, form, status: int = 200
+):
     with translation.override(language):
         policy = next(
-            (p for p in policies_current(language) if p.purpose.code == pending["purpose"]), None
+            (p for p in policies_current(language) if p.purpose.code == pending.purpose), None
         )
         context = {
             "language": language,
             "languages": LANGUAGE_CHOICES,
             "policy": policy,
-            "phone": _display(pending["phone"]),
+            "phone": _display(pending.phone_number),
             "form": form,
         }
         return render(request, "consent/guardian.html", context, status=status)
@@ -289,8 +307,8 @@ def _guardian_page(request: HttpRequest, language: str, pending: dict, form, sta
 @login_required
 @require_http_methods(["GET", "POST"])
 def guardian_grant_view(request: HttpRequest) -> HttpResponse:
-    pending = request.session.get(_GUARDIAN_KEY)
-    if not pending:
+    pending = session_number_for(session=request.session, kind=_GUARDIAN, subject=request.user)
+    if pending is None:
         messages.info(request, _("First enter the parent's or guardian's number."))
         return redirect("consent:centre")
     if request.method == "GET":
@@ -302,12 +320,15 @@ def guardian_grant_view(request: HttpRequest) -> HttpResponse:
     evidence = client_evidence_for(request, method=ConsentRecord.Method.PORTAL)
     try:
         consent_guardian_grant(
-            subject=request.user, phone=pending["phone"], evidence=evidence, **form.cleaned_data
+            subject=request.user,
+            phone=pending.phone_number,
+            evidence=evidence,
+            **form.cleaned_data,
         )
     except ApplicationError as exc:
         form.add_error("code" if exc.code in _CODE_ERRORS else None, exc.detail)
         return _guardian_page(request, language, pending, form, status=exc.status_code)
-    request.session.pop(_GUARDIAN_KEY, None)
+    session_number_release(session=request.session, kind=_GUARDIAN)
     messages.success(
         request, _("Thank you. The consent given by the parent or guardian is recorded.")
     )

@@ -269,6 +269,13 @@ CELERY_BEAT_SCHEDULE["identity-prune"] = {
     "schedule": env_float("IDENTITY_PRUNE_INTERVAL", 300.0),
 }
 
+# Numbers held for a portal sign-in or a guardian's code once that code expired, and expired
+# sessions (Django never deletes those by itself), are deleted by this sweep (seconds).
+CELERY_BEAT_SCHEDULE["session-numbers-prune"] = {
+    "task": "consent.tasks.session_numbers_prune",
+    "schedule": env_float("SESSION_PRUNE_INTERVAL", 300.0),
+}
+
 # --- The controller (named on consent receipts and the privacy notice) -----------------------
 CONTROLLER_NAME = env_str("CONTROLLER_NAME", "Faceledger (development)")
 CONTROLLER_ADDRESS = env_str("CONTROLLER_ADDRESS", "Not a real address: set CONTROLLER_ADDRESS")

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from consent.models import SmsDevice, User
+from consent.models import SessionNumber, SmsDevice, User
 from tests.consent.conftest import NEW_NUMBER, last_code, wrong
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,7 @@ def test_the_whole_portal_sign_in_rotates_the_session(browser, outbox, audit_log
     assert "You are signed in." in page.content.decode()
     assert User.objects.filter(phone_number=NEW_NUMBER).exists()
     assert "consent.login.phone" not in browser.session
+    assert not SessionNumber.objects.exists()  # the number held for the sign-in is released
     assert audit_log(with_data=True) == [
         ("OTP_REQUESTED", {"valid_seconds": 300}),
         ("SUBJECT_CREATED", {}),
@@ -80,8 +81,9 @@ def test_the_dashboard_sends_strangers_to_the_login_page(browser):
 
 
 def test_after_sign_in_the_user_returns_to_the_page_they_asked_for(browser, alice, outbox):
-    browser.get(f"{LOGIN}?next={DASHBOARD}")
-    _post(browser, LOGIN, {"phone": str(alice.phone_number)})
+    page = browser.get(f"{LOGIN}?next={DASHBOARD}")
+    assert f'name="next" value="{DASHBOARD}"' in page.content.decode()  # carried by the form
+    _post(browser, LOGIN, {"phone": str(alice.phone_number), "next": DASHBOARD})
 
     response = _post(browser, VERIFY, {"code": last_code(outbox)})
 
@@ -89,8 +91,9 @@ def test_after_sign_in_the_user_returns_to_the_page_they_asked_for(browser, alic
 
 
 def test_an_offsite_next_is_ignored(browser, alice, outbox):
-    browser.get(f"{LOGIN}?next=https://evil.example/")
-    _post(browser, LOGIN, {"phone": str(alice.phone_number)})
+    page = browser.get(f"{LOGIN}?next=https://evil.example/")
+    assert "evil.example" not in page.content.decode()
+    _post(browser, LOGIN, {"phone": str(alice.phone_number), "next": "https://evil.example/"})
 
     response = _post(browser, VERIFY, {"code": last_code(outbox)})
 

@@ -5,12 +5,16 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
+from django.test import Client
 from django.utils import timezone
 
-from consent.models import ApiToken, SmsDevice
+from consent.models import ApiToken, SessionNumber, SmsDevice
 from consent.services import identity_prune
-from consent.tasks import identity_prune_task
+from consent.session_numbers import session_numbers_prune
+from consent.tasks import identity_prune_task, session_numbers_prune_task
 from tests.consent.conftest import NEW_NUMBER, last_code, request_code, verify_code
+from tests.erasure.kit import phone_forms, raw_scan
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +68,37 @@ def test_the_prune_task_runs_through_celery_and_is_scheduled_by_beat(api, outbox
     assert entry["task"] == identity_prune_task.name == "consent.tasks.identity_prune"
     assert entry["schedule"] > 0
     assert django_settings.CELERY_TASK_ALWAYS_EAGER  # the test settings run it in-process
+
+
+def test_a_number_left_half_way_in_the_portal_is_pruned_with_its_code_then_its_session(
+    alice, outbox, audit_log, settings
+):
+    stranger = Client()
+    assert stranger.post("/login/", {"phone": NEW_NUMBER}).status_code == 302  # never finished
+    signed_in = Client()
+    signed_in.force_login(alice)
+    assert SessionNumber.objects.count() == 1 and Session.objects.count() == 2
+
+    with _later(settings.OTP_SMS_CODE_VALIDITY + 1):
+        assert stranger.get("/login/verify/")["Location"] == "/login/"  # no longer used
+        result = session_numbers_prune_task.delay()
+    assert result.get() == {"session_numbers": 1, "sessions": 0}
+    with _later(settings.SESSION_COOKIE_AGE + 1):
+        counts = session_numbers_prune()
+        identity_prune()
+
+    assert counts == {"session_numbers": 0, "sessions": 2}
+    assert not Session.objects.exists() and not SessionNumber.objects.exists()
+    assert audit_log(with_data=True)[-2] == ("IDENTITY_PRUNED", counts)
+    assert raw_scan(phone_forms(NEW_NUMBER)) == []  # a number with no account: nothing left
+
+
+def test_the_session_prune_is_scheduled_by_beat_and_quiet_with_nothing_to_do(audit_log):
+    from compliance_site.settings import base
+
+    entry = base.CELERY_BEAT_SCHEDULE["session-numbers-prune"]
+    assert entry["task"] == session_numbers_prune_task.name
+    assert entry["task"] == "consent.tasks.session_numbers_prune"
+    assert entry["schedule"] > 0
+    assert session_numbers_prune() == {"session_numbers": 0, "sessions": 0}
+    assert audit_log() == []

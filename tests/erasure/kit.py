@@ -249,19 +249,57 @@ def cache_hits(needles: list[bytes]) -> list[str]:
 
 
 def phone_forms(e164: str) -> list[bytes]:
-    """The number as E.164 and in the national forms people and libraries write it."""
+    """The number in every form people and libraries write it: E.164 (``+447400123456``),
+    international and national with and without spaces (``07400 123456``), digits only with
+    the country code (``447400123456``) or the international prefix (``00447400123456``), and
+    the national significant number alone, which every other form contains."""
     import phonenumbers
 
     number = phonenumbers.parse(e164, None)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     forms = {
         e164,
+        e164.lstrip("+"),
+        "00" + e164.lstrip("+"),
         national,
         national.replace(" ", ""),
+        international,
+        international.replace(" ", ""),
         phonenumbers.national_significant_number(number),
-        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
     }
     return [form.encode() for form in forms]
+
+
+def session_hits(needles: list[bytes]) -> list[str]:
+    """Stored sessions whose decoded data contains one of ``needles``. The raw column is
+    signed and often zlib-compressed, so a plain column scan cannot see inside it."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    hits = []
+    for key, data in store.get_model_class().objects.values_list("session_key", "session_data"):
+        decoded = json.dumps(store().decode(data), ensure_ascii=False, default=str).encode()
+        if any(needle in decoded for needle in needles):
+            hits.append(f"django_session:{key[:6]}…")
+    return hits
+
+
+def raw_scan(needles: list[bytes], *, skip: dict[str, set[str]] | None = None) -> list[str]:
+    """Everywhere ``needles`` still occur, found without asking any store: every column of
+    every table of every app, every session decoded, every file under MEDIA_ROOT and the
+    upload temp folder, and the cache. Empty means nothing is left."""
+    from django.conf import settings
+
+    return (
+        database_hits(needles, skip=skip)
+        + session_hits(needles)
+        + folder_hits(settings.MEDIA_ROOT, needles)
+        + folder_hits(Path(settings.FILE_UPLOAD_TEMP_DIR), needles)
+        + cache_hits(needles)
+    )
 
 
 def distinctive_runs(data: bytes, *, length: int = 48, count: int = 3) -> list[bytes]:

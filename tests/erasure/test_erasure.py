@@ -37,6 +37,7 @@ from tests.erasure.kit import (
     database_hits,
     folder_hits,
     phone_forms,
+    raw_scan,
     subject_reference_hits,
 )
 
@@ -94,6 +95,7 @@ def test_after_erasure_no_store_holds_anything_and_raw_scans_find_no_trace(
     assert all(refs == [] for refs in inventory.locate_all(alice.pk).values())
     identifiers = phone_forms(str(alice.phone_number)) + [pseudonym]
     assert database_hits(identifiers, skip=AUDIT_PSEUDONYM_COLUMNS) == []
+    assert raw_scan(identifiers, skip=AUDIT_PSEUDONYM_COLUMNS) == []  # and sessions decoded
     assert subject_reference_hits(alice.pk) == []
     assert folder_hits(settings.MEDIA_ROOT, identifiers) == []
     left = {str(p.relative_to(settings.MEDIA_ROOT)) for p in settings.MEDIA_ROOT.rglob("*.*")}

@@ -30,6 +30,7 @@ def test_every_expected_store_is_registered_in_erasure_order():
         "biometrics.challenges",
         "biometrics.subject_key",
         "consent.sessions",
+        "consent.session_numbers",
         "consent.api_tokens",
         "consent.sms_devices",
         "consent.send_windows",
@@ -45,6 +46,7 @@ def test_every_expected_store_is_registered_in_erasure_order():
     assert position("biometrics.captures") < position("biometrics.subject_key")
     assert position("biometrics.subject_key") < position("consent.subject")
     assert position("consent.sms_devices") < position("consent.subject")  # they need the number
+    assert position("consent.session_numbers") < position("consent.subject")
     assert position("consent.ledger") < position("consent.subject")
     assert names[-1] == "audit.pseudonyms"
     assert {s.name for s in inventory.stores_for_purpose("biometric_enrolment")} == {
@@ -89,6 +91,54 @@ def test_the_sessions_store_finds_and_erases_only_the_subjects_sessions(alice, b
     assert store.export(alice.pk) == {"signed_in_sessions": 2}
     assert store.erase(alice.pk) == 2
     assert store.locate(alice.pk) == [] and Session.objects.count() == 1
+
+
+def test_numbers_held_for_portal_sessions_are_found_by_the_number_and_by_the_child(
+    alice, bob, policies, _sms_outbox
+):
+    """Alice's number typed in a stranger's browser; Bob's typed by Alice, a child, asking him
+    to be her guardian. Each is found through the number's digest, never a session scan."""
+    Client().post("/login/", {"phone": str(alice.phone_number)})  # never finished
+    child = Client()
+    child.force_login(alice)
+    child.post("/consent/under-14/", {"lang": "en"})
+    child.post(
+        "/consent/guardian/request/", {"purpose": "face_swap", "phone": str(bob.phone_number)}
+    )
+    store = _store("consent.session_numbers")
+
+    assert len(store.locate(alice.pk)) == 2  # her number, and the guardian number she typed
+    assert len(store.locate(bob.pk)) == 1
+    assert [row["for"] for row in store.export(bob.pk)] == ["guardian"]
+    assert str(bob.phone_number) not in json.dumps(store.export(bob.pk))
+    assert store.erase(bob.pk) == 1
+    assert store.locate(bob.pk) == [] and len(store.locate(alice.pk)) == 1
+    assert store.erase(alice.pk) == 1 and store.erase(alice.pk) == 0
+
+
+def test_numbers_that_sessions_held_before_are_taken_out_of_them(alice):
+    """The migration that moved numbers out of sessions cleans sessions stored before it."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+
+    old = SessionStore()
+    old.update({"consent.login.phone": "+447400100001", "consent.login.next": "/consent/"})
+    old.create()
+    child = SessionStore()
+    child.update({"consent.guardian": {"phone": "+447400100002", "purpose": "face_swap"}})
+    child.create()
+    migration = import_module("consent.migrations.0009_session_numbers")
+
+    # The function reads only the editor's connection (a schema editor cannot open inside the
+    # test's transaction on SQLite).
+    migration.strip_numbers_from_sessions(apps, SimpleNamespace(connection=connection))
+
+    assert SessionStore(old.session_key).load() == {"consent.login.next": "/consent/"}
+    assert SessionStore(child.session_key).load() == {}
 
 
 def test_sign_in_devices_and_send_windows_are_found_by_the_number(alice, bob, _sms_outbox):

@@ -1,0 +1,166 @@
+"""A phone number does not outlive its erasure, whatever flow took it: the certificate's
+``verified_empty`` and a raw scan of every table, session and file (``kit.raw_scan``) for the
+number in every form must agree, for each flow that takes a number. Every erasure here runs
+through HTTP (the API or the portal), the worker eagerly when the request commits."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from consent.models import SmsDevice, User
+from consent.selectors import phone_digest
+from tests.consent.conftest import NEW_NUMBER, last_code, quote, request_code, verify_code
+from tests.consent.test_admin import admin_login
+from tests.erasure.kit import ERASURE_URL, client_for, database_hits, phone_forms, raw_scan
+from tests.factories import StaffFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Audit events name people by pseudonym (kept by design); their other columns are scanned.
+AUDIT_PSEUDONYMS = {"audit_auditevent": {"subject", "actor"}}
+LOGIN, VERIFY = reverse("consent:login"), reverse("consent:login_verify")
+PARENT = NEW_NUMBER
+
+
+def _erase_through_api(user: User) -> dict:
+    response = client_for(user).post(ERASURE_URL)
+    assert response.status_code == 202, response.content
+    status = APIClient().get(f"{ERASURE_URL}/{response.json()['id']}").json()
+    assert status["status"] == "done", status
+    return status["certificate"]
+
+
+def _assert_certificate_and_scan_agree(certificate: dict, number: str) -> None:
+    assert certificate["verified_empty"] is True
+    assert raw_scan(phone_forms(number), skip=AUDIT_PSEUDONYMS) == []
+    # Nor is the keyed digest that finds the number (devices, send windows, held numbers) left.
+    assert database_hits([phone_digest(phonenumbers.parse(number)).encode()]) == []
+
+
+def _sign_in_started(number: str) -> Client:
+    """A browser that asked the portal for a sign-in code and went no further."""
+    browser = Client()
+    response = browser.post(LOGIN, {"phone": number})
+    assert response.status_code == 302 and response["Location"] == VERIFY
+    return browser
+
+
+def test_the_scan_sees_every_form_of_the_number(alice):
+    forms = {form.decode() for form in phone_forms(str(alice.phone_number))}
+
+    assert {"+447400100001", "07400 100001", "07400100001", "447400100001"} <= forms
+    assert {"00447400100001", "+44 7400 100001"} <= forms
+    assert raw_scan(phone_forms(str(alice.phone_number))) == ["consent_user.phone_number"]
+
+
+def test_a_portal_sign_in_then_erasure_in_the_portal_leaves_no_trace(policies, _sms_outbox):
+    browser = _sign_in_started(PARENT)
+    assert browser.post(VERIFY, {"code": last_code(_sms_outbox)}).status_code == 302
+
+    erased = browser.post("/account/delete/")
+    certificate = browser.get("/account/delete/certificate.json").json()
+
+    assert erased.status_code == 302
+    assert not User.objects.filter(phone_number=PARENT).exists()
+    _assert_certificate_and_scan_agree(certificate, PARENT)
+
+
+def test_a_sign_in_started_and_never_finished_is_erased_with_the_account(
+    alice, policies, _sms_outbox
+):
+    stranger = _sign_in_started(str(alice.phone_number))  # another browser, left half-way
+    # Held where erasure can find it by the number, not inside the session.
+    assert raw_scan(phone_forms(str(alice.phone_number))) == [
+        "consent_sessionnumber.phone_number",
+        "consent_user.phone_number",
+    ]
+
+    certificate = _erase_through_api(alice)
+
+    _assert_certificate_and_scan_agree(certificate, str(alice.phone_number))
+    # The abandoned browser starts again from the number.
+    assert stranger.get(VERIFY)["Location"] == LOGIN
+
+
+def _child_asks_a_guardian(child: User, guardian_number: str, *, declare: bool = True) -> Client:
+    browser = Client()
+    browser.force_login(child)
+    if declare:
+        assert browser.post("/consent/under-14/", {"lang": "en"}).status_code == 302
+    sent = browser.post(
+        "/consent/guardian/request/", {"purpose": "face_swap", "phone": guardian_number}
+    )
+    assert sent.status_code == 302 and sent["Location"].startswith("/consent/guardian/")
+    return browser
+
+
+def test_the_guardians_erasure_takes_their_number_out_of_the_childs_session(
+    alice, bob, policies, _sms_outbox
+):
+    child = _child_asks_a_guardian(alice, str(bob.phone_number))
+
+    certificate = _erase_through_api(bob)
+
+    _assert_certificate_and_scan_agree(certificate, str(bob.phone_number))
+    assert child.get("/consent/guardian/")["Location"] == reverse("consent:centre")
+
+
+def test_the_childs_erasure_takes_the_guardians_number_with_it(alice, policies, _sms_outbox):
+    """The guardian's number in the child's session was typed by the child for the child's
+    consent: it is the child's data and goes with the child's account."""
+    _child_asks_a_guardian(alice, PARENT)  # a parent with no account here
+
+    certificate = _erase_through_api(alice)
+
+    _assert_certificate_and_scan_agree(certificate, str(alice.phone_number))
+    assert raw_scan(phone_forms(PARENT), skip=AUDIT_PSEUDONYMS) == []
+    # Only the keyed digest of the parent's number is kept, by the code's device and its
+    # send window: both expire with the code (tests/consent/test_prune.py).
+    assert SmsDevice.objects.filter(user=None).count() == 1
+
+
+def test_a_guardian_who_granted_and_asked_for_codes_is_erased_without_trace(
+    alice, policies, _sms_outbox
+):
+    child = _child_asks_a_guardian(alice, PARENT)
+    granted = child.post(
+        "/consent/guardian/", {**quote("face_swap"), "code": last_code(_sms_outbox), "lang": "en"}
+    )
+    assert granted.status_code == 302
+    guardian = User.objects.get(phone_number=PARENT)  # made when the guardian's code passed
+    _child_asks_a_guardian(alice, PARENT, declare=False)  # and again, left half-way
+    anonymous = APIClient()
+    request_code(anonymous, PARENT)  # the guardian's own code requests
+    verify_code(anonymous, PARENT, last_code(_sms_outbox))
+
+    certificate = _erase_through_api(guardian)
+
+    _assert_certificate_and_scan_agree(certificate, PARENT)
+
+
+def test_staff_lookups_of_a_number_leave_no_trace_after_erasure(alice, policies):
+    staff = StaffFactory(phone_number="+447911000002", is_superuser=True)
+    desk = Client()
+    admin_login(desk, staff, device=staff.totp_device)
+    users = reverse("admin:consent_user_changelist")
+    assert desk.get(users, {"q": str(alice.phone_number)}).status_code == 200
+    assert desk.get(reverse("admin:consent_user_change", args=[alice.pk])).status_code == 200
+
+    certificate = _erase_through_api(alice)
+
+    _assert_certificate_and_scan_agree(certificate, str(alice.phone_number))
+
+
+def test_a_get_of_the_sign_in_page_makes_no_session(db):
+    browser = Client()
+
+    page = browser.get(f"{LOGIN}?next=/consent/")
+
+    assert page.status_code == 200
+    assert not Session.objects.exists() and "sessionid" not in browser.cookies
+    assert 'name="next" value="/consent/"' in page.content.decode()  # the form carries it
