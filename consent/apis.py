@@ -91,7 +91,7 @@ class OtpRequestApi(APIView):
             202: _DETAIL,
             **errors(
                 {
-                    400: ["invalid", "invalid_phone"],
+                    400: ["invalid", "malformed_request", "invalid_phone"],
                     429: ["rate_limited"],
                     503: ["sms_unavailable"],
                 },
@@ -133,7 +133,13 @@ class OtpVerifyApi(APIView):
             200: OutputSerializer,
             **errors(
                 {
-                    400: ["invalid", "invalid_phone", "invalid_code", "locked_out"],
+                    400: [
+                        "invalid",
+                        "malformed_request",
+                        "invalid_phone",
+                        "invalid_code",
+                        "locked_out",
+                    ],
                     403: ["account_disabled"],
                     429: ["rate_limited"],
                 },
@@ -283,7 +289,7 @@ class ConsentListApi(APIView):
             201: _RECEIPT,
             **errors(
                 {
-                    400: ["invalid", "policy_mismatch"],
+                    400: ["invalid", "malformed_request", "policy_mismatch"],
                     403: ["guardian_required"],
                     404: ["unknown_purpose"],
                     409: ["already_granted", "erasure_in_progress"],
@@ -380,7 +386,7 @@ class GuardianRequestApi(APIView):
             202: _DETAIL,
             **errors(
                 {
-                    400: ["invalid", "invalid_phone"],
+                    400: ["invalid", "malformed_request", "invalid_phone"],
                     409: ["guardian_not_needed", "guardian_is_subject"],
                     429: ["rate_limited"],
                     503: ["sms_unavailable"],
@@ -418,7 +424,13 @@ class GuardianGrantApi(APIView):
             201: _RECEIPT,
             **errors(
                 {
-                    400: ["invalid", "invalid_phone", "invalid_code", "locked_out"],
+                    400: [
+                        "invalid",
+                        "malformed_request",
+                        "invalid_phone",
+                        "invalid_code",
+                        "locked_out",
+                    ],
                     403: ["guardian_is_minor"],
                     404: ["unknown_purpose"],
                     409: ["guardian_not_needed", "already_granted"],
