@@ -376,6 +376,9 @@ class MinorDeclarationApi(APIView):
 class GuardianRequestApi(APIView):
     class InputSerializer(serializers.Serializer):
         phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
+        purpose = StrictCharField(
+            max_length=64, help_text="The purpose the code grants (for this child only)."
+        )
 
     @extend_schema(
         operation_id="consents_guardian_request",
@@ -387,6 +390,7 @@ class GuardianRequestApi(APIView):
             **errors(
                 {
                     400: ["invalid", "malformed_request", "invalid_phone"],
+                    404: ["unknown_purpose"],
                     409: ["guardian_not_needed", "guardian_is_subject"],
                     429: ["rate_limited"],
                     503: ["sms_unavailable"],
@@ -398,9 +402,7 @@ class GuardianRequestApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         guardian_code_request(
-            subject=request.user,
-            phone=serializer.validated_data["phone"],
-            client_ip=client_ip_for(request),
+            subject=request.user, client_ip=client_ip_for(request), **serializer.validated_data
         )
         detail = _("If this number can receive text messages, a code is on its way.")
         return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
