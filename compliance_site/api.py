@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -23,6 +25,47 @@ _DRF_CODES = {
     exceptions.Throttled: "rate_limited",
     exceptions.ValidationError: "invalid",
 }
+
+
+# No body of ours nests deeper than a few levels; deeper is an attack on the parser or on
+# whatever walks the result next.
+MAX_JSON_DEPTH = 32
+
+
+class JsonObjectParser(JSONParser):
+    """The API's only JSON parser: a body is one JSON object, or the request is a 400
+    ``malformed_request`` (ParseError). Deep nesting (RecursionError in the decoder),
+    invalid UTF-8, truncated JSON and a top-level list, string, number or null all end
+    here, before any view or serializer sees them."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> dict:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(_malformed()) from None
+        except exceptions.ParseError:
+            raise exceptions.ParseError(_malformed()) from None
+        if not isinstance(data, dict) or _too_deep(data):
+            raise exceptions.ParseError(_malformed())
+        return data
+
+
+def _malformed() -> str:
+    return _("The request body is not a JSON object.")
+
+
+def _too_deep(data: dict) -> bool:
+    """Whether ``data`` nests deeper than ``MAX_JSON_DEPTH`` (walked without recursion)."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value)
+    return False
 
 
 def _first_message(detail) -> str:

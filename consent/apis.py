@@ -91,7 +91,7 @@ class OtpRequestApi(APIView):
             202: _DETAIL,
             **errors(
                 {
-                    400: ["invalid", "invalid_phone"],
+                    400: ["invalid", "malformed_request", "invalid_phone"],
                     429: ["rate_limited"],
                     503: ["sms_unavailable"],
                 },
@@ -133,7 +133,13 @@ class OtpVerifyApi(APIView):
             200: OutputSerializer,
             **errors(
                 {
-                    400: ["invalid", "invalid_phone", "invalid_code", "locked_out"],
+                    400: [
+                        "invalid",
+                        "malformed_request",
+                        "invalid_phone",
+                        "invalid_code",
+                        "locked_out",
+                    ],
                     403: ["account_disabled"],
                     429: ["rate_limited"],
                 },
@@ -283,7 +289,7 @@ class ConsentListApi(APIView):
             201: _RECEIPT,
             **errors(
                 {
-                    400: ["invalid", "policy_mismatch"],
+                    400: ["invalid", "malformed_request", "policy_mismatch"],
                     403: ["guardian_required"],
                     404: ["unknown_purpose"],
                     409: ["already_granted", "erasure_in_progress"],
@@ -370,6 +376,9 @@ class MinorDeclarationApi(APIView):
 class GuardianRequestApi(APIView):
     class InputSerializer(serializers.Serializer):
         phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
+        purpose = StrictCharField(
+            max_length=64, help_text="The purpose the code grants (for this child only)."
+        )
 
     @extend_schema(
         operation_id="consents_guardian_request",
@@ -380,7 +389,8 @@ class GuardianRequestApi(APIView):
             202: _DETAIL,
             **errors(
                 {
-                    400: ["invalid", "invalid_phone"],
+                    400: ["invalid", "malformed_request", "invalid_phone"],
+                    404: ["unknown_purpose"],
                     409: ["guardian_not_needed", "guardian_is_subject"],
                     429: ["rate_limited"],
                     503: ["sms_unavailable"],
@@ -392,9 +402,7 @@ class GuardianRequestApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         guardian_code_request(
-            subject=request.user,
-            phone=serializer.validated_data["phone"],
-            client_ip=client_ip_for(request),
+            subject=request.user, client_ip=client_ip_for(request), **serializer.validated_data
         )
         detail = _("If this number can receive text messages, a code is on its way.")
         return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
@@ -418,7 +426,13 @@ class GuardianGrantApi(APIView):
             201: _RECEIPT,
             **errors(
                 {
-                    400: ["invalid", "invalid_phone", "invalid_code", "locked_out"],
+                    400: [
+                        "invalid",
+                        "malformed_request",
+                        "invalid_phone",
+                        "invalid_code",
+                        "locked_out",
+                    ],
                     403: ["guardian_is_minor"],
                     404: ["unknown_purpose"],
                     409: ["guardian_not_needed", "already_granted"],

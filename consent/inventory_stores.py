@@ -335,7 +335,7 @@ STORES = (
         why=gettext_noop("Signing you in with a text message code"),
         retention=gettext_noop(
             "As long as the account exists; for numbers that never signed in, until the "
-            "code expires"
+            "code expires and failed attempts are forgotten (5 minutes after the last)"
         ),
         legal_basis=gettext_noop("Performance of the service you asked for"),
         locate=sms_devices_locate,

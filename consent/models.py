@@ -60,6 +60,7 @@ LOCKED_OUT = "LOCKED_OUT"
 # The fields a new code or a verification attempt changes.
 CODE_FIELDS = [
     "token",
+    "binding",
     "valid_until",
     "throttling_failure_count",
     "throttling_failure_timestamp",
@@ -77,9 +78,16 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
 
     The account does not exist before the first successful verification, so the device is
     keyed by an HMAC of the number and ``user`` stays empty until then. Only an HMAC of the
-    current code is stored (``token``), bound to this number. A device whose number never
-    signed in is personal data with no purpose once its code expired: ``identity_prune``
-    deletes it.
+    current code is stored (``token``), bound to this number, and next to it a keyed digest
+    of what the code was sent for (``binding``: signing in, or one guardian grant): a code
+    passes only where it is used for exactly that.
+
+    The device is also the number's failure counter (back-off and lock-out), made at the first
+    attempt for any number, known or not, so that the answers never tell them apart. Failures
+    are forgotten ``OTP_SMS_CODE_VALIDITY`` seconds after the last one (by then any code they
+    were aimed at has expired), and a new code forgets them at once. A device whose number
+    never signed in is personal data with no purpose once its code expired and its failures
+    are forgotten: ``identity_prune`` deletes it.
     """
 
     user = models.ForeignKey(
@@ -98,6 +106,8 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
     # HMAC-SHA256 hex of the code; SideChannelDevice's 16 characters would hold the code itself.
     # NULL = no usable code, as in SideChannelDevice.
     token = models.CharField(max_length=64, blank=True, null=True, editable=False)  # noqa: DJ001
+    # Keyed digest of what the current code was sent for (consent.services.CodeUse).
+    binding = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = SmsDeviceManager()
 
@@ -111,7 +121,15 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
     def is_locked_out(self) -> bool:
         return self.throttling_failure_count >= settings.OTP_SMS_MAX_FAILURES
 
+    def failures_forget_stale(self) -> None:
+        """Forget failures older than a code's validity (in memory; saved with the attempt)."""
+        last = self.throttling_failure_timestamp
+        horizon = timedelta(seconds=settings.OTP_SMS_CODE_VALIDITY)
+        if last is not None and timezone.now() - last >= horizon:
+            self.throttle_reset(commit=False)
+
     def verify_is_allowed(self):
+        self.failures_forget_stale()
         if self.is_locked_out:
             return False, {"reason": LOCKED_OUT, "failure_count": self.throttling_failure_count}
         return super().verify_is_allowed()
@@ -120,31 +138,43 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
         message = f"{self.phone_digest}:{code}"
         return salted_hmac("faceledger.consent.sms-code", message, algorithm="sha256").hexdigest()
 
-    def generate_token(self, length=6, valid_secs=None, commit=True) -> str:
-        """Make, store (as its HMAC) and return a new code, as SideChannelDevice does."""
+    def generate_token(self, length=6, valid_secs=None, commit=True, binding: str = "") -> str:
+        """Make, store (as its HMAC) and return a new code, as SideChannelDevice does. Without
+        a ``binding`` (django-otp's own callers) the code is bound to nothing: it never passes."""
         if valid_secs is None:
             valid_secs = settings.OTP_SMS_CODE_VALIDITY
         code = random_number_token(length)
-        self.store_token(code, timezone.now() + timedelta(seconds=valid_secs), commit=commit)
+        valid_until = timezone.now() + timedelta(seconds=valid_secs)
+        self.store_token(code, valid_until, commit=commit, binding=binding)
         return code
 
-    def store_token(self, code: str, valid_until, commit: bool = True) -> None:
-        """A new code replaces the old one and lifts the back-off and the lock-out."""
+    def store_token(self, code: str, valid_until, commit: bool = True, *, binding: str) -> None:
+        """A new code replaces the old one (and its binding) and lifts the back-off and the
+        lock-out."""
         self.token = self.code_digest(code)
+        self.binding = binding
         self.valid_until = valid_until
         self.throttle_reset(commit=False)
         if commit:
             self.save(update_fields=CODE_FIELDS)
 
-    def verify_token(self, token) -> bool:
-        """Single use, expiring, throttled; compared in constant time."""
+    def code_matches(self, code: str) -> bool:
+        """Whether ``code`` is the current code, whatever it was sent for (constant time)."""
+        return bool(self.token) and constant_time_compare(self.token, self.code_digest(str(code)))
+
+    def verify_token(self, token, binding: str = "") -> bool:
+        """Single use, expiring, throttled, and only for what the code was sent for (the
+        ``binding`` digest); compared in constant time. A right code used for something else
+        counts as a wrong code. django-otp's own forms (the admin's login) call this without a
+        binding: no code is ever sent for them, so there it always fails."""
         allowed, _info = self.verify_is_allowed()
         if not allowed:
             return False
         now = timezone.now()
-        presented = self.code_digest(str(token))
-        if self.token and now < self.valid_until and constant_time_compare(self.token, presented):
+        bound = bool(binding) and constant_time_compare(self.binding, binding)
+        if self.code_matches(token) and bound and now < self.valid_until:
             self.token = None
+            self.binding = ""
             self.valid_until = now
             self.throttle_reset(commit=False)
             self.save(update_fields=CODE_FIELDS)

@@ -26,7 +26,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -61,6 +61,7 @@ from consent.policies import LANGUAGES, text_sha256
 from consent.receipts import ReceiptFacts, receipt_issue
 from consent.selectors import (
     ClientEvidence,
+    check_language,
     e164,
     ip_limit_key,
     is_dpo,
@@ -147,6 +148,31 @@ def _invalid_phone(detail: str) -> ApplicationError:
 
 
 @dataclass(frozen=True)
+class CodeUse:
+    """What a one-time code is sent for. It is stored with the code as a keyed digest
+    (``SmsDevice.binding``) and the code passes only where it is used for exactly that:
+    a guardian's code cannot sign the guardian in, a sign-in code cannot grant for a child,
+    and a guardian's code grants only the purpose it was asked for, for the child who asked."""
+
+    action: str
+    subject_id: int | None = None
+    purpose: str = ""
+
+    SIGN_IN = "sign_in"
+    GUARDIAN_GRANT = "guardian_grant"
+
+    def digest(self) -> str:
+        return keyed_digest("code-use", f"{self.action}:{self.subject_id or ''}:{self.purpose}")
+
+
+SIGN_IN = CodeUse(CodeUse.SIGN_IN)
+
+
+def guardian_grant_use(*, subject: User, purpose: str) -> CodeUse:
+    return CodeUse(CodeUse.GUARDIAN_GRANT, subject_id=subject.pk, purpose=purpose)
+
+
+@dataclass(frozen=True)
 class _Limit:
     scope: str
     key: str
@@ -154,11 +180,10 @@ class _Limit:
     window: int  # seconds
 
 
-def otp_request(*, phone: str, client_ip: str, for_guardian: bool = False) -> str:
-    """Send a sign-in code to ``phone``; returns the number in E.164.
-
-    ``for_guardian``: the code is for a parent or guardian consenting on a child's behalf
-    (``consent_guardian_grant``), and the text message says so.
+def otp_request(*, phone: str, client_ip: str, use: CodeUse = SIGN_IN) -> str:
+    """Send a one-time code to ``phone`` for ``use`` (signing in unless said otherwise);
+    returns the number in E.164. The code is stored bound to ``use``, and the text message
+    says what it is for.
 
     The answer, and the work done, are the same whether or not the number has an account (no
     enumeration): the account is not even looked up, so these events name no subject. The
@@ -181,7 +206,7 @@ def otp_request(*, phone: str, client_ip: str, for_guardian: bool = False) -> st
         raise refusal[0]
     code = random_number_token(CODE_LENGTH)
     try:
-        send_sms(to, _code_message(code, for_guardian=for_guardian))
+        send_sms(to, _code_message(code, use))
     except SmsDeliveryError:
         _send_failed(limits, now)
         raise ServiceUnavailable(
@@ -190,7 +215,7 @@ def otp_request(*, phone: str, client_ip: str, for_guardian: bool = False) -> st
         ) from None
     valid_until = now + timedelta(seconds=settings.OTP_SMS_CODE_VALIDITY)
     with transaction.atomic(durable=True):
-        _device_code_store(number=number, code=code, valid_until=valid_until)
+        _device_code_store(number=number, code=code, valid_until=valid_until, use=use)
         data = {"valid_seconds": settings.OTP_SMS_CODE_VALIDITY}
         _record(AuditAction.OTP_REQUESTED, subject=None, data=data)
     return to
@@ -200,17 +225,29 @@ def _sender() -> str:
     return settings.SMS_SENDER_NAME
 
 
-def _code_message(code: str, *, for_guardian: bool) -> str:
+def _code_message(code: str, use: CodeUse) -> str:
     values = {"name": _sender(), "code": code}
-    if for_guardian:
+    if use.action == CodeUse.GUARDIAN_GRANT:
+        values["purpose"] = _purpose_title(use.purpose)
         return (
             _(
-                "%(name)s: %(code)s is your code to give consent on behalf of your child. "
-                "Enter it only if you agree."
+                "%(name)s: %(code)s is your code to give consent on behalf of your child to "
+                "“%(purpose)s”. Enter it only if you agree."
             )
             % values
         )
-    return _("Your %(name)s code is %(code)s") % values
+    return _("%(name)s: %(code)s is your code to sign in. Do not share it.") % values
+
+
+def _purpose_title(purpose: str) -> str:
+    """The title of the purpose's current text in the active language (the request's)."""
+    try:
+        language = check_language(translation.get_language() or "en")
+    except ApplicationError:
+        language = "en"
+    current = purpose_by_code(purpose).current_version_id
+    text = PolicyText.objects.filter(policy_id=current, language=language).first()
+    return text.title if text is not None else purpose
 
 
 def _send_limits(number: phonenumbers.PhoneNumber, client_ip: str) -> list[_Limit]:
@@ -277,10 +314,10 @@ def _send_failed(limits: Sequence[_Limit], now: datetime) -> None:
 
 
 def _device_code_store(
-    *, number: phonenumbers.PhoneNumber, code: str, valid_until: datetime
+    *, number: phonenumbers.PhoneNumber, code: str, valid_until: datetime, use: CodeUse
 ) -> None:
     device = SmsDevice(phone_digest=phone_digest(number), name="SMS")
-    device.store_token(code, valid_until, commit=False)
+    device.store_token(code, valid_until, commit=False, binding=use.digest())
     # One upsert whether or not the number has a device (a number that signed in has one): the
     # same statement for both, so the answer time says nothing about the account.
     SmsDevice.objects.bulk_create(
@@ -319,7 +356,7 @@ def token_login(*, phone: str, code: str) -> str:
     number = check_phone(phone)
     key = ""
     with transaction.atomic(durable=True):
-        attempt = _otp_check(number=number, code=code)
+        attempt = _otp_check(number=number, code=code, use=SIGN_IN)
         if attempt.user is not None:
             key = _api_token_issue(user=attempt.user)
             _record(AuditAction.LOGIN, actor=attempt.user, subject=attempt.user, data=_API)
@@ -333,7 +370,7 @@ def session_login(*, request: HttpRequest, phone: str, code: str) -> User:
     ``django.contrib.auth.login`` rotates (no session fixation)."""
     number = check_phone(phone)
     with transaction.atomic(durable=True):
-        attempt = _otp_check(number=number, code=code)
+        attempt = _otp_check(number=number, code=code, use=SIGN_IN)
         if attempt.user is not None:
             auth_login(request, attempt.user, backend=_SESSION_BACKEND)
             _record(AuditAction.LOGIN, actor=attempt.user, subject=attempt.user, data=_PORTAL)
@@ -347,18 +384,15 @@ _API = {"channel": "api"}
 _PORTAL = {"channel": "portal"}
 
 
-def _otp_check(*, number: phonenumbers.PhoneNumber, code: str) -> _Attempt:
-    """Verify ``code`` under a row lock; record the outcome. Runs in the caller's transaction."""
-    # FOR UPDATE: two requests with the same code cannot both use it (single use).
-    device = SmsDevice.objects.select_for_update().filter(phone_digest=phone_digest(number)).first()
-    if device is None:
-        _record(AuditAction.OTP_FAILED, subject=None, data={"reason": "no_code"})
-        return _Attempt(refusal=_invalid_code())
+def _otp_check(*, number: phonenumbers.PhoneNumber, code: str, use: CodeUse) -> _Attempt:
+    """Verify ``code`` for ``use`` under a row lock; record the outcome. Runs in the caller's
+    transaction. A right code sent for another use fails as a wrong code (``other_use``)."""
+    device = _device_locked(number)
     allowed, info = device.verify_is_allowed()
     if not allowed:
         return _refused_while_blocked(info)
-    reason = _failure_reason(device)
-    if not device.verify_token(code):
+    reason = _failure_reason(device, code=code)
+    if not device.verify_token(code, binding=use.digest()):
         failures = device.throttling_failure_count
         data = {"reason": reason, "failures": failures}
         _record(AuditAction.OTP_FAILED, subject=None, data=data)
@@ -369,11 +403,24 @@ def _otp_check(*, number: phonenumbers.PhoneNumber, code: str) -> _Attempt:
     return _subject_verified(device, number)
 
 
-def _failure_reason(device: SmsDevice) -> str:
+def _device_locked(number: phonenumbers.PhoneNumber) -> SmsDevice:
+    """The number's device, made if missing, locked (FOR UPDATE: two requests with the same
+    code cannot both use it). Every number, with an account, a code or neither, gets the same
+    row and the same statements, so back-off and lock-out answer alike for all: no oracle."""
+    digest = phone_digest(number)
+    SmsDevice.objects.bulk_create(
+        [SmsDevice(phone_digest=digest, name="SMS")], ignore_conflicts=True
+    )
+    return SmsDevice.objects.select_for_update().get(phone_digest=digest)
+
+
+def _failure_reason(device: SmsDevice, *, code: str) -> str:
     if not device.token:
         return "no_code"
     if device.valid_until <= timezone.now():
         return "expired"
+    if device.code_matches(code):
+        return "other_use"
     return "wrong_code"
 
 
@@ -561,11 +608,15 @@ def staff_view_record(*, staff: User, subject: User) -> None:
 
 def identity_prune(*, now: datetime | None = None) -> dict[str, int]:
     """Delete what has no purpose left: devices of numbers that never signed in once their
-    code expired, send windows with no hit left inside them, expired API tokens."""
+    code expired and their failures are forgotten (deleting one then changes no answer: a
+    new one starts the same), send windows with no hit left inside them, expired API tokens."""
     now = now or timezone.now()
+    forgotten = now - timedelta(seconds=settings.OTP_SMS_CODE_VALIDITY)
+    stale = Q(throttling_failure_timestamp=None) | Q(throttling_failure_timestamp__lte=forgotten)
+    devices = SmsDevice.objects.filter(stale, user=None, valid_until__lt=now)
     with transaction.atomic(durable=True):
         counts = {
-            "devices": SmsDevice.objects.filter(user=None, valid_until__lt=now).delete()[0],
+            "devices": devices.delete()[0],
             "send_windows": SendWindow.objects.filter(expires_at__lt=now).delete()[0],
             "api_tokens": ApiToken.objects.filter(expires_at__lt=now).delete()[0],
         }
@@ -817,11 +868,15 @@ def check_guardian_request(*, subject: User, number: phonenumbers.PhoneNumber) -
         )
 
 
-def guardian_code_request(*, subject: User, phone: str, client_ip: str) -> str:
+def guardian_code_request(*, subject: User, phone: str, purpose: str, client_ip: str) -> str:
     """Text a code to the parent or guardian of ``subject`` (a declared minor) so that they
-    can consent on the child's behalf; the same sending limits as signing in apply."""
+    can consent on the child's behalf to ``purpose``, which the text names; the code grants
+    that purpose for that child and nothing else (``CodeUse``). The same sending limits as
+    signing in apply."""
     check_guardian_request(subject=subject, number=check_phone(phone))
-    return otp_request(phone=phone, client_ip=client_ip, for_guardian=True)
+    purpose_by_code(purpose)  # unknown_purpose, before anything is sent
+    use = guardian_grant_use(subject=subject, purpose=purpose)
+    return otp_request(phone=phone, client_ip=client_ip, use=use)
 
 
 def consent_guardian_grant(
@@ -836,7 +891,9 @@ def consent_guardian_grant(
 ) -> ConsentRecord:
     """A parent or guardian grants one purpose for a child under 14, proving control of their
     own phone with the code texted to it. The guardian's account is created or used as at
-    sign-in; the record, its receipt and the audit event name them by pseudonym.
+    sign-in; the record, its receipt and the audit event name them by pseudonym. The code
+    must have been sent for this child and this purpose (``guardian_code_request``); any
+    other code fails as a wrong one.
 
     The policy and the child's state are checked before the code, so a mistake does not use
     the code up. A wrong code is refused after its failure is committed (back-off, audit).
@@ -847,7 +904,8 @@ def consent_guardian_grant(
     _check_not_granted(latest_record_for(subject, row), row)
     record = None
     with transaction.atomic(durable=True):
-        attempt = _otp_check(number=number, code=code)
+        use = guardian_grant_use(subject=subject, purpose=row.code)
+        attempt = _otp_check(number=number, code=code, use=use)
         guardian = attempt.user
         if guardian is not None and minor_declared_on(guardian) is not None:
             attempt.refusal = Forbidden(

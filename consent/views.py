@@ -272,7 +272,10 @@ def guardian_request_view(request: HttpRequest) -> HttpResponse:
         return _centre(request, language, status=400, error=_form_error())
     try:
         phone = guardian_code_request(
-            subject=request.user, phone=form.cleaned_data["phone"], client_ip=client_ip_for(request)
+            subject=request.user,
+            phone=form.cleaned_data["phone"],
+            purpose=form.cleaned_data["purpose"],
+            client_ip=client_ip_for(request),
         )
     except ApplicationError as exc:
         return _centre(request, language, status=exc.status_code, error=exc.detail)

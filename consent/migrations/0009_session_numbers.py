@@ -28,7 +28,7 @@ def strip_numbers_from_sessions(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('consent', '0007_reportjob'),
+        ('consent', '0008_otp_binding'),
         ('sessions', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -181,9 +181,10 @@ def test_the_sms_code_is_never_a_second_factor_for_the_admin(staff, outbox):
     portal.post(reverse("consent:login"), {"phone": str(staff.phone_number)})
     client = Client()
     admin_login(client, staff, device=sms_device, token=last_code(outbox))
-    # django-otp's form accepts the code and names the SMS device in the session, but the
-    # device is not confirmed, so the middleware does not count it as a second factor.
-    assert client.session["otp_device_id"] == sms_device.persistent_id
+    # The code was sent for signing in to the portal, so django-otp's form refuses it (and, were
+    # it accepted, the device is not confirmed: the middleware would not count it either).
+    assert "otp_device_id" not in client.session
+    assert SmsDevice.objects.get(pk=sms_device.pk).throttling_failure_count == 1
 
     response = client.get(ADMIN_INDEX)
     assert response.status_code == 302

@@ -27,7 +27,9 @@ def test_a_new_number_signs_in_through_the_api_and_gets_an_account_at_verificati
 
     assert response.status_code == 202
     assert [m.to for m in outbox] == [NEW_NUMBER]
-    assert outbox[0].body == f"Your Faceledger code is {last_code(outbox)}"
+    assert outbox[0].body == (
+        f"Faceledger: {last_code(outbox)} is your code to sign in. Do not share it."
+    )
     assert not User.objects.filter(phone_number=NEW_NUMBER).exists()
 
     response = verify_code(api, NEW_NUMBER, last_code(outbox))

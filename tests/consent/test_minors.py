@@ -34,7 +34,8 @@ def child_api(child):
 
 
 def _guardian_grant(client, outbox, purpose="biometric_enrolment", phone=PARENT, code=None):
-    assert client.post(GUARDIAN_REQUEST, {"phone": phone}, format="json").status_code == 202
+    ask = {"phone": phone, "purpose": purpose}
+    assert client.post(GUARDIAN_REQUEST, ask, format="json").status_code == 202
     body = {**quote(purpose), "phone": phone, "code": code or last_code(outbox)}
     return client.post(GUARDIAN_GRANT, body, format="json")
 
@@ -92,14 +93,14 @@ def test_a_guardian_verified_by_sms_grants_for_the_child(child, child_api, outbo
 
 
 def test_the_guardian_text_message_says_what_the_code_is_for(child_api, outbox):
-    child_api.post(GUARDIAN_REQUEST, {"phone": PARENT}, format="json")
+    child_api.post(GUARDIAN_REQUEST, {"phone": PARENT, "purpose": "face_swap"}, format="json")
 
     assert outbox[-1].to == PARENT
     assert "on behalf of your child" in outbox[-1].body
 
 
 def test_a_wrong_guardian_code_grants_nothing(child, child_api, outbox):
-    child_api.post(GUARDIAN_REQUEST, {"phone": PARENT}, format="json")
+    child_api.post(GUARDIAN_REQUEST, {"phone": PARENT, "purpose": "face_swap"}, format="json")
 
     body = {**quote("face_swap"), "phone": PARENT, "code": wrong(last_code(outbox))}
     response = child_api.post(GUARDIAN_GRANT, body, format="json")
@@ -112,7 +113,7 @@ def test_a_wrong_guardian_code_grants_nothing(child, child_api, outbox):
 
 
 def test_a_wrong_text_quote_is_refused_before_the_code_is_used(child, child_api, outbox):
-    child_api.post(GUARDIAN_REQUEST, {"phone": PARENT}, format="json")
+    child_api.post(GUARDIAN_REQUEST, {"phone": PARENT, "purpose": "face_swap"}, format="json")
     code = last_code(outbox)
     body = {**quote("face_swap"), "sha256": "0" * 64, "phone": PARENT, "code": code}
 
@@ -125,7 +126,8 @@ def test_a_wrong_text_quote_is_refused_before_the_code_is_used(child, child_api,
 
 
 def test_the_child_cannot_act_as_their_own_guardian(child, child_api, outbox):
-    response = child_api.post(GUARDIAN_REQUEST, {"phone": str(child.phone_number)}, format="json")
+    body = {"phone": str(child.phone_number), "purpose": "face_swap"}
+    response = child_api.post(GUARDIAN_REQUEST, body, format="json")
 
     assert response.status_code == 409
     assert response.json()["code"] == "guardian_is_subject"
@@ -143,7 +145,8 @@ def test_a_guardian_who_declared_themselves_under_14_is_refused(child, child_api
 
 
 def test_an_adult_needs_no_guardian(alice, policies, outbox):
-    response = token_client(alice).post(GUARDIAN_REQUEST, {"phone": PARENT}, format="json")
+    body = {"phone": PARENT, "purpose": "face_swap"}
+    response = token_client(alice).post(GUARDIAN_REQUEST, body, format="json")
 
     assert response.status_code == 409
     assert response.json()["code"] == "guardian_not_needed"
@@ -189,7 +192,14 @@ def test_declaring_an_age_under_14_withdraws_consents_given_alone_and_erases_the
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"phone": 447400166666}, {"phone": "not a number"}, {"phone": "+44" + "7" * 100}],
+    [
+        {},
+        {"phone": PARENT},
+        {"phone": 447400166666, "purpose": "face_swap"},
+        {"phone": "not a number", "purpose": "face_swap"},
+        {"phone": "+44" + "7" * 100, "purpose": "face_swap"},
+        {"phone": PARENT, "purpose": ["face_swap"]},
+    ],
 )
 def test_a_malformed_guardian_request_is_a_400(child_api, outbox, body):
     response = child_api.post(GUARDIAN_REQUEST, body, format="json")

@@ -157,7 +157,8 @@ def test_a_code_for_one_number_does_not_sign_in_another(api, outbox, alice, audi
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_code"
-    assert audit_log(with_data=True)[-1] == ("OTP_FAILED", {"reason": "no_code"})
+    # Counted like any wrong code: every number has a failure counter (no enumeration).
+    assert audit_log(with_data=True)[-1] == ("OTP_FAILED", {"reason": "no_code", "failures": 1})
 
 
 def test_a_number_that_never_asked_for_a_code_gets_the_same_refusal_as_a_wrong_code(api, outbox):

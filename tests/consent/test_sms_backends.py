@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,7 +102,7 @@ def test_a_code_sent_through_the_http_gateway_signs_in(api, gateway):
     assert request_code(api, NEW_NUMBER).status_code == 202
 
     body = gateway.received[0]["form"]["Body"][0]
-    code = body.rsplit(" ", 1)[-1]
+    code = re.search(r"\b\d{6}\b", body).group()
     assert verify_code(api, NEW_NUMBER, code).status_code == 200
 
 
@@ -130,7 +131,7 @@ def test_a_gateway_failure_is_a_503_and_neither_stores_a_code_nor_counts(
 @pytest.mark.django_db
 def test_a_failed_send_leaves_the_previous_code_usable(api, gateway):
     request_code(api, NEW_NUMBER)
-    first_code = gateway.received[0]["form"]["Body"][0].rsplit(" ", 1)[-1]
+    first_code = re.search(r"\b\d{6}\b", gateway.received[0]["form"]["Body"][0]).group()
     gateway.answer = (502, {"message": "Bad gateway"})
 
     assert request_code(api, NEW_NUMBER).status_code == 503

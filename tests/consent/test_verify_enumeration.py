@@ -1,0 +1,176 @@
+"""Verification says nothing about a number: for a registered number, a number with a code
+waiting and a number never seen, the same sequence of wrong codes gets the same answers (status,
+body, headers including ``Retry-After``), through back-off, lock-out, pruning and the lock-out's
+end. And an attacker's wrong codes cost the real owner no more than asking for a new code."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from consent.models import SmsDevice
+from consent.services import identity_prune
+from tests.consent.conftest import last_code, request_code, verify_code, wrong
+
+pytestmark = pytest.mark.django_db
+
+REGISTERED = "+447400100001"  # alice
+PENDING = "+447400188888"  # asked for a code, never used it
+NEVER_SEEN = "+447400199999"
+GUESS = "000000"
+# A number moves the frozen clock by that many seconds, then tries a wrong code; "wait:N" only
+# moves it; "prune" runs the retention sweep. Through every back-off step and the lock-out, a
+# sweep while locked out, then long enough for the failures to be forgotten, a sweep (which
+# deletes the devices of numbers without an account), and the back-off starting again.
+SCRIPT: list[float | str] = [
+    *[0, 0, 1.5, 0, 2.5, 0, 4.5, 8.5, 16.5, 0],
+    *["prune", 40, 0],
+    *["wait:400", "prune", 0, 0, 2],
+]
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def numbers(api, outbox, alice, clock):
+    """Alice signed in once (her device has no code now); someone asked for a code for PENDING."""
+    request_code(api, REGISTERED)
+    assert verify_code(api, REGISTERED, last_code(outbox)).status_code == 200
+    request_code(api, PENDING)
+    codes = {PENDING: last_code(outbox)}
+    clock.shift(1)
+    return codes
+
+
+# Headers that differ on every answer by design (a fresh id per request), not by number.
+_PER_REQUEST = {"date", "x-request-id"}
+
+
+def _answer(response) -> tuple:
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in _PER_REQUEST}
+    return response.status_code, response.content, sorted(headers.items())
+
+
+def _attack(api, clock, phone: str, pending_code: str | None) -> list[tuple]:
+    """Play SCRIPT against ``phone``: the attacker's guess never is the pending code."""
+    guess = wrong(pending_code) if pending_code else GUESS
+    answers = []
+    start = timezone.now()
+    for step in SCRIPT:
+        if step == "prune":
+            identity_prune()
+            continue
+        if isinstance(step, str):
+            clock.shift(float(step.removeprefix("wait:")))
+            continue
+        clock.shift(step)
+        answers.append(_answer(verify_code(api, phone, guess)))
+    # Every number is attacked from the same moment on.
+    clock.move_to(start)
+    return answers
+
+
+def test_the_answers_are_the_same_for_every_number(api, numbers, clock):
+    start = timezone.now()
+    sequences = {}
+    for phone in (REGISTERED, PENDING, NEVER_SEEN):
+        clock.move_to(start)
+        sequences[phone] = _attack(api, clock, phone, numbers.get(phone))
+
+    assert sequences[REGISTERED] == sequences[PENDING] == sequences[NEVER_SEEN]
+    statuses = [status for status, _body, _headers in sequences[NEVER_SEEN]]
+    # The script does reach the back-off, the lock-out and the lock-out's end.
+    assert 429 in statuses
+    assert any(b'"locked_out"' in body for _status, body, _headers in sequences[NEVER_SEEN])
+    assert b'"invalid_code"' in sequences[NEVER_SEEN][-1][1]
+
+
+def test_back_off_answers_carry_the_same_retry_after_for_every_number(api, numbers, clock):
+    start = timezone.now()
+    retry_after = {}
+    for phone in (REGISTERED, PENDING, NEVER_SEEN):
+        clock.move_to(start)
+        guess = wrong(numbers[phone]) if phone in numbers else GUESS
+        first = verify_code(api, phone, guess)
+        second = verify_code(api, phone, guess)
+        assert (first.status_code, second.status_code) == (400, 429)
+        retry_after[phone] = second["Retry-After"]
+
+    assert retry_after == dict.fromkeys(retry_after, "1")
+
+
+def test_a_never_seen_number_leaves_only_a_keyed_digest_that_is_pruned(api, clock, settings):
+    verify_code(api, NEVER_SEEN, GUESS)
+
+    device = SmsDevice.objects.get()
+    assert NEVER_SEEN not in str(vars(device)) and NEVER_SEEN[1:] not in str(vars(device))
+    assert device.user is None and device.token is None
+    clock.shift(settings.OTP_SMS_CODE_VALIDITY + 1)
+    assert identity_prune()["devices"] == 1
+    assert not SmsDevice.objects.exists()
+
+
+def test_an_attackers_six_wrong_codes_cost_the_owner_only_a_new_code(api, outbox, clock):
+    request_code(api, REGISTERED)
+    for _ in range(6):
+        clock.shift(40)
+        verify_code(api, REGISTERED, GUESS if last_code(outbox) != GUESS else "111111")
+    assert verify_code(api, REGISTERED, last_code(outbox)).json()["code"] == "locked_out"
+
+    request_code(api, REGISTERED)
+    response = verify_code(api, REGISTERED, last_code(outbox))
+
+    assert response.status_code == 200
+    assert "token" in response.json()
+
+
+def test_a_new_code_also_lifts_the_back_off(api, outbox, clock):
+    request_code(api, REGISTERED)
+    verify_code(api, REGISTERED, wrong(last_code(outbox)))
+    assert verify_code(api, REGISTERED, last_code(outbox)).status_code == 429
+
+    request_code(api, REGISTERED)
+
+    assert verify_code(api, REGISTERED, last_code(outbox)).status_code == 200
+
+
+def _portal_attempts(phone: str, outbox, clock) -> list[tuple]:
+    browser = Client()
+    browser.post("/login/", {"phone": phone})
+    if last_code(outbox) == GUESS:
+        pytest.skip("the random code was the guess (one chance in a million)")
+    answers = []
+    for step in [0, 0, 1.5, 0, 2.5, 4.5, 8.5, 16.5, 0]:
+        clock.shift(step)
+        response = browser.post("/login/verify/", {"code": GUESS})
+        page = response.content.decode().replace(_shown(phone), "NUMBER")
+        page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", page)
+        answers.append((response.status_code, page))
+    return answers
+
+
+def _shown(phone: str) -> str:
+    import phonenumbers
+
+    number = phonenumbers.parse(phone, None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def test_the_portals_verify_step_answers_the_same_for_a_registered_and_a_new_number(
+    alice, outbox, clock
+):
+    start = timezone.now()
+    registered = _portal_attempts(REGISTERED, outbox, clock)
+    clock.move_to(start)
+    new = _portal_attempts(NEVER_SEEN, outbox, clock)
+
+    assert [status for status, _page in registered] == [status for status, _page in new]
+    assert registered == new
