@@ -50,6 +50,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         verbose_name = "user"
+        # Staff pages show numbers masked; this permission allows an audited reveal of one.
+        permissions = [("reveal_phone_number", "Can reveal a person's full phone number")]
 
     def __str__(self) -> str:
         return f"user {self.pk}"
