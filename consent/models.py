@@ -56,6 +56,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return f"user {self.pk}"
 
+    def get_short_name(self) -> str:
+        # The admin greets staff by this, not by the number (the username): screens are seen.
+        return str(self)
+
 
 # verify_is_allowed() reason once OTP_SMS_MAX_FAILURES wrong codes were entered for one code.
 LOCKED_OUT = "LOCKED_OUT"
