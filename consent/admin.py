@@ -119,33 +119,30 @@ class UserAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
         context["can_reveal_phone"] = request.user.has_perm(REVEAL_PHONE_PERMISSION)
         return super().render_change_form(request, context, *args, **kwargs)
 
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "find_form": FindByPhoneForm()}
-        return super().changelist_view(request, extra_context)
-
     @method_decorator(require_POST)
     def find_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
         form = FindByPhoneForm(request.POST)
+        if not form.is_valid():
+            refusal = ApplicationError(_("Enter a phone number."), code="invalid_phone")
+            return self._find_refused(request, refusal)
         try:
-            if not form.is_valid():
-                raise ApplicationError(_("Enter a phone number."), code="invalid_phone")
             subject = staff_subject_find(staff=request.user, phone=form.cleaned_data["phone"])
-        except ApplicationError as exc:
-            return self._find_refused(request, form, exc)
+        except ApplicationError as refusal:
+            return self._find_refused(request, refusal)
         if subject is None:
             self.message_user(request, _("No account has this number."), messages.WARNING)
             return redirect(reverse("admin:consent_user_changelist"))
         return redirect(reverse("admin:consent_user_change", args=[subject.pk]))
 
-    def _find_refused(self, request, form, exc: ApplicationError) -> TemplateResponse:
+    def _find_refused(self, request, refusal: ApplicationError) -> TemplateResponse:
+        """The form again with the refusal (its ``code`` on the page), never the number."""
         context = {
             **self.admin_site.each_context(request),
             "title": _("Find an account by phone number"),
             "opts": self.model._meta,
-            "find_form": FindByPhoneForm(),
-            "error": exc,
+            "error": refusal,
         }
         return TemplateResponse(request, "admin/consent/user/find.html", context, status=400)
 
