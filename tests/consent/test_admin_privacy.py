@@ -340,3 +340,34 @@ def test_the_consent_record_page_does_not_name_the_subject_s_pseudonym(alice, gr
     assert page.status_code == 200
     assert re.search(r"consentReceiptID", page.content.decode())
     assert pseudonym not in page.content.decode()
+
+
+# --- a staff lookup leaves the number nowhere ---------------------------------------------------
+
+
+def _session_hits(needles: list[str]) -> list[str]:
+    from django.contrib.sessions.models import Session
+
+    return [
+        row.session_key
+        for row in Session.objects.all()
+        if any(needle in json.dumps(row.get_decoded()) for needle in needles)
+    ]
+
+
+def test_a_staff_lookup_by_number_stores_the_number_nowhere(alice):
+    from tests.erasure.kit import database_hits
+
+    client = staff_client("support")
+    stranger = "+447400199999"
+    client.post(find_url(), {"phone": stranger}, follow=True)
+    client.post(find_url(), {"phone": "+44 7400 100001"}, follow=True)
+
+    forms = {
+        stranger: ["7400199999", "7400 199999"],
+        ALICE: list(ALICE_FORMS),
+    }
+    # The number nobody has is in no table and no session; Alice's only in her account row.
+    assert database_hits([f.encode() for f in forms[stranger]]) == []
+    assert database_hits([f.encode() for f in forms[ALICE]]) == ["consent_user.phone_number"]
+    assert _session_hits(forms[stranger] + forms[ALICE]) == []
