@@ -10,6 +10,8 @@ from django.contrib import admin
 from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf
 from compliance_site.admin import OfferedLookupsOnly, PersonListAudited
 
+_ACCOUNT_OBJECT_TYPE = "user"
+
 
 class ReadOnlyAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
@@ -29,11 +31,35 @@ class ReadOnlyAdmin(OfferedLookupsOnly, admin.ModelAdmin):
 class AuditEventAdmin(PersonListAudited, ReadOnlyAdmin):
     """Searching or filtering the log by a pseudonym narrows it to one person: audited."""
 
-    list_display = ("id", "time", "action_name", "actor", "subject", "object_type", "object_id")
+    list_display = (
+        "id",
+        "time",
+        "action_name",
+        "actor",
+        "subject",
+        "object_type",
+        "object_shown",
+    )
     list_filter = ("action",)
-    search_fields = ("subject", "actor", "object_id", "request_id")
+    # Not ``object_id``: searching it for an account id would pair that id with a pseudonym.
+    search_fields = ("subject", "actor", "request_id")
     date_hierarchy = "time"
     ordering = ("-id",)
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [
+            "object_shown" if name == "object_id" else name
+            for name in super().get_readonly_fields(request, obj)
+        ]
+
+    @admin.display(description="object id")
+    def object_shown(self, obj: AuditEvent) -> str:
+        # Staff views written before they stopped naming the account held its id here, beside
+        # the pseudonym: that pair is the mapping, which no admin page shows.
+        return "" if obj.object_type == _ACCOUNT_OBJECT_TYPE else obj.object_id
 
 
 @admin.register(AuditLeaf)

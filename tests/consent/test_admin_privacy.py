@@ -15,7 +15,9 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.actions import AuditAction
 from audit.models import AuditEvent, SubjectPseudonym
+from audit.services import audit_record
 from consent.erasure import erasure_request
 from consent.models import User
 from consent.reports import report_job_request
@@ -371,3 +373,26 @@ def test_a_staff_lookup_by_number_stores_the_number_nowhere(alice):
     assert database_hits([f.encode() for f in forms[stranger]]) == []
     assert database_hits([f.encode() for f in forms[ALICE]]) == ["consent_user.phone_number"]
     assert _session_hits(forms[stranger] + forms[ALICE]) == []
+
+
+def test_the_log_page_hides_an_account_id_that_older_staff_views_wrote_beside_a_pseudonym():
+    person = UserFactory(id=876_543_219)
+    with transaction.atomic():  # as staff views were recorded before: the account id as object
+        event = audit_record(
+            actor=StaffFactory(),
+            subject=person,
+            action=AuditAction.STAFF_VIEWED_SUBJECT,
+            object_type="user",
+            object_id=str(person.pk),
+        )
+    client = staff_client("superuser")
+
+    for url in (
+        reverse("admin:audit_auditevent_changelist"),
+        reverse("admin:audit_auditevent_change", args=[event.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert event.subject in html and str(person.pk) not in html, url
+    # Nor does a search by the account id find the pseudonym.
+    found = client.get(reverse("admin:audit_auditevent_changelist"), {"q": str(person.pk)})
+    assert found.status_code == 200 and event.subject not in found.content.decode()
