@@ -13,10 +13,11 @@ from django_otp.admin import OTPAdminSite
 from audit.actions import AuditAction
 from audit.services import audit_record
 
-# Never in the admin, for anyone (superusers included): django-otp's TOTP device admin shows
-# each staff member's shared secret (and its QR code). Staff enrol with ``create_staff``, which
-# prints their own secret once.
-_NEVER_REGISTERED = {"otp_totp.totpdevice"}
+# Never in the admin, for anyone (superusers included), whoever registers them: django-otp's
+# TOTP device admin shows each staff member's shared secret and its QR code (staff enrol with
+# ``create_staff``, which prints their own secret once), and the pseudonym table maps the
+# audit log's pseudonyms back to people (DESIGN invariant 4).
+_NEVER_REGISTERED = {"otp_totp.totpdevice", "audit.subjectpseudonym"}
 
 
 class FaceledgerAdminSite(OTPAdminSite):
