@@ -74,7 +74,7 @@ class OfferedQueryOnly(ChangeList):
     def get_ordering(self, request, queryset):
         for part in filter(None, self.params.get(ORDER_VAR, "").split(".")):
             index = part.removeprefix("-")
-            sortable = index.isdigit() and int(index) < len(self.list_display)
+            sortable = index.isascii() and index.isdigit() and int(index) < len(self.list_display)
             if not sortable or not self.get_ordering_field(self.list_display[int(index)]):
                 raise DisallowedModelAdminLookup("Ordering by this column is not offered.")
         return super().get_ordering(request, queryset)

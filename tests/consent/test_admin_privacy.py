@@ -91,6 +91,7 @@ UNOFFERED = [
     {"o": "phone_number"},
     {"o": "99"},
     {"o": "1.x"},
+    {"o": "\u00b2"},  # a digit to str.isdigit(), not to int()
     {"q": ALICE},
 ]
 
