@@ -8,6 +8,7 @@ from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, ChangeList
 from django.db import transaction
+from django.http import Http404
 from django_otp.admin import OTPAdminSite
 
 from audit.actions import AuditAction
@@ -34,6 +35,11 @@ class FaceledgerAdminSite(OTPAdminSite):
         kept = [model for model in models if model._meta.label_lower not in _NEVER_REGISTERED]
         if kept:
             super().register(kept, admin_class, **options)
+
+    def autocomplete_view(self, request):
+        # No admin form here uses autocomplete, and its JSON would be a search of any admin
+        # with search fields that nothing audits.
+        raise Http404("No autocomplete in this admin.")
 
     # Every sign-in and sign-out is audited in the transaction that records it (DESIGN
     # invariant 2). A POST that ends authenticated with a redirect is a completed login.
