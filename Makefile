@@ -23,6 +23,8 @@ run: venv
 	$(MANAGE) seed_demo
 	@echo
 	@echo "  Faceledger is running at http://$(HOST):$(PORT)/   (staff admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "  Staff: one demo account per role (support, dpo, auditor) is printed above, each with its"
+	@echo "  password and authenticator URI. No superuser is made; '$(MANAGE) seed_demo --superuser' makes one."
 	@echo "  SMS sign-in codes are printed in this terminal. Ctrl-C stops the web server and the worker."
 	@echo
 	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \

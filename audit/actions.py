@@ -27,6 +27,9 @@ class AuditAction(IntEnum):
     STAFF_VIEWED_SUBJECT = 212
     STAFF_PASSWORD_RESET = 213
     IDENTITY_PRUNED = 214
+    # 230–239: what staff learn about people in the admin
+    STAFF_SEARCHED_SUBJECTS = 230
+    STAFF_REVEALED_PHONE_NUMBER = 231
 
     # 300–399: consent ledger
     CONSENT_GRANTED = 301

@@ -1,19 +1,19 @@
-"""The audit log in the staff admin: read-only. No add, change or delete, for anyone."""
+"""The audit log in the staff admin: read-only. No add, change or delete, for anyone.
+
+The pseudonym mapping (``SubjectPseudonym``) is in no admin page, for anyone: next to an
+account it would undo the pseudonymisation that the log relies on (DESIGN invariant 4)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.db import transaction
 
-from audit.actions import AuditAction
-from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf, SubjectPseudonym
-from audit.services import audit_record
+from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf
+from compliance_site.admin import OfferedLookupsOnly, PersonListAudited
+
+_ACCOUNT_OBJECT_TYPE = "user"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(OfferedLookupsOnly, admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -28,12 +28,38 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "time", "action_name", "actor", "subject", "object_type", "object_id")
+class AuditEventAdmin(PersonListAudited, ReadOnlyAdmin):
+    """Searching or filtering the log by a pseudonym narrows it to one person: audited."""
+
+    list_display = (
+        "id",
+        "time",
+        "action_name",
+        "actor",
+        "subject",
+        "object_type",
+        "object_shown",
+    )
     list_filter = ("action",)
-    search_fields = ("subject", "actor", "object_id", "request_id")
+    # Not ``object_id``: searching it for an account id would pair that id with a pseudonym.
+    search_fields = ("subject", "actor", "request_id")
     date_hierarchy = "time"
     ordering = ("-id",)
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [
+            "object_shown" if name == "object_id" else name
+            for name in super().get_readonly_fields(request, obj)
+        ]
+
+    @admin.display(description="object id")
+    def object_shown(self, obj: AuditEvent) -> str:
+        # Staff views written before they stopped naming the account held its id here, beside
+        # the pseudonym: that pair is the mapping, which no admin page shows.
+        return "" if obj.object_type == _ACCOUNT_OBJECT_TYPE else obj.object_id
 
 
 @admin.register(AuditLeaf)
@@ -51,31 +77,3 @@ class AuditLeafAdmin(ReadOnlyAdmin):
 class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = ("id", "tree_size", "root_hash", "timestamp", "log_id")
     ordering = ("-id",)
-
-
-@dataclass(frozen=True)
-class _Subject:
-    pk: int
-
-
-@admin.register(SubjectPseudonym)
-class SubjectPseudonymAdmin(ReadOnlyAdmin):
-    """Erasure deletes mappings through ``audit.services.pseudonym_erase``, not here. Opening
-    one tells who is behind a pseudonym: a staff view of that person, audited."""
-
-    list_display = ("pseudonym", "subject_id", "created_at")
-    search_fields = ("pseudonym",)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        with transaction.atomic():
-            response = super().change_view(request, object_id, form_url, extra_context)
-            row = self.get_object(request, unquote(object_id))
-            if response.status_code == 200 and row is not None:
-                audit_record(
-                    actor=request.user,
-                    subject=_Subject(row.subject_id),
-                    action=AuditAction.STAFF_VIEWED_SUBJECT,
-                    object_type="subject_pseudonym",
-                    object_id=str(row.pk),
-                )
-        return response

@@ -1,11 +1,45 @@
+"""The staff admin site, and what every admin page that lists people shares: only the lookups
+the page offers, and an audit event for every filter or search that narrows such a list."""
+
+from __future__ import annotations
+
+from django.contrib.admin import FieldListFilter
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, ChangeList
 from django.db import transaction
+from django.http import Http404
 from django_otp.admin import OTPAdminSite
+
+from audit.actions import AuditAction
+from audit.services import audit_record
+
+# Never in the admin, for anyone (superusers included), whoever registers them: django-otp's
+# TOTP device admin shows each staff member's shared secret and its QR code (staff enrol with
+# ``create_staff``, which prints their own secret once), and the pseudonym table maps the
+# audit log's pseudonyms back to people (DESIGN invariant 4).
+_NEVER_REGISTERED = {"otp_totp.totpdevice", "audit.subjectpseudonym"}
 
 
 class FaceledgerAdminSite(OTPAdminSite):
     site_header = "Faceledger staff"
     site_title = "Faceledger staff"
     index_title = "Administration"
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        models = (
+            model_or_iterable
+            if isinstance(model_or_iterable, list | tuple)
+            else [model_or_iterable]
+        )
+        kept = [model for model in models if model._meta.label_lower not in _NEVER_REGISTERED]
+        if kept:
+            super().register(kept, admin_class, **options)
+
+    def autocomplete_view(self, request):
+        # No admin form here uses autocomplete, and its JSON would be a search of any admin
+        # with search fields that nothing audits.
+        raise Http404("No autocomplete in this admin.")
 
     # Every sign-in and sign-out is audited in the transaction that records it (DESIGN
     # invariant 2). A POST that ends authenticated with a redirect is a completed login.
@@ -28,3 +62,93 @@ class FaceledgerAdminSite(OTPAdminSite):
             if user is not None and not request.user.is_authenticated:
                 staff_logout_record(user=user)
         return response
+
+
+# --- lists: only what the page offers -----------------------------------------------------------
+
+
+class OfferedQueryOnly(ChangeList):
+    """Django's change list accepts any lookup on the model's own fields
+    (``?phone_number__startswith=``), ignores a search on an admin without one and skips an
+    ordering it cannot use. Here each of these is a 400 (``DisallowedModelAdminLookup``)."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        if SEARCH_VAR in self.params and not self.search_fields:
+            raise DisallowedModelAdminLookup("This list offers no search.")
+        return super().get_queryset(request, exclude_parameters)
+
+    def get_ordering(self, request, queryset):
+        for part in filter(None, self.params.get(ORDER_VAR, "").split(".")):
+            index = part.removeprefix("-")
+            sortable = index.isascii() and index.isdigit() and int(index) < len(self.list_display)
+            if not sortable or not self.get_ordering_field(self.list_display[int(index)]):
+                raise DisallowedModelAdminLookup("Ordering by this column is not offered.")
+        return super().get_ordering(request, queryset)
+
+
+def _expected_parameters(list_filter, request, model_admin) -> list[str]:
+    """The query-string parameters one entry of ``list_filter`` reads, built as the change
+    list builds it (with no value chosen)."""
+    model = model_admin.model
+    if callable(list_filter):  # a SimpleListFilter
+        return list_filter(request, {}, model, model_admin).expected_parameters()
+    field, filter_class = (
+        list_filter if isinstance(list_filter, list | tuple) else (list_filter, None)
+    )
+    field_path = field if isinstance(field, str) else None
+    if field_path is not None:
+        field = get_fields_from_path(model, field_path)[-1]
+    make = filter_class or FieldListFilter.create
+    spec = make(field, request, {}, model, model_admin, field_path=field_path)
+    return spec.expected_parameters()
+
+
+class OfferedLookupsOnly:
+    """Only the filters in ``list_filter`` and the ``date_hierarchy`` drill-down, with the
+    parameters they themselves use; anything else answers 400. Without this any staff member
+    who sees a list could read a field it never shows, one character at a time."""
+
+    def get_changelist(self, request, **kwargs):
+        return OfferedQueryOnly
+
+    def lookup_allowed(self, lookup, value, request) -> bool:
+        return lookup in self.offered_lookups(request)
+
+    def offered_lookups(self, request) -> set[str]:
+        offered: set[str] = set()
+        for list_filter in self.get_list_filter(request):
+            offered.update(_expected_parameters(list_filter, request, self))
+        if self.date_hierarchy:
+            offered.update(f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day"))
+        return offered
+
+
+class PersonListAudited(OfferedLookupsOnly):
+    """A list whose rows belong to people, narrowed by a filter or a search, tells staff
+    something about those people: one audit event in the same transaction, naming the list,
+    the filters used (never their values) and how many rows matched."""
+
+    def changelist_view(self, request, extra_context=None):
+        with transaction.atomic():
+            response = super().changelist_view(request, extra_context)
+            changelist = getattr(response, "context_data", None) or {}
+            changelist = changelist.get("cl")
+            if response.status_code == 200 and changelist is not None:
+                self._record_narrowing(request, changelist)
+        return response
+
+    def _record_narrowing(self, request, changelist: ChangeList) -> None:
+        narrowed = sorted(changelist.get_filters_params())
+        if changelist.query:
+            narrowed.append(SEARCH_VAR)
+        if narrowed:
+            audit_record(
+                actor=request.user,
+                subject=None,
+                action=AuditAction.STAFF_SEARCHED_SUBJECTS,
+                data={
+                    "list": self.model._meta.label_lower,
+                    "filters": narrowed,
+                    "results": changelist.result_count,
+                },
+            )

@@ -1,20 +1,25 @@
-"""Staff views: accounts (phone numbers masked, every opening audited) and the consent ledger
-(read-only; the DPO publishes policies through ``policy_publish``)."""
+"""Staff views: accounts (phone numbers masked, every opening, search and reveal audited) and
+the consent ledger (read-only; the DPO publishes policies through ``policy_publish``)."""
 
 from __future__ import annotations
 
+import json
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
+from compliance_site.admin import OfferedLookupsOnly, PersonListAudited
 from compliance_site.errors import ApplicationError
 from consent.models import (
     ConsentRecord,
@@ -26,12 +31,18 @@ from consent.models import (
     User,
 )
 from consent.selectors import is_dpo, masked_phone, retention_text
-from consent.services import policy_publish, staff_view_record
+from consent.services import (
+    policy_publish,
+    staff_phone_reveal,
+    staff_subject_find,
+    staff_view_record,
+)
 
 
-class StaffViewAudited:
+class StaffViewAudited(PersonListAudited):
     """Opening a row that belongs to a person is a staff view of that person: audited in
-    the same transaction as the page (DESIGN invariant 2)."""
+    the same transaction as the page (DESIGN invariant 2). Its list offers only its own
+    filters, and narrowing it is audited too (``PersonListAudited``)."""
 
     def subject_of(self, obj) -> User | None:
         return obj.subject
@@ -57,20 +68,29 @@ class ReadOnly:
         return False
 
 
+REVEAL_PHONE_PERMISSION = "consent.reveal_phone_number"
+
+
+class FindByPhoneForm(forms.Form):
+    phone = forms.CharField(label=_("Phone number"), max_length=32)
+
+
 @admin.register(User)
 class UserAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
     """Accounts are made by signing in or by ``create_staff``, and removed by erasure, so the
-    admin neither adds, changes nor deletes them: there is no write that would skip a service."""
+    admin neither adds, changes nor deletes them: there is no write that would skip a service.
+
+    Numbers are masked on every page. Staff find a person by number with a POST (``find/``):
+    the number never enters a URL, so no access log holds it, and the search is audited.
+    Staff with ``reveal_phone_number`` may show one person's full number (``reveal/``,
+    a POST, audited each time)."""
 
     list_display = ("id", "masked_phone_number", "is_staff", "is_active", "date_joined")
     list_filter = ("is_staff", "is_active")
-    # Exact match only: staff look up the person on the phone, they do not browse numbers.
-    search_fields = ("=phone_number",)
-    search_help_text = _("Search by the full phone number, e.g. +447400123456.")
     ordering = ("-date_joined",)
     fields = (
         "id",
-        "phone_number",
+        "masked_phone_number",
         "is_active",
         "is_staff",
         "is_superuser",
@@ -87,16 +107,61 @@ class UserAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
     def subject_of(self, obj: User) -> User:
         return obj
 
-    def changelist_view(self, request, extra_context=None):
-        """A search by number that finds someone is a view of that person: audited. The plain
-        list shows masked numbers only, so browsing it names nobody."""
-        with transaction.atomic():
-            response = super().changelist_view(request, extra_context)
-            changelist = getattr(response, "context_data", {}).get("cl")
-            if request.GET.get(SEARCH_VAR) and changelist is not None:
-                for subject in changelist.result_list:
-                    staff_view_record(staff=request.user, subject=subject)
-        return response
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("find/", view(self.find_view), name="consent_user_find"),
+            path("<path:object_id>/reveal/", view(self.reveal_view), name="consent_user_reveal"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["can_reveal_phone"] = request.user.has_perm(REVEAL_PHONE_PERMISSION)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    @method_decorator(require_POST)
+    def find_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = FindByPhoneForm(request.POST)
+        if not form.is_valid():
+            refusal = ApplicationError(_("Enter a phone number."), code="invalid_phone")
+            return self._find_refused(request, refusal)
+        try:
+            subject = staff_subject_find(staff=request.user, phone=form.cleaned_data["phone"])
+        except ApplicationError as refusal:
+            return self._find_refused(request, refusal)
+        if subject is None:
+            self.message_user(request, _("No account has this number."), messages.WARNING)
+            return redirect(reverse("admin:consent_user_changelist"))
+        return redirect(reverse("admin:consent_user_change", args=[subject.pk]))
+
+    def _find_refused(self, request, refusal: ApplicationError) -> TemplateResponse:
+        """The form again with the refusal (its ``code`` on the page), never the number."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Find an account by phone number"),
+            "opts": self.model._meta,
+            "error": refusal,
+        }
+        return TemplateResponse(request, "admin/consent/user/find.html", context, status=400)
+
+    @method_decorator(require_POST)
+    def reveal_view(self, request, object_id):
+        subject = self.get_object(request, unquote(object_id))
+        allowed = self.has_view_permission(request, subject)
+        if not (allowed and request.user.has_perm(REVEAL_PHONE_PERMISSION)):
+            raise PermissionDenied
+        if subject is None:
+            raise Http404
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Phone number of %(user)s") % {"user": subject},
+            "opts": self.model._meta,
+            "original": subject,
+            "phone_number": staff_phone_reveal(staff=request.user, subject=subject),
+        }
+        return TemplateResponse(request, "admin/consent/user/reveal.html", context)
 
 
 # --- data-subject requests (the support role) ---------------------------------------------------
@@ -168,7 +233,7 @@ class _DpoReadable:
 
 
 @admin.register(Purpose)
-class PurposeAdmin(_DpoReadable, admin.ModelAdmin):
+class PurposeAdmin(OfferedLookupsOnly, _DpoReadable, admin.ModelAdmin):
     list_display = ("code", "current_version", "sensitive", "retention")
     list_select_related = ("current_version__purpose",)
     fields = ("code", "sensitive", "works_with", "retention_rule", "retention_days", "retention")
@@ -224,7 +289,7 @@ class PolicyPublishForm(forms.Form):
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(_DpoReadable, admin.ModelAdmin):
+class PolicyVersionAdmin(OfferedLookupsOnly, _DpoReadable, admin.ModelAdmin):
     """Published versions are read-only; "Add" is the DPO's publish form, which calls
     ``policy_publish`` (audited; existing grants become outdated)."""
 
@@ -284,9 +349,10 @@ class PolicyVersionAdmin(_DpoReadable, admin.ModelAdmin):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(_DpoReadable, admin.ModelAdmin):
+class ConsentRecordAdmin(StaffViewAudited, _DpoReadable, admin.ModelAdmin):
     """Consent records cannot be changed by anyone; opening one is audited as a staff view
-    of its subject."""
+    of its subject. The receipt is shown without the subject's pseudonym: beside the account
+    it would be the pseudonym's mapping, which no staff page shows."""
 
     list_display = ("id", "subject_id", "purpose", "action", "version", "method", "created_at")
     list_filter = ("purpose", "action", "method")
@@ -308,7 +374,7 @@ class ConsentRecordAdmin(_DpoReadable, admin.ModelAdmin):
         "ip_network",
         "guardian_pseudonym",
         "receipt_id",
-        "receipt",
+        "receipt_shown",
     )
     readonly_fields = fields
 
@@ -316,10 +382,12 @@ class ConsentRecordAdmin(_DpoReadable, admin.ModelAdmin):
     def version(self, obj: ConsentRecord) -> int:
         return obj.policy.version
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        with transaction.atomic():
-            response = super().change_view(request, object_id, form_url, extra_context)
-            record = self.get_object(request, unquote(object_id))
-            if response.status_code == 200 and record is not None:
-                staff_view_record(staff=request.user, subject=record.subject)
-        return response
+    @admin.display(description=_("receipt (the subject's pseudonym left out)"))
+    def receipt_shown(self, obj: ConsentRecord) -> str:
+        try:
+            receipt = json.loads(obj.receipt)
+        except ValueError:
+            return ""
+        if isinstance(receipt, dict) and "piiPrincipalId" in receipt:
+            receipt["piiPrincipalId"] = "…"
+        return json.dumps(receipt, indent=2, ensure_ascii=False)

@@ -50,9 +50,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         verbose_name = "user"
+        # Staff pages show numbers masked; this permission allows an audited reveal of one.
+        permissions = [("reveal_phone_number", "Can reveal a person's full phone number")]
 
     def __str__(self) -> str:
         return f"user {self.pk}"
+
+    def get_short_name(self) -> str:
+        # The admin greets staff by this, not by the number (the username): screens are seen.
+        return str(self)
 
 
 # verify_is_allowed() reason once OTP_SMS_MAX_FAILURES wrong codes were entered for one code.

@@ -89,9 +89,11 @@ _SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # Staff roles are Django groups holding exactly these permissions (``staff_roles_sync``, run
 # after every migrate). No role sees biometric data: the admin shows none (biometrics.admin).
 STAFF_ROLES: dict[str, tuple[str, ...]] = {
-    # Data-subject requests, and the subject list with masked phone numbers.
+    # Data-subject requests, and the subject list with masked phone numbers; may reveal one
+    # person's full number (audited) when the person asks for help.
     "support": (
         "consent.view_user",
+        "consent.reveal_phone_number",
         "consent.view_erasurerequest",
         "consent.view_reportjob",
         "biometrics.view_capture",
@@ -592,15 +594,29 @@ def staff_logout_record(*, user: User) -> None:
 
 
 def staff_view_record(*, staff: User, subject: User) -> None:
-    """Audit a staff member opening a person's record (DESIGN invariant 2)."""
+    """Audit a staff member opening a person's record (DESIGN invariant 2). The event names
+    the person by pseudonym only: an account id beside it would be the pseudonym's mapping."""
     with transaction.atomic(savepoint=False):
-        _record(
-            AuditAction.STAFF_VIEWED_SUBJECT,
-            actor=staff,
-            subject=subject,
-            object_type="user",
-            object_id=str(subject.pk),
-        )
+        _record(AuditAction.STAFF_VIEWED_SUBJECT, actor=staff, subject=subject)
+
+
+def staff_subject_find(*, staff: User, phone: str) -> User | None:
+    """The account with this number, for staff who have the person on the line; audited
+    whether or not it exists (the event holds no number). Raises ``invalid_phone``."""
+    number = check_phone(phone)
+    with transaction.atomic(durable=True):
+        subject = user_for_number(number)
+        data = {"list": "consent.user", "by": "phone", "results": int(subject is not None)}
+        _record(AuditAction.STAFF_SEARCHED_SUBJECTS, actor=staff, subject=subject, data=data)
+    return subject
+
+
+def staff_phone_reveal(*, staff: User, subject: User) -> str:
+    """The person's full number, for staff allowed to see it; audited, every time."""
+    with transaction.atomic(durable=True):
+        _record(AuditAction.STAFF_REVEALED_PHONE_NUMBER, actor=staff, subject=subject)
+    number = phonenumbers.parse(str(subject.phone_number), None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 # --- retention ----------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from consent.management.commands.seed_demo import DEMO_STAFF_PHONE
+from consent.management.commands.seed_demo import DEMO_STAFF, DEMO_SUPERUSER_PHONE
 from consent.models import User
+from consent.services import STAFF_ROLES
 from tests.consent.test_admin import ADMIN_INDEX, admin_login
 
 pytestmark = pytest.mark.django_db
@@ -100,27 +101,58 @@ def test_seed_demo_refuses_to_run_without_debug(settings):
     assert not User.objects.exists()
 
 
-def test_seed_demo_twice_keeps_one_account_and_its_totp_but_issues_a_new_password(
-    settings, audit_log
-):
+def _sign_ins(output: str) -> dict[str, tuple[str, str, str]]:
+    """Role -> (phone, password, otpauth URI), as seed_demo prints them."""
+    found = re.findall(
+        r"^\[(\w+)\].*?Phone number: (\S+).*?Password \(shown only now\): (\S+).*?"
+        r"^(otpauth://totp/\S+)$",
+        output,
+        re.MULTILINE | re.DOTALL,
+    )
+    return {role: (phone, password, uri) for role, phone, password, uri in found}
+
+
+def test_seed_demo_makes_one_staff_account_per_role_and_no_superuser(settings, audit_log):
     settings.DEBUG = True
 
-    first = _run("seed_demo")
-    second = _run("seed_demo")
+    output = _run("seed_demo")
 
-    user = User.objects.get(phone_number=DEMO_STAFF_PHONE)
-    assert User.objects.count() == 1 and TOTPDevice.objects.count() == 1
-    assert user.is_staff and user.is_superuser
-    assert _otpauth(first) == _otpauth(second)
-    assert _password(first) != _password(second)
-    assert not user.check_password(_password(first))
-    assert user.check_password(_password(second))
-    assert DEMO_STAFF_PHONE in second and "/admin/" in second
-    # (The apps' own demo data, e.g. swap's templates, writes its own events.)
-    assert [e for e in audit_log() if e.startswith("STAFF")] == [
-        "STAFF_CREATED",
-        "STAFF_PASSWORD_RESET",
-    ]
-    client = Client()
-    device = TOTPDevice.objects.get(user=user)
-    assert admin_login(client, user, password=_password(second), device=device).status_code == 302
+    sign_ins = _sign_ins(output)
+    assert sorted(sign_ins) == sorted(STAFF_ROLES) == ["auditor", "dpo", "support"]
+    assert not User.objects.filter(is_superuser=True).exists()
+    assert [e for e in audit_log() if e.startswith("STAFF")] == ["STAFF_CREATED"] * 3
+    for role, (phone, password, _uri) in sign_ins.items():
+        user = User.objects.get(phone_number=DEMO_STAFF[role])
+        assert phone == DEMO_STAFF[role] and user.is_staff and not user.is_superuser
+        assert [g.name for g in user.groups.all()] == [role]
+        client = Client()
+        device = TOTPDevice.objects.get(user=user)
+        assert admin_login(client, user, password=password, device=device).status_code == 302
+    assert "/auditor/" in output and "/admin/" in output
+    assert "seed_demo --superuser" in output  # how to get one, if really needed
+
+
+def test_seed_demo_twice_keeps_the_accounts_and_their_totp_but_issues_new_passwords(settings):
+    settings.DEBUG = True
+
+    first = _sign_ins(_run("seed_demo"))
+    second = _sign_ins(_run("seed_demo"))
+
+    assert User.objects.count() == 3 and TOTPDevice.objects.count() == 3
+    for role in DEMO_STAFF:
+        assert first[role][2] == second[role][2]  # the same authenticator entry
+        assert first[role][1] != second[role][1]
+        user = User.objects.get(phone_number=DEMO_STAFF[role])
+        assert user.check_password(second[role][1]) and not user.check_password(first[role][1])
+
+
+def test_seed_demo_makes_a_superuser_only_when_asked(settings, audit_log):
+    settings.DEBUG = True
+
+    output = _run("seed_demo", "--superuser")
+
+    sign_ins = _sign_ins(output)
+    assert sorted(sign_ins) == ["auditor", "dpo", "superuser", "support"]
+    superuser = User.objects.get(phone_number=DEMO_SUPERUSER_PHONE)
+    assert superuser.is_superuser and sign_ins["superuser"][0] == DEMO_SUPERUSER_PHONE
+    assert ("STAFF_CREATED", {"roles": [], "superuser": True}) in audit_log(with_data=True)

@@ -144,10 +144,14 @@ def test_finding_a_person_by_number_is_a_view_of_them(alice, bob, superstaff, au
     superstaff.get(USERS)  # the list of masked numbers names nobody
     assert audit_events() == []
 
-    superstaff.get(USERS, {"q": "+447400100001"})
+    superstaff.post(reverse("admin:consent_user_find"), {"phone": "+447400100001"}, follow=True)
 
-    [event] = audit_events()
-    assert event == ("STAFF_VIEWED_SUBJECT", {})
+    searched, viewed = audit_events()
+    assert searched == (
+        "STAFF_SEARCHED_SUBJECTS",
+        {"list": "consent.user", "by": "phone", "results": 1},
+    )
+    assert viewed == ("STAFF_VIEWED_SUBJECT", {})
     from audit.models import AuditEvent, SubjectPseudonym
 
     last = AuditEvent.objects.order_by("-id").first()
