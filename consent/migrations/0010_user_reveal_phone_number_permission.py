@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('consent', '0007_reportjob'),
+        ('consent', '0009_session_numbers'),
     ]
 
     operations = [
