@@ -516,11 +516,10 @@ def master_key_schedule(*, force: bool = False, now: datetime | None = None) -> 
 
 
 def _master_key_create_if_due(*, force: bool, now: datetime) -> int:
-    try:
-        current = keystore.current()
-    except keystore.KeyStoreError:
-        current = None  # an empty store (first start): make the first key
-    if current is not None and not force and now < current.created_at + keystore.rotation_period():
+    # A store that cannot be read raises here: it is never papered over with a new key.
+    live = [entry for entry in keystore.all_keys() if entry.retired_at is None]
+    due = not live or now >= live[-1].created_at + keystore.rotation_period()
+    if not (force or due):
         return 0
     with transaction.atomic(durable=True):
         # The file first: if the audit fails the key exists unaudited and unused by any row

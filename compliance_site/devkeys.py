@@ -54,6 +54,7 @@ def master_key_store(store: Path, *, legacy: Path) -> None:
 
     from compliance_site import keystore
 
+    keystore.ensure_folder(store)
     with keystore.locked(store):  # the web server and the worker start at once
         if any(entry.retired_at is None for entry in keystore.all_keys(store)):
             return

@@ -147,7 +147,8 @@ def create(
     path: Path | None = None,
 ) -> MasterKey:
     """Add a new key, which becomes the current one. ``key_id``/``key`` only for fixed test
-    keys; otherwise both are random. Refuses to replace an existing key."""
+    keys; otherwise both are random. Refuses to replace an existing key; the folder must
+    exist."""
     now = now or timezone.now()
     entry = MasterKey(
         key_id=key_id or f"mk-{secrets.token_hex(6)}",
@@ -156,7 +157,7 @@ def create(
     )
     if not _KEY_ID.match(entry.key_id) or len(entry.key) != 32:
         raise KeyStoreError("a master key needs a short id ([A-Za-z0-9_-]) and 32 bytes")
-    _write(ensure_folder(path or folder()), entry, replace=False)
+    _write(path or folder(), entry, replace=False)
     return entry
 
 
@@ -225,9 +226,13 @@ def _sync_dir(path: Path) -> None:
 
 @contextlib.contextmanager
 def locked(path: Path | None = None) -> Iterator[None]:
-    """One lifecycle run at a time on this store (an exclusive ``flock`` on ``.lock``)."""
-    path = ensure_folder(path or folder())
-    fd = os.open(path / ".lock", os.O_RDWR | os.O_CREAT, _FILE_MODE)
+    """One lifecycle run at a time on this store (an exclusive ``flock`` on ``.lock``). The
+    folder must exist: a store whose volume is not mounted is never silently made anew."""
+    path = path or folder()
+    try:
+        fd = os.open(path / ".lock", os.O_RDWR | os.O_CREAT, _FILE_MODE)
+    except OSError as exc:
+        raise KeyStoreError(f"the key store {path} cannot be used: {exc}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -62,7 +62,7 @@ def key_store(settings, tmp_path):
     so a test that rotates or destroys keys leaves no trace for the next."""
     from compliance_site import keystore
 
-    settings.BIOMETRIC_KEY_STORE = str(tmp_path / "keys" / "master")
+    settings.BIOMETRIC_KEY_STORE = str(keystore.ensure_folder(tmp_path / "keys" / "master"))
     keystore.create(key_id=settings.TEST_MASTER_KEY_ID, key=settings.TEST_MASTER_KEY)
     return keystore.folder()
 

@@ -40,7 +40,9 @@ AUDIT_LOG_ID = "faceledger-test"
 # deployed); each test gets a fresh copy of it (tests/conftest.py), worker processes this one.
 BIOMETRIC_KEY_STORE = str(VAR_DIR / "keys" / "master")
 TEST_MASTER_KEY_ID, TEST_MASTER_KEY = "test1", b"test-only-master-key-32-bytes!!!"
-with keystore.locked(Path(BIOMETRIC_KEY_STORE)):  # worker processes import this too
+with keystore.locked(
+    keystore.ensure_folder(Path(BIOMETRIC_KEY_STORE))
+):  # worker processes import this too
     if keystore.get(TEST_MASTER_KEY_ID, Path(BIOMETRIC_KEY_STORE)) is None:
         keystore.create(
             now=datetime.now(UTC),

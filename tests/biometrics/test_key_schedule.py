@@ -211,3 +211,16 @@ def test_the_check_is_registered_and_fails_manage_py_check(key_store):
     key_store.chmod(0o750)
     with pytest.raises(SystemCheckError, match="faceledger.E102"):
         call_command("check")
+
+
+def test_a_store_that_is_not_there_or_is_broken_is_never_made_anew(settings, tmp_path, key_store):
+    (key_store / "broken.key").write_text("{not json")
+
+    with pytest.raises(keystore.KeyStoreError, match="broken.key"):
+        schedule(force=True)
+    assert sorted(p.name for p in key_store.glob("*.key")) == ["broken.key", "test1.key"]
+
+    settings.BIOMETRIC_KEY_STORE = str(tmp_path / "not-mounted")
+    with pytest.raises(keystore.KeyStoreError):
+        schedule()
+    assert not (tmp_path / "not-mounted").exists()

@@ -88,7 +88,7 @@ def _key_store(path: Path) -> Path:
     """A key store as `manage.py rotate_master_key` leaves it: one current key."""
     from compliance_site import keystore
 
-    keystore.create(now=datetime.now(UTC), path=path)
+    keystore.create(now=datetime.now(UTC), path=keystore.ensure_folder(path))
     return path
 
 
