@@ -680,7 +680,11 @@ def certificate_pdf(certificate: dict) -> bytes:
             (_("Requested"), when(certificate["requested_at"])),
             (_("Completed"), when(certificate["completed_at"])),
             (_("Verified empty"), text(certificate["verified_empty"])),
-            (_("No backup can decrypt it after"), when(certificate["backups_unreadable_after"])),
+            # Version 1 certificates (issued before the key schedule) do not state it.
+            (
+                _("No backup can decrypt it after"),
+                when(certificate.get("backups_unreadable_after")),
+            ),
             (_("Audit log entry"), f"{event['action']} · #{event['leaf_index']}"),
             (_("Leaf hash"), event["leaf_hash"]),
             (_("Checkpoint"), f"{checkpoint['tree_size']} · {when(checkpoint['timestamp'])}"),

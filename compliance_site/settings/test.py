@@ -3,7 +3,6 @@
 import os
 import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 
 from compliance_site import keystore
 
@@ -38,17 +37,13 @@ AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or (
 AUDIT_LOG_ID = "faceledger-test"
 # A key store in the run's temporary folder holding one fixed test-only master key (never
 # deployed); each test gets a fresh copy of it (tests/conftest.py), worker processes this one.
-BIOMETRIC_KEY_STORE = str(VAR_DIR / "keys" / "master")
+_key_folder = keystore.ensure_folder(VAR_DIR / "keys" / "master")
+BIOMETRIC_KEY_STORE = str(_key_folder)
 TEST_MASTER_KEY_ID, TEST_MASTER_KEY = "test1", b"test-only-master-key-32-bytes!!!"
-with keystore.locked(
-    keystore.ensure_folder(Path(BIOMETRIC_KEY_STORE))
-):  # worker processes import this too
-    if keystore.get(TEST_MASTER_KEY_ID, Path(BIOMETRIC_KEY_STORE)) is None:
+with keystore.locked(_key_folder):  # worker processes import this too
+    if keystore.get(TEST_MASTER_KEY_ID, _key_folder) is None:
         keystore.create(
-            now=datetime.now(UTC),
-            key_id=TEST_MASTER_KEY_ID,
-            key=TEST_MASTER_KEY,
-            path=Path(BIOMETRIC_KEY_STORE),
+            now=datetime.now(UTC), key_id=TEST_MASTER_KEY_ID, key=TEST_MASTER_KEY, path=_key_folder
         )
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Suites call the public endpoints hundreds of times from one address; the per-address limit
