@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -130,3 +131,21 @@ def test_the_certificate_states_the_date_in_its_pdf(alice, enrolled):
     assert horizon > timezone.now() + timedelta(days=59)
     assert "Nobackupcandecryptitafter" in flat
     assert horizon.strftime("%Y-%m-%d%H:%MUTC") in flat
+
+
+def test_a_backup_kept_past_any_horizon_never_opens_again(alice, enrolled, settings, time_machine):
+    """The attack as reported, with nothing but the operator's command run daily: on the code
+    before the key store this backup still opened after 100 days (and forever)."""
+    time_machine.move_to(timezone.now(), tick=False)
+    enrolled(alice)
+    backup = _backup(alice, settings)
+    _erase(alice)
+
+    now = timezone.now()
+    for _ in range(100):
+        now += DAY
+        time_machine.move_to(now, tick=False)
+        call_command("rotate_master_key")
+
+    with pytest.raises(crypto.DecryptionError):
+        _restore(backup)
