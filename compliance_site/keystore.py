@@ -177,8 +177,9 @@ def retire(key_id: str, *, now: datetime | None = None, path: Path | None = None
 def destroy(key_id: str, *, path: Path | None = None) -> bool:
     """Overwrite the key's file with zeros, sync, unlink. ``True`` if it existed.
 
-    The overwrite is best effort (flash, copy-on-write and journaling file systems may keep old
-    blocks); what makes the key unrecoverable is that the store is never in a backup."""
+    The overwrite is best effort: flash, copy-on-write and journaling file systems may keep old
+    blocks, and the atomic rewrite at retirement left the earlier copy in freed blocks. What
+    makes the key unrecoverable is that the store is never copied into a backup."""
     path = path or folder()
     file = path / f"{key_id}{_SUFFIX}"
     if not _KEY_ID.match(key_id) or not file.exists():
@@ -277,10 +278,19 @@ def check_key_store(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     ]
     try:
         keys = all_keys(path)
-        current(path)
+        live = current(path)
     except KeyStoreError as exc:
         return [*found, _error("E103", str(exc))]
     now = timezone.now()
+    if live.created_at + rotation_period() + schedule_slack() < now:
+        found.append(
+            checks.Warning(
+                f"The current master key {live.key_id!r} is overdue for rotation: the schedule "
+                "is not running, and erasure certificates' backup dates count from now.",
+                hint=_HINTS["E104"],
+                id="faceledger.W105",
+            )
+        )
     return found + [
         _error(
             "E104",

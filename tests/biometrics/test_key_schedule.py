@@ -199,9 +199,18 @@ def test_the_check_fails_when_a_retired_key_is_kept_past_the_retention(settings,
 
     time_machine.move_to(retired.destroy_after() + keystore.schedule_slack() + DAY)
 
-    [error] = keystore.check_key_store()
+    [error] = [m for m in keystore.check_key_store() if m.is_serious()]
     assert error.id == "faceledger.E104" and "'test1'" in error.msg
     schedule()  # what the hint says to run
+    assert _check_ids() == []
+
+
+def test_the_check_warns_when_the_current_key_is_overdue_for_rotation(settings, time_machine):
+    current = keystore.current()
+    time_machine.move_to(current.created_at + settings.BIOMETRIC_KEY_ROTATION_DAYS * DAY + DAY)
+
+    assert _check_ids() == ["faceledger.W105"]
+    schedule()
     assert _check_ids() == []
 
 
