@@ -45,6 +45,9 @@ class AuditAction(IntEnum):
     CAPTURE_USED = 406
     SUBJECT_KEY_CREATED = 407
     MASTER_KEY_ROTATED = 408
+    MASTER_KEY_CREATED = 409
+    MASTER_KEY_RETIRED = 410
+    MASTER_KEY_DESTROYED = 411
     # 500–599: swap (templates and their records, by staff; jobs and results, by subjects)
     SWAP_TEMPLATE_ADDED = 501
     SWAP_TEMPLATE_LICENCE_RECORDED = 502

@@ -7,9 +7,12 @@ class BiometricsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.core import checks
 
         from biometrics import analysis, stores
+        from compliance_site import keystore
 
         stores.register()
+        checks.register(keystore.check_key_store, checks.Tags.security)
         # biometrics.analysis imports no Django: the face engines' settings are handed to it.
         analysis.configure({name: getattr(settings, name, None) for name in analysis.SETTING_NAMES})

@@ -33,7 +33,7 @@ from biometrics.analysis.video import decode_video
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from biometrics.selectors import PURPOSE, capture_for, capture_retention, captures_expired
 from biometrics.uploads import PHOTO_MAX_BYTES
-from compliance_site.crypto import master_keys
+from compliance_site import keystore
 from compliance_site.errors import Unprocessable
 from consent.gate import consent_state, require_consent
 from consent.models import User
@@ -292,7 +292,7 @@ def _subject_key_for_capture(subject: User) -> bytes:
             subject=subject,
             action=AuditAction.SUBJECT_KEY_CREATED,
             object_type="subject_key",
-            data={"key_id": master_keys()[0].key_id},
+            data={"key_id": keystore.current().key_id},
         )
     return key
 
@@ -492,21 +492,110 @@ def retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
 # --- master keys --------------------------------------------------------------------------------
 
 
-def master_key_rotate(*, actor: User | None = None) -> int:
-    """Re-wrap every subject key not yet under the current (first) master key; returns how
-    many. Idempotent: a second run finds none. One audit event with the count."""
-    current = master_keys()[0].key_id
+def master_key_schedule(*, force: bool = False, now: datetime | None = None) -> dict[str, int]:
+    """The master-key lifecycle, run by Celery beat and ``rotate_master_key``. In this order:
+    a new current key once the current one is ``BIOMETRIC_KEY_ROTATION_DAYS`` old (or at once
+    with ``force``, or when there is none); every subject key re-wrapped under it and the keys
+    that then wrap nothing retired (``master_key_rotate``); retired keys past
+    ``BACKUP_RETENTION_DAYS`` destroyed. Idempotent and resumable: a run killed anywhere leaves
+    a state the next run finishes. One run at a time per key store."""
+    now = now or timezone.now()
+    with keystore.locked():
+        created = _master_key_create_if_due(force=force, now=now)
+        rewrapped = master_key_rotate(now=now)
+        destroyed = 0
+        for entry in keystore.all_keys():
+            due = entry.destroy_after()
+            if due is None or due > now:
+                continue
+            try:
+                destroyed += master_key_destroy(key_id=entry.key_id, now=now)
+            except MasterKeyInUse:
+                continue  # wrapped again by a racing capture: re-wrapped and retried next run
+    return {"created": created, "rewrapped": rewrapped, "destroyed": destroyed}
+
+
+def _master_key_create_if_due(*, force: bool, now: datetime) -> int:
+    # A store that cannot be read raises here: it is never papered over with a new key.
+    live = [entry for entry in keystore.all_keys() if entry.retired_at is None]
+    due = not live or now >= live[-1].created_at + keystore.rotation_period()
+    if not (force or due):
+        return 0
+    with transaction.atomic(durable=True):
+        # The file first: if the audit fails the key exists unaudited and unused by any row
+        # yet; the other order could leave an audited key that was never made.
+        entry = keystore.create(now=now)
+        _master_key_event(AuditAction.MASTER_KEY_CREATED, entry.key_id, {"key_id": entry.key_id})
+    return 1
+
+
+def master_key_rotate(*, actor: User | None = None, now: datetime | None = None) -> int:
+    """Re-wrap every subject key not yet under the current master key, then retire every other
+    key that no longer wraps any; returns how many were re-wrapped. Idempotent: a second run
+    finds none. One MASTER_KEY_ROTATED event with the count, one MASTER_KEY_RETIRED per key."""
+    current = keystore.current().key_id
     with transaction.atomic(durable=True):
         rewrapped = 0
         for row in SubjectKey.objects.select_for_update().exclude(key_id=current):
             vault.subject_key_rewrap(row)
             rewrapped += 1
-        audit_record(
+        _master_key_event(
+            AuditAction.MASTER_KEY_ROTATED,
+            current,
+            {"key_id": current, "rewrapped": rewrapped},
             actor=actor,
-            subject=None,
-            action=AuditAction.MASTER_KEY_ROTATED,
-            object_type="master_key",
-            object_id=current,
-            data={"key_id": current, "rewrapped": rewrapped},
         )
+    for entry in keystore.all_keys():
+        if entry.retired_at is None and entry.key_id != current:
+            _master_key_retire(entry.key_id, now=now or timezone.now())
     return rewrapped
+
+
+def _master_key_retire(key_id: str, *, now: datetime) -> None:
+    with transaction.atomic(durable=True):
+        if SubjectKey.objects.select_for_update().filter(key_id=key_id).exists():
+            return  # wrapped while we re-wrapped (a capture racing the rotation): next run
+        _master_key_event(AuditAction.MASTER_KEY_RETIRED, key_id, {"key_id": key_id})
+        keystore.retire(key_id, now=now)  # last: if it fails, the event rolls back
+
+
+class MasterKeyInUse(RuntimeError):
+    """A master key still wraps a live subject key, or is not due: it is not destroyed."""
+
+
+def master_key_destroy(*, key_id: str, now: datetime | None = None) -> int:
+    """Destroy a retired master key whose backup retention has passed; 1 if destroyed.
+
+    Refuses (``MasterKeyInUse``) while any subject key is still wrapped under it: destroying
+    it would destroy live data, not only backups. The audit event and the file's destruction
+    share the transaction; the file goes last so a failure there rolls the event back."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        entry = keystore.get(key_id)
+        if entry is None:
+            return 0
+        due = entry.destroy_after()
+        if due is None or due > now:
+            raise MasterKeyInUse(f"master key {key_id!r} is not retired past the retention")
+        if SubjectKey.objects.select_for_update().filter(key_id=key_id).exists():
+            raise MasterKeyInUse(f"master key {key_id!r} still wraps a subject key")
+        _master_key_event(
+            AuditAction.MASTER_KEY_DESTROYED,
+            key_id,
+            {"key_id": key_id, "retired_at": entry.retired_at.isoformat()},
+        )
+        keystore.destroy(key_id)
+    return 1
+
+
+def _master_key_event(
+    action: AuditAction, key_id: str, data: dict[str, Any], *, actor: User | None = None
+) -> None:
+    audit_record(
+        actor=actor,
+        subject=None,
+        action=action,
+        object_type="master_key",
+        object_id=key_id,
+        data=data,
+    )

@@ -98,7 +98,11 @@ SUBJECT_KEY = inventory.Store(
         "face data"
     ),
     why=gettext_noop("Encrypting your face data so that erasing the key erases every copy"),
-    retention=gettext_noop("As long as the account exists; destroyed when it is erased"),
+    retention=gettext_noop(
+        "As long as the account exists; destroyed when it is erased. A copy in a database "
+        "backup stops opening when the master key it was encrypted under is destroyed, by the "
+        "date stated on the erasure certificate"
+    ),
     legal_basis=gettext_noop("Security of processing (GDPR Art. 32)"),
     locate=selectors.subject_key_locate,
     export=selectors.subject_key_export,

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from biometrics.services import retention_sweep
+from biometrics.services import master_key_schedule, retention_sweep
 
 
 @shared_task(name="biometrics.tasks.retention_sweep", acks_late=True, ignore_result=True)
@@ -8,3 +8,10 @@ def retention_sweep_task() -> dict[str, int]:
     """Scheduled by ``CELERY_BEAT_SCHEDULE['retention-sweep']``: erase what expired. Safe to
     run at any time, twice at once included (rows are locked while they are erased)."""
     return retention_sweep()
+
+
+@shared_task(name="biometrics.tasks.master_key_schedule", acks_late=True, ignore_result=True)
+def master_key_schedule_task() -> dict[str, int]:
+    """Scheduled by ``CELERY_BEAT_SCHEDULE['master-key-schedule']``: rotate, re-wrap, retire and
+    destroy master keys when due. Safe at any time (one run per key store at once)."""
+    return master_key_schedule()

@@ -46,10 +46,25 @@ def ed25519_pem(folder: Path, name: str) -> str:
     return _ensure(folder / name, make)
 
 
-def aes_key_b64(folder: Path, name: str) -> str:
+def master_key_store(store: Path, *, legacy: Path) -> None:
+    """A master-key store with a current key (see ``keystore``). A development key from before
+    the key store (``biometric_master_key``, id ``dev1``) is imported so old local data opens."""
     import base64
+    import datetime as dt
 
-    return _ensure(folder / name, lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+    from compliance_site import keystore
+
+    keystore.ensure_folder(store)
+    with keystore.locked(store):  # the web server and the worker start at once
+        if any(entry.retired_at is None for entry in keystore.all_keys(store)):
+            return
+        now = dt.datetime.now(dt.UTC)  # settings are not ready yet: no timezone.now()
+        old = legacy / "biometric_master_key"
+        if old.exists() and keystore.get("dev1", store) is None:
+            key = base64.b64decode(old.read_text(encoding="utf-8").strip())
+            keystore.create(now=now, key_id="dev1", key=key, path=store)
+        else:
+            keystore.create(now=now, path=store)
 
 
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----\n.+?\n-----END \1-----", re.DOTALL)

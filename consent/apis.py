@@ -494,7 +494,11 @@ class ErasureStatusApi(APIView):
                 {
                     "status": serializers.ChoiceField(choices=["pending", "running", "done"]),
                     "certificate": serializers.JSONField(
-                        allow_null=True, help_text="Signed JSON; null until done"
+                        allow_null=True,
+                        help_text=(
+                            "Signed JSON; null until done. backups_unreadable_after: the "
+                            "time after which no database backup can decrypt the data"
+                        ),
                     ),
                 },
             ),

@@ -14,7 +14,9 @@ while it runs) and queues ``consent.tasks.erasure_run`` after commit. The task, 
    this rolls back and a later run tries again;
 3. seals the audit log and issues a certificate signed with the service key, citing the
    ERASURE_COMPLETED event by its leaf index and the checkpoint that covers it: anyone can check
-   it with ``/api/v1/audit/proof/inclusion``.
+   it with ``/api/v1/audit/proof/inclusion``. It also states ``backups_unreadable_after``: when
+   the last master key that could open a database backup of the person's data key is destroyed
+   (``keystore.backup_horizon``).
 
 Every step is idempotent. A request stuck in ``running`` (worker killed) is re-queued by
 ``erasure_requeue_stale`` (Celery beat) once its heartbeat is older than
@@ -39,7 +41,7 @@ from audit import signing
 from audit.actions import AuditAction
 from audit.models import AuditCheckpoint, AuditLeaf
 from audit.services import audit_record, audit_seal
-from compliance_site import inventory
+from compliance_site import inventory, keystore
 from compliance_site.errors import Conflict, NotFound
 from consent.gate import consent_state, lock_subject
 from consent.models import ErasureRequest, Purpose, User
@@ -244,13 +246,16 @@ def _certificate_body(
     stores = sorted(request.progress.items(), key=lambda item: (order.get(item[0], 10**6), item[0]))
     return {
         "type": CERTIFICATE_TYPE,
-        "version": 1,
+        "version": 2,
         "erasure_request": str(request.pk),
         "controller": settings.CONTROLLER_NAME,
         "requested_at": request.requested_at.isoformat(),
         "completed_at": now.isoformat(),
         "stores": [{"store": name, "erased": count} for name, count in stores],
         "verified_empty": True,
+        # A database backup holds the data key wrapped by a master key that exists now; every
+        # one of those is destroyed by this moment (README "Encryption and backups").
+        "backups_unreadable_after": keystore.backup_horizon(now).isoformat(),
         "audit_event": {
             "action": AuditAction.ERASURE_COMPLETED.name,
             "leaf_index": leaf.index,

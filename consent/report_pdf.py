@@ -666,8 +666,10 @@ def certificate_pdf(certificate: dict) -> bytes:
     story.text(
         _(
             "This certifies that the account named in erasure request %(id)s was erased: every "
-            "store of personal data was erased and then checked to hold nothing. The audit log "
-            "entry below records it; anyone can check that the entry is in the log."
+            "store of personal data was erased and then checked to hold nothing. Copies of "
+            "encrypted data in database backups stay unreadable after the date given below, "
+            "when the last key that could open them is destroyed. The audit log entry below "
+            "records it; anyone can check that the entry is in the log."
         )
         % {"id": certificate["erasure_request"]}
     )
@@ -678,6 +680,11 @@ def certificate_pdf(certificate: dict) -> bytes:
             (_("Requested"), when(certificate["requested_at"])),
             (_("Completed"), when(certificate["completed_at"])),
             (_("Verified empty"), text(certificate["verified_empty"])),
+            # Version 1 certificates (issued before the key schedule) do not state it.
+            (
+                _("No backup can decrypt it after"),
+                when(certificate.get("backups_unreadable_after")),
+            ),
             (_("Audit log entry"), f"{event['action']} · #{event['leaf_index']}"),
             (_("Leaf hash"), event["leaf_hash"]),
             (_("Checkpoint"), f"{checkpoint['tree_size']} · {when(checkpoint['timestamp'])}"),

@@ -57,6 +57,17 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def key_store(settings, tmp_path):
+    """Each test gets its own master-key store holding the fixed test key (settings/test.py),
+    so a test that rotates or destroys keys leaves no trace for the next."""
+    from compliance_site import keystore
+
+    settings.BIOMETRIC_KEY_STORE = str(keystore.ensure_folder(tmp_path / "keys" / "master"))
+    keystore.create(key_id=settings.TEST_MASTER_KEY_ID, key=settings.TEST_MASTER_KEY)
+    return keystore.folder()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

@@ -298,8 +298,19 @@ CELERY_BEAT_SCHEDULE["audit-seal"] = {
 }
 
 # --- Encryption at rest -----------------------------------------------------------------------
-# "key_id:base64(32 bytes)", comma-separated; the first wraps new data keys (see crypto.py).
-BIOMETRIC_MASTER_KEYS = env_list("BIOMETRIC_MASTER_KEYS", [])
+# Master keys live in this folder, never in the database or the environment (see keystore.py).
+# Production: a volume that is not part of any database backup (and is not backed up itself).
+BIOMETRIC_KEY_STORE = env_str("BIOMETRIC_KEY_STORE", str(VAR_DIR / "keys" / "master"))
+# A new master key every this many days; every data key is re-wrapped under it.
+BIOMETRIC_KEY_ROTATION_DAYS = env_int("BIOMETRIC_KEY_ROTATION_DAYS", 30, minimum=1)
+# How long the operator keeps database backups: a retired master key is destroyed this long
+# after retirement, so no backup still kept needs it and no older backup can be read.
+BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=0)
+BIOMETRIC_KEY_SCHEDULE_INTERVAL = env_float("BIOMETRIC_KEY_SCHEDULE_INTERVAL", 3600.0)
+CELERY_BEAT_SCHEDULE["master-key-schedule"] = {
+    "task": "biometrics.tasks.master_key_schedule",
+    "schedule": BIOMETRIC_KEY_SCHEDULE_INTERVAL,
+}
 
 # --- Retention and erasure --------------------------------------------------------------------
 # Django's upload temp files get their own folder, which erasure checks for leftovers. None are

@@ -15,9 +15,7 @@ from .base import *  # noqa: E402,F403
 AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "") or devkeys.ed25519_pem(
     _VAR / "keys", "audit_signing_key.pem"
 )
-BIOMETRIC_MASTER_KEYS = BIOMETRIC_MASTER_KEYS or [  # noqa: F405
-    "dev1:" + devkeys.aes_key_b64(_VAR / "keys", "biometric_master_key")
-]
+devkeys.master_key_store(Path(BIOMETRIC_KEY_STORE), legacy=_VAR / "keys")  # noqa: F405
 # C2PA on swap outputs with a development CA and signer made once (see devkeys).
 if not (SWAP_C2PA_CERT_CHAIN or SWAP_C2PA_PRIVATE_KEY):  # noqa: F405
     SWAP_C2PA_CERT_CHAIN, SWAP_C2PA_PRIVATE_KEY = devkeys.c2pa_dev_credentials(_VAR / "keys")

@@ -1,15 +1,16 @@
 """Production: every secret from the environment (or NAME_FILE), no insecure default."""
 
-from compliance_site.crypto import parse_master_keys
-from compliance_site.env import env_bool, env_int, env_list, env_str
+from compliance_site.env import env_bool, env_int, env_str
 
 from .base import *  # noqa: F403
 
 DEBUG = False
 AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY")
 AUDIT_LOG_ID = env_str("AUDIT_LOG_ID")
-BIOMETRIC_MASTER_KEYS = env_list("BIOMETRIC_MASTER_KEYS", required=True)
-parse_master_keys(BIOMETRIC_MASTER_KEYS)  # a malformed key stops the start, not the first upload
+# No default: the key store must be a volume outside the database backups, and the retention
+# must be the real one, or the erasure certificate's backup date is not true.
+BIOMETRIC_KEY_STORE = env_str("BIOMETRIC_KEY_STORE")
+BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", minimum=0)
 
 # Receipts name the controller and link to the public notice: no placeholder in production.
 CONTROLLER_NAME = env_str("CONTROLLER_NAME")

@@ -2,6 +2,9 @@
 
 import os
 import tempfile
+from datetime import UTC, datetime
+
+from compliance_site import keystore
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
 os.environ.setdefault("FACELEDGER_VAR_DIR", tempfile.mkdtemp(prefix="faceledger-test-"))
@@ -32,8 +35,16 @@ AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or (
     "-----END PRIVATE KEY-----\n"
 )
 AUDIT_LOG_ID = "faceledger-test"
-# Test-only master key (32 zero-free bytes, never deployed).
-BIOMETRIC_MASTER_KEYS = ["test1:" + "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="]
+# A key store in the run's temporary folder holding one fixed test-only master key (never
+# deployed); each test gets a fresh copy of it (tests/conftest.py), worker processes this one.
+_key_folder = keystore.ensure_folder(VAR_DIR / "keys" / "master")
+BIOMETRIC_KEY_STORE = str(_key_folder)
+TEST_MASTER_KEY_ID, TEST_MASTER_KEY = "test1", b"test-only-master-key-32-bytes!!!"
+with keystore.locked(_key_folder):  # worker processes import this too
+    if keystore.get(TEST_MASTER_KEY_ID, _key_folder) is None:
+        keystore.create(
+            now=datetime.now(UTC), key_id=TEST_MASTER_KEY_ID, key=TEST_MASTER_KEY, path=_key_folder
+        )
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Suites call the public endpoints hundreds of times from one address; the per-address limit
 # itself is tested with its own low rate (tests/hardening/test_web_security.py).

@@ -1,28 +1,24 @@
 """The key vault: only ciphertext at rest, AAD and key context binding, crypto-shredding, and
-master-key rotation that keeps data readable."""
+data that does not open once its master key is gone (rotation: test_key_schedule.py)."""
 
 from __future__ import annotations
 
-import base64
 import shutil
 from datetime import timedelta
 
 import numpy as np
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from biometrics import vault
 from biometrics.models import Capture, SubjectKey
 from biometrics.services import capture_decrypt, capture_use
+from compliance_site import keystore
 from compliance_site.crypto import DecryptionError
 from consent.gate import ConsentRequired
 from tests.erasure.kit import database_hits, distinctive_runs, folder_hits
 
 pytestmark = pytest.mark.django_db
-
-OLD_KEY = "test1:" + "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="
-NEW_KEY = "test2:" + base64.b64encode(b"another-test-only-master-key-32b").decode()
 
 
 def test_no_plaintext_photo_embedding_or_landmarks_is_kept_anywhere(
@@ -100,34 +96,11 @@ def test_destroying_the_subject_key_makes_every_copy_unreadable(
     assert vault.subject_key_destroy(subject_id=alice.pk) == 0  # idempotent
 
 
-def test_master_key_rotation_rewraps_every_key_and_keeps_data_readable(
-    alice, bob, enrolled, settings, audit_events, capfd
-):
+def test_data_does_not_open_once_its_master_key_is_gone_before_rotation(alice, enrolled):
     [capture] = enrolled(alice)
-    enrolled(bob)
-    before = {row.pk: bytes(row.wrapped_key) for row in SubjectKey.objects.all()}
-    settings.BIOMETRIC_MASTER_KEYS = [NEW_KEY, OLD_KEY]  # a new current key; the old unwraps
-    start = len(audit_events())
+    keystore.create()
 
-    call_command("rotate_master_key")
-    call_command("rotate_master_key")  # idempotent
-
-    rows = list(SubjectKey.objects.all())
-    assert {row.key_id for row in rows} == {"test2"}
-    assert all(bytes(row.wrapped_key) != before[row.pk] for row in rows)
-    assert audit_events()[start:] == [
-        ("MASTER_KEY_ROTATED", {"key_id": "test2", "rewrapped": 2}),
-        ("MASTER_KEY_ROTATED", {"key_id": "test2", "rewrapped": 0}),
-    ]
-    assert "Re-wrapped 2 subject key(s)" in capfd.readouterr().out
-    settings.BIOMETRIC_MASTER_KEYS = [NEW_KEY]  # the old key can now be retired
-    assert capture_decrypt(Capture.objects.get(pk=capture.pk)).photo_jpeg
-
-
-def test_data_does_not_open_once_its_master_key_is_gone_before_rotation(alice, enrolled, settings):
-    [capture] = enrolled(alice)
-
-    settings.BIOMETRIC_MASTER_KEYS = [NEW_KEY]
+    keystore.destroy("test1")
 
     with pytest.raises(DecryptionError):
         capture_decrypt(capture)

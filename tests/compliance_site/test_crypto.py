@@ -1,12 +1,6 @@
-import base64
-
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 
-from compliance_site import crypto
-
-KEY_A = "a1:" + base64.b64encode(b"A" * 32).decode()
-KEY_B = "b2:" + base64.b64encode(b"B" * 32).decode()
+from compliance_site import crypto, keystore
 
 
 def test_data_round_trips_and_the_ciphertext_hides_the_plaintext():
@@ -32,39 +26,60 @@ def test_a_flipped_bit_is_detected():
         crypto.decrypt(key, bytes(blob), aad=b"a")
 
 
-def test_a_wrapped_key_opens_only_for_its_owner(settings):
-    settings.BIOMETRIC_MASTER_KEYS = [KEY_A]
+def test_a_wrapped_key_opens_only_for_its_owner():
     data_key = crypto.new_data_key()
     wrapped = crypto.wrap_data_key(data_key, context=b"subject:7")
     assert data_key not in wrapped
+    assert crypto.wrapped_key_id(wrapped) == "test1"
     assert crypto.unwrap_data_key(wrapped, context=b"subject:7") == data_key
     with pytest.raises(crypto.DecryptionError):
         crypto.unwrap_data_key(wrapped, context=b"subject:8")
 
 
-def test_rotation_rewraps_under_the_new_key_and_the_old_key_can_then_retire(settings):
-    settings.BIOMETRIC_MASTER_KEYS = [KEY_A]
+def test_rotation_rewraps_under_the_new_key_and_the_old_key_can_then_go():
     data_key = crypto.new_data_key()
     wrapped = crypto.wrap_data_key(data_key, context=b"s")
-    settings.BIOMETRIC_MASTER_KEYS = [KEY_B, KEY_A]
+    new = keystore.create()  # the newest key not retired is current
     rewrapped = crypto.rewrap_data_key(wrapped, context=b"s")
-    assert crypto.wrapped_key_id(rewrapped) == "b2"
-    settings.BIOMETRIC_MASTER_KEYS = [KEY_B]
+    assert crypto.wrapped_key_id(rewrapped) == new.key_id
+    keystore.retire("test1")
+    assert crypto.unwrap_data_key(wrapped, context=b"s") == data_key  # retired keys still open
+    assert keystore.destroy("test1")
     assert crypto.unwrap_data_key(rewrapped, context=b"s") == data_key
-    with pytest.raises(crypto.DecryptionError, match="not configured"):
+    with pytest.raises(crypto.DecryptionError, match="not in the key store"):
         crypto.unwrap_data_key(wrapped, context=b"s")
 
 
+def test_with_no_current_key_nothing_is_wrapped():
+    keystore.retire("test1")
+    with pytest.raises(keystore.KeyStoreError, match="no current master key"):
+        crypto.wrap_data_key(crypto.new_data_key(), context=b"s")
+
+
 @pytest.mark.parametrize(
-    "value",
-    [
-        [],
-        ["nocolon"],
-        ["k:not-base64!"],
-        ["k:" + base64.b64encode(b"short").decode()],
-        [KEY_A, KEY_A],
-    ],
+    ("key_id", "key"),
+    [("", b"A" * 32), ("../escape", b"A" * 32), ("x" * 33, b"A" * 32), ("k", b"short")],
 )
-def test_malformed_master_keys_are_refused(value):
-    with pytest.raises(ImproperlyConfigured):
-        crypto.parse_master_keys(value)
+def test_malformed_master_keys_are_refused(key_id, key):
+    with pytest.raises(keystore.KeyStoreError):
+        keystore.create(key_id=key_id or "!", key=key)
+
+
+def test_a_key_id_is_never_reused_and_writes_leave_no_temporary_file(key_store):
+    with pytest.raises(FileExistsError):
+        keystore.create(key_id="test1", key=b"B" * 32)
+    assert keystore.get("test1").key == b"test-only-master-key-32-bytes!!!"
+    keystore.retire("test1")
+    assert [p.name for p in key_store.iterdir()] == ["test1.key"]
+
+
+def test_destroying_a_key_overwrites_and_removes_its_file(key_store):
+    file = key_store / "test1.key"
+    inode_reader = open(file, "rb")  # noqa: SIM115 - a process that had the file open
+    try:
+        assert keystore.destroy("test1")
+        assert set(inode_reader.read()) == {0}  # the bytes it could still read are zeros
+    finally:
+        inode_reader.close()
+    assert not file.exists()
+    assert keystore.destroy("test1") is False

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_database_urls_are_parsed_for_both_engines():
 
 
 def _manage(*args, extra_env):
-    ours = ("DJANGO_", "AUDIT_", "BIOMETRIC_", "CONTROLLER_", "PUBLIC_BASE_URL")
+    ours = ("DJANGO_", "AUDIT_", "BIOMETRIC_", "BACKUP_", "CONTROLLER_", "PUBLIC_BASE_URL")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     clean.update(extra_env)
     return subprocess.run(
@@ -81,6 +82,14 @@ def _manage(*args, extra_env):
         text=True,
         timeout=120,
     )
+
+
+def _key_store(path: Path) -> Path:
+    """A key store as `manage.py rotate_master_key` leaves it: one current key."""
+    from compliance_site import keystore
+
+    keystore.create(now=datetime.now(UTC), path=keystore.ensure_folder(path))
+    return path
 
 
 def _production_env(tmp_path):
@@ -96,7 +105,8 @@ def _production_env(tmp_path):
         "DJANGO_ALLOWED_HOSTS": "faceledger.example",
         "AUDIT_SIGNING_KEY_FILE": str(key),
         "AUDIT_LOG_ID": "faceledger-prod",
-        "BIOMETRIC_MASTER_KEYS": "k2:" + "A" * 43 + "=,k1:" + "B" * 43 + "=",
+        "BIOMETRIC_KEY_STORE": str(_key_store(tmp_path / "keys")),
+        "BACKUP_RETENTION_DAYS": "35",
         "FACELEDGER_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "CONTROLLER_NAME": "Faceledger Ltd",
@@ -117,7 +127,13 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path):
 
 @pytest.mark.parametrize(
     "missing",
-    ["DJANGO_SECRET_KEY", "AUDIT_SIGNING_KEY_FILE", "AUDIT_LOG_ID", "BIOMETRIC_MASTER_KEYS"],
+    [
+        "DJANGO_SECRET_KEY",
+        "AUDIT_SIGNING_KEY_FILE",
+        "AUDIT_LOG_ID",
+        "BIOMETRIC_KEY_STORE",
+        "BACKUP_RETENTION_DAYS",
+    ],
 )
 def test_production_refuses_to_start_without_a_secret(tmp_path, missing):
     production = _production_env(tmp_path)
@@ -127,9 +143,14 @@ def test_production_refuses_to_start_without_a_secret(tmp_path, missing):
     assert "Set the environment variable" in result.stderr
 
 
-def test_a_malformed_master_key_stops_production_from_starting(tmp_path):
+def test_production_refuses_to_start_without_a_safe_key_store(tmp_path):
     production = _production_env(tmp_path)
-    production["BIOMETRIC_MASTER_KEYS"] = "k1:c2hvcnQ="
-    result = _manage("check", extra_env=production)
-    assert result.returncode != 0
-    assert "must be 32 bytes" in result.stderr
+    store = Path(production["BIOMETRIC_KEY_STORE"])
+    store.chmod(0o755)  # readable by other users
+
+    unsafe = _manage("check", "--deploy", extra_env=production)
+    production["BIOMETRIC_KEY_STORE"] = str(tmp_path / "not-mounted")
+    missing = _manage("check", "--deploy", extra_env=production)
+
+    assert unsafe.returncode != 0 and "faceledger.E102" in unsafe.stderr
+    assert missing.returncode != 0 and "faceledger.E101" in missing.stderr
