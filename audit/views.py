@@ -37,6 +37,7 @@ def transparency_view(request: HttpRequest) -> HttpResponse:
     context = {
         "checkpoint": selectors.checkpoint_latest(),
         "public_key": signing.public_key_pem(),
+        "fingerprint": signing.public_key_fingerprint(),
     }
     return render(request, "audit/transparency.html", context)
 
