@@ -72,9 +72,7 @@ def test_a_capture_without_consent_is_refused_by_the_api_before_a_byte_is_read(
 
 
 @pytest.mark.parametrize("kind", ["empty", "huge", "malformed_multipart", "well_formed"])
-def test_a_capture_on_an_outdated_consent_is_refused_before_a_byte_is_read(
-    alice, outdated, kind
-):
+def test_a_capture_on_an_outdated_consent_is_refused_before_a_byte_is_read(alice, outdated, kind):
     response, body = post(client_for(alice), CAPTURES_URL, kind)
 
     assert response.status_code == 403, response.content
