@@ -179,3 +179,9 @@ def test_a_malformed_fingerprint_is_a_usage_error(genuine, value):
 def test_the_transparency_page_publishes_the_key_fingerprint(client):
     response = client.get("/transparency/")
     assert fingerprint(signing.public_key_pem().encode()) in response.content.decode()
+
+
+def test_audit_verify_prints_the_fingerprint_auditors_pin(genuine, capsys):
+    call_command("audit_verify")
+    digest = fingerprint(signing.public_key_pem().encode())
+    assert f"sha256:{digest}" in capsys.readouterr().out
