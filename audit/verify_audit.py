@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
 import json
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -102,36 +104,46 @@ def merkle_roots(leaf_hashes: list[bytes], sizes: set[int]) -> dict[int, bytes]:
     return roots
 
 
-def _read_bundle(path: Path) -> dict[str, bytes]:
-    """Every entry of the bundle (a zip, or the folder it was unpacked to) by name; folders end
-    in "/" (and hold nothing a manifest can list). A name twice is refused here."""
+def _entries(path: Path) -> dict[str, Callable[[], bytes]]:
+    """Every entry of the bundle (a zip, or the folder it was unpacked to) by name, read only
+    when asked (an unlisted entry is refused unread); folders end in "/". A name twice is
+    refused here."""
     if path.is_dir():
         return {
-            item.name + ("/" if item.is_dir() else ""): b"" if item.is_dir() else item.read_bytes()
+            item.name + ("/" if item.is_dir() else ""): (
+                (lambda: b"") if item.is_dir() else item.read_bytes
+            )
             for item in sorted(path.iterdir())
         }
-    entries: dict[str, bytes] = {}
+    entries: dict[str, Callable[[], bytes]] = {}
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
             if info.filename in entries:
                 raise Invalid(f"{info.filename}: more than one entry with this name")
-            entries[info.filename] = archive.read(info)
+            entries[info.filename] = functools.partial(_read_entry, path, info)
     return entries
 
 
-def _check_files(files: dict[str, bytes], listed) -> int:
+def _read_entry(path: Path, info: zipfile.ZipInfo) -> bytes:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(info)
+
+
+def _listed_files(entries: dict[str, Callable[[], bytes]], listed) -> dict[str, bytes]:
     """Exactly manifest.json and what the signed manifest lists, each with its SHA-256."""
     if not isinstance(listed, dict) or not set(FILES) - {"manifest.json"} <= set(listed):
         raise Invalid("manifest.json: files does not list every file of the bundle")
-    for name in files:
+    for name in entries:
         if name != "manifest.json" and name not in listed:
             raise Invalid(f"{name}: not listed in the signed manifest")
+    files = {}
     for name, expected in sorted(listed.items()):
-        if name not in files:
+        if name not in entries:
             raise Invalid(f"{name}: listed in the manifest but missing from the bundle")
+        files[name] = entries[name]()
         if hashlib.sha256(files[name]).hexdigest() != expected:
             raise Invalid(f"{name}: not the file the manifest signed (SHA-256 differs)")
-    return len(listed)
+    return files
 
 
 def _check_signature(key: Ed25519PublicKey, body: dict, signature: str, what: str) -> None:
@@ -198,9 +210,9 @@ def _load_key(pem: bytes, what: str) -> Ed25519PublicKey:
     return key
 
 
-def _bundle_key(files: dict[str, bytes], pinned: str | None) -> tuple[Ed25519PublicKey, str]:
+def _bundle_key(pem: bytes, pinned: str | None) -> tuple[Ed25519PublicKey, str]:
     """The bundle's key, refused unless it is the pinned one; and the line saying which."""
-    key = _load_key(files["public_key.pem"], "public_key.pem")
+    key = _load_key(pem, "public_key.pem")
     found = fingerprint(key)
     if pinned is None:
         return key, f"key: Ed25519, fingerprint sha256:{found}\n{NOT_PINNED}"
@@ -214,15 +226,15 @@ def _bundle_key(files: dict[str, bytes], pinned: str | None) -> tuple[Ed25519Pub
 
 def verify(path: Path, pinned: str | None = None) -> str:
     """Check the bundle; ``pinned`` is the expected key's fingerprint (hex, lower case)."""
-    files = _read_bundle(path)
-    missing = [name for name in FILES if name not in files]
+    entries = _entries(path)
+    missing = [name for name in FILES if name not in entries]
     if missing:
         raise Invalid(f"bundle lacks {', '.join(missing)}")
-    key, key_line = _bundle_key(files, pinned)
-    manifest = json.loads(files["manifest.json"])
+    key, key_line = _bundle_key(entries["public_key.pem"](), pinned)
+    manifest = json.loads(entries["manifest.json"]())
     signature = manifest.pop("signature", "")
     _check_signature(key, manifest, signature, "manifest.json")
-    checked = _check_files(files, manifest.get("files"))
+    files = _listed_files(entries, manifest.get("files"))
     raw = files["leaf_hashes.bin"]
     if len(raw) != 32 * manifest["tree_size"]:
         raise Invalid("leaf_hashes.bin does not hold tree_size hashes")
@@ -239,7 +251,7 @@ def verify(path: Path, pinned: str | None = None) -> str:
     return (
         f"OK: log {manifest['log_id']}, {count} events verified against "
         f"{len(checkpoints)} checkpoints (tree size {signed_size}); the bundle holds exactly "
-        f"the {checked} files the signed manifest lists, unchanged.\n{key_line}"
+        f"the {len(files)} files the signed manifest lists, unchanged.\n{key_line}"
     )
 
 
