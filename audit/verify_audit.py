@@ -250,8 +250,8 @@ def verify(path: Path, pinned: str | None = None) -> str:
         raise Invalid(f"events.jsonl has {count} events, the manifest says {manifest['events']}")
     return (
         f"OK: log {manifest['log_id']}, {count} events verified against "
-        f"{len(checkpoints)} checkpoints (tree size {signed_size}); the bundle holds exactly "
-        f"the {len(files)} files the signed manifest lists, unchanged.\n{key_line}"
+        f"{len(checkpoints)} checkpoints (tree size {signed_size}); {len(files)} files match "
+        f"the signed manifest, and the bundle holds nothing else.\n{key_line}"
     )
 
 
