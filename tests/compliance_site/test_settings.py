@@ -313,3 +313,29 @@ def test_the_transparency_page_says_whether_outputs_are_signed_and_why_not(db, c
     assert "Our signing certificate is being renewed &lt;until May&gt;." in unsigned
     assert "Every swap result carries signed C2PA Content Credentials" in signed
     assert "being renewed" not in signed
+
+
+def test_with_credentials_set_a_c2pa_that_does_not_load_is_an_error_not_an_unsigned_output(
+    tmp_path,
+):
+    """Outside production too: the swap service's credentials lookup raises rather than
+    returning "no credentials", which would let a result go out unsigned."""
+    broken = tmp_path / "site" / "c2pa"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('libc2pa_c.so: cannot open')\n")
+    chain, key = _c2pa_files(tmp_path)
+    ask = (
+        "from swap.selectors import c2pa_credentials\n"
+        "try:\n    c2pa_credentials()\nexcept Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\nelse:\n    print('unsigned')"
+    )
+    test_settings = {
+        "DJANGO_SETTINGS_MODULE": "compliance_site.settings.test",
+        "FACELEDGER_VAR_DIR": str(tmp_path / "var"),
+        "SWAP_C2PA_CERT_CHAIN_FILE": str(chain),
+        "SWAP_C2PA_PRIVATE_KEY_FILE": str(key),
+        "PYTHONPATH": str(tmp_path / "site"),
+    }
+    result = _manage("shell", "-c", ask, extra_env=test_settings)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("C2paSetupError")
