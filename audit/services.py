@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+import phonenumbers
 import rfc8785
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -33,6 +34,15 @@ from compliance_site.errors import ApplicationError
 
 # E.164: "+" then 8–15 digits, tolerating the separators people type.
 _PHONE = re.compile(r"\+\s*\d(?:[\s\-.()]*\d){7,14}")
+# A number written without "+": 10–17 digits (an optional leading "(") with the separators
+# people type (space, "-", brackets; not ".", which makes decimals and times look like
+# numbers), standing on its own: not glued to a letter, digit, "-", ".", "/", "_" or "+" on
+# either side, so the digit groups of a UUID, a digest, a file name or a timestamp never form
+# one. A ":" may precede it (``tel:07400123456``).
+_PHONE_WITHOUT_PLUS = re.compile(r"(?<![\w\-./+])\(?\d(?:[ \-()]{0,3}\d){9,16}(?![\w\-./:+])")
+_MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 _MAX_STRING_FIELD = {"object_type": 64, "object_id": 128, "purpose": 64}
@@ -91,6 +101,34 @@ def _looks_like_ip(text: str) -> bool:
     return False
 
 
+def _is_mobile(text: str, region: str | None) -> bool:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return (
+        phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _MOBILE_TYPES
+    )
+
+
+def _looks_like_mobile(text: str) -> bool:
+    """A valid mobile number written without "+": after ``00`` (the international prefix most
+    countries dial), as digits with the country code, or in the national form of a region in
+    ``AUDIT_PHONE_REGIONS`` (national forms of every region would take any 10-digit id for a
+    number somewhere). The cheap pattern finds the few candidates; only they are parsed."""
+    for match in _PHONE_WITHOUT_PLUS.finditer(text):
+        candidate = match.group(0)
+        digits = re.sub(r"\D", "", candidate)
+        if digits.startswith("00"):
+            if _is_mobile("+" + digits[2:], None):
+                return True
+        elif _is_mobile("+" + digits, None):
+            return True
+        if any(_is_mobile(candidate, region) for region in settings.AUDIT_PHONE_REGIONS):
+            return True
+    return False
+
+
 def check_audit_text(text: str, *, where: str) -> None:
     """Refuse a string that looks like a phone number or an IP address, or that no database
     column can hold (NUL, lone surrogates)."""
@@ -100,7 +138,7 @@ def check_audit_text(text: str, *, where: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError(f"audit {where} is not valid Unicode text") from exc
-    if _PHONE.search(text):
+    if _PHONE.search(text) or _looks_like_mobile(text):
         raise ValueError(f"audit {where} looks like a phone number; log a pseudonym instead")
     if _looks_like_ip(text):
         raise ValueError(f"audit {where} looks like an IP address; IP addresses are not logged")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
@@ -57,6 +58,12 @@ def public_key_pem() -> str:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode("ascii")
     )
+
+
+def public_key_fingerprint() -> str:
+    """SHA-256 of the raw 32-byte public key, hex: what ``verify_audit.py --fingerprint`` pins."""
+    raw = public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
 
 
 def verify(message: bytes, signature_b64: str, key: Ed25519PublicKey | None = None) -> bool:

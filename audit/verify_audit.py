@@ -1,33 +1,50 @@
 #!/usr/bin/env python3
 """Offline verifier for a Faceledger audit export. Needs Python 3.11+ and ``cryptography``.
 
-    python verify_audit.py BUNDLE            (BUNDLE: the .zip, or a folder it was unpacked to)
+    python verify_audit.py [--public-key FILE | --fingerprint HEX] BUNDLE
 
-Checks, trusting only ``public_key.pem`` (compare it with the one the service publishes):
+BUNDLE is the .zip, or a folder it was unpacked to. Pin the key: ``--public-key`` takes the PEM
+the service publishes (``/api/v1/audit/public-key``), ``--fingerprint`` the fingerprint shown
+on its ``/transparency/`` page. The fingerprint is the SHA-256 of the raw 32-byte Ed25519
+public key, in hex (colons, spaces and case are ignored). Unpinned, the bundle's own
+``public_key.pem`` is trusted and the output says so: anyone who can write the bundle could
+then have signed it.
+
+Checks, trusting only the (pinned) key:
 1. every checkpoint's Ed25519 signature over the RFC 8785 canonical JSON of
    {log_id, tree_size, root_hash, timestamp}, and the signed manifest;
 2. that ``leaf_hashes.bin`` rebuilds every checkpoint's root (RFC 9162 §2.1: leaf hash =
    SHA-256(0x00 ‖ leaf), node = SHA-256(0x01 ‖ left ‖ right)), so all roots are consistent;
 3. that each line of ``events.jsonl`` — the exact leaf bytes — hashes to the leaf hash at its
    ``index``, that indexes only increase, and that the file is the one the manifest signed;
-4. that every file the signed manifest lists (``files``: name → SHA-256; the auditor's summary
-   PDF and CSVs among them) is in the bundle, unchanged.
-Exit status 0 when everything holds, 1 with the first problem otherwise.
+4. that the bundle holds exactly ``manifest.json`` and the files the signed manifest lists
+   (``files``: name → SHA-256; the auditor's summary PDF and CSVs among them), each once and
+   unchanged: a second entry with the same name, or any entry (file, folder, or a name in a
+   folder) that ``files`` does not name, is refused, since zip readers disagree on which copy
+   of a name they return and an unlisted file proves nothing.
+Exit status 0 when everything holds, 1 with the first problem otherwise, 2 for a usage error.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
+import functools
 import hashlib
 import json
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
+NOT_PINNED = (
+    "key not pinned: anyone who can write this bundle could have signed it. Compare the "
+    "fingerprint with the one the service publishes, or pass --public-key or --fingerprint."
+)
 FILES = ("manifest.json", "checkpoints.json", "public_key.pem", "leaf_hashes.bin", "events.jsonl")
 
 
@@ -87,24 +104,46 @@ def merkle_roots(leaf_hashes: list[bytes], sizes: set[int]) -> dict[int, bytes]:
     return roots
 
 
-def _read_bundle(path: Path) -> dict[str, bytes]:
-    """Every file at the top of the bundle (a zip, or the folder it was unpacked to)."""
+def _entries(path: Path) -> dict[str, Callable[[], bytes]]:
+    """Every entry of the bundle (a zip, or the folder it was unpacked to) by name, read only
+    when asked (an unlisted entry is refused unread); folders end in "/". A name twice is
+    refused here."""
     if path.is_dir():
-        return {item.name: item.read_bytes() for item in path.iterdir() if item.is_file()}
+        return {
+            item.name + ("/" if item.is_dir() else ""): (
+                (lambda: b"") if item.is_dir() else item.read_bytes
+            )
+            for item in sorted(path.iterdir())
+        }
+    entries: dict[str, Callable[[], bytes]] = {}
     with zipfile.ZipFile(path) as archive:
-        return {name: archive.read(name) for name in archive.namelist() if "/" not in name}
+        for info in archive.infolist():
+            if info.filename in entries:
+                raise Invalid(f"{info.filename}: more than one entry with this name")
+            entries[info.filename] = functools.partial(_read_entry, path, info)
+    return entries
 
 
-def _check_files(files: dict[str, bytes], listed: dict) -> int:
-    """The manifest's SHA-256 of each file it lists (older bundles list none)."""
-    if not isinstance(listed, dict):
-        raise Invalid("manifest.json: files is not an object")
+def _read_entry(path: Path, info: zipfile.ZipInfo) -> bytes:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(info)
+
+
+def _listed_files(entries: dict[str, Callable[[], bytes]], listed) -> dict[str, bytes]:
+    """Exactly manifest.json and what the signed manifest lists, each with its SHA-256."""
+    if not isinstance(listed, dict) or not set(FILES) - {"manifest.json"} <= set(listed):
+        raise Invalid("manifest.json: files does not list every file of the bundle")
+    for name in entries:
+        if name != "manifest.json" and name not in listed:
+            raise Invalid(f"{name}: not listed in the signed manifest")
+    files = {}
     for name, expected in sorted(listed.items()):
-        if name not in files:
+        if name not in entries:
             raise Invalid(f"{name}: listed in the manifest but missing from the bundle")
+        files[name] = entries[name]()
         if hashlib.sha256(files[name]).hexdigest() != expected:
             raise Invalid(f"{name}: not the file the manifest signed (SHA-256 differs)")
-    return len(listed)
+    return files
 
 
 def _check_signature(key: Ed25519PublicKey, body: dict, signature: str, what: str) -> None:
@@ -156,17 +195,46 @@ def _check_events(events: bytes, leaf_hashes: list[bytes], complete: bool) -> in
     return len(lines)
 
 
-def verify(path: Path) -> str:
-    files = _read_bundle(path)
-    missing = [name for name in FILES if name not in files]
+def fingerprint(key: Ed25519PublicKey) -> str:
+    """SHA-256 of the raw 32-byte public key, hex."""
+    return hashlib.sha256(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()
+
+
+def _load_key(pem: bytes, what: str) -> Ed25519PublicKey:
+    try:
+        key = load_pem_public_key(pem)
+    except ValueError as exc:
+        raise Invalid(f"{what} is not a PEM public key") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise Invalid(f"{what} is not an Ed25519 key")
+    return key
+
+
+def _bundle_key(pem: bytes, pinned: str | None) -> tuple[Ed25519PublicKey, str]:
+    """The bundle's key, refused unless it is the pinned one; and the line saying which."""
+    key = _load_key(pem, "public_key.pem")
+    found = fingerprint(key)
+    if pinned is None:
+        return key, f"key: Ed25519, fingerprint sha256:{found}\n{NOT_PINNED}"
+    if found != pinned:
+        raise Invalid(
+            f"the bundle's public key is not the pinned key (bundle sha256:{found}, "
+            f"pinned sha256:{pinned})"
+        )
+    return key, f"key pinned: sha256:{found} (Ed25519), the key you gave"
+
+
+def verify(path: Path, pinned: str | None = None) -> str:
+    """Check the bundle; ``pinned`` is the expected key's fingerprint (hex, lower case)."""
+    entries = _entries(path)
+    missing = [name for name in FILES if name not in entries]
     if missing:
         raise Invalid(f"bundle lacks {', '.join(missing)}")
-    key = load_pem_public_key(files["public_key.pem"])
-    if not isinstance(key, Ed25519PublicKey):
-        raise Invalid("public_key.pem is not an Ed25519 key")
-    manifest = json.loads(files["manifest.json"])
+    key, key_line = _bundle_key(entries["public_key.pem"](), pinned)
+    manifest = json.loads(entries["manifest.json"]())
     signature = manifest.pop("signature", "")
     _check_signature(key, manifest, signature, "manifest.json")
+    files = _listed_files(entries, manifest.get("files"))
     raw = files["leaf_hashes.bin"]
     if len(raw) != 32 * manifest["tree_size"]:
         raise Invalid("leaf_hashes.bin does not hold tree_size hashes")
@@ -180,21 +248,48 @@ def verify(path: Path) -> str:
     count = _check_events(files["events.jsonl"], leaf_hashes, manifest["complete"])
     if count != manifest["events"]:
         raise Invalid(f"events.jsonl has {count} events, the manifest says {manifest['events']}")
-    checked = _check_files(files, manifest.get("files", {}))
     return (
         f"OK: log {manifest['log_id']}, {count} events verified against "
-        f"{len(checkpoints)} checkpoints (tree size {signed_size}); {checked} files match the "
-        "signed manifest."
+        f"{len(checkpoints)} checkpoints (tree size {signed_size}); {len(files)} files match "
+        f"the signed manifest, and the bundle holds nothing else.\n{key_line}"
     )
 
 
+def _fingerprint_arg(value: str) -> str:
+    digits = value.replace(":", "").replace(" ", "").lower()
+    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+        raise argparse.ArgumentTypeError("a fingerprint is 64 hex digits (SHA-256)")
+    return digits
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="verify_audit.py", description="Verify a Faceledger audit export offline."
+    )
+    pin = parser.add_mutually_exclusive_group()
+    pin.add_argument("--public-key", type=Path, metavar="FILE", help="the published key (PEM)")
+    pin.add_argument(
+        "--fingerprint",
+        type=_fingerprint_arg,
+        metavar="HEX",
+        help="SHA-256 of the raw Ed25519 public key, hex",
+    )
+    parser.add_argument("bundle", type=Path, help="the export (.zip) or its unpacked folder")
+    return parser
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
-        return 2
+    parser = _parser()
+    args = parser.parse_args(argv[1:])
+    pinned = args.fingerprint
+    if args.public_key is not None:
+        try:
+            pinned = fingerprint(_load_key(args.public_key.read_bytes(), str(args.public_key)))
+        except (Invalid, OSError) as exc:
+            parser.error(f"--public-key: {exc}")
     try:
-        print(verify(Path(argv[1])))
-    except (Invalid, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        print(verify(args.bundle, pinned))
+    except (Invalid, OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -33,10 +34,14 @@ def auditor_view(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def transparency_view(request: HttpRequest) -> HttpResponse:
-    """Public: the latest checkpoint, the public key, how to verify, and the verifier."""
+    """Public: the latest checkpoint, the public key, how to verify, the verifier, and whether
+    swap outputs carry C2PA Content Credentials (if not, the operator's stated reason)."""
     context = {
         "checkpoint": selectors.checkpoint_latest(),
         "public_key": signing.public_key_pem(),
+        "fingerprint": signing.public_key_fingerprint(),
+        "c2pa_signing": bool(settings.SWAP_C2PA_CERT_CHAIN),
+        "c2pa_disabled_reason": settings.C2PA_DISABLED_REASON,
     }
     return render(request, "audit/transparency.html", context)
 

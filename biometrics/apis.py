@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from biometrics.selectors import capture_expires_at, capture_for, capture_retention, captures_of
+from biometrics.selectors import (
+    PURPOSE,
+    capture_expires_at,
+    capture_for,
+    capture_retention,
+    captures_of,
+)
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
 from biometrics.uploads import use_capture_upload_handlers
 from compliance_site.openapi import errors
+from consent.authentication import TokenAuthentication
+from consent.gate import require_consent
 
 _CONSENT = {403: ["consent_required", "consent_outdated"]}
 
@@ -61,7 +69,8 @@ class _CaptureCreatedSerializer(serializers.Serializer):
 
 class CaptureListApi(APIView):
     """``GET``: the subject's own captures. ``POST`` (multipart ``photo``, ``video``,
-    ``challenge``): a new capture; uploads are read into memory only, within their caps."""
+    ``challenge``): a new capture; uploads are read into memory only, within their caps, and
+    only once the consent gate has passed."""
 
     parser_classes = [MultiPartParser]
 
@@ -71,9 +80,11 @@ class CaptureListApi(APIView):
         challenge = serializers.CharField(max_length=64)
 
     def initial(self, request: Request, *args, **kwargs) -> None:
-        # Before authentication: a session's CSRF check reads the body, and the handlers must
-        # be in place before anything does.
+        # A POST passes the gate before anything reads its body (403, whatever it holds), then
+        # gets the memory-only upload handlers; only then does DRF's authentication run, whose
+        # CSRF check for a session is the first thing to read the body.
         if request.method == "POST":
+            require_consent(subject=_asking(request), purpose=PURPOSE)
             use_capture_upload_handlers(request._request)
         super().initial(request, *args, **kwargs)
 
@@ -124,6 +135,18 @@ class CaptureListApi(APIView):
         )
         body = {"id": str(capture.pk), "liveness": capture.liveness}
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _asking(request: Request):
+    """Who asks, from headers and cookies only, in DRF's order (token, then session): the
+    session's own authentication would check CSRF, which reads the body."""
+    by_token = TokenAuthentication().authenticate(request)
+    if by_token is not None:
+        return by_token[0]
+    user = request._request.user  # the session's, from the middleware
+    if user.is_authenticated and user.is_active:
+        return user
+    raise exceptions.NotAuthenticated()
 
 
 def _read(upload) -> bytes:

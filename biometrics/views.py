@@ -16,12 +16,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from biometrics.forms import CaptureForm
-from biometrics.selectors import capture_expires_at, capture_retention, captures_of
+from biometrics.selectors import PURPOSE, capture_expires_at, capture_retention, captures_of
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
 from biometrics.uploads import use_capture_upload_handlers
 from compliance_site import inventory
 from compliance_site.errors import ApplicationError
-from consent.gate import ConsentRequired
+from consent.gate import ConsentRequired, require_consent
 
 STEP_LABELS = {
     "turn_left": gettext_lazy("Turn your head to your left, then back to the camera"),
@@ -30,14 +30,18 @@ STEP_LABELS = {
 }
 
 
-@csrf_exempt  # checked in _capture_view, once uploads are set to stay in memory
+@csrf_exempt  # checked in _capture_view, after the gate, once uploads are set to stay in memory
 @login_required
 @require_http_methods(["GET", "POST"])
 def capture_view(request: HttpRequest) -> HttpResponse:
     try:
         if request.method == "POST":
+            # The gate before a byte of the body is read (the CSRF check reads it).
+            require_consent(subject=request.user, purpose=PURPOSE)
             use_capture_upload_handlers(request)
         return _capture_view(request)
+    except ConsentRequired:
+        return _consent_missing_page(request)
     except ApplicationError as refusal:  # too large, unexpected file: found while parsing
         return _capture_page(
             request, CaptureForm(), error=refusal.detail, status=refusal.status_code
@@ -78,7 +82,7 @@ def _capture_page(request: HttpRequest, form: CaptureForm, *, error: str = "", s
     try:
         challenge = liveness_challenge_issue(subject=request.user)
     except ConsentRequired:
-        return render(request, "biometrics/capture.html", {"consent_missing": True}, status=403)
+        return _consent_missing_page(request)
     form.initial["challenge"] = str(challenge.pk)
     if form.is_bound:  # keep the errors, with the new challenge
         form.data = form.data.copy()
@@ -91,6 +95,10 @@ def _capture_page(request: HttpRequest, form: CaptureForm, *, error: str = "", s
         "error": error,
     }
     return render(request, "biometrics/capture.html", context, status=status)
+
+
+def _consent_missing_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "biometrics/capture.html", {"consent_missing": True}, status=403)
 
 
 @login_required

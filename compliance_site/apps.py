@@ -5,3 +5,8 @@ class FaceledgerAdminConfig(AdminConfig):
     """The admin requires a verified TOTP device (django-otp's OTPAdminSite)."""
 
     default_site = "compliance_site.admin.FaceledgerAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        # The project's own checks register on import; this is the project's app config.
+        from compliance_site import deploy_checks  # noqa: F401

@@ -20,7 +20,7 @@ from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import NotFound, Unprocessable
 from consent.selectors import purpose_by_code
-from swap.engines.content_credentials import C2paCredentials, c2pa_available
+from swap.engines.content_credentials import C2paCredentials, C2paSetupError, c2pa_available
 from swap.models import SwapJob, SwapTemplate
 
 PURPOSE = "face_swap"
@@ -161,10 +161,14 @@ def jobs_stale(*, cutoff: datetime, limit: int = 100) -> list[uuid.UUID]:
 
 
 def c2pa_credentials() -> C2paCredentials | None:
-    """The operator's C2PA signing credentials, when set and c2pa-python works here."""
+    """The operator's C2PA signing credentials, or None when none are set (production then
+    requires ``C2PA_DISABLED_REASON``). Set while c2pa-python does not load here is an error,
+    never an output silently left unsigned."""
     chain, key = settings.SWAP_C2PA_CERT_CHAIN, settings.SWAP_C2PA_PRIVATE_KEY
-    if not (chain and key and c2pa_available()):
+    if not (chain and key):
         return None
+    if not c2pa_available():
+        raise C2paSetupError("C2PA credentials are set but c2pa-python does not load here")
     return _credentials(chain, key, settings.SWAP_C2PA_ALGORITHM)
 
 

@@ -370,6 +370,11 @@ _C2PA_ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed255
 SWAP_C2PA_ALGORITHM = env_choice("SWAP_C2PA_ALGORITHM", _C2PA_ALGORITHMS, "es256")
 if bool(SWAP_C2PA_CERT_CHAIN) != bool(SWAP_C2PA_PRIVATE_KEY):
     raise ImproperlyConfigured("Set SWAP_C2PA_CERT_CHAIN and SWAP_C2PA_PRIVATE_KEY together.")
+# Regions whose national phone-number forms (07400 123456 in GB) audit_record refuses, on top of
+# every number written with "+", "00" or its country code: the controller's and the portal's.
+AUDIT_PHONE_REGIONS = [r.upper() for r in env_list("AUDIT_PHONE_REGIONS", ["GB", "CN"])]
+# Production signs every output unless this names why it does not; /transparency/ shows it.
+C2PA_DISABLED_REASON = env_str("C2PA_DISABLED_REASON", "").strip()
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,10 @@
 """Production: every secret from the environment (or NAME_FILE), no insecure default."""
 
+from django.core.exceptions import ImproperlyConfigured
+
+from compliance_site.deploy_checks import DEVELOPMENT_SMS_BACKENDS, HTTP_SMS_BACKEND
 from compliance_site.env import env_bool, env_int, env_str
+from swap.engines.content_credentials import C2paCredentials, C2paSetupError, c2pa_self_test
 
 from .base import *  # noqa: F403
 
@@ -19,8 +23,44 @@ CONTROLLER_EMAIL = env_str("CONTROLLER_EMAIL")
 CONTROLLER_JURISDICTION = env_str("CONTROLLER_JURISDICTION")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
 
+# SMS: an explicit provider. The development backends write live codes and numbers to stdout,
+# memory or files, so production refuses them (check --deploy: faceledger.E001).
+SMS_BACKEND = env_str("SMS_BACKEND")
+if SMS_BACKEND in DEVELOPMENT_SMS_BACKENDS:
+    raise ImproperlyConfigured(
+        f"SMS_BACKEND={SMS_BACKEND} is a development backend (it writes codes and numbers where "
+        "they are read back); name a provider's backend in production."
+    )
+if SMS_BACKEND == HTTP_SMS_BACKEND:
+    SMS_HTTP_ACCOUNT_SID = env_str("SMS_HTTP_ACCOUNT_SID")
+    SMS_HTTP_AUTH_TOKEN = env_str("SMS_HTTP_AUTH_TOKEN")
+    SMS_HTTP_FROM = env_str("SMS_HTTP_FROM")
+
+# C2PA on every output, or a stated reason for not signing (shown on /transparency/); with
+# credentials set, a library or signer that fails is a start-up error, never a silent drop
+# (faceledger.E002, E003).
+if not SWAP_C2PA_CERT_CHAIN and not C2PA_DISABLED_REASON:  # noqa: F405
+    raise ImproperlyConfigured(
+        "Set SWAP_C2PA_CERT_CHAIN and SWAP_C2PA_PRIVATE_KEY (C2PA on every output), or "
+        "C2PA_DISABLED_REASON to say publicly why outputs are not signed."
+    )
+if SWAP_C2PA_CERT_CHAIN:  # noqa: F405
+    try:
+        c2pa_self_test(
+            C2paCredentials(
+                SWAP_C2PA_CERT_CHAIN.encode(),  # noqa: F405
+                SWAP_C2PA_PRIVATE_KEY.encode(),  # noqa: F405
+                SWAP_C2PA_ALGORITHM,  # noqa: F405
+            )
+        )
+    except (C2paSetupError, ValueError) as exc:
+        raise ImproperlyConfigured(f"C2PA signing is configured but fails: {exc}") from exc
+
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto says "https" only when a proxy in front sets it (and strips the client's):
+# trusted from anyone, it lets a plain-HTTP client pass for HTTPS (faceledger.E004).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 import io
 import json
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +55,52 @@ class C2paCredentials:
             raise ValueError("the C2PA certificate chain must be PEM")
         if b"PRIVATE KEY" not in self.private_key_pem:
             raise ValueError("the C2PA private key must be PEM")
+
+
+class C2paSetupError(RuntimeError):
+    """With credentials set, c2pa-python does not load here or cannot sign with them."""
+
+
+_PROBE_FIELDS = {
+    "label": "start-up check",
+    "job_id": "none",
+    "engine": "none",
+    "created": "1970-01-01T00:00:00Z",
+    "digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/"
+    "compositeWithTrainedAlgorithmicMedia",
+}
+
+
+def _probe_png() -> bytes:
+    """A 1×1 PNG to sign at start-up."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x00\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def c2pa_self_test(credentials: C2paCredentials) -> None:
+    """Sign a 1×1 PNG as every output will be signed (a few ms), and read it back; raise
+    ``C2paSetupError`` if c2pa-python does not load or the chain and key cannot sign. Run at
+    start-up: with credentials set, an output must never go out unsigned because the library
+    or the signer failed."""
+    if not c2pa_available():
+        raise C2paSetupError("c2pa-python (or its native library) does not load on this machine")
+    try:
+        signed = c2pa_sign(
+            _probe_png(), mime_type="image/png", fields=_PROBE_FIELDS, credentials=credentials
+        )
+        state = c2pa_read(signed, mime_type="image/png")["state"]
+    except Exception as exc:  # c2pa raises its own error classes, not one base
+        raise C2paSetupError(f"c2pa cannot sign with these credentials: {exc}") from exc
+    if state not in ("Valid", "Trusted"):
+        raise C2paSetupError(f"c2pa signed a test image its reader finds {state!r}")
 
 
 def _require() -> Any:

@@ -18,7 +18,7 @@ from tests.audit.helpers import record_events
 pytestmark = pytest.mark.django_db
 
 
-def run_verifier(bundle) -> subprocess.CompletedProcess:
+def run_verifier(bundle, *options: str) -> subprocess.CompletedProcess:
     """The bundle's own verifier, in a fresh interpreter (taken out of the zip if need be)."""
     script = bundle / "verify_audit.py"
     if not bundle.is_dir():
@@ -26,7 +26,7 @@ def run_verifier(bundle) -> subprocess.CompletedProcess:
         with zipfile.ZipFile(bundle) as archive:
             script.write_bytes(archive.read("verify_audit.py"))
     return subprocess.run(
-        [sys.executable, "-I", str(script), str(bundle)],
+        [sys.executable, "-I", str(script), *options, str(bundle)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from compliance_site import env
+from compliance_site import devkeys, env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,7 +71,18 @@ def test_database_urls_are_parsed_for_both_engines():
 
 
 def _manage(*args, extra_env):
-    ours = ("DJANGO_", "AUDIT_", "BIOMETRIC_", "BACKUP_", "CONTROLLER_", "PUBLIC_BASE_URL")
+    ours = (
+        "DJANGO_",
+        "AUDIT_",
+        "BIOMETRIC_",
+        "BACKUP_",
+        "CONTROLLER_",
+        "PUBLIC_BASE_URL",
+        "SMS_",
+        "SWAP_C2PA_",
+        "C2PA_",
+        "BEHIND_PROXY",
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     clean.update(extra_env)
     return subprocess.run(
@@ -92,7 +103,16 @@ def _key_store(path: Path) -> Path:
     return path
 
 
+def _c2pa_files(folder: Path) -> tuple[Path, Path]:
+    """A development C2PA chain and key (see devkeys), as files."""
+    chain, key = devkeys.c2pa_dev_credentials(folder)
+    (folder / "chain.pem").write_text(chain)
+    (folder / "key.pem").write_text(key)
+    return folder / "chain.pem", folder / "key.pem"
+
+
 def _production_env(tmp_path):
+    chain, c2pa_key = _c2pa_files(tmp_path)
     key = tmp_path / "audit.pem"
     key.write_text(
         "-----BEGIN PRIVATE KEY-----\n"
@@ -114,6 +134,12 @@ def _production_env(tmp_path):
         "CONTROLLER_EMAIL": "privacy@faceledger.example",
         "CONTROLLER_JURISDICTION": "GB",
         "PUBLIC_BASE_URL": "https://faceledger.example",
+        "SMS_BACKEND": "consent.sms.backends.http.SmsBackend",
+        "SMS_HTTP_ACCOUNT_SID": "AC0123",
+        "SMS_HTTP_AUTH_TOKEN": "sms-provider-token",
+        "SMS_HTTP_FROM": "Faceledger",
+        "SWAP_C2PA_CERT_CHAIN_FILE": str(chain),
+        "SWAP_C2PA_PRIVATE_KEY_FILE": str(c2pa_key),
     }
 
 
@@ -154,3 +180,184 @@ def test_production_refuses_to_start_without_a_safe_key_store(tmp_path):
 
     assert unsafe.returncode != 0 and "faceledger.E102" in unsafe.stderr
     assert missing.returncode != 0 and "faceledger.E101" in missing.stderr
+
+
+# --- unsafe production defaults (issue 12, item 9) ---------------------------------------------
+
+
+def _production_check(production, *args):
+    return _manage("check", "--deploy", *args, extra_env=production)
+
+
+def test_production_refuses_to_start_without_an_sms_provider(tmp_path):
+    production = _production_env(tmp_path)
+    del production["SMS_BACKEND"]
+    result = _production_check(production)
+    assert result.returncode != 0
+    assert "Set the environment variable SMS_BACKEND" in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["console", "locmem", "file"])
+def test_production_refuses_a_development_sms_backend(tmp_path, backend):
+    production = _production_env(tmp_path)
+    production["SMS_BACKEND"] = f"consent.sms.backends.{backend}.SmsBackend"
+    result = _production_check(production)
+    assert result.returncode != 0
+    assert "is a development backend" in result.stderr
+
+
+def test_production_refuses_the_http_sms_backend_without_its_account(tmp_path):
+    production = _production_env(tmp_path)
+    del production["SMS_HTTP_AUTH_TOKEN"]
+    result = _production_check(production)
+    assert result.returncode != 0
+    assert "Set the environment variable SMS_HTTP_AUTH_TOKEN" in result.stderr
+
+
+def test_production_refuses_unsigned_outputs_without_a_stated_reason(tmp_path):
+    production = _production_env(tmp_path)
+    del production["SWAP_C2PA_CERT_CHAIN_FILE"], production["SWAP_C2PA_PRIVATE_KEY_FILE"]
+    refused = _production_check(production)
+    production["C2PA_DISABLED_REASON"] = "Our signing certificate is being renewed."
+    stated = _production_check(production, "--fail-level", "WARNING")
+    assert refused.returncode != 0
+    assert "C2PA_DISABLED_REASON" in refused.stderr
+    assert stated.returncode == 0, stated.stderr + stated.stdout
+
+
+def test_a_c2pa_signer_that_cannot_sign_stops_production_from_starting(tmp_path):
+    production = _production_env(tmp_path)
+    _, other_key = _c2pa_files(tmp_path / "other")  # a key that is not the certificate's
+    production["SWAP_C2PA_PRIVATE_KEY_FILE"] = str(other_key)
+    result = _production_check(production)
+    assert result.returncode != 0
+    assert "C2PA signing is configured but fails" in result.stderr
+
+
+def test_a_c2pa_library_that_does_not_load_stops_production_from_starting(tmp_path):
+    broken = tmp_path / "site" / "c2pa"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('libc2pa_c.so: cannot open')\n")
+    production = _production_env(tmp_path)
+    production["PYTHONPATH"] = str(tmp_path / "site")
+    result = _production_check(production)
+    assert result.returncode != 0
+    assert "C2PA signing is configured but fails" in result.stderr
+    assert "does not load" in result.stderr
+
+
+_IS_SECURE = (
+    "from django.test import RequestFactory; "
+    "request = RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https'); "
+    "print('secure' if request.is_secure() else 'plain')"
+)
+
+
+@pytest.mark.parametrize(("behind_proxy", "seen"), [(None, "plain"), ("true", "secure")])
+def test_the_forwarded_proto_header_is_trusted_only_behind_a_declared_proxy(
+    tmp_path, behind_proxy, seen
+):
+    production = _production_env(tmp_path)
+    if behind_proxy is not None:
+        production["BEHIND_PROXY"] = behind_proxy
+    result = _manage("shell", "-c", _IS_SECURE, extra_env=production)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == seen
+
+
+# The same rules as deployment checks, whichever settings module runs (here the test settings,
+# each made unsafe in one way).
+
+SAFE = {
+    "SMS_BACKEND": "consent.sms.backends.http.SmsBackend",
+    "SWAP_C2PA_CERT_CHAIN": "",
+    "SWAP_C2PA_PRIVATE_KEY": "",
+    "C2PA_DISABLED_REASON": "Testing.",
+    "SECURE_PROXY_SSL_HEADER": None,
+    "BEHIND_PROXY": False,
+}
+
+
+def _deploy_check_ids(settings, **unsafe) -> set[str]:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    for name, value in {**SAFE, **unsafe}.items():
+        setattr(settings, name, value)
+    try:
+        call_command("check", "--deploy")
+    except SystemCheckError as failed:
+        return {code for code in ("E001", "E002", "E003", "E004") if code in str(failed)}
+    return set()
+
+
+def test_check_deploy_passes_these_rules_when_each_is_safe(settings):
+    assert _deploy_check_ids(settings) == set()
+
+
+@pytest.mark.parametrize(
+    ("unsafe", "check_id"),
+    [
+        ({"SMS_BACKEND": "consent.sms.backends.console.SmsBackend"}, "E001"),
+        ({"SMS_BACKEND": "consent.sms.backends.locmem.SmsBackend"}, "E001"),
+        ({"SMS_BACKEND": "consent.sms.backends.file.SmsBackend"}, "E001"),
+        ({"SMS_BACKEND": ""}, "E001"),
+        ({"C2PA_DISABLED_REASON": ""}, "E002"),
+        ({"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}, "E004"),
+    ],
+)
+def test_check_deploy_fails_on_each_unsafe_default(settings, unsafe, check_id):
+    assert _deploy_check_ids(settings, **unsafe) == {check_id}
+
+
+def test_check_deploy_fails_when_c2pa_is_configured_but_cannot_sign(settings, tmp_path):
+    chain, _ = devkeys.c2pa_dev_credentials(tmp_path / "one")
+    _, other_key = devkeys.c2pa_dev_credentials(tmp_path / "two")
+    good_key = devkeys.c2pa_dev_credentials(tmp_path / "one")[1]
+    signing = {"SWAP_C2PA_CERT_CHAIN": chain, "C2PA_DISABLED_REASON": ""}
+    assert _deploy_check_ids(settings, **signing, SWAP_C2PA_PRIVATE_KEY=good_key) == set()
+    assert _deploy_check_ids(settings, **signing, SWAP_C2PA_PRIVATE_KEY=other_key) == {"E003"}
+
+
+def test_a_declared_proxy_may_set_the_forwarded_header(settings):
+    header = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert _deploy_check_ids(settings, SECURE_PROXY_SSL_HEADER=header, BEHIND_PROXY=True) == set()
+
+
+def test_the_transparency_page_says_whether_outputs_are_signed_and_why_not(db, client, settings):
+    settings.SWAP_C2PA_CERT_CHAIN, settings.SWAP_C2PA_PRIVATE_KEY = "", ""
+    settings.C2PA_DISABLED_REASON = "Our signing certificate is being renewed <until May>."
+    unsigned = client.get("/transparency/").content.decode()
+    settings.SWAP_C2PA_CERT_CHAIN, settings.SWAP_C2PA_PRIVATE_KEY = "chain", "key"
+    signed = client.get("/transparency/").content.decode()
+
+    assert "currently not signed with C2PA" in unsigned
+    assert "Our signing certificate is being renewed &lt;until May&gt;." in unsigned
+    assert "Every swap result carries signed C2PA Content Credentials" in signed
+    assert "being renewed" not in signed
+
+
+def test_with_credentials_set_a_c2pa_that_does_not_load_is_an_error_not_an_unsigned_output(
+    tmp_path,
+):
+    """Outside production too: the swap service's credentials lookup raises rather than
+    returning "no credentials", which would let a result go out unsigned."""
+    broken = tmp_path / "site" / "c2pa"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('libc2pa_c.so: cannot open')\n")
+    chain, key = _c2pa_files(tmp_path)
+    ask = (
+        "from swap.selectors import c2pa_credentials\n"
+        "try:\n    c2pa_credentials()\nexcept Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\nelse:\n    print('unsigned')"
+    )
+    test_settings = {
+        "DJANGO_SETTINGS_MODULE": "compliance_site.settings.test",
+        "FACELEDGER_VAR_DIR": str(tmp_path / "var"),
+        "SWAP_C2PA_CERT_CHAIN_FILE": str(chain),
+        "SWAP_C2PA_PRIVATE_KEY_FILE": str(key),
+        "PYTHONPATH": str(tmp_path / "site"),
+    }
+    result = _manage("shell", "-c", ask, extra_env=test_settings)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("C2paSetupError")

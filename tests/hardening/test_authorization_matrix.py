@@ -106,7 +106,8 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     "swap:swaps": ("GET", {}, signed_in(200, anonymous=302)),
     # destructive: the owner's request comes last in each row, and these rows come last
     "api-consents@POST": ("POST", {}, signed_in(415, anonymous=401)),
-    "api-captures@POST": ("POST", {}, signed_in(400, anonymous=401)),
+    # Staff hold no biometric consent: the gate answers before the (empty) body is read.
+    "api-captures@POST": ("POST", {}, {A: 401, O: 400, X: 400, S: 403, D: 403, U: 403}),
     "api-swaps@POST": ("POST", {}, signed_in(415, anonymous=401)),
     "api-swap@DELETE": ("DELETE", JOB, owner_only(204, anonymous=401, others=404)),
     "swap:swap_delete": ("POST", {"job_id": "spare_job_id"}, every(302)),

@@ -1,12 +1,14 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from audit import signing
 from audit.verification import audit_log_verify
 
 
 class Command(BaseCommand):
     help = (
         "Recompute every leaf from the stored events, rebuild the roots and check every "
-        "checkpoint's signature. Exits non-zero naming the first bad index."
+        "checkpoint's signature. Exits non-zero naming the first bad index. Prints the signing "
+        "key's fingerprint, which auditors pin with verify_audit.py --fingerprint."
     )
 
     def handle(self, *args, **options):
@@ -20,4 +22,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Audit log OK: {result.tree_size} events, {result.checkpoints} checkpoints, "
             f"{result.pending} pending."
+        )
+        self.stdout.write(
+            f"Signing key fingerprint (SHA-256 of the raw Ed25519 key): "
+            f"sha256:{signing.public_key_fingerprint()}"
         )

@@ -1,0 +1,187 @@
+"""The offline verifier against a forger who can write the bundle: duplicate or unlisted
+entries, and a key swapped for the forger's own. Each bundle is built here as a forger would,
+and checked by the bundle's verifier in a fresh interpreter, as an auditor runs it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zipfile
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.management import call_command
+
+from audit import signing
+from audit.leaves import jcs
+from audit.services import audit_seal
+from tests.audit.helpers import record_events
+from tests.audit.test_export import run_verifier
+
+pytestmark = pytest.mark.django_db
+
+NOT_PINNED = "key not pinned: anyone who can write this bundle could have signed it"
+
+
+@pytest.fixture
+def genuine(tmp_path, alice):
+    record_events(5, subject=alice)
+    audit_seal()
+    path = tmp_path / "audit.zip"
+    call_command("audit_export", "--output", str(path))
+    return path
+
+
+def entries(path) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(path) as archive:
+        return [(info.filename, archive.read(info)) for info in archive.infolist()]
+
+
+def write_zip(path, items: list[tuple[str, bytes]]) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in items:
+            archive.writestr(name, data)
+
+
+def fingerprint(pem: bytes) -> str:
+    key = serialization.load_pem_public_key(pem)
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_a_second_events_jsonl_before_the_genuine_one_is_rejected(genuine, tmp_path):
+    items = entries(genuine)
+    events = dict(items)["events.jsonl"]
+    forged = events.replace(b'"object_id":"2"', b'"object_id":"9"')
+    assert forged != events
+    bundle = tmp_path / "duplicate.zip"
+    write_zip(bundle, [("events.jsonl", forged), *items])
+    result = run_verifier(bundle)
+    assert result.returncode == 1
+    assert "FAILED: events.jsonl: more than one entry with this name" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ["notes.txt", "docs/readme.txt", "Events.jsonl", "./events.jsonl", "docs/"]
+)
+def test_an_entry_the_signed_manifest_does_not_list_is_rejected(genuine, tmp_path, name):
+    bundle = tmp_path / "extra.zip"
+    write_zip(bundle, [*entries(genuine), (name, b"" if name.endswith("/") else b"trust me")])
+    result = run_verifier(bundle)
+    assert result.returncode == 1
+    assert f"FAILED: {name}: not listed in the signed manifest" in result.stderr
+
+
+def test_an_unlisted_file_in_an_unpacked_folder_is_rejected(genuine, tmp_path):
+    folder = tmp_path / "unpacked"
+    with zipfile.ZipFile(genuine) as archive:
+        archive.extractall(folder)
+    assert run_verifier(folder).returncode == 0
+    (folder / "summary-fixed.pdf").write_bytes(b"%PDF-1.4 forged")
+    result = run_verifier(folder)
+    assert result.returncode == 1
+    assert "summary-fixed.pdf: not listed in the signed manifest" in result.stderr
+
+
+def root_hash(leaves: list[bytes]) -> bytes:
+    """RFC 9162 MTH, as any forger can compute it."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    split = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return hashlib.sha256(b"\x01" + root_hash(leaves[:split]) + root_hash(leaves[split:])).digest()
+
+
+def forged_with_own_key(genuine, tmp_path):
+    """A forger rewrites an event and re-signs everything with a key of their own."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    files = dict(entries(genuine))
+    files["public_key.pem"] = pem
+    events = files["events.jsonl"].replace(b'"object_id":"2"', b'"object_id":"9"')
+    files["events.jsonl"] = events
+    leaves = [hashlib.sha256(b"\x00" + line).digest() for line in events.splitlines()]
+    files["leaf_hashes.bin"] = b"".join(leaves)
+    checkpoints = json.loads(files["checkpoints.json"])
+    for checkpoint in checkpoints:
+        body = {k: checkpoint[k] for k in ("log_id", "tree_size", "root_hash", "timestamp")}
+        body["root_hash"] = root_hash(leaves[: body["tree_size"]]).hex()
+        checkpoint.update(body, signature=base64.b64encode(key.sign(jcs(body))).decode())
+    files["checkpoints.json"] = json.dumps(checkpoints).encode()
+    manifest = json.loads(files["manifest.json"])
+    manifest.pop("signature")
+    manifest["events_sha256"] = hashlib.sha256(events).hexdigest()
+    manifest["files"] = {
+        name: hashlib.sha256(data).hexdigest()
+        for name, data in files.items()
+        if name != "manifest.json"
+    }
+    manifest["signature"] = base64.b64encode(key.sign(jcs(manifest))).decode()
+    files["manifest.json"] = json.dumps(manifest).encode()
+    bundle = tmp_path / "forged.zip"
+    write_zip(bundle, list(files.items()))
+    return bundle, pem
+
+
+def test_a_bundle_re_signed_with_another_key_verifies_only_when_the_key_is_not_pinned(
+    genuine, tmp_path
+):
+    bundle, forged_pem = forged_with_own_key(genuine, tmp_path)
+    unpinned = run_verifier(bundle)
+    assert unpinned.returncode == 0, unpinned.stderr
+    assert NOT_PINNED in unpinned.stdout
+    assert f"sha256:{fingerprint(forged_pem)}" in unpinned.stdout
+
+    ours = signing.public_key_pem().encode()
+    (tmp_path / "ours.pem").write_bytes(ours)
+    for option in (
+        ["--public-key", str(tmp_path / "ours.pem")],
+        ["--fingerprint", fingerprint(ours)],
+    ):
+        pinned = run_verifier(bundle, *option)
+        assert pinned.returncode == 1
+        assert "FAILED: the bundle's public key is not the pinned key" in pinned.stderr
+        assert fingerprint(forged_pem) in pinned.stderr
+
+
+@pytest.mark.parametrize("pin", ["public-key", "fingerprint", "fingerprint-upper-colons"])
+def test_a_genuine_bundle_verifies_with_the_published_key_pinned(genuine, tmp_path, pin):
+    ours = signing.public_key_pem().encode()
+    (tmp_path / "published.pem").write_bytes(ours)
+    digest = fingerprint(ours)
+    option = {
+        "public-key": ["--public-key", str(tmp_path / "published.pem")],
+        "fingerprint": ["--fingerprint", digest],
+        "fingerprint-upper-colons": [
+            "--fingerprint",
+            ":".join(digest[i : i + 2] for i in range(0, 64, 2)).upper(),
+        ],
+    }[pin]
+    result = run_verifier(genuine, *option)
+    assert result.returncode == 0, result.stderr
+    assert f"key pinned: sha256:{digest}" in result.stdout
+    assert NOT_PINNED not in result.stdout
+
+
+@pytest.mark.parametrize("value", ["abc", "zz" * 32, ""])
+def test_a_malformed_fingerprint_is_a_usage_error(genuine, value):
+    result = run_verifier(genuine, "--fingerprint", value)
+    assert result.returncode == 2
+    assert "fingerprint" in result.stderr
+
+
+def test_the_transparency_page_publishes_the_key_fingerprint(client):
+    response = client.get("/transparency/")
+    assert fingerprint(signing.public_key_pem().encode()) in response.content.decode()
+
+
+def test_audit_verify_prints_the_fingerprint_auditors_pin(genuine, capsys):
+    call_command("audit_verify")
+    digest = fingerprint(signing.public_key_pem().encode())
+    assert f"sha256:{digest}" in capsys.readouterr().out
