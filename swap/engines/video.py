@@ -22,10 +22,15 @@ import av
 import cv2
 import numpy as np
 
-from biometrics.analysis import AnalysisError, Face, FaceAnalyser
-from biometrics.analysis.images import decode_image
-from biometrics.analysis.types import keypoints_from_68
-from biometrics.analysis.video import CODECS, sniff_video
+from biometrics.analysis import (
+    VIDEO_CODECS,
+    AnalysisError,
+    Face,
+    FaceAnalyser,
+    decode_image,
+    keypoints_from_68,
+    sniff_video,
+)
 
 from .base import SwapEngine
 from .content_credentials import C2paCredentials, c2pa_sign
@@ -309,7 +314,7 @@ def _video_stream(source, limits: VideoLimits):
     if not source.streams.video:
         raise SwapError("unsupported_video", "the file holds no video")
     stream = source.streams.video[0]
-    if stream.codec_context.name not in CODECS:
+    if stream.codec_context.name not in VIDEO_CODECS:
         raise SwapError("unsupported_video", f"codec {stream.codec_context.name!r} is refused")
     _check_size(stream.codec_context.width, stream.codec_context.height, limits)
     return stream
