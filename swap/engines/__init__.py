@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from biometrics.analysis import get_analyser, model_settings, verify_analysis_models
+from biometrics.analysis import FaceAnalyser, get_analyser, model_settings, verify_analysis_models
 
 from .base import SwapEngine
 from .errors import SwapCancelled, SwapError
@@ -33,16 +33,16 @@ __all__ = [
 class Engine:
     """One face engine. ``analyser``: a key of ``biometrics.analysis.ANALYSERS``, used for
     captures, templates and swaps alike; ``build``: makes its swap implementation (once per
-    process); ``check``: raises ``EngineSetupError`` naming the setting to fix when the engine
-    cannot start, loading nothing (the start-up check runs it)."""
+    process) given that analyser; ``check``: raises ``EngineSetupError`` naming the setting to
+    fix when the engine cannot start, loading nothing (the start-up check runs it)."""
 
     analyser: str
-    build: Callable[[], SwapEngine]
+    build: Callable[[FaceAnalyser], SwapEngine]
     check: Callable[[], None]
 
 
-def _classic() -> SwapEngine:
-    from .classic import ClassicEngine
+def _classic(analyser: FaceAnalyser) -> SwapEngine:
+    from .classic import ClassicEngine  # works on the 68 landmarks the analyser gave the faces
 
     return ClassicEngine()
 
@@ -51,11 +51,11 @@ def _nothing_to_check() -> None:
     """The classic engine's models ship inside an installed package: nothing to provide."""
 
 
-def _insightface() -> SwapEngine:
+def _insightface(analyser: FaceAnalyser) -> SwapEngine:
     from .inswapper import InSwapperEngine
 
     # The swap takes its source embedding from the shared analyser: one set of models.
-    return InSwapperEngine.from_settings(model_settings(), get_analyser("insightface"))
+    return InSwapperEngine.from_settings(model_settings(), analyser)
 
 
 def _check_insightface() -> None:
@@ -85,12 +85,14 @@ def engine_named(name: str) -> Engine:
 
 
 def get_engine(name: str = "classic") -> SwapEngine:
-    """The shared swap implementation of engine ``name``, built once per process (thread-safe)."""
+    """The shared swap implementation of engine ``name``, built once per process (thread-safe)
+    with the process's analyser of that engine."""
     engine = _engines.get(name)
     if engine is not None:
         return engine
-    build = engine_named(name).build
+    entry = engine_named(name)
+    analyser = get_analyser(entry.analyser)
     with _lock:
         if name not in _engines:
-            _engines[name] = build()
+            _engines[name] = entry.build(analyser)
         return _engines[name]

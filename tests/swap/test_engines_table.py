@@ -82,7 +82,7 @@ def test_an_unknown_face_engine_fails_the_check_and_names_the_known_ones(setting
 
 
 def test_an_entry_naming_an_analyser_biometrics_lacks_fails_the_check(monkeypatch):
-    broken = Engine(analyser="arcface", build=lambda: None, check=lambda: None)
+    broken = Engine(analyser="arcface", build=lambda analyser: None, check=lambda: None)
     monkeypatch.setitem(engines.ENGINES, "custom", broken)
 
     (error,) = face_engine_check()
