@@ -4,9 +4,9 @@ This package's public surface is this module and its ``__all__``; other apps imp
 else from it (its submodules are its own).
 
 ``ANALYSERS`` holds the factory of each analyser by name; ``get_analyser(name)`` returns the
-process-wide analyser of that name, built on first use. Which one captures, templates and
-swaps use is not decided here: the app that owns the face engine table plugs its choice in at
-start-up (``choose_analyser``), and ``analyser_in_use()`` answers with it. Analysers that need
+process-wide analyser of that name, built on first use. Which one is in use is not decided
+here: the app that owns the face engine table plugs its choice in at start-up
+(``choose_analyser``), and ``analyser_in_use()`` answers with it. Analysers that need
 settings (``insightface``: model files, checksums, licence) get them from ``configure()``, which
 the Django side calls at start-up with the ``SETTING_NAMES`` values.
 """
@@ -127,6 +127,7 @@ def choose_analyser(choice: Callable[[], str]) -> None:
 
 
 def analyser_in_use() -> FaceAnalyser:
-    """The analyser that captures are embedded with and that templates and swaps detect faces
-    with. (The liveness check always runs ``classic``: it needs the 68 landmarks.)"""
+    """The analyser of the face engine in use: captures are embedded with it, and whatever
+    uses them later finds faces with it. (The liveness check always runs ``classic``: it needs
+    the 68 landmarks.)"""
     return get_analyser(_choice[0]())
