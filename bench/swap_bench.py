@@ -60,9 +60,9 @@ def _capture(subject):
     """A real capture (liveness passed) of the synthetic astronaut clip, made once."""
     import cv2
 
-    from biometrics.analysis import synth
     from biometrics.models import Capture
     from biometrics.services import capture_analyse, capture_store
+    from tests.biometrics import synth
 
     existing = Capture.objects.filter(subject=subject).first()
     if existing is not None:
@@ -79,7 +79,7 @@ def _target_media() -> dict[str, bytes]:
     """The astronaut placed in a 720p still, and a clip of her turning and blinking."""
     import cv2
 
-    from biometrics.analysis import synth
+    from tests.biometrics import synth
 
     rig = synth.FaceRig(synth.astronaut_bgr(), (1280, 720), scale=0.22)
     still = cv2.imencode(".png", rig.frame)[1].tobytes()

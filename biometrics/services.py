@@ -17,7 +17,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from audit.actions import AuditAction
 from audit.services import audit_record
 from biometrics import retention, vault
-from biometrics.analysis import AnalysisError, get_analyser
+from biometrics.analysis import AnalysisError, analyser_in_use, get_analyser
 from biometrics.analysis.images import decode_image
 from biometrics.analysis.liveness import STEPS, check_liveness
 from biometrics.analysis.video import decode_video
@@ -170,10 +169,6 @@ class CaptureAnalysis:
     liveness: dict  # passed, steps, scores
 
 
-def _engine_name() -> str:
-    return getattr(settings, "FACE_ENGINE", "classic")
-
-
 def capture_analyse(*, photo: bytes, video: bytes, steps: list[str]) -> CaptureAnalysis:
     """Decode both files (in memory, with limits), check liveness against ``steps``, and
     compute the photo's embedding. ``CaptureRefused`` (422, with the analysis code) otherwise.
@@ -196,7 +191,7 @@ def capture_analyse(*, photo: bytes, video: bytes, steps: list[str]) -> CaptureA
             code=result.code,
             extra={"new_challenge_required": True, "liveness": _liveness_public(result.as_dict())},
         )
-    engine = get_analyser(_engine_name())
+    engine = analyser_in_use()
     # The liveness check found exactly one clear face in the photo (weak stray detections
     # aside); the embedding engine's best one is it. Another engine may find none.
     faces = engine.detect(photo_bgr)

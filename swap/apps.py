@@ -6,6 +6,13 @@ class SwapConfig(AppConfig):
     verbose_name = "Face swap"
 
     def ready(self) -> None:
-        from swap import stores
+        from biometrics import analysis
+        from swap import checks, stores
+        from swap.engines import engine_named
+        from swap.services import face_engine
 
         stores.register()
+        checks.register()
+        # Biometrics embeds captures with the analyser of the engine in use; the engine table
+        # is this app's, so the choice is plugged into the analysis package from here.
+        analysis.choose_analyser(lambda: engine_named(face_engine()).analyser)

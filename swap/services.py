@@ -46,10 +46,18 @@ from django.utils.translation import gettext_lazy
 from audit.actions import AuditAction
 from audit.services import audit_record
 from biometrics import retention, vault
-from biometrics.analysis import AnalysisError, Face, FaceAnalyser, get_analyser
-from biometrics.analysis.images import decode_image, sniff_image
-from biometrics.analysis.types import keypoints_from_68
-from biometrics.analysis.video import VideoLimits, decode_video, sniff_video
+from biometrics.analysis import (
+    AnalysisError,
+    Face,
+    FaceAnalyser,
+    VideoLimits,
+    analyser_in_use,
+    decode_image,
+    decode_video,
+    keypoints_from_68,
+    sniff_image,
+    sniff_video,
+)
 from biometrics.models import Capture
 from biometrics.selectors import capture_for
 from biometrics.services import OpenedCapture, capture_use
@@ -126,7 +134,9 @@ class _SubjectRef:
     pk: int
 
 
-def _engine_name() -> str:
+def face_engine() -> str:
+    """The face engine in use: ``FACE_ENGINE``, a key of ``swap.engines.ENGINES`` (checked at
+    start-up, ``swap.checks``). Its analyser is ``analyser_in_use()`` (plugged in by the app)."""
     return settings.FACE_ENGINE
 
 
@@ -191,7 +201,7 @@ def check_template_file(data: bytes) -> TemplateMedia:
         image = decode_image(data, max_bytes=TEMPLATE_IMAGE_MAX_BYTES)
     except AnalysisError as exc:
         raise _media_refused(exc.code) from None
-    if not get_analyser(_engine_name()).detect(image):
+    if not analyser_in_use().detect(image):
         raise _media_refused("no_template_face")
     extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[sniff_image(data)]
     height, width = image.shape[:2]
@@ -203,7 +213,7 @@ def _check_template_video(data: bytes) -> TemplateMedia:
         video = decode_video(data, TEMPLATE_VIDEO_LIMITS)
     except AnalysisError as exc:
         raise _media_refused(exc.code) from None
-    analyser = get_analyser(_engine_name())
+    analyser = analyser_in_use()
     poster = next((frame for frame in video.frames if analyser.detect(frame)), None)
     if poster is None:
         raise _media_refused("no_template_face")
@@ -581,7 +591,7 @@ def swap_job_claim(*, job_id: Any) -> SwapJob | None:
         if refused is not None:
             _end(job, *refused, now=now)
             return None
-        _audit(job, AuditAction.SWAP_JOB_STARTED, attempt=job.attempts, engine=_engine_name())
+        _audit(job, AuditAction.SWAP_JOB_STARTED, attempt=job.attempts, engine=face_engine())
     return job
 
 
@@ -600,14 +610,14 @@ def _render(job: SwapJob) -> bytes:
     """The labelled output, in memory. Order: the capture is opened (gate, last use, audit)
     only once the job holds its claim; the template file is read as stored."""
     opened = capture_use(subject=job.subject, capture_id=job.capture_id, purpose=PURPOSE)
-    analyser = get_analyser(_engine_name())
+    analyser = analyser_in_use()
     try:
         source = decode_image(opened.photo_jpeg)
     except AnalysisError as exc:
         raise SwapError("capture_unreadable", exc.message) from None
     face = _source_face(opened, source, analyser)
     del opened
-    engine, credentials = get_engine(_engine_name()), c2pa_credentials()
+    engine, credentials = get_engine(face_engine()), c2pa_credentials()
     common = {"job_id": str(job.pk), "created": timezone.now(), "c2pa_credentials": credentials}
     target = _template_bytes(job.template)
     if job.kind == TemplateKind.IMAGE:
@@ -762,7 +772,7 @@ def _done(job: SwapJob, name: str, size: int) -> None:
     _audit(
         job,
         AuditAction.SWAP_JOB_DONE,
-        engine=_engine_name(),
+        engine=face_engine(),
         result=job.media_type,
         bytes=size,
         c2pa=job.result_c2pa,

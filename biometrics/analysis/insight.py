@@ -156,6 +156,16 @@ def verify_folder(folder: str, sha256: Mapping[str, str]) -> list[Path]:
     ]
 
 
+def verify_analysis_models(settings: ModelSettings) -> list[Path]:
+    """Everything ``InsightFaceAnalyser`` checks before it loads a model, without loading one:
+    the licence acknowledgement, the folder, each listed file's SHA-256 and the providers. The
+    listed files, or ``EngineSetupError`` naming the setting to fix (for a start-up check)."""
+    check_licence(settings.licence)
+    files = verify_folder(settings.model_dir, settings.sha256)
+    select_providers(settings.providers)
+    return files
+
+
 def select_providers(requested: Sequence[str] | None) -> list[str]:
     """The execution providers to run on. Asked for explicitly: each must be available here.
     By default: CUDA when this onnxruntime build has it, then CPU."""

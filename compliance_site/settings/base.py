@@ -337,7 +337,8 @@ REPORT_TTL = env_int("REPORT_TTL", 60 * 60 * 24, minimum=60)
 # One setting picks both the analyser and the swap engine. classic: dlib, CPU, nothing to
 # provide. insightface: ONNX models the operator provides, checked against their SHA-256 and
 # loaded once per process; nothing is ever downloaded. The liveness check always runs classic.
-FACE_ENGINE = env_choice("FACE_ENGINE", ("classic", "insightface"), "classic")
+# A name in the face engine table (README "Engines"), checked at start-up by a system check.
+FACE_ENGINE = env_str("FACE_ENGINE", "classic")
 # Absolute folder holding the detector and the recogniser (buffalo_l's det_10g + w600k_r50).
 FACE_MODEL_DIR = env_str("FACE_MODEL_DIR", "")
 # "file=sha256,file=sha256": exactly the detector and the recogniser in FACE_MODEL_DIR.

@@ -3,7 +3,7 @@
 The model lives in its own file (``FACE_SWAP_MODEL_PATH``), apart from the analysis models:
 insightface's ``FaceAnalysis`` would take an inswapper lying in its folder for a recogniser.
 Its SHA-256 is checked before it is loaded, and the operator's licence acknowledgement is
-required, as for the analysis models (see ``biometrics.analysis.insight``).
+required, as for the analysis models (``biometrics.analysis``' insightface analyser).
 
 insightface's ``INSwapper`` aligns the target face on its 5 key points (128x128), runs the
 model with the source's ArcFace embedding (float32, mapped through the model's ``emap``), and
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from biometrics.analysis import Face
-from biometrics.analysis.insight import (
+from biometrics.analysis import (
     EngineSetupError,
-    InsightFaceAnalyser,
+    Face,
+    FaceAnalyser,
     ModelSettings,
     check_licence,
     load_model,
@@ -51,16 +51,11 @@ class InSwapperEngine:
         model_path: str,
         sha256: str,
         licence_accepted: str,
-        analyser: InsightFaceAnalyser,
+        analyser: FaceAnalyser,
         providers: Sequence[str] | None = None,
     ):
         self.licence = check_licence(licence_accepted)
-        path = Path(model_path)
-        if not model_path or not path.is_absolute():
-            raise EngineSetupError(
-                f"FACE_SWAP_MODEL_PATH must be an absolute path to a file, not {model_path!r}"
-            )
-        verify_file(path, sha256, "FACE_SWAP_MODEL_SHA256")
+        path = _verified_model(model_path, sha256)
         self.providers = select_providers(providers)
         self.analyser = analyser
         self._swapper = _quietly(lambda: load_model(path, self.providers))
@@ -70,9 +65,7 @@ class InSwapperEngine:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(
-        cls, settings: ModelSettings, analyser: InsightFaceAnalyser
-    ) -> InSwapperEngine:
+    def from_settings(cls, settings: ModelSettings, analyser: FaceAnalyser) -> InSwapperEngine:
         return cls(
             model_path=settings.swap_model,
             sha256=settings.swap_sha256,
@@ -121,6 +114,22 @@ class InSwapperEngine:
             with self._lock:
                 self._embeddings[face] = cached
         return cached
+
+
+def verify_swap_model(settings: ModelSettings) -> Path:
+    """What ``InSwapperEngine`` checks before it loads the model, without loading it: the
+    licence acknowledgement, the path and the file's SHA-256 (``EngineSetupError`` otherwise)."""
+    check_licence(settings.licence)
+    return _verified_model(settings.swap_model, settings.swap_sha256)
+
+
+def _verified_model(model_path: str, sha256: str) -> Path:
+    path = Path(model_path)
+    if not model_path or not path.is_absolute():
+        raise EngineSetupError(
+            f"FACE_SWAP_MODEL_PATH must be an absolute path to a file, not {model_path!r}"
+        )
+    return verify_file(path, sha256, "FACE_SWAP_MODEL_SHA256")
 
 
 def _work_rect(kps: np.ndarray, size: int, shape: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -14,7 +14,7 @@ before the next frame is touched. ``on_progress`` gets whole percentages, rising
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -22,10 +22,15 @@ import av
 import cv2
 import numpy as np
 
-from biometrics.analysis import AnalysisError, Face, FaceAnalyser
-from biometrics.analysis.images import decode_image
-from biometrics.analysis.types import keypoints_from_68
-from biometrics.analysis.video import CODECS, sniff_video
+from biometrics.analysis import (
+    VIDEO_CODECS,
+    AnalysisError,
+    Face,
+    FaceAnalyser,
+    decode_image,
+    keypoints_from_68,
+    sniff_video,
+)
 
 from .base import SwapEngine
 from .content_credentials import C2paCredentials, c2pa_sign
@@ -309,7 +314,7 @@ def _video_stream(source, limits: VideoLimits):
     if not source.streams.video:
         raise SwapError("unsupported_video", "the file holds no video")
     stream = source.streams.video[0]
-    if stream.codec_context.name not in CODECS:
+    if stream.codec_context.name not in VIDEO_CODECS:
         raise SwapError("unsupported_video", f"codec {stream.codec_context.name!r} is refused")
     _check_size(stream.codec_context.width, stream.codec_context.height, limits)
     return stream
@@ -353,16 +358,37 @@ def _write_metadata(output, fields: dict[str, str]) -> None:
 
 def _add_video(output, video, size: tuple[int, int]):
     """H.264 at ``size``, the input's rate and time base: the timestamps pass as they are."""
-    stream = output.add_stream("libx264", rate=video.average_rate or 30, options=_ENCODER_OPTIONS)
+    stream = _h264_stream(output, video.average_rate or 30, size)
+    stream.codec_context.time_base = video.time_base
+    stream.time_base = video.time_base
+    return stream
+
+
+def _h264_stream(output, rate, size: tuple[int, int]):
+    stream = output.add_stream("libx264", rate=rate, options=_ENCODER_OPTIONS)
     stream.width, stream.height = size
     stream.pix_fmt = "yuv420p"
     # Tagged as what _to_yuv420p writes: untagged HD is often shown as BT.709 by browsers.
     context = stream.codec_context
     context.colorspace, context.color_primaries, context.color_trc = (_SMPTE170M,) * 3
     context.color_range = _STUDIO_RANGE
-    stream.codec_context.time_base = video.time_base
-    stream.time_base = video.time_base
     return stream
+
+
+def encode_mp4(frames: Iterable[np.ndarray], *, fps: int) -> bytes:
+    """BGR frames of one even size as an H.264 MP4, encoded as ``swap_video`` encodes its
+    output (index in front). Neither labelled nor tagged: not a swap output (demo templates)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as output:
+        stream = None
+        for image in frames:
+            if stream is None:
+                stream = _h264_stream(output, fps, (image.shape[1], image.shape[0]))
+            output.mux(stream.encode(_to_yuv420p(image)))
+        if stream is None:
+            raise ValueError("no frames to encode")
+        output.mux(stream.encode(None))
+    return faststart(buffer.getvalue())
 
 
 def _add_audio(output, audio):

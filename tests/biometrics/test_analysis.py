@@ -79,7 +79,7 @@ def test_the_shared_analyser_is_built_once_across_threads():
 
 
 def test_an_unknown_engine_is_refused():
-    with pytest.raises(ValueError, match="unknown face engine"):
+    with pytest.raises(ValueError, match="unknown analyser"):
         get_analyser("nonexistent")
 
 

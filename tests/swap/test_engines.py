@@ -54,7 +54,7 @@ def test_the_engine_is_built_once_per_process_even_when_threads_race():
 
 
 def test_an_unknown_engine_name_is_refused():
-    with pytest.raises(ValueError, match="unknown swap engine"):
+    with pytest.raises(ValueError, match="unknown face engine"):
         get_engine("nonsense")
 
 

@@ -9,9 +9,8 @@ import pytest
 from django.conf import settings
 
 from biometrics import analysis
-from biometrics.analysis import get_analyser
-from biometrics.analysis.insight import SETTING_NAMES
-from swap.engines import get_engine
+from biometrics.analysis import SETTING_NAMES, get_analyser
+from swap.engines import ENGINES, get_engine
 from swap.engines.inswapper import InSwapperEngine
 from tests import onnx_models
 
@@ -40,7 +39,7 @@ def configured(tmp_path_factory):
 
 def test_django_hands_the_face_settings_to_the_analysis_package_at_start_up():
     assert analysis.configuration() == {name: getattr(settings, name) for name in SETTING_NAMES}
-    assert settings.FACE_ENGINE in analysis.ENGINES
+    assert settings.FACE_ENGINE in ENGINES
 
 
 def test_the_insightface_models_are_loaded_once_per_process(configured):

@@ -17,7 +17,9 @@ from django.utils import timezone
 from django_otp.oath import totp
 
 from audit.models import AuditEvent
+from swap import demo
 from swap.demo import CLIP_TITLE, STILL_TITLE
+from swap.engines.video import iter_frames
 from swap.models import DepictedPersonConsent, SwapTemplate, TemplateLicence
 from swap.selectors import template_refusal, templates_usable
 from swap.services import TemplateRefused, check_template_file, swap_template_consent_withdraw
@@ -378,3 +380,14 @@ def test_seed_demo_adds_two_usable_public_domain_templates_once(settings, polici
     assert SwapTemplate.objects.count() == 2
     assert f"Demo template added: {CLIP_TITLE}" in first.getvalue()
     assert f"Demo template kept: {CLIP_TITLE}" in second.getvalue()
+
+
+def test_the_demo_clip_shows_the_face_in_every_frame(analyser):
+    clip = demo._clip_bytes()
+
+    frames = list(iter_frames(clip))
+    media = check_template_file(clip)
+
+    assert len(frames) == demo.CLIP_FRAMES and frames[0].shape == (360, 480, 3)
+    assert [len(analyser.detect(frame)) for frame in frames] == [1] * demo.CLIP_FRAMES
+    assert media.kind == "video" and (media.width, media.height) == demo.CLIP_SIZE
