@@ -13,6 +13,9 @@ class SwapConfig(AppConfig):
 
         stores.register()
         checks.register()
+        # gunicorn and Celery run no system checks: an engine that is not in the table stops
+        # every process at start-up, not at the first capture.
+        checks.refuse_unknown_engine()
         # Biometrics embeds captures with the analyser of the engine in use; the engine table
         # is this app's, so the choice is plugged into the analysis package from here.
         analysis.choose_analyser(lambda: engine_named(face_engine()).analyser)

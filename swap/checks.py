@@ -5,6 +5,7 @@ the chosen engine can start (its settings, model files and checksums; nothing is
 from __future__ import annotations
 
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 from biometrics.analysis import ANALYSERS, EngineSetupError
 from swap.engines import ENGINES
@@ -13,6 +14,15 @@ from swap.services import face_engine
 
 def register() -> None:
     checks.register(face_engine_check)
+
+
+def refuse_unknown_engine() -> None:
+    name = face_engine()
+    if name not in ENGINES:
+        raise ImproperlyConfigured(
+            f"swap.E001: FACE_ENGINE={name!r} is not a face engine; set one of: "
+            f"{', '.join(ENGINES)}."
+        )
 
 
 def face_engine_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:

@@ -163,3 +163,19 @@ def test_manage_py_refuses_to_start_with_an_unknown_face_engine():
 
     assert refused.returncode == 1 and "swap.E001" in refused.stderr
     assert started.returncode == 0, started.stderr
+
+
+def test_a_wsgi_or_worker_process_refuses_to_start_with_an_unknown_face_engine():
+    # gunicorn and Celery run no system checks: loading the apps alone must refuse.
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="compliance_site.settings.test")
+    started = subprocess.run(
+        [sys.executable, "-c", "from compliance_site.wsgi import application"],
+        cwd=ROOT,
+        env=env | {"FACE_ENGINE": "deepfakes"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert started.returncode != 0
+    assert "swap.E001" in started.stderr and "ImproperlyConfigured" in started.stderr
