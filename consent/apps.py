@@ -9,7 +9,7 @@ class ConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance_site import inventory
-        from consent import inventory_stores
+        from consent import stores as inventory_stores
         from consent.selectors import ledger_export, ledger_locate
         from consent.services import ledger_erase
 

@@ -12,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from compliance_site import inventory
-from consent import inventory_stores
+from consent import stores as inventory_stores
 from tests.erasure.kit import challenge_for, client_for
 
 pytestmark = pytest.mark.django_db
