@@ -6,6 +6,7 @@ class SwapConfig(AppConfig):
     verbose_name = "Face swap"
 
     def ready(self) -> None:
+        from compliance_site import inventory
         from swap import stores
 
-        stores.register()
+        inventory.register_all(stores.STORES)
