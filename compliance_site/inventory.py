@@ -28,6 +28,26 @@ The store contract
   audited sweep (``audit.services.retention_sweep``: the ``retention_sweep`` command and the
   beat entry ``retention-sweep``) runs it in one transaction with one audit event.
 
+The erasure bands, in order (``Band`` says why each comes where it does):
+
+  DERIVED    results and reports made from other data    swap.jobs, consent.reports
+  CAPTURES   biometric source data                       biometrics.captures
+  SIGN_IN    sign-in and request traces                  consent.sessions, consent.sms_devices
+  KEYS       the subject's data key (crypto-shredding)   biometrics.subject_key
+  RECORDS    proof kept while the data may exist         consent.ledger
+  ACCOUNT    the account row and the number              consent.subject
+  PSEUDONYM  the audit log's pseudonym mapping           audit.pseudonyms
+
+To add a store: declare it in ``<app>/stores.py`` (descriptions marked with ``gettext_noop``),
+write its callbacks under the names above, and add it to its band in
+``tests/compliance_site/test_store_contract.py``. Access, export, erasure, withdrawal, the
+record of processing, the ``/retention/`` page and the sweep then find it by themselves.
+
+Not swept here: consent's sign-in data with no purpose left (unused code devices, send
+windows, expired tokens, held session numbers, expired sessions) is pruned by consent's own
+beat tasks (``identity_prune``, ``session_numbers_prune``, audited as ``IDENTITY_PRUNED``),
+every few minutes rather than hourly.
+
 This module imports no app.
 """
 
