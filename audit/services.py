@@ -29,7 +29,7 @@ from audit.leaves import as_utc, format_time, jcs, leaf_bytes_for, leaf_bytes_fr
 from audit.merkle import CompactRange
 from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditNode, SubjectPseudonym
 from audit.selectors import leaf_rows, tree_hashes
-from compliance_site import request_context
+from compliance_site import inventory, request_context
 from compliance_site.errors import ApplicationError
 
 # E.164: "+" then 8–15 digits, tolerating the separators people type.
@@ -292,6 +292,32 @@ def _insert_for_subject(event: AuditEvent, subject_id: int) -> tuple[int, str, s
         cursor.execute(_insert_sql(", ".join(select), source=source), [*params, subject_id])
         row = cursor.fetchone()
     return None if row is None else (row[0], row[1], row[2])
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Erase what every store's retention rules say expired (``inventory.retention_sweep``), in
+    one transaction, with one audit event carrying the counts (written even when nothing
+    expired: the log then shows that retention ran) and the consent states the deletions
+    happened under. Here because the audit log is the lowest app that can record it."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        swept = inventory.retention_sweep(now)
+        counts = {name: result.erased for name, result in swept.items()}
+        data: dict[str, Any] = {"erased": counts}
+        consent = {name: result.consent for name, result in swept.items() if result.consent}
+        if consent:
+            data["consent"] = consent
+        audit_record(
+            actor=None,
+            subject=None,
+            action=AuditAction.RETENTION_SWEPT,
+            object_type="retention_sweep",
+            data=data,
+        )
+    return counts
 
 
 # --- sealing ------------------------------------------------------------------------------------

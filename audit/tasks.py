@@ -3,6 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from audit.services import audit_seal as _audit_seal
+from audit.services import retention_sweep
 
 
 @shared_task(name="audit.tasks.audit_seal", acks_late=True, ignore_result=True)
@@ -14,3 +15,10 @@ def audit_seal() -> int | None:
     """
     checkpoint = _audit_seal()
     return checkpoint.tree_size if checkpoint else None
+
+
+@shared_task(name="audit.tasks.retention_sweep", acks_late=True, ignore_result=True)
+def retention_sweep_task() -> dict[str, int]:
+    """Scheduled by ``CELERY_BEAT_SCHEDULE['retention-sweep']``: erase what expired. Safe to
+    run at any time, twice at once included (rows are locked while they are erased)."""
+    return retention_sweep()

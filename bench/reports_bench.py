@@ -128,6 +128,7 @@ def _simulated_swap_store() -> None:
             locate=lambda subject_id: [],
             export=lambda subject_id: rows,
             erase=lambda subject_id: 0,
+            band=inventory.Band.DERIVED,
         )
     )
 

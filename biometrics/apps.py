@@ -10,9 +10,10 @@ class BiometricsConfig(AppConfig):
         from django.core import checks
 
         from biometrics import analysis, stores
-        from compliance_site import keystore
+        from compliance_site import inventory, keystore
 
-        stores.register()
+        inventory.register_all(stores.STORES)
+        inventory.register_subject_cipher(stores.SUBJECT_CIPHER)
         checks.register(keystore.check_key_store, checks.Tags.security)
         # biometrics.analysis imports no Django: the face engines' settings are handed to it.
         analysis.configure({name: getattr(settings, name, None) for name in analysis.SETTING_NAMES})

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from audit.actions import AuditAction
 from audit.services import audit_record
-from biometrics import retention, vault
+from biometrics import vault
 from biometrics.analysis import AnalysisError, analyser_in_use, get_analyser
 from biometrics.analysis.images import decode_image
 from biometrics.analysis.liveness import STEPS, check_liveness
@@ -32,7 +32,7 @@ from biometrics.analysis.video import decode_video
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from biometrics.selectors import PURPOSE, capture_for, capture_retention, captures_expired
 from biometrics.uploads import PHOTO_MAX_BYTES
-from compliance_site import keystore
+from compliance_site import inventory, keystore
 from compliance_site.errors import Unprocessable
 from consent.gate import consent_state, require_consent
 from consent.models import User
@@ -394,19 +394,19 @@ def capture_delete(*, subject: User, capture_id: Any) -> None:
         )
 
 
-def captures_erase_for(subject_id: int) -> int:
+def captures_erase(subject_id: int) -> int:
     """Every capture of a subject (inventory erase: withdrawal and account erasure)."""
     with transaction.atomic(savepoint=False):
         captures = Capture.objects.select_for_update().filter(subject_id=subject_id)
         return sum(capture_erase(capture=capture) for capture in captures)
 
 
-def challenges_erase_for(subject_id: int) -> int:
+def challenges_erase(subject_id: int) -> int:
     with transaction.atomic(savepoint=False):
         return LivenessChallenge.objects.filter(subject_id=subject_id).delete()[0]
 
 
-def subject_key_erase_for(subject_id: int) -> int:
+def subject_key_erase(subject_id: int) -> int:
     """Crypto-shredding: after this, no copy of the subject's ciphertext opens again."""
     with transaction.atomic(savepoint=False):
         return vault.subject_key_destroy(subject_id=subject_id)
@@ -415,10 +415,10 @@ def subject_key_erase_for(subject_id: int) -> int:
 # --- retention ----------------------------------------------------------------------------------
 
 
-def captures_expired_erase(now: datetime) -> retention.Swept:
+def captures_expired_erase(now: datetime) -> inventory.Swept:
     """Captures past biometric_enrolment's retention (365 days after last use). Each is a
     deletion, so the subject's consent state is read through the gate first and counted."""
-    swept = retention.Swept()
+    swept = inventory.Swept()
     for capture in captures_expired(now=now, purpose=capture_retention(), limit=SWEEP_BATCH):
         state = consent_state(subject=capture.subject_id, purpose=PURPOSE)
         swept.consent[state] = swept.consent.get(state, 0) + 1
@@ -426,17 +426,17 @@ def captures_expired_erase(now: datetime) -> retention.Swept:
     return swept
 
 
-def challenges_expired_erase(now: datetime) -> retention.Swept:
+def challenges_expired_erase(now: datetime) -> inventory.Swept:
     expired = LivenessChallenge.objects.filter(expires_at__lte=now).values_list("pk", flat=True)
     ids = list(expired[:SWEEP_BATCH])
-    return retention.Swept(LivenessChallenge.objects.filter(pk__in=ids).delete()[0])
+    return inventory.Swept(LivenessChallenge.objects.filter(pk__in=ids).delete()[0])
 
 
-def orphan_blobs_erase(now: datetime) -> retention.Swept:
+def orphan_files_expired_erase(now: datetime) -> inventory.Swept:
     """Ciphertext files with no capture row: left only by a process killed between writing
     the file and committing (``capture_store`` deletes them otherwise)."""
     names = {_blob_capture_id(name): name for name in vault.blob_names(CAPTURE_FOLDER)}
-    swept = retention.Swept()
+    swept = inventory.Swept()
     ids = sorted(names)
     for start in range(0, len(ids), SWEEP_BATCH):
         chunk = [i for i in ids[start : start + SWEEP_BATCH] if _is_uuid(i)]
@@ -460,28 +460,6 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """Erase what every registered retention rule says expired, in one transaction, with
-    one audit event carrying the counts (written even when nothing expired: the log then
-    shows that retention ran) and the consent states the deletions happened under."""
-    now = now or timezone.now()
-    with transaction.atomic(durable=True):
-        swept = {rule.name: rule.sweep(now) for rule in retention.rules()}
-        counts = {name: result.erased for name, result in swept.items()}
-        data: dict[str, Any] = {"erased": counts}
-        consent = {name: result.consent for name, result in swept.items() if result.consent}
-        if consent:
-            data["consent"] = consent
-        audit_record(
-            actor=None,
-            subject=None,
-            action=AuditAction.RETENTION_SWEPT,
-            object_type="retention_sweep",
-            data=data,
-        )
-    return counts
 
 
 # --- master keys --------------------------------------------------------------------------------

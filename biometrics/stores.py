@@ -1,30 +1,28 @@
-"""The biometric stores in the personal-data inventory, and their retention rules.
+"""The biometric stores in the personal-data inventory, with their retention rules.
 
 Registered from ``BiometricsConfig.ready()``. Withdrawing ``biometric_enrolment`` erases the
-captures and challenges; erasing an account erases them and then the subject key (order late:
-destroying it is the crypto-shred that makes any copy left anywhere unreadable).
+captures and challenges; erasing an account erases them and then the subject key (band
+``KEYS``: destroying it is the crypto-shred that makes any copy left anywhere unreadable).
 
 Descriptions are marked for translation (``gettext_noop``) and translated where shown.
 
 Two hooks for ``consent``, which must not import this app: the captures' photos decrypted in
 memory (``captures_files``: the subject's own copy in the export zip and the report's
 thumbnails), and encryption under the subject's key (``SUBJECT_CIPHER``: stored reports die
-with the key). The retention sweep also expires consent's stored reports.
+with the key).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 from django.utils.translation import gettext_noop
 
-from biometrics import retention, selectors, services, vault
+from biometrics import selectors, services, vault
 from biometrics.models import Capture
 from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
 from consent.models import User
-from consent.reports import report_files_expired_erase
 
 
 def captures_files(subject_id: int) -> Iterator[inventory.StoreFile]:
@@ -55,73 +53,59 @@ def subject_open(subject_id: int, blob: bytes, aad: str) -> bytes:
 SUBJECT_CIPHER = inventory.SubjectCipher(seal=subject_seal, open=subject_open)
 
 
-def reports_expired_erase(now: datetime) -> retention.Swept:
-    return retention.Swept(erased=report_files_expired_erase(now=now))
-
-
-CAPTURES = inventory.Store(
-    name="biometrics.captures",
-    what=gettext_noop(
-        "Face photos (encrypted files), face embeddings and landmarks (encrypted), and the "
-        "result of the liveness check. The liveness video is never kept."
+STORES = (
+    inventory.Store(
+        name="biometrics.captures",
+        what=gettext_noop(
+            "Face photos (encrypted files), face embeddings and landmarks (encrypted), and the "
+            "result of the liveness check. The liveness video is never kept."
+        ),
+        why=gettext_noop("Enrolling your face so that swaps you ask for use it"),
+        retention=gettext_noop(
+            "Until you delete the capture or withdraw consent, or 365 days after it was last used"
+        ),
+        legal_basis=gettext_noop("Explicit consent (GDPR Art. 9(2)(a))"),
+        locate=selectors.captures_locate,
+        export=selectors.captures_export,
+        erase=services.captures_erase,
+        band=inventory.Band.CAPTURES,
+        purposes=("biometric_enrolment",),
+        files=captures_files,
+        expiry=(
+            inventory.Expiry("biometrics.captures", services.captures_expired_erase),
+            inventory.Expiry("biometrics.orphan_files", services.orphan_files_expired_erase),
+        ),
     ),
-    why=gettext_noop("Enrolling your face so that swaps you ask for use it"),
-    retention=gettext_noop(
-        "Until you delete the capture or withdraw consent, or 365 days after it was last used"
+    inventory.Store(
+        name="biometrics.challenges",
+        what=gettext_noop("Liveness challenges: the two movements asked for, and when"),
+        why=gettext_noop("Checking that a capture is recorded live, not replayed"),
+        retention=gettext_noop("2 minutes; deleted when used or by the next retention sweep"),
+        legal_basis=gettext_noop("Explicit consent (GDPR Art. 9(2)(a))"),
+        locate=selectors.challenges_locate,
+        export=selectors.challenges_export,
+        erase=services.challenges_erase,
+        band=inventory.Band.CAPTURES,
+        purposes=("biometric_enrolment",),
+        expiry=(inventory.Expiry("biometrics.challenges", services.challenges_expired_erase),),
     ),
-    legal_basis=gettext_noop("Explicit consent (GDPR Art. 9(2)(a))"),
-    locate=selectors.captures_locate,
-    export=selectors.captures_export,
-    erase=services.captures_erase_for,
-    purposes=("biometric_enrolment",),
-    order=100,
-    files=captures_files,
-)
-
-CHALLENGES = inventory.Store(
-    name="biometrics.challenges",
-    what=gettext_noop("Liveness challenges: the two movements asked for, and when"),
-    why=gettext_noop("Checking that a capture is recorded live, not replayed"),
-    retention=gettext_noop("2 minutes; deleted when used or by the next retention sweep"),
-    legal_basis=gettext_noop("Explicit consent (GDPR Art. 9(2)(a))"),
-    locate=selectors.challenges_locate,
-    export=selectors.challenges_export,
-    erase=services.challenges_erase_for,
-    purposes=("biometric_enrolment",),
-    order=110,
-)
-
-SUBJECT_KEY = inventory.Store(
-    name="biometrics.subject_key",
-    what=gettext_noop(
-        "Your data key, stored only encrypted under our master key; it opens your encrypted "
-        "face data"
+    inventory.Store(
+        name="biometrics.subject_key",
+        what=gettext_noop(
+            "Your data key, stored only encrypted under our master key; it opens your encrypted "
+            "face data"
+        ),
+        why=gettext_noop("Encrypting your face data so that erasing the key erases every copy"),
+        retention=gettext_noop(
+            "As long as the account exists; destroyed when it is erased. A copy in a database "
+            "backup stops opening when the master key it was encrypted under is destroyed, by the "
+            "date stated on the erasure certificate"
+        ),
+        legal_basis=gettext_noop("Security of processing (GDPR Art. 32)"),
+        locate=selectors.subject_key_locate,
+        export=selectors.subject_key_export,
+        erase=services.subject_key_erase,
+        # After everything it encrypts (DERIVED, CAPTURES): destroying it is the crypto-shred.
+        band=inventory.Band.KEYS,
     ),
-    why=gettext_noop("Encrypting your face data so that erasing the key erases every copy"),
-    retention=gettext_noop(
-        "As long as the account exists; destroyed when it is erased. A copy in a database "
-        "backup stops opening when the master key it was encrypted under is destroyed, by the "
-        "date stated on the erasure certificate"
-    ),
-    legal_basis=gettext_noop("Security of processing (GDPR Art. 32)"),
-    locate=selectors.subject_key_locate,
-    export=selectors.subject_key_export,
-    erase=services.subject_key_erase_for,
-    # After everything it encrypts, before the account row and the pseudonym mapping.
-    order=800,
 )
-
-RULES = (
-    retention.RetentionRule("biometrics.captures", services.captures_expired_erase),
-    retention.RetentionRule("biometrics.challenges", services.challenges_expired_erase),
-    retention.RetentionRule("biometrics.orphan_files", services.orphan_blobs_erase),
-    retention.RetentionRule("consent.reports", reports_expired_erase),
-)
-
-
-def register() -> None:
-    for store in (CAPTURES, CHALLENGES, SUBJECT_KEY):
-        inventory.register(store)
-    inventory.register_subject_cipher(SUBJECT_CIPHER)
-    for rule in RULES:
-        retention.register(rule)

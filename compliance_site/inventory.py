@@ -1,19 +1,89 @@
 """The one registry of every place that holds personal data (DESIGN invariant 6).
 
-Each app registers its stores from its ``AppConfig.ready()``. Access, portability, erasure,
-withdrawal clean-up, the record of processing (GDPR Art. 30) and the public retention
-schedule all walk this registry, so a store that is not registered is a bug that the
-erasure tests (a raw scan of every table and file after erasure) will find.
+Access, portability, erasure, withdrawal clean-up, the record of processing (GDPR Art. 30),
+the public retention schedule and the retention sweep all walk this registry, so a store that
+is not registered is a bug that the erasure tests (a raw scan of every table and file after
+erasure) will find.
 
-This module imports no app: stores are plain callables taking a subject id, which keeps
-working after the subject's own row is gone.
+The store contract
+------------------
+- Every app declares its stores in its own ``stores.py``, as a tuple ``STORES`` of ``Store``
+  next to the data it owns, and registers them from its ``AppConfig.ready()`` with one call:
+  ``inventory.register_all(stores.STORES)``. No store is registered anywhere else.
+- A store is named ``"<app>.<store>"``; the name is stable (erasure certificates cite it) and
+  no two stores share one.
+- Its callbacks are named after the part of the name after the dot, wherever they live
+  (``stores.py``, ``selectors.py``, ``services.py``): ``<store>_locate(subject_id)`` (references
+  to what is held, never the data), ``<store>_export(subject_id)`` (a JSON-safe copy),
+  ``<store>_erase(subject_id)`` (the number of items erased; idempotent, in the caller's
+  transaction), and, for stores of files, ``<store>_files(subject_id)``. All take the subject's
+  id alone, so they keep working after the subject's own row is gone.
+- ``band`` places the store in the erasure order (``Band``, below); within a band stores are
+  erased in the order of their names, so two stores in one band never depend on each other.
+- ``expiry`` holds the store's retention rules, if time erases anything it holds: each names
+  what expires (``"<app>.<what>"``) and its ``<what>_expired_erase(now)``, which erases, through
+  the same per-item erase as deletion, withdrawal and erasure, whatever expired at ``now``,
+  reading the consent state through the gate first when it deletes under a purpose, and returns
+  a ``Swept``. ``retention_sweep(now)`` walks every rule of every store in erasure order; the
+  audited sweep (``audit.services.retention_sweep``: the ``retention_sweep`` command and the
+  beat entry ``retention-sweep``) runs it in one transaction with one audit event.
+
+The erasure bands, in order (``Band`` says why each comes where it does):
+
+  DERIVED    results and reports made from other data    swap.jobs, consent.reports
+  CAPTURES   biometric source data                       biometrics.captures
+  SIGN_IN    sign-in and request traces                  consent.sessions, consent.sms_devices
+  KEYS       the subject's data key (crypto-shredding)   biometrics.subject_key
+  RECORDS    proof kept while the data may exist         consent.ledger
+  ACCOUNT    the account row and the number              consent.subject
+  PSEUDONYM  the audit log's pseudonym mapping           audit.pseudonyms
+
+To add a store: declare it in ``<app>/stores.py`` (descriptions marked with ``gettext_noop``),
+write its callbacks under the names above, and add it to its band in
+``tests/compliance_site/test_store_contract.py``. Access, export, erasure, withdrawal, the
+record of processing, the ``/retention/`` page and the sweep then find it by themselves.
+
+Not swept here: consent's sign-in data with no purpose left (unused code devices, send
+windows, expired tokens, held session numbers, expired sessions) is pruned by consent's own
+beat tasks (``identity_prune``, ``session_numbers_prune``, audited as ``IDENTITY_PRUNED``),
+every few minutes rather than hourly.
+
+This module imports no app.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+
+class Band(enum.IntEnum):
+    """Where a store comes in the erasure order, lowest first. A band exists because of what
+    must still exist while the stores before it are erased, or must be gone before it goes."""
+
+    # Made from other data: swap results, stored reports. First: nothing is made from them,
+    # and they are encrypted under the subject's key.
+    DERIVED = 10
+    # The biometric source data: captures (photos, embeddings) and liveness challenges.
+    # Encrypted under the subject's key; results were made from them.
+    CAPTURES = 20
+    # Sign-in and request traces: sessions, tokens, sign-in codes and send limits (some found
+    # by the number, which goes with the account), leftover upload files, background-job
+    # results. Not encrypted under the key; nothing else depends on them.
+    SIGN_IN = 30
+    # The subject's data key: after every ciphertext it opens, so that destroying it is the
+    # crypto-shred of any copy left anywhere (DESIGN invariant 5).
+    KEYS = 40
+    # Proof held while the data it covers may exist: the consent ledger, the erasure request.
+    # After the keys: an erasure stopped part-way never leaves data without its consent record.
+    RECORDS = 50
+    # The account row and the number: rows of every band above point at it.
+    ACCOUNT = 60
+    # The audit log's pseudonym mapping: erasure writes its own events under it, so last.
+    PSEUDONYM = 70
 
 
 @dataclass(frozen=True)
@@ -27,6 +97,23 @@ class StoreFile:
     data: bytes
 
 
+@dataclass
+class Swept:
+    """What one retention rule erased in one sweep."""
+
+    erased: int = 0
+    # Items erased per consent state read through the gate ("granted", "consent_required", ...).
+    consent: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """A retention rule: what expires, and the function that erases it (DESIGN invariant 7)."""
+
+    name: str  # "<app>.<what>": the sweep's audit event counts by it
+    erase: Callable[[datetime], Swept]  # "<what>_expired_erase"
+
+
 @dataclass(frozen=True)
 class Store:
     name: str  # "<app>.<store>", stable: erasure certificates cite it
@@ -34,17 +121,19 @@ class Store:
     why: str  # the purpose of processing
     retention: str  # how long, in plain words
     legal_basis: str
-    locate: Callable[[int], list[str]]  # references to what is held (never the data)
-    export: Callable[[int], Any]  # JSON-serialisable copy for access and portability
-    erase: Callable[[int], int]  # number of items erased; must be idempotent
+    locate: Callable[[int], list[str]]  # "<store>_locate": references to what is held
+    export: Callable[[int], Any]  # "<store>_export": JSON-serialisable copy
+    erase: Callable[[int], int]  # "<store>_erase": items erased; must be idempotent
+    band: Band  # where it comes in the erasure order
     # Consent purposes whose withdrawal erases this store (empty: erased only by erasure or
     # retention).
     purposes: tuple[str, ...] = ()
-    # Erasure order: lower first. Keys and the subject row go late, the pseudonym mapping last.
-    order: int = 100
     recipients: tuple[str, ...] = field(default_factory=tuple)
-    # Stores of files (photos, results): the subject's files in clear, for their own copy.
+    # "<store>_files", for stores of files (photos, results): the subject's files in clear,
+    # for their own copy.
     files: Callable[[int], Iterable[StoreFile]] | None = None
+    # What time erases from this store (empty: only deletion, withdrawal and erasure do).
+    expiry: tuple[Expiry, ...] = ()
 
 
 _stores: dict[str, Store] = {}
@@ -54,11 +143,22 @@ def register(store: Store) -> None:
     existing = _stores.get(store.name)
     if existing is not None and existing != store:
         raise ValueError(f"store {store.name!r} is registered twice")
+    taken = {e.name for s in _stores.values() if s.name != store.name for e in s.expiry}
+    for rule in store.expiry:
+        if rule.name in taken:
+            raise ValueError(f"retention rule {rule.name!r} is registered twice")
     _stores[store.name] = store
 
 
+def register_all(stores: Iterable[Store]) -> None:
+    """An app's ``STORES``, from its ``AppConfig.ready()``."""
+    for store in stores:
+        register(store)
+
+
 def stores() -> list[Store]:
-    return sorted(_stores.values(), key=lambda s: (s.order, s.name))
+    """Every store in erasure order: by band, then by name."""
+    return sorted(_stores.values(), key=lambda s: (s.band, s.name))
 
 
 def locate_all(subject_id: int) -> dict[str, list[str]]:
@@ -95,6 +195,17 @@ def record_of_processing() -> list[dict[str, str]]:
         }
         for store in stores()
     ]
+
+
+def expiries() -> list[Expiry]:
+    """Every retention rule, in the erasure order of the stores that declare them."""
+    return [rule for store in stores() for rule in store.expiry]
+
+
+def retention_sweep(now: datetime) -> dict[str, Swept]:
+    """Run every retention rule in the caller's transaction; what each erased, by rule name.
+    Callers audit the result in the same transaction (``audit.services.retention_sweep``)."""
+    return {rule.name: rule.erase(now) for rule in expiries()}
 
 
 # --- the subject's key ----------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
-from django.utils.translation import gettext_noop
 
 
 class ConsentConfig(AppConfig):
@@ -9,34 +8,9 @@ class ConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance_site import inventory
-        from consent import inventory_stores
-        from consent.selectors import ledger_export, ledger_locate
-        from consent.services import ledger_erase
+        from consent import stores
 
-        inventory.register(
-            inventory.Store(
-                name="consent.ledger",
-                # Marked for translation: the retention page shows them in the reader's language.
-                what=gettext_noop(
-                    "Consent records (purpose, policy version, time, method, SHA-256 of the "
-                    "text shown and of the user agent, network of the address), their signed "
-                    "receipts, and the day an age under 14 was declared"
-                ),
-                why=gettext_noop(
-                    "Proof of which consent was given or withdrawn, when and to which text"
-                ),
-                retention=gettext_noop("As long as the account exists; erased with it"),
-                legal_basis=gettext_noop(
-                    "Legal obligation to demonstrate consent (GDPR Art. 7(1))"
-                ),
-                locate=ledger_locate,
-                export=ledger_export,
-                erase=ledger_erase,
-                # Before the account row and the pseudonym mapping (erased last).
-                order=850,
-            )
-        )
-        inventory_stores.register()
+        inventory.register_all(stores.STORES)
         post_migrate.connect(_staff_roles_sync, dispatch_uid="consent.staff_roles_sync")
 
 

@@ -11,7 +11,7 @@ request. A longer one is made by a worker (``report_job_run``): the request answ
 job, whose status shows progress, and the PDF is downloaded when ready. Until then it is stored
 only encrypted under the subject's data key (``inventory.subject_cipher``) and erased
 ``REPORT_TTL`` seconds after it is made (the retention sweep calls
-``report_files_expired_erase``); it is a store of its own, ``consent.reports``.
+``reports_expired_erase``); it is a store of its own, ``consent.reports``.
 
 Every report made, every download and every export writes an audit event.
 """
@@ -544,7 +544,7 @@ def reports_erase(subject_id: int) -> int:
         return _jobs_erase(ReportJob.objects.select_for_update().filter(subject_id=subject_id))
 
 
-def report_files_expired_erase(*, now: datetime) -> int:
+def reports_expired_erase(now: datetime) -> inventory.Swept:
     """Reports past their time, and files no job points at (a process killed between
     writing the file and committing the job) once older than the time a report is kept."""
     with transaction.atomic(savepoint=False):
@@ -552,10 +552,10 @@ def report_files_expired_erase(*, now: datetime) -> int:
     try:
         _dirs, names = default_storage.listdir(REPORT_FOLDER)
     except FileNotFoundError:
-        return erased
+        return inventory.Swept(erased)
     known = set(ReportJob.objects.exclude(file="").values_list("file", flat=True))
     for name in (f"{REPORT_FOLDER}/{n}" for n in names):
         if name not in known and default_storage.get_modified_time(name) < now - _ttl():
             default_storage.delete(name)
             erased += 1
-    return erased
+    return inventory.Swept(erased)

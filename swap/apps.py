@@ -7,11 +7,12 @@ class SwapConfig(AppConfig):
 
     def ready(self) -> None:
         from biometrics import analysis
+        from compliance_site import inventory
         from swap import checks, stores
         from swap.engines import engine_named
         from swap.services import face_engine
 
-        stores.register()
+        inventory.register_all(stores.STORES)
         checks.register()
         # gunicorn and Celery run no system checks: an engine that is not in the table stops
         # every process at start-up, not at the first capture.

@@ -45,7 +45,7 @@ from django.utils.translation import gettext_lazy
 
 from audit.actions import AuditAction
 from audit.services import audit_record
-from biometrics import retention, vault
+from biometrics import vault
 from biometrics.analysis import (
     AnalysisError,
     Face,
@@ -61,6 +61,7 @@ from biometrics.analysis import (
 from biometrics.models import Capture
 from biometrics.selectors import capture_for
 from biometrics.services import OpenedCapture, capture_use
+from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import ApplicationError, NotFound, Unprocessable
 from consent.gate import GRANTED, ConsentRequired, consent_state, require_consent
@@ -905,13 +906,13 @@ def _jobs_erase(subject_id: int, *, stored: bool) -> int:
         return erased
 
 
-def jobs_erase_for(subject_id: int) -> int:
+def jobs_erase(subject_id: int) -> int:
     """Inventory ``swap.jobs`` (face_swap): every job and result not kept under
     output_storage; queued and running jobs are cancelled first (audited)."""
     return _jobs_erase(subject_id, stored=False)
 
 
-def stored_results_erase_for(subject_id: int) -> int:
+def stored_results_erase(subject_id: int) -> int:
     """Inventory ``swap.stored_results`` (output_storage): the results kept 30 days."""
     return _jobs_erase(subject_id, stored=True)
 
@@ -919,10 +920,10 @@ def stored_results_erase_for(subject_id: int) -> int:
 # --- retention ----------------------------------------------------------------------------------
 
 
-def results_expired_erase(now: datetime) -> retention.Swept:
+def results_expired_erase(now: datetime) -> inventory.Swept:
     """Jobs and results past their retention (24 hours, or 30 days under output_storage).
     Each is a deletion, so the consent state is read through the gate first and counted."""
-    swept = retention.Swept()
+    swept = inventory.Swept()
     for job in results_expired(now=now, limit=SWEEP_BATCH):
         state = consent_state(
             subject=job.subject_id, purpose=STORAGE_PURPOSE if job.stored else PURPOSE
@@ -934,12 +935,12 @@ def results_expired_erase(now: datetime) -> retention.Swept:
     return swept
 
 
-def orphan_results_erase(now: datetime) -> retention.Swept:
+def orphan_files_expired_erase(now: datetime) -> inventory.Swept:
     """Result files no job names: left only by a worker killed between writing the file and
     committing (``_result_store`` deletes them otherwise). Matched by full name, as storage
     may have suffixed it; a day's grace covers a result being stored right now."""
     names = vault.blob_names(RESULT_FOLDER)
-    swept = retention.Swept()
+    swept = inventory.Swept()
     for start in range(0, len(names), SWEEP_BATCH):
         chunk = names[start : start + SWEEP_BATCH]
         known = set(SwapJob.objects.filter(result__in=chunk).values_list("result", flat=True))

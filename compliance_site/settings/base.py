@@ -318,7 +318,7 @@ CELERY_BEAT_SCHEDULE["master-key-schedule"] = {
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "uploads"))
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE["retention-sweep"] = {
-    "task": "biometrics.tasks.retention_sweep",
+    "task": "audit.tasks.retention_sweep",
     "schedule": env_float("RETENTION_SWEEP_INTERVAL", 3600.0),
 }
 # An erasure whose worker has not reported for this long is queued again (seconds; keep it

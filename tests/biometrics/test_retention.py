@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
-from biometrics import retention
+from audit.services import retention_sweep
+from audit.tasks import retention_sweep_task
 from biometrics.models import Capture, LivenessChallenge
-from biometrics.services import capture_use, liveness_challenge_issue, retention_sweep
-from biometrics.tasks import retention_sweep_task
+from biometrics.services import capture_use, liveness_challenge_issue
+from compliance_site import inventory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 def _counts(captures=0, challenges=0, orphans=0) -> dict:
     """The sweep's counts: these for the biometric rules, 0 for every other app's."""
-    counts = dict.fromkeys((rule.name for rule in retention.rules()), 0)
+    counts = dict.fromkeys((rule.name for rule in inventory.expiries()), 0)
     counts.update(
         {
             "biometrics.captures": captures,

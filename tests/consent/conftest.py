@@ -143,6 +143,7 @@ def erasable_store(monkeypatch):
                 locate=lambda sid: [f"{name}:{sid}"] * held.get(sid, 0),
                 export=lambda sid: held.get(sid, 0),
                 erase=erase,
+                band=inventory.Band.CAPTURES,
                 purposes=(purpose,),
             )
         )

@@ -261,6 +261,7 @@ def test_an_erasure_that_cannot_prove_emptiness_is_not_certified(alice, enrolled
         locate=lambda subject_id: ["tests.stubborn:1"],
         export=lambda subject_id: None,
         erase=lambda subject_id: 0,
+        band=inventory.Band.SIGN_IN,
     )
     monkeypatch.setitem(inventory._stores, stubborn.name, stubborn)
 

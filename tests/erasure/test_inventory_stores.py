@@ -12,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from compliance_site import inventory
-from consent import inventory_stores
+from consent import stores as consent_stores
 from tests.erasure.kit import challenge_for, client_for
 
 pytestmark = pytest.mark.django_db
@@ -195,4 +195,4 @@ def test_the_account_row_cannot_go_while_biometric_rows_point_at_it(alice, enrol
     enrolled(alice)
 
     with pytest.raises(ProtectedError):
-        inventory_stores.subject_erase(alice.pk)
+        consent_stores.subject_erase(alice.pk)

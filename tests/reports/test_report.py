@@ -14,9 +14,8 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from audit.models import AuditEvent, SubjectPseudonym
-from audit.services import audit_seal
+from audit.services import audit_seal, retention_sweep
 from biometrics.models import Capture
-from biometrics.services import retention_sweep
 from compliance_site import inventory
 from consent.models import ConsentRecord, PolicyText, ReportJob
 from consent.selectors import ClientEvidence

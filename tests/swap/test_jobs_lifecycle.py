@@ -15,8 +15,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from audit.services import retention_sweep
 from biometrics import vault
-from biometrics.services import capture_delete, retention_sweep
+from biometrics.services import capture_delete
 from compliance_site import inventory
 from consent.services import policy_publish
 from swap.engines.content_credentials import c2pa_available

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from biometrics.services import retention_sweep
+from audit.services import retention_sweep
 
 
 class Command(BaseCommand):

@@ -1,10 +1,10 @@
-"""Consent's stores of personal data in the inventory (the ledger registers in ``apps.py``),
-and the audit log's pseudonym mapping, registered here because ``audit`` imports no app.
+"""Consent's stores of personal data in the inventory, registered from ``ConsentConfig.ready()``.
 
 Each store locates references (never the data), exports JSON-safe copies for access requests
 and erases idempotently, keyed by the subject id alone, so erasure can resume after the account
-row is gone. Stores that need the phone number (devices, send windows) come before the account
-row in erasure order; the pseudonym mapping is last: erasure writes its events under it.
+row is gone (the contract: ``compliance_site.inventory``). Stores that need the phone number
+(devices, send windows, session numbers) are in band ``SIGN_IN``, before the account row
+(``ACCOUNT``); the ledger (``RECORDS``) stays until every key is destroyed.
 
 Not stores, and why: the cache holds nothing personal (sign-in limits are rows, keyed by
 digests; sessions live in the database and hold no number: ``consent.session_numbers``);
@@ -27,12 +27,16 @@ from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 from django.utils.translation import gettext_noop
 
-from audit.models import SubjectPseudonym
-from audit.services import pseudonym_erase
 from compliance_site import inventory
 from consent.models import ApiToken, ErasureRequest, SendWindow, SmsDevice, User
-from consent.reports import reports_erase, reports_export, reports_locate
-from consent.selectors import phone_digest
+from consent.reports import (
+    reports_erase,
+    reports_expired_erase,
+    reports_export,
+    reports_locate,
+)
+from consent.selectors import ledger_export, ledger_locate, phone_digest
+from consent.services import ledger_erase
 from consent.session_numbers import (
     session_numbers_erase,
     session_numbers_export,
@@ -200,6 +204,14 @@ def celery_results_locate(subject_id: int) -> list[str]:
     return ["celery_results:a result backend is configured; results cannot be located"]
 
 
+def celery_results_export(subject_id: int) -> None:
+    return None
+
+
+def celery_results_erase(subject_id: int) -> int:
+    return 0
+
+
 def upload_dir() -> Path:
     return Path(settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir())
 
@@ -215,11 +227,15 @@ def upload_leftovers() -> list[Path]:
     return [path for path in candidates if path.is_file() and path.stat().st_mtime < cutoff]
 
 
-def upload_leftovers_locate(subject_id: int) -> list[str]:
+def upload_temp_files_locate(subject_id: int) -> list[str]:
     return [f"upload_temp_file:{path.name}" for path in upload_leftovers()]
 
 
-def upload_leftovers_erase(subject_id: int) -> int:
+def upload_temp_files_export(subject_id: int) -> None:
+    return None
+
+
+def upload_temp_files_erase(subject_id: int) -> int:
     erased = 0
     for path in upload_leftovers():
         path.unlink(missing_ok=True)
@@ -227,7 +243,7 @@ def upload_leftovers_erase(subject_id: int) -> int:
     return erased
 
 
-# --- erasure requests and the pseudonym mapping -------------------------------------------------
+# --- erasure requests ----------------------------------------------------------------------------
 
 
 def erasure_requests_locate(subject_id: int) -> list[str]:
@@ -255,23 +271,6 @@ def erasure_requests_erase(subject_id: int) -> int:
     return 0
 
 
-def pseudonym_locate(subject_id: int) -> list[str]:
-    exists = SubjectPseudonym.objects.filter(subject_id=subject_id).exists()
-    return [f"subject_pseudonym:{subject_id}"] if exists else []
-
-
-def pseudonym_export(subject_id: int) -> dict | None:
-    """The pseudonym that names the subject in the audit log, so they can find their events."""
-    row = SubjectPseudonym.objects.filter(subject_id=subject_id).first()
-    return {"pseudonym": row.pseudonym} if row else None
-
-
-def pseudonym_erase_for(subject_id: int) -> int:
-    count = len(pseudonym_locate(subject_id))
-    pseudonym_erase(subject_id=subject_id)
-    return count
-
-
 STORES = (
     inventory.Store(
         name="consent.reports",
@@ -285,9 +284,10 @@ STORES = (
         locate=reports_locate,
         export=reports_export,
         erase=reports_erase,
+        band=inventory.Band.DERIVED,
         # A report holds thumbnails of your photos: withdrawing enrolment erases it too.
         purposes=("biometric_enrolment",),
-        order=90,
+        expiry=(inventory.Expiry("consent.reports", reports_expired_erase),),
     ),
     inventory.Store(
         name="consent.sessions",
@@ -298,7 +298,7 @@ STORES = (
         locate=sessions_locate,
         export=sessions_export,
         erase=sessions_erase,
-        order=120,
+        band=inventory.Band.SIGN_IN,
     ),
     inventory.Store(
         name="consent.session_numbers",
@@ -312,8 +312,7 @@ STORES = (
         locate=session_numbers_locate,
         export=session_numbers_export,
         erase=session_numbers_erase,
-        # Before the account row: found by the number's digest.
-        order=125,
+        band=inventory.Band.SIGN_IN,
     ),
     inventory.Store(
         name="consent.api_tokens",
@@ -324,7 +323,7 @@ STORES = (
         locate=api_tokens_locate,
         export=api_tokens_export,
         erase=api_tokens_erase,
-        order=130,
+        band=inventory.Band.SIGN_IN,
     ),
     inventory.Store(
         name="consent.sms_devices",
@@ -341,7 +340,7 @@ STORES = (
         locate=sms_devices_locate,
         export=sms_devices_export,
         erase=sms_devices_erase,
-        order=300,
+        band=inventory.Band.SIGN_IN,
     ),
     inventory.Store(
         name="consent.send_windows",
@@ -352,7 +351,7 @@ STORES = (
         locate=send_windows_locate,
         export=send_windows_export,
         erase=send_windows_erase,
-        order=310,
+        band=inventory.Band.SIGN_IN,
     ),
     inventory.Store(
         name="consent.celery_results",
@@ -361,9 +360,9 @@ STORES = (
         retention=gettext_noop("Not kept"),
         legal_basis=gettext_noop("Not applicable"),
         locate=celery_results_locate,
-        export=lambda subject_id: None,
-        erase=lambda subject_id: 0,
-        order=320,
+        export=celery_results_export,
+        erase=celery_results_erase,
+        band=inventory.Band.SIGN_IN,
     ),
     inventory.Store(
         name="consent.upload_temp_files",
@@ -374,10 +373,26 @@ STORES = (
         why=gettext_noop("Receiving uploads"),
         retention=gettext_noop("Never kept past the request"),
         legal_basis=gettext_noop("Not applicable"),
-        locate=upload_leftovers_locate,
-        export=lambda subject_id: None,
-        erase=upload_leftovers_erase,
-        order=330,
+        locate=upload_temp_files_locate,
+        export=upload_temp_files_export,
+        erase=upload_temp_files_erase,
+        band=inventory.Band.SIGN_IN,
+    ),
+    inventory.Store(
+        name="consent.ledger",
+        # Marked for translation: the retention page shows them in the reader's language.
+        what=gettext_noop(
+            "Consent records (purpose, policy version, time, method, SHA-256 of the "
+            "text shown and of the user agent, network of the address), their signed "
+            "receipts, and the day an age under 14 was declared"
+        ),
+        why=gettext_noop("Proof of which consent was given or withdrawn, when and to which text"),
+        retention=_ERASED_BY_ERASURE,
+        legal_basis=gettext_noop("Legal obligation to demonstrate consent (GDPR Art. 7(1))"),
+        locate=ledger_locate,
+        export=ledger_export,
+        erase=ledger_erase,
+        band=inventory.Band.RECORDS,
     ),
     inventory.Store(
         name="consent.erasure_requests",
@@ -391,7 +406,7 @@ STORES = (
         locate=erasure_requests_locate,
         export=erasure_requests_export,
         erase=erasure_requests_erase,
-        order=880,
+        band=inventory.Band.RECORDS,
     ),
     inventory.Store(
         name="consent.subject",
@@ -402,28 +417,6 @@ STORES = (
         locate=subject_locate,
         export=subject_export,
         erase=subject_erase,
-        order=900,
-    ),
-    inventory.Store(
-        name="audit.pseudonyms",
-        what=gettext_noop(
-            "The link between you and the random pseudonym that names you in the audit log"
-        ),
-        why=gettext_noop("Keeping a tamper-evident log of every change without your number"),
-        retention=gettext_noop(
-            "As long as the account exists; when it is erased the log keeps the pseudonym but "
-            "no longer points at you"
-        ),
-        legal_basis=gettext_noop("Legal obligation to demonstrate compliance (GDPR Art. 5(2))"),
-        locate=pseudonym_locate,
-        export=pseudonym_export,
-        erase=pseudonym_erase_for,
-        # Last: erasure writes its own audit events under the pseudonym, then forgets it.
-        order=1000,
+        band=inventory.Band.ACCOUNT,
     ),
 )
-
-
-def register() -> None:
-    for store in STORES:
-        inventory.register(store)
