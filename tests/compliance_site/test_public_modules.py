@@ -15,12 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC: dict[str, frozenset[str]] = {
     "compliance_site": frozenset(
         {
+            "compliance_site.admin",
             "compliance_site.api",
             "compliance_site.append_only",
             "compliance_site.crypto",
             "compliance_site.errors",
             "compliance_site.http",
             "compliance_site.inventory",
+            "compliance_site.keystore",
             "compliance_site.openapi",
             "compliance_site.pdf",
             "compliance_site.request_context",
@@ -39,6 +41,7 @@ PUBLIC: dict[str, frozenset[str]] = {
     "consent": frozenset(
         {
             "consent.admin",
+            "consent.authentication",
             "consent.gate",
             "consent.models",
             "consent.reports",
@@ -51,7 +54,6 @@ PUBLIC: dict[str, frozenset[str]] = {
             # The face analysis package, through its __all__ only (not its submodules).
             "biometrics.analysis",
             "biometrics.models",
-            "biometrics.retention",
             "biometrics.selectors",
             "biometrics.services",
             "biometrics.vault",
