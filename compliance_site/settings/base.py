@@ -234,6 +234,12 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Background jobs of every kind (swaps, erasures, reports: compliance_site.jobs) whose worker
+# died or whose message was lost are queued again or failed by this sweep (seconds).
+CELERY_BEAT_SCHEDULE["jobs-recover"] = {
+    "task": "compliance_site.tasks.jobs_recover",
+    "schedule": env_float("JOBS_RECOVER_INTERVAL", 60.0),
+}
 
 # --- SMS and one-time codes ------------------------------------------------------------------
 SMS_BACKEND = env_str("SMS_BACKEND", "consent.sms.backends.console.SmsBackend")
@@ -356,10 +362,6 @@ FACE_MODEL_LICENSE_ACCEPTED = env_str("FACE_MODEL_LICENSE_ACCEPTED", "")
 # so a live run is never doubled).
 SWAP_STALE_AFTER = env_int("SWAP_STALE_AFTER", 600, minimum=1)
 SWAP_MAX_ATTEMPTS = env_int("SWAP_MAX_ATTEMPTS", 3, minimum=1)
-CELERY_BEAT_SCHEDULE["swap-recover"] = {
-    "task": "swap.tasks.swap_jobs_recover",
-    "schedule": env_float("SWAP_RECOVER_INTERVAL", 60.0),
-}
 # C2PA Content Credentials on every output, when both are set and c2pa-python works here: the
 # signing certificate chain (leaf first: CA=false, critical keyUsage digitalSignature, extended
 # key usage emailProtection) and its private key, PEM (or SWAP_C2PA_..._FILE). Local settings
