@@ -76,13 +76,8 @@ def _stale_after() -> timedelta:
 
 
 def _failed(job: ReportJob, error: str) -> None:
-    audit_record(
-        actor=None,
-        subject=job.subject,
-        action=AuditAction.REPORT_FAILED,
-        object_type="report",
-        object_id=str(job.pk),
-        data={"error": error},
+    _report_event(
+        job.subject, AuditAction.REPORT_FAILED, actor=None, object_id=str(job.pk), error=error
     )
 
 
@@ -215,16 +210,21 @@ def _render(document: dict, subject_id: int, progress=None) -> bytes:
         return report_pdf(document, photos=_thumbnails(subject_id), progress=progress)
 
 
+def _report_event(subject: User, action: AuditAction, *, actor, object_id: str = "", **data):
+    """An event about the subject's reports, in the caller's transaction."""
+    audit_record(
+        actor=actor,
+        subject=subject,
+        action=action,
+        object_type="report",
+        object_id=object_id,
+        data=data,
+    )
+
+
 def _audit_report(subject: User, action: AuditAction, *, actor, object_id: str = "", **data):
     with transaction.atomic(durable=True):
-        audit_record(
-            actor=actor,
-            subject=subject,
-            action=action,
-            object_type="report",
-            object_id=object_id,
-            data=data,
-        )
+        _report_event(subject, action, actor=actor, object_id=object_id, **data)
 
 
 # --- the PDF report -----------------------------------------------------------------------------
@@ -346,13 +346,14 @@ def _job_store(claim: jobs.Claim, pdf: bytes, *, events: int) -> None:
                 events=events,
                 expires_at=now + _ttl(),
             )
-            audit_record(
+            _report_event(
+                job.subject,
+                AuditAction.REPORT_GENERATED,
                 actor=None,
-                subject=job.subject,
-                action=AuditAction.REPORT_GENERATED,
-                object_type="report",
                 object_id=str(job.pk),
-                data={"delivery": "job", "format": "pdf", "language": job.language},
+                delivery="job",
+                format="pdf",
+                language=job.language,
             )
         except BaseException:
             default_storage.delete(name)  # no row points at it: never leave it behind
