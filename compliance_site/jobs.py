@@ -124,9 +124,17 @@ def _send(kind: JobKind, pk: Any) -> None:
 
     task = app.tasks.get(kind.task)
     if task is None:  # its app's tasks module is not imported yet in this process
-        app.autodiscover_tasks(force=True)
+        _load_tasks()
         task = app.tasks[kind.task]
     task.delay(str(pk))
+
+
+def _load_tasks() -> None:
+    """Import every installed app's ``tasks`` module, as a worker does when it starts. A
+    kind's task runs its services, which declare the kind: so every kind is registered."""
+    from compliance_site.celery import app
+
+    app.autodiscover_tasks(force=True)
 
 
 # --- the worker's side --------------------------------------------------------------------------
@@ -140,16 +148,11 @@ def claim(kind: JobKind, pk: Any, **fields: Any) -> Claim | None:
     except ValidationError:
         return None
     now, token = timezone.now(), uuid.uuid4() if kind.claim_field else None
+    stamps = {kind.claim_field: token, kind.claimed_at: now, kind.heartbeat: now, kind.progress: 0}
     values: dict[str, Any] = {"status": RUNNING, **fields}
-    for name, value in (
-        (kind.claim_field, token),
-        (kind.claimed_at, now),
-        (kind.heartbeat, now),
-        (kind.attempts, F(kind.attempts or "pk") + 1),
-        (kind.progress, 0),
-    ):
-        if name:
-            values[name] = value
+    values.update({name: value for name, value in stamps.items() if name})
+    if kind.attempts:
+        values[kind.attempts] = F(kind.attempts) + 1
     with transaction.atomic():
         if not kind.model.objects.filter(pk=key, status=PENDING).update(**values):
             return None
@@ -205,7 +208,8 @@ def _end_fields(kind: JobKind, now: datetime | None) -> dict[str, datetime]:
 
 
 def recover_all(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
-    """The beat task: every registered kind, each with the counts of ``recover``."""
+    """The beat task: every kind, each with the counts of ``recover``."""
+    _load_tasks()
     return {kind.name: recover(kind, now=now) for kind in kinds()}
 
 
