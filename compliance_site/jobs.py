@@ -31,7 +31,6 @@ app's services, around these calls.
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -44,8 +43,6 @@ from django.db import models, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-
-logger = logging.getLogger(__name__)
 
 PENDING, RUNNING, FAILED = "pending", "running", "failed"
 WORKER_LOST = "worker_lost"
@@ -140,16 +137,16 @@ def _load_tasks() -> None:
 # --- the worker's side --------------------------------------------------------------------------
 
 
-def claim(kind: JobKind, pk: Any, **fields: Any) -> Claim | None:
-    """Take a pending job for this worker (``fields`` are set with it); None when there is
-    nothing to take: an unknown or malformed id, or a job claimed, ended or deleted."""
+def claim(kind: JobKind, pk: Any) -> Claim | None:
+    """Take a pending job for this worker; None when there is nothing to take: an unknown or
+    malformed id, or a job claimed, ended or deleted meanwhile."""
     try:
         key = kind.model._meta.pk.to_python(pk)
     except ValidationError:
         return None
     now, token = timezone.now(), uuid.uuid4() if kind.claim_field else None
     stamps = {kind.claim_field: token, kind.claimed_at: now, kind.heartbeat: now, kind.progress: 0}
-    values: dict[str, Any] = {"status": RUNNING, **fields}
+    values: dict[str, Any] = {"status": RUNNING}
     values.update({name: value for name, value in stamps.items() if name})
     if kind.attempts:
         values[kind.attempts] = F(kind.attempts) + 1

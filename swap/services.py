@@ -2,10 +2,9 @@
 (subjects and workers), erasure and retention. Each top-level service audits in its own
 transaction (DESIGN 2).
 
-A job goes pending → running → done | failed | cancelled:
-
-The machinery (queue on commit, claim token, progress, recovery) is ``compliance_site.jobs``,
-declared once as ``SWAP_JOBS``; the rules around it are here:
+A job goes pending → running → done | failed | cancelled. The machinery (queue on commit,
+claim token, progress, recovery) is ``compliance_site.jobs``, declared once as ``SWAP_JOBS``;
+the rules around it are here:
 
 - ``swap_job_request`` (API) checks the gate, the capture and the template, stores the job and
   queues ``swap.tasks.swap_job_run`` once the transaction commits.
