@@ -12,7 +12,7 @@ no app and does the rest the same way for every kind:
 - ``claim(kind, pk)`` takes a pending row by a conditional UPDATE (0 rows: someone else has
   it, or it ended or was deleted), with a fresh claim token where the model has that field,
   and counts the attempt. It answers a ``Claim`` with the row as claimed.
-- ``mine(claim)`` (the rows still held by this claim), ``beat(claim, **fields)`` and
+- ``mine(claim)`` (the rows still held by this claim), ``heartbeat(claim, **fields)`` and
   ``Progress`` write progress and the heartbeat conditional on the claim: a row deleted
   meanwhile (withdrawal, erasure) or whose claim was taken over answers False, not an error,
   and a worker whose claim was taken over never writes over the new one's row.
@@ -61,7 +61,7 @@ class JobKind:
     max_attempts: Callable[[], int] | None = None  # claims before a stale job is failed
     queued_at: str = "created_at"
     claimed_at: str | None = "claimed_at"
-    heartbeat: str | None = "heartbeat_at"
+    heartbeat_at: str | None = "heartbeat_at"
     claim_field: str | None = None  # a UUID field: the claim token
     attempts: str | None = None
     progress: str | None = "progress"  # a percentage, 0 at the claim
@@ -145,7 +145,12 @@ def claim(kind: JobKind, pk: Any) -> Claim | None:
     except ValidationError:
         return None
     now, token = timezone.now(), uuid.uuid4() if kind.claim_field else None
-    stamps = {kind.claim_field: token, kind.claimed_at: now, kind.heartbeat: now, kind.progress: 0}
+    stamps = {
+        kind.claim_field: token,
+        kind.claimed_at: now,
+        kind.heartbeat_at: now,
+        kind.progress: 0,
+    }
     values: dict[str, Any] = {"status": RUNNING}
     values.update({name: value for name, value in stamps.items() if name})
     if kind.attempts:
@@ -163,10 +168,10 @@ def mine(claim: Claim) -> QuerySet:
     return held.filter(**{claim.kind.claim_field: claim.token}) if claim.kind.claim_field else held
 
 
-def beat(claim: Claim, **fields: Any) -> bool:
+def heartbeat(claim: Claim, **fields: Any) -> bool:
     """Write ``fields`` and the heartbeat if the job is still this claim's; False if not."""
-    if claim.kind.heartbeat:
-        fields[claim.kind.heartbeat] = timezone.now()
+    if claim.kind.heartbeat_at:
+        fields[claim.kind.heartbeat_at] = timezone.now()
     return bool(mine(claim).update(**fields))
 
 
@@ -184,7 +189,7 @@ class Progress:
         if percent <= self.written or now - self.last < self.every:
             return
         self.last, self.written = now, percent
-        beat(self.claim, **{self.claim.kind.progress or "progress": percent})
+        heartbeat(self.claim, **{self.claim.kind.progress or "progress": percent})
 
 
 def finish(claim: Claim, status: str, *, now: datetime | None = None, **fields: Any) -> bool:
@@ -196,8 +201,8 @@ def finish(claim: Claim, status: str, *, now: datetime | None = None, **fields: 
 def _end_fields(kind: JobKind, now: datetime | None) -> dict[str, datetime]:
     now = now or timezone.now()
     ended = {kind.finished_at: now}
-    if kind.heartbeat:
-        ended[kind.heartbeat] = now
+    if kind.heartbeat_at:
+        ended[kind.heartbeat_at] = now
     return ended
 
 
@@ -226,7 +231,7 @@ def recover(kind: JobKind, *, now: datetime | None = None, scope: Q | None = Non
 def _alive_at(kind: JobKind, status: str) -> list[str]:
     """The fields that tell when a job in ``status`` last showed life, the first set wins."""
     since = kind.claimed_at if status == RUNNING else kind.queued_at
-    return [name for name in (kind.heartbeat, since) if name]
+    return [name for name in (kind.heartbeat_at, since) if name]
 
 
 def _stale(kind: JobKind, cutoff: datetime, scope: Q | None) -> list[Any]:
@@ -273,7 +278,7 @@ def _out_of_attempts(kind: JobKind, row: models.Model) -> bool:
 def _requeue(kind: JobKind, row: models.Model, now: datetime) -> None:
     """A pending job is touched (so that it is sent once per ``stale_after``); a running one
     goes back to pending, its claim dropped."""
-    changed = {kind.heartbeat: now} if kind.heartbeat else {}
+    changed = {kind.heartbeat_at: now} if kind.heartbeat_at else {}
     if row.status == RUNNING:
         changed["status"] = PENDING
         if kind.claim_field:

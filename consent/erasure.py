@@ -167,7 +167,7 @@ def _progress(claim: jobs.Claim, store: str, erased: int) -> None:
     meanwhile, this one stops: the store's erasure and event roll back, the other run does it."""
     progress = claim.row.progress
     progress[store] = progress.get(store, 0) + erased
-    if not jobs.beat(claim, progress=progress):
+    if not jobs.heartbeat(claim, progress=progress):
         raise ErasureIncomplete("the request was given to another run")
 
 

@@ -59,7 +59,7 @@ def test_progress_rises_and_writes_nothing_for_a_row_deleted_meanwhile(alice):
 
     ReportJob.objects.filter(pk=claim.pk).delete()
     progress(99)  # not an error
-    assert jobs.beat(claim, progress=50) is False
+    assert jobs.heartbeat(claim, progress=50) is False
     assert jobs.finish(claim, "done") is False
 
 
@@ -68,7 +68,7 @@ def test_a_job_is_finished_once(alice, audit_events):
 
     assert jobs.finish(claim, "done", progress=100) is True
     assert jobs.finish(claim, "failed", error="late") is False  # ended already
-    assert jobs.beat(claim, progress=5) is False
+    assert jobs.heartbeat(claim, progress=5) is False
     job = ReportJob.objects.get(pk=claim.pk)
     assert (job.status, job.progress, job.error) == ("done", 100, "")
     assert job.completed_at is not None
