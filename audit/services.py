@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -187,6 +188,14 @@ def _actor_string(actor: Any, *, subject: Any) -> str | None:
 
 
 # --- recording ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubjectRef:
+    """Names a subject in ``audit_record`` by id alone: what a background job holds, and all
+    there is once the account row may be gone (an erasure under way)."""
+
+    pk: int
 
 
 def audit_record(

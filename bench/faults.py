@@ -91,9 +91,9 @@ import json
 from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
-from swap.services import swap_jobs_recover
+from compliance_site import jobs
 later = timezone.now() + timedelta(seconds=settings.SWAP_STALE_AFTER + 1)
-print(json.dumps(swap_jobs_recover(now=later)))
+print(json.dumps(jobs.recover_all(now=later)["swap.jobs"]))  # what the beat task runs
 """
 
 

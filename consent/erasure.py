@@ -18,30 +18,31 @@ while it runs) and queues ``consent.tasks.erasure_run`` after commit. The task, 
    the last master key that could open a database backup of the person's data key is destroyed
    (``keystore.backup_horizon``).
 
-Every step is idempotent. A request stuck in ``running`` (worker killed) is re-queued by
-``erasure_requeue_stale`` (Celery beat) once its heartbeat is older than
-``ERASURE_RETRY_AFTER`` seconds. Deletion is never refused for lack of consent; the consent
-states read through the gate are recorded in ERASURE_REQUESTED (DESIGN invariant 1).
+Every step is idempotent. The machinery is ``compliance_site.jobs`` (``ERASURE_JOBS``): a
+request stuck in ``running`` (worker killed) is put back to pending and queued again by the
+jobs' beat task once its heartbeat is older than ``ERASURE_RETRY_AFTER`` seconds, as many times
+as it takes (never failed); a pending one whose message was lost is sent again.
+
+Deletion is never refused for lack of consent; the consent states read through the gate are
+recorded in ERASURE_REQUESTED (DESIGN invariant 1).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import signing
 from audit.actions import AuditAction
 from audit.models import AuditCheckpoint, AuditLeaf
-from audit.services import audit_record, audit_seal
-from compliance_site import inventory, keystore
+from audit.services import SubjectRef, audit_record, audit_seal
+from compliance_site import inventory, jobs, keystore
 from compliance_site.errors import Conflict, NotFound
 from consent.gate import consent_state, lock_subject
 from consent.models import ErasureRequest, Purpose, User
@@ -55,15 +56,19 @@ class ErasureIncomplete(RuntimeError):
     """A store still holds something after erasure; the run is rolled back and retried."""
 
 
-@dataclass(frozen=True)
-class _Subject:
-    """Stands in for the account in audit events once its row may be gone (only ``pk``)."""
-
-    pk: int
-
-
-def _retry_after() -> timedelta:
-    return timedelta(seconds=settings.ERASURE_RETRY_AFTER)
+ERASURE_JOBS = jobs.register(
+    jobs.JobKind(
+        name="consent.erasure",
+        model=ErasureRequest,
+        task="consent.tasks.erasure_run",
+        stale_after=lambda: timedelta(seconds=settings.ERASURE_RETRY_AFTER),
+        queued_at="requested_at",
+        claimed_at=None,
+        progress=None,  # its own: the stores erased so far, which a resumed run skips
+        finished_at="completed_at",
+        error=None,
+    )
+)
 
 
 # --- the request --------------------------------------------------------------------------------
@@ -93,24 +98,8 @@ def erasure_request(*, subject: User) -> tuple[ErasureRequest, str]:
             object_id=str(request.pk),
             data={"consent": consents},
         )
-        # Robust: a broker hiccup must not turn a committed request into an error page; the
-        # beat sweep queues requests still pending after ERASURE_RETRY_AFTER.
-        transaction.on_commit(_queue_after_commit(request.pk), robust=True)
+        jobs.enqueue_on_commit(ERASURE_JOBS, request.pk)
     return request, token
-
-
-def _queue_after_commit(request_id):
-    # A named function, not a partial: Django names a failed robust hook by its __qualname__.
-    def queue_erasure_run() -> None:
-        _queue(request_id)
-
-    return queue_erasure_run
-
-
-def _queue(request_id) -> None:
-    from consent.tasks import erasure_run_task
-
-    erasure_run_task.delay(str(request_id))
 
 
 def erasure_for_token(token: str) -> ErasureRequest:
@@ -136,32 +125,20 @@ def erasure_certificate(request: ErasureRequest) -> dict | None:
 
 def erasure_run(*, request_id) -> ErasureRequest | None:
     """Run (or resume) an erasure. Returns None if it is done or another run holds it."""
-    request = _claim(request_id)
-    if request is None:
+    claim = jobs.claim(ERASURE_JOBS, request_id)
+    if claim is None:
         return None
+    request = claim.row
     if request.completed_event_id is None:
         stores = inventory.stores()
-        _erase_stores(request, stores[:-1])
+        _erase_stores(claim, stores[:-1])
         _erase_last_and_prove(request, stores)
-    _certify(request)
+    _certify(claim)
     return request
 
 
-def _claim(request_id) -> ErasureRequest | None:
-    """Take the request: pending, or running with a stale heartbeat (its worker died)."""
-    now = timezone.now()
-    claimable = Q(status=ErasureRequest.Status.PENDING) | Q(
-        status=ErasureRequest.Status.RUNNING, heartbeat_at__lt=now - _retry_after()
-    )
-    claimed = (
-        ErasureRequest.objects.filter(claimable, pk=request_id)
-        .filter(completed_at__isnull=True)
-        .update(status=ErasureRequest.Status.RUNNING, heartbeat_at=now)
-    )
-    return ErasureRequest.objects.get(pk=request_id) if claimed else None
-
-
-def _erase_stores(request: ErasureRequest, stores: list[inventory.Store]) -> None:
+def _erase_stores(claim: jobs.Claim, stores: list[inventory.Store]) -> None:
+    request = claim.row
     subject_id = request.subject_ref
     for store in stores:
         if store.name in request.progress:
@@ -169,7 +146,7 @@ def _erase_stores(request: ErasureRequest, stores: list[inventory.Store]) -> Non
         with transaction.atomic(durable=True):
             erased = store.erase(subject_id)
             _store_event(request, subject_id, store.name, erased)
-            _progress(request, store.name, erased)
+            _progress(claim, store.name, erased)
 
 
 def _store_event(
@@ -177,7 +154,7 @@ def _store_event(
 ) -> None:
     audit_record(
         actor=None,
-        subject=_Subject(subject_id),
+        subject=SubjectRef(subject_id),
         action=AuditAction.ERASURE_STORE_ERASED,
         object_type="erasure_request",
         object_id=str(request.pk),
@@ -185,10 +162,13 @@ def _store_event(
     )
 
 
-def _progress(request: ErasureRequest, store: str, erased: int) -> None:
-    request.progress[store] = request.progress.get(store, 0) + erased
-    request.heartbeat_at = timezone.now()
-    request.save(update_fields=["progress", "heartbeat_at"])
+def _progress(claim: jobs.Claim, store: str, erased: int) -> None:
+    """Mark the store done, with the heartbeat. If recovery gave the request to another run
+    meanwhile, this one stops: the store's erasure and event roll back, the other run does it."""
+    progress = claim.row.progress
+    progress[store] = progress.get(store, 0) + erased
+    if not jobs.heartbeat(claim, progress=progress):
+        raise ErasureIncomplete("the request was given to another run")
 
 
 def _erase_last_and_prove(request: ErasureRequest, stores: list[inventory.Store]) -> None:
@@ -207,7 +187,7 @@ def _erase_last_and_prove(request: ErasureRequest, stores: list[inventory.Store]
         request.progress[last.name] = located
         completed = audit_record(
             actor=None,
-            subject=_Subject(subject_id),
+            subject=SubjectRef(subject_id),
             action=AuditAction.ERASURE_COMPLETED,
             object_type="erasure_request",
             object_id=str(request.pk),
@@ -222,8 +202,9 @@ def _erase_last_and_prove(request: ErasureRequest, stores: list[inventory.Store]
             raise ErasureIncomplete(f"stores still hold data: {sorted(left)}")
 
 
-def _certify(request: ErasureRequest) -> None:
+def _certify(claim: jobs.Claim) -> None:
     """Seal the log and sign the certificate (idempotent: a retry signs the same facts)."""
+    request = claim.row
     audit_seal()
     leaf = AuditLeaf.objects.filter(event_id=request.completed_event_id).first()
     if leaf is None:
@@ -232,10 +213,11 @@ def _certify(request: ErasureRequest) -> None:
     now = timezone.now()
     body = _certificate_body(request, leaf, checkpoint, now)
     certificate = {**body, "signature": signing.sign_json(body)}
-    ErasureRequest.objects.filter(pk=request.pk, completed_at__isnull=True).update(
+    jobs.finish(
+        claim,
+        ErasureRequest.Status.DONE,
+        now=now,
         certificate=json.dumps(certificate, ensure_ascii=False, indent=1),
-        status=ErasureRequest.Status.DONE,
-        completed_at=now,
     )
 
 
@@ -270,16 +252,8 @@ def _certificate_body(
 
 
 def erasure_requeue_stale(*, now: datetime | None = None) -> int:
-    """Queue again requests whose worker died (running, stale heartbeat) or whose message was
-    lost (still pending). Run by Celery beat; returns how many were queued."""
-    now = now or timezone.now()
-    stale = now - _retry_after()
-    ids = list(
-        ErasureRequest.objects.filter(
-            Q(status=ErasureRequest.Status.PENDING, requested_at__lt=stale)
-            | Q(status=ErasureRequest.Status.RUNNING, heartbeat_at__lt=stale)
-        ).values_list("pk", flat=True)[:100]
-    )
-    for request_id in ids:
-        _queue(request_id)
-    return len(ids)
+    """Erasures' share of the beat task (``jobs.recover``): queue again requests whose worker
+    died (running, stale heartbeat) or whose message was lost (still pending). Returns how
+    many were queued."""
+    counts = jobs.recover(ERASURE_JOBS, now=now)
+    return counts["requeued"] + counts["resent"]

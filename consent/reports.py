@@ -11,7 +11,10 @@ request. A longer one is made by a worker (``report_job_run``): the request answ
 job, whose status shows progress, and the PDF is downloaded when ready. Until then it is stored
 only encrypted under the subject's data key (``inventory.subject_cipher``) and erased
 ``REPORT_TTL`` seconds after it is made (the retention sweep calls
-``reports_expired_erase``); it is a store of its own, ``consent.reports``.
+``reports_expired_erase``); it is a store of its own, ``consent.reports``. The worker's
+machinery is ``compliance_site.jobs`` (``REPORT_JOBS``): a job that waited or ran far longer than
+any run takes is failed with ``worker_lost`` (never retried: the subject asks again), by the
+jobs' beat task, and at once when its subject asks for a report or its status.
 
 Every report made, every download and every export writes an audit event.
 """
@@ -23,7 +26,6 @@ import io
 import json
 import logging
 import re
-import time
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,7 +46,7 @@ from audit.leaves import format_time
 from audit.models import SubjectPseudonym
 from audit.selectors import checkpoint_latest, subject_event_count, subject_events
 from audit.services import audit_record
-from compliance_site import inventory
+from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import Conflict, NotFound
 from consent.gate import lock_subject
@@ -60,7 +62,7 @@ SCHEMA_PATH = Path(__file__).with_name("schemas") / "export.schema.json"
 REPORT_FOLDER = "reports"
 # Stores whose image files appear as thumbnails in the PDF (the subject's own photos).
 THUMBNAIL_STORES = ("biometrics.captures",)
-_PROGRESS_EVERY = 0.5  # seconds between progress writes
+PROGRESS_EVERY = 0.5  # seconds between progress writes
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -71,6 +73,28 @@ def _ttl() -> timedelta:
 def _stale_after() -> timedelta:
     # Longer than any live run: the task's hard time limit, plus a margin.
     return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+
+
+def _failed(job: ReportJob, error: str) -> None:
+    _report_event(
+        job.subject, AuditAction.REPORT_FAILED, actor=None, object_id=str(job.pk), error=error
+    )
+
+
+REPORT_JOBS = jobs.register(
+    jobs.JobKind(
+        name="consent.reports",
+        model=ReportJob,
+        task="consent.tasks.report_job_run",
+        stale_after=_stale_after,
+        retry=False,
+        queued_at="requested_at",
+        heartbeat_at=None,
+        finished_at="completed_at",
+        select_related=("subject",),
+        on_failed=_failed,
+    )
+)
 
 
 # --- the document -------------------------------------------------------------------------------
@@ -186,16 +210,21 @@ def _render(document: dict, subject_id: int, progress=None) -> bytes:
         return report_pdf(document, photos=_thumbnails(subject_id), progress=progress)
 
 
+def _report_event(subject: User, action: AuditAction, *, actor, object_id: str = "", **data):
+    """An event about the subject's reports, in the caller's transaction."""
+    audit_record(
+        actor=actor,
+        subject=subject,
+        action=action,
+        object_type="report",
+        object_id=object_id,
+        data=data,
+    )
+
+
 def _audit_report(subject: User, action: AuditAction, *, actor, object_id: str = "", **data):
     with transaction.atomic(durable=True):
-        audit_record(
-            actor=actor,
-            subject=subject,
-            action=action,
-            object_type="report",
-            object_id=object_id,
-            data=data,
-        )
+        _report_event(subject, action, actor=actor, object_id=object_id, **data)
 
 
 # --- the PDF report -----------------------------------------------------------------------------
@@ -261,83 +290,34 @@ def report_job_request(*, subject: User, language: str, events: int) -> ReportJo
             object_id=str(job.pk),
             data={"language": language, "events": events},
         )
-        transaction.on_commit(_queue_after_commit(job.pk), robust=True)
+        jobs.enqueue_on_commit(REPORT_JOBS, job.pk)
     return job
 
 
-def _queue_after_commit(job_id):
-    def queue_report_job() -> None:
-        from consent.tasks import report_job_run_task
-
-        report_job_run_task.delay(str(job_id))
-
-    return queue_report_job
-
-
 def _jobs_stale_fail(*, subject_id: int, now: datetime) -> None:
-    """Jobs that waited or ran far longer than any run takes: their message or worker was
-    lost. Failed (audited) so that the subject can ask again."""
-    cutoff = now - _stale_after()
-    stale = ReportJob.objects.filter(subject_id=subject_id).filter(
-        Q(status=ReportJob.Status.PENDING, requested_at__lt=cutoff)
-        | Q(status=ReportJob.Status.RUNNING, claimed_at__lt=cutoff)
-    )
-    for job in stale:
-        _job_fail(job, "worker_lost")
-
-
-def _job_fail(job: ReportJob, error: str) -> None:
-    with transaction.atomic(savepoint=False):
-        changed = (
-            ReportJob.objects.filter(pk=job.pk)
-            .exclude(status=ReportJob.Status.DONE)
-            .update(status=ReportJob.Status.FAILED, error=error, completed_at=timezone.now())
-        )
-        if changed:
-            audit_record(
-                actor=None,
-                subject=job.subject,
-                action=AuditAction.REPORT_FAILED,
-                object_type="report",
-                object_id=str(job.pk),
-                data={"error": error},
-            )
-
-
-class _Progress:
-    """Writes a job's progress (0–100) at most every ``_PROGRESS_EVERY`` seconds."""
-
-    def __init__(self, job_id):
-        self.job_id, self.last, self.written = job_id, 0.0, 0
-
-    def __call__(self, fraction: float) -> None:
-        percent = max(0, min(99, int(fraction * 100)))
-        now = time.monotonic()
-        if percent > self.written and now - self.last >= _PROGRESS_EVERY:
-            ReportJob.objects.filter(pk=self.job_id, status=ReportJob.Status.RUNNING).update(
-                progress=percent
-            )
-            self.last, self.written = now, percent
+    """The subject's jobs whose message or worker was lost, failed (audited) at once so that
+    the subject can ask again, without waiting for the beat task."""
+    jobs.recover(REPORT_JOBS, now=now, scope=Q(subject_id=subject_id))
 
 
 def report_job_run(*, job_id) -> ReportJob | None:
     """Make a queued report (the Celery task). Claimed by a conditional update, so a second
     delivery does nothing; any failure marks the job failed (audited), never "running"."""
-    claimed = ReportJob.objects.filter(pk=job_id, status=ReportJob.Status.PENDING).update(
-        status=ReportJob.Status.RUNNING, claimed_at=timezone.now()
-    )
-    if not claimed:
+    claim = jobs.claim(REPORT_JOBS, job_id)
+    if claim is None:
         return None
-    job = ReportJob.objects.select_related("subject").get(pk=job_id)
-    progress = _Progress(job.pk)
+    job = claim.row
+    progress = jobs.Progress(claim, every=PROGRESS_EVERY)
     try:
         document = report_document(subject=job.subject, language=job.language)
-        progress(0.1)
-        pdf = _render(document, job.subject_id, lambda part: progress(0.1 + 0.85 * part))
-        _job_store(job, pdf, events=len(document["audit"]["events"]))
+        progress(10)
+        pdf = _render(document, job.subject_id, lambda part: progress(10 + 85 * part))
+        _job_store(claim, pdf, events=len(document["audit"]["events"]))
     except Exception:
         logger.exception("report job %s failed", job.pk)
-        _job_fail(job, "generation_failed")
+        with transaction.atomic(durable=True):
+            if jobs.finish(claim, ReportJob.Status.FAILED, error="generation_failed"):
+                _failed(job, "generation_failed")
     return ReportJob.objects.filter(pk=job.pk).first()  # None: erased while it ran
 
 
@@ -345,36 +325,35 @@ def _aad(job_id) -> str:
     return f"report:{job_id}:pdf"
 
 
-def _job_store(job: ReportJob, pdf: bytes, *, events: int) -> None:
+def _job_store(claim: jobs.Claim, pdf: bytes, *, events: int) -> None:
     """Encrypt and store the PDF and mark the job done, audited, in one transaction. If the
     job was erased meanwhile (the account is being erased), nothing is stored."""
-    now = timezone.now()
+    job, now = claim.row, timezone.now()
     with transaction.atomic(durable=True):
         lock_subject(job.subject_id)
-        running = ReportJob.objects.select_for_update().filter(
-            pk=job.pk, status=ReportJob.Status.RUNNING
-        )
-        if not running.exists():
+        if not jobs.mine(claim).select_for_update().exists():
             return
         blob = inventory.subject_cipher().seal(job.subject_id, pdf, _aad(job.pk))
         name = default_storage.save(f"{REPORT_FOLDER}/{job.pk}.pdf.enc", ContentFile(blob))
         try:
-            running.update(
-                status=ReportJob.Status.DONE,
+            jobs.finish(
+                claim,
+                ReportJob.Status.DONE,
+                now=now,
                 progress=100,
                 file=name,
                 size=len(pdf),
                 events=events,
-                completed_at=now,
                 expires_at=now + _ttl(),
             )
-            audit_record(
+            _report_event(
+                job.subject,
+                AuditAction.REPORT_GENERATED,
                 actor=None,
-                subject=job.subject,
-                action=AuditAction.REPORT_GENERATED,
-                object_type="report",
                 object_id=str(job.pk),
-                data={"delivery": "job", "format": "pdf", "language": job.language},
+                delivery="job",
+                format="pdf",
+                language=job.language,
             )
         except BaseException:
             default_storage.delete(name)  # no row points at it: never leave it behind

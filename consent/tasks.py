@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from consent.erasure import erasure_requeue_stale, erasure_run
+from consent.erasure import erasure_run
 from consent.reports import report_job_run
 from consent.services import identity_prune
 from consent.session_numbers import session_numbers_prune
@@ -23,19 +23,14 @@ def session_numbers_prune_task() -> dict[str, int]:
 def erasure_run_task(request_id: str) -> None:
     """Run or resume one account erasure (``consent.erasure``). Idempotent: a duplicate or
     late delivery finds the request done or held by a live run, and does nothing. A failure
-    leaves the request running; ``erasure_sweep`` queues it again once its heartbeat is stale."""
+    leaves the request running; the jobs' beat task (``compliance_site.tasks.jobs_recover``)
+    queues it again once its heartbeat is stale."""
     erasure_run(request_id=request_id)
-
-
-@shared_task(name="consent.tasks.erasure_sweep", acks_late=True, ignore_result=True)
-def erasure_sweep_task() -> int:
-    """Scheduled by ``CELERY_BEAT_SCHEDULE['erasure-sweep']``."""
-    return erasure_requeue_stale()
 
 
 @shared_task(name="consent.tasks.report_job_run", acks_late=True, ignore_result=True)
 def report_job_run_task(job_id: str) -> None:
     """Make one queued user-data report (``consent.reports``). A duplicate delivery finds the
-    job claimed and does nothing; a job whose worker died is failed when the subject asks
-    again, and swept with the rest after ``REPORT_TTL``."""
+    job claimed and does nothing; a job whose worker died is failed by the jobs' beat task, or
+    at once when the subject asks again, and swept with the rest after ``REPORT_TTL``."""
     report_job_run(job_id=job_id)

@@ -146,17 +146,6 @@ def results_expired(*, now: datetime, limit: int) -> list[SwapJob]:
     return list(expired.order_by("expires_at")[:limit])
 
 
-def jobs_stale(*, cutoff: datetime, limit: int = 100) -> list[uuid.UUID]:
-    """Running jobs whose worker has not reported since ``cutoff`` (it died, or lost its
-    message), and pending jobs queued before it whose message may be lost."""
-    running = Q(status=SwapJob.Status.RUNNING, heartbeat_at__lt=cutoff)
-    pending = Q(status=SwapJob.Status.PENDING) & (
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
-    )
-    ids = SwapJob.objects.filter(running | pending).values_list("pk", flat=True)
-    return list(ids[:limit])
-
-
 # --- outputs ------------------------------------------------------------------------------------
 
 

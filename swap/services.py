@@ -2,18 +2,21 @@
 (subjects and workers), erasure and retention. Each top-level service audits in its own
 transaction (DESIGN 2).
 
-A job goes pending → running → done | failed | cancelled:
+A job goes pending → running → done | failed | cancelled. The machinery (queue on commit,
+claim token, progress, recovery) is ``compliance_site.jobs``, declared once as ``SWAP_JOBS``;
+the rules around it are here:
 
 - ``swap_job_request`` (API) checks the gate, the capture and the template, stores the job and
   queues ``swap.tasks.swap_job_run`` once the transaction commits.
-- ``swap_job_run`` (worker) claims it with a conditional update (0 rows: someone else has it,
-  or it was cancelled or deleted), checks the gate and the template again, opens the capture
+- ``swap_job_run`` (worker) claims it (``jobs.claim``: 0 rows, someone else has it, or it was
+  cancelled or deleted), checks the gate and the template again, opens the capture
   (``biometrics.services.capture_use``: gate, ``last_used_at``, audit, decrypt in memory), runs
   the engine (which labels the output and writes its provenance), encrypts the result under
   the subject's key and marks the job done. Between frames ``should_stop`` looks at the job and
   the gate every few frames; cancellation, withdrawal and erasure stop it there.
-- ``swap_jobs_recover`` (beat) re-queues a running job whose worker went quiet, or fails it with
-  ``worker_lost`` after ``SWAP_MAX_ATTEMPTS`` claims, so no job stays "running".
+- recovery (``jobs.recover``, the beat task of every kind) re-queues a running job whose
+  worker went quiet (SWAP_JOB_RETRIED), or fails it with ``worker_lost`` after
+  ``SWAP_MAX_ATTEMPTS`` claims (SWAP_JOB_FAILED), so no job stays "running".
 
 One erase path: ``swap_job_erase`` deletes one job's result file and row in the caller's
 transaction; deletion by its subject, the inventory stores (withdrawal, account erasure) and
@@ -24,9 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,13 +39,12 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.actions import AuditAction
-from audit.services import audit_record
+from audit.services import SubjectRef, audit_record
 from biometrics import vault
 from biometrics.analysis import (
     AnalysisError,
@@ -61,7 +61,7 @@ from biometrics.analysis import (
 from biometrics.models import Capture
 from biometrics.selectors import capture_for
 from biometrics.services import OpenedCapture, capture_use
-from compliance_site import inventory
+from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import ApplicationError, NotFound, Unprocessable
 from consent.gate import GRANTED, ConsentRequired, consent_state, require_consent
@@ -80,7 +80,6 @@ from swap.selectors import (
     PURPOSE,
     STORAGE_PURPOSE,
     c2pa_credentials,
-    jobs_stale,
     result_aad,
     results_expired,
     retention_for,
@@ -126,13 +125,6 @@ class TemplateRefused(Unprocessable):
 
 class CaptureNotLive(Unprocessable):
     code = "capture_not_live"
-
-
-@dataclass(frozen=True)
-class _SubjectRef:
-    """Names the subject in audit events when only the id is at hand (inventory erasure)."""
-
-    pk: int
 
 
 def face_engine() -> str:
@@ -497,24 +489,32 @@ def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> Swa
                 "depicted_consent": template.depicted_consent_id,
             },
         )
-        # Robust: a broker hiccup must not undo a committed request; swap_jobs_recover
-        # queues pending jobs whose message went missing.
-        transaction.on_commit(_queue_after_commit(job.pk), robust=True)
+        jobs.enqueue_on_commit(SWAP_JOBS, job.pk)
     return job
 
 
-def _queue_after_commit(job_id: uuid.UUID) -> Callable[[], None]:
-    # A named function, not a partial: Django names a failed robust hook by its __qualname__.
-    def queue_swap_job_run() -> None:
-        _queue(job_id)
-
-    return queue_swap_job_run
+def _requeued(job: SwapJob) -> None:
+    _audit(job, AuditAction.SWAP_JOB_RETRIED, attempts=job.attempts, reason=jobs.WORKER_LOST)
 
 
-def _queue(job_id: uuid.UUID) -> None:
-    from swap.tasks import swap_job_run_task
+def _failed(job: SwapJob, reason: str) -> None:
+    _audit(job, AuditAction.SWAP_JOB_FAILED, reason=reason)
 
-    swap_job_run_task.delay(str(job_id))
+
+SWAP_JOBS = jobs.register(
+    jobs.JobKind(
+        name="swap.jobs",
+        model=SwapJob,
+        task="swap.tasks.swap_job_run",
+        stale_after=lambda: timedelta(seconds=settings.SWAP_STALE_AFTER),
+        max_attempts=lambda: settings.SWAP_MAX_ATTEMPTS,
+        claim_field="claim",
+        attempts="attempts",
+        select_related=("template__licence", "template__depicted_consent"),
+        on_requeued=_requeued,
+        on_failed=_failed,
+    )
+)
 
 
 # --- running a job ------------------------------------------------------------------------------
@@ -569,25 +569,17 @@ def swap_job_claim(*, job_id: Any) -> SwapJob | None:
         key = uuid.UUID(str(job_id))
     except ValueError:
         return None
-    now, claim = timezone.now(), uuid.uuid4()
+    now = timezone.now()
     with transaction.atomic(durable=True):
         pending = SwapJob.objects.filter(pk=key, status=SwapJob.Status.PENDING)
         subject_id = pending.values_list("subject_id", flat=True).first()
         if subject_id is None:
             return None
         state = consent_state(subject=subject_id, purpose=PURPOSE, lock=True)
-        claimed = pending.update(
-            status=SwapJob.Status.RUNNING,
-            claim=claim,
-            claimed_at=now,
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-            progress=0,
-        )
-        if not claimed:
+        claim = jobs.claim(SWAP_JOBS, key)
+        if claim is None:
             return None
-        job = SwapJob.objects.select_related("template__licence", "template__depicted_consent")
-        job = job.get(pk=key)
+        job = claim.row
         refused = _claim_refusal(job, state, now)
         if refused is not None:
             _end(job, *refused, now=now)
@@ -629,7 +621,7 @@ def _render(job: SwapJob) -> bytes:
         target,
         engine,
         analyser,
-        on_progress=_Progress(job),
+        on_progress=jobs.Progress(jobs.Claim.of(SWAP_JOBS, job), every=PROGRESS_EVERY),
         should_stop=_Watch(job),
         **common,
     )
@@ -662,29 +654,6 @@ def _template_bytes(template: SwapTemplate) -> bytes:
             return fh.read()
     except OSError:
         raise SwapError("template_unreadable", "the template file cannot be read") from None
-
-
-class _Progress:
-    """``on_progress`` for the engine: the percentage saved at most every PROGRESS_EVERY s
-    (0 is set by the claim and 100 by the result), with the heartbeat that tells
-    ``swap_jobs_recover`` the worker is alive.
-
-    Only these two columns are written, as ``save(update_fields=...)`` would, but as an
-    update conditional on this worker's claim: a row deleted meanwhile (withdrawal, erasure)
-    is not an error here (``should_stop`` stops the job), and a worker whose claim was taken
-    over does not write over the new one's progress."""
-
-    def __init__(self, job: SwapJob):
-        self.job = job
-        self.last = time.monotonic()
-
-    def __call__(self, percent: int) -> None:
-        now = time.monotonic()
-        if percent in (0, 100) or now - self.last < PROGRESS_EVERY:
-            return
-        self.last = now
-        mine = SwapJob.objects.filter(pk=self.job.pk, claim=self.job.claim)
-        mine.update(progress=percent, heartbeat_at=timezone.now())
 
 
 class _Watch:
@@ -728,11 +697,8 @@ def _result_store(job: SwapJob, output: bytes) -> None:
     try:
         with transaction.atomic(durable=True):
             require_consent(subject=job.subject_id, purpose=PURPOSE, lock=True)
-            current = (
-                SwapJob.objects.select_for_update()
-                .filter(pk=job.pk, status=SwapJob.Status.RUNNING, claim=job.claim)
-                .first()
-            )
+            claim = jobs.Claim.of(SWAP_JOBS, job)
+            current = jobs.mine(claim).select_for_update().first()
             if current is None:
                 return  # cancelled, deleted or taken over meanwhile: the output is dropped
             if current.capture_id is None:
@@ -740,36 +706,28 @@ def _result_store(job: SwapJob, output: bytes) -> None:
             key = vault.subject_key(job.subject_id)
             sealed = vault.seal(key, output, aad=result_aad(job.pk))
             written.append(vault.blob_save(f"{RESULT_FOLDER}/{job.pk}.result", sealed))
-            _done(current, written[0], len(output))
+            _done(claim, current, written[0], len(output))
     except BaseException:
         for name in written:
             vault.blob_delete(name)
         raise
 
 
-def _done(job: SwapJob, name: str, size: int) -> None:
+def _done(claim: jobs.Claim, job: SwapJob, name: str, size: int) -> None:
     now = timezone.now()
     stored = consent_state(subject=job.subject_id, purpose=STORAGE_PURPOSE) == GRANTED
-    job.status, job.progress, job.error = SwapJob.Status.DONE, 100, ""
-    job.result, job.result_bytes = name, size
-    job.result_c2pa = c2pa_credentials() is not None
-    job.stored = stored
-    job.finished_at = job.heartbeat_at = now
-    job.expires_at = now + retention_for(STORAGE_PURPOSE if stored else PURPOSE)
-    job.save(
-        update_fields=[
-            "status",
-            "progress",
-            "error",
-            "result",
-            "result_bytes",
-            "result_c2pa",
-            "stored",
-            "finished_at",
-            "heartbeat_at",
-            "expires_at",
-        ]
-    )
+    done = {
+        "progress": 100,
+        "error": "",
+        "result": name,
+        "result_bytes": size,
+        "result_c2pa": c2pa_credentials() is not None,
+        "stored": stored,
+        "expires_at": now + retention_for(STORAGE_PURPOSE if stored else PURPOSE),
+    }
+    jobs.finish(claim, SwapJob.Status.DONE, now=now, **done)
+    for field, value in done.items():
+        setattr(job, field, value)
     _audit(
         job,
         AuditAction.SWAP_JOB_DONE,
@@ -790,9 +748,7 @@ def _job_end(job: SwapJob, status: str, reason: str) -> None:
 def _end(job: SwapJob, status: str, reason: str, *, now: datetime) -> bool:
     """End this worker's claim of a running job as ``status``, audited; does nothing if the
     job was cancelled, deleted or taken over meanwhile (its end is already recorded)."""
-    ended = SwapJob.objects.filter(
-        pk=job.pk, status=SwapJob.Status.RUNNING, claim=job.claim
-    ).update(status=status, error=reason, finished_at=now, heartbeat_at=now)
+    ended = jobs.finish(jobs.Claim.of(SWAP_JOBS, job), status, now=now, error=reason)
     if ended:
         action = (
             AuditAction.SWAP_JOB_FAILED
@@ -807,7 +763,7 @@ def _audit(job: SwapJob, action: AuditAction, *, actor: User | None = None, **da
     """An event about ``job``; the worker's own steps have no actor (``system``)."""
     audit_record(
         actor=actor,
-        subject=_SubjectRef(job.subject_id),
+        subject=SubjectRef(job.subject_id),
         action=action,
         object_type="swap_job",
         object_id=str(job.pk),
@@ -954,37 +910,8 @@ def orphan_files_expired_erase(now: datetime) -> inventory.Swept:
 
 
 def swap_jobs_recover(*, now: datetime | None = None) -> dict[str, int]:
-    """Beat: no job stays "running" after its worker died. A running job silent for
+    """Swap jobs' share of the beat task (``jobs.recover``): a running job silent for
     ``SWAP_STALE_AFTER`` seconds is queued again, or failed with ``worker_lost`` once it has
     been claimed ``SWAP_MAX_ATTEMPTS`` times; a pending job that long in the queue is queued
     again (its message may be lost: the filesystem broker loses a killed worker's)."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.SWAP_STALE_AFTER)
-    counts = {"requeued": 0, "failed": 0, "resent": 0}
-    for job_id in jobs_stale(cutoff=cutoff):
-        outcome = _recover(job_id, cutoff=cutoff, now=now)
-        if outcome:
-            counts[outcome] += 1
-    return counts
-
-
-def _recover(job_id: uuid.UUID, *, cutoff: datetime, now: datetime) -> str | None:
-    with transaction.atomic(durable=True):
-        job = SwapJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or (job.heartbeat_at or job.created_at) >= cutoff:
-            return None
-        if job.status == SwapJob.Status.PENDING:
-            job.heartbeat_at = now
-            job.save(update_fields=["heartbeat_at"])
-            transaction.on_commit(_queue_after_commit(job.pk), robust=True)
-            return "resent"
-        if job.status != SwapJob.Status.RUNNING:
-            return None
-        if job.attempts >= settings.SWAP_MAX_ATTEMPTS:
-            _end(job, SwapJob.Status.FAILED, "worker_lost", now=now)
-            return "failed"
-        job.status, job.claim, job.progress, job.heartbeat_at = SwapJob.Status.PENDING, None, 0, now
-        job.save(update_fields=["status", "claim", "progress", "heartbeat_at"])
-        _audit(job, AuditAction.SWAP_JOB_RETRIED, attempts=job.attempts, reason="worker_lost")
-        transaction.on_commit(_queue_after_commit(job.pk), robust=True)
-    return "requeued"
+    return jobs.recover(SWAP_JOBS, now=now)

@@ -234,6 +234,12 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Background jobs of every kind (swaps, erasures, reports: compliance_site.jobs) whose worker
+# died or whose message was lost are queued again or failed by this sweep (seconds).
+CELERY_BEAT_SCHEDULE["jobs-recover"] = {
+    "task": "compliance_site.tasks.jobs_recover",
+    "schedule": env_float("JOBS_RECOVER_INTERVAL", 60.0),
+}
 
 # --- SMS and one-time codes ------------------------------------------------------------------
 SMS_BACKEND = env_str("SMS_BACKEND", "consent.sms.backends.console.SmsBackend")
@@ -321,13 +327,9 @@ CELERY_BEAT_SCHEDULE["retention-sweep"] = {
     "task": "audit.tasks.retention_sweep",
     "schedule": env_float("RETENTION_SWEEP_INTERVAL", 3600.0),
 }
-# An erasure whose worker has not reported for this long is queued again (seconds; keep it
-# above CELERY_TASK_TIME_LIMIT so a live run is never doubled).
+# An erasure whose worker has not reported for this long is queued again by "jobs-recover"
+# (seconds; keep it above CELERY_TASK_TIME_LIMIT so a live run is never doubled).
 ERASURE_RETRY_AFTER = env_int("ERASURE_RETRY_AFTER", 600, minimum=60)
-CELERY_BEAT_SCHEDULE["erasure-sweep"] = {
-    "task": "consent.tasks.erasure_sweep",
-    "schedule": env_float("ERASURE_SWEEP_INTERVAL", 60.0),
-}
 # A user-data report of more audit events than this is made by a worker (202 + job) instead
 # of in the request; the PDF is kept (encrypted) this many seconds, then swept.
 REPORT_ASYNC_EVENTS = env_int("REPORT_ASYNC_EVENTS", 2000, minimum=0)
@@ -352,15 +354,11 @@ FACE_ONNX_PROVIDERS = env_list("FACE_ONNX_PROVIDERS", [])
 FACE_MODEL_LICENSE_ACCEPTED = env_str("FACE_MODEL_LICENSE_ACCEPTED", "")
 
 # --- Swaps (README "Swaps") -------------------------------------------------------------------
-# A running job whose worker has not reported for this long is queued again, or failed with
-# "worker_lost" after SWAP_MAX_ATTEMPTS claims (seconds; keep it above CELERY_TASK_TIME_LIMIT
-# so a live run is never doubled).
+# A running job whose worker has not reported for this long is queued again by "jobs-recover",
+# or failed with "worker_lost" after SWAP_MAX_ATTEMPTS claims (seconds; keep it above
+# CELERY_TASK_TIME_LIMIT so a live run is never doubled).
 SWAP_STALE_AFTER = env_int("SWAP_STALE_AFTER", 600, minimum=1)
 SWAP_MAX_ATTEMPTS = env_int("SWAP_MAX_ATTEMPTS", 3, minimum=1)
-CELERY_BEAT_SCHEDULE["swap-recover"] = {
-    "task": "swap.tasks.swap_jobs_recover",
-    "schedule": env_float("SWAP_RECOVER_INTERVAL", 60.0),
-}
 # C2PA Content Credentials on every output, when both are set and c2pa-python works here: the
 # signing certificate chain (leaf first: CA=false, critical keyUsage digitalSignature, extended
 # key usage emailProtection) and its private key, PEM (or SWAP_C2PA_..._FILE). Local settings

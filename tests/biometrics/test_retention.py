@@ -129,8 +129,8 @@ def test_an_empty_sweep_is_audited_too(db, audit_events):
 
 def test_celery_beat_runs_the_retention_and_erasure_sweeps():
     from compliance_site.settings import base
-    from consent.tasks import erasure_sweep_task
+    from compliance_site.tasks import jobs_recover_task  # erasures are jobs: it re-queues them
 
     schedule = {entry["task"] for entry in base.CELERY_BEAT_SCHEDULE.values()}
 
-    assert {retention_sweep_task.name, erasure_sweep_task.name} <= schedule
+    assert {retention_sweep_task.name, jobs_recover_task.name} <= schedule

@@ -277,7 +277,7 @@ def test_an_erasure_that_cannot_prove_emptiness_is_not_certified(alice, enrolled
 def test_a_lost_task_message_is_queued_again_and_a_second_request_is_refused(
     alice, policies, monkeypatch, time_machine
 ):
-    monkeypatch.setattr("consent.erasure._queue", lambda request_id: None)  # the broker lost it
+    monkeypatch.setattr("compliance_site.jobs._send", lambda kind, pk: None)  # the broker lost it
     request, token = erasure_request(subject=alice)
     api = client_for(alice)  # a new token: the account is disabled, so it is refused
 
@@ -294,7 +294,7 @@ def test_a_lost_task_message_is_queued_again_and_a_second_request_is_refused(
 
 
 def test_a_second_erasure_request_while_one_runs_is_refused(alice, policies, monkeypatch):
-    monkeypatch.setattr("consent.erasure._queue", lambda request_id: None)
+    monkeypatch.setattr("compliance_site.jobs._send", lambda kind, pk: None)
     erasure_request(subject=alice)
 
     from compliance_site.errors import Conflict
