@@ -22,6 +22,7 @@ PUBLIC: dict[str, frozenset[str]] = {
             "compliance_site.errors",
             "compliance_site.http",
             "compliance_site.inventory",
+            "compliance_site.jobs",
             "compliance_site.keystore",
             "compliance_site.openapi",
             "compliance_site.pdf",
