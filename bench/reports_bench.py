@@ -35,7 +35,7 @@ RUNS = 3
 
 def _subject():
     from audit.services import pseudonym_for
-    from consent.models import User
+    from consent.identity.models import User
 
     subject, _ = User.objects.get_or_create(phone_number=PHONE)
     return subject, pseudonym_for(subject)
@@ -138,7 +138,7 @@ def _baseline(pseudonym: str) -> float:
     from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 
     from audit.selectors import subject_events
-    from consent import report_pdf
+    from consent.reports import pdf as report_pdf
 
     events = subject_events(pseudonym)
     rows = [["#", "Time", "Event", "By", "Details"]] + [
@@ -161,7 +161,7 @@ def _baseline(pseudonym: str) -> float:
 def main() -> None:
     setup_django()
     from audit.services import audit_seal
-    from consent.reports import report_generate
+    from consent.reports.services import report_generate
 
     subject, pseudonym = _subject()
     _events(pseudonym)

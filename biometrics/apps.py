@@ -10,9 +10,11 @@ class BiometricsConfig(AppConfig):
         from django.core import checks
 
         from biometrics import analysis, stores
-        from compliance_site import keystore
+        from compliance_site import keystore, staff_roles
 
         stores.register()
+        # Support sees that captures exist (never their images: the admin shows none).
+        staff_roles.grant("support", "biometrics.view_capture")
         checks.register(keystore.check_key_store, checks.Tags.security)
         # biometrics.analysis imports no Django: the face engines' settings are handed to it.
         analysis.configure({name: getattr(settings, name, None) for name in analysis.SETTING_NAMES})

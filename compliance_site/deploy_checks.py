@@ -9,9 +9,9 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 DEVELOPMENT_SMS_BACKENDS = frozenset(
-    f"consent.sms.backends.{name}.SmsBackend" for name in ("console", "locmem", "file")
+    f"consent.identity.sms.backends.{name}.SmsBackend" for name in ("console", "locmem", "file")
 )
-HTTP_SMS_BACKEND = "consent.sms.backends.http.SmsBackend"
+HTTP_SMS_BACKEND = "consent.identity.sms.backends.http.SmsBackend"
 
 
 @register(Tags.security, deploy=True)
@@ -23,7 +23,10 @@ def check_sms_backend(app_configs, **kwargs) -> list[Error]:
         Error(
             f"SMS_BACKEND is {backend or 'not set'}: a development backend writes live codes "
             "and phone numbers to stdout, memory or files.",
-            hint="Set SMS_BACKEND to a provider's backend (consent.sms.backends.http.SmsBackend).",
+            hint=(
+                "Set SMS_BACKEND to a provider's backend "
+                "(consent.identity.sms.backends.http.SmsBackend)."
+            ),
             id="faceledger.E001",
         )
     ]

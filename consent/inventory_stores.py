@@ -30,14 +30,15 @@ from django.utils.translation import gettext_noop
 from audit.models import SubjectPseudonym
 from audit.services import pseudonym_erase
 from compliance_site import inventory
-from consent.models import ApiToken, ErasureRequest, SendWindow, SmsDevice, User
-from consent.reports import reports_erase, reports_export, reports_locate
-from consent.selectors import phone_digest
-from consent.session_numbers import (
+from consent.erasure.models import ErasureRequest
+from consent.identity.models import ApiToken, SendWindow, SmsDevice, User
+from consent.identity.selectors import phone_digest
+from consent.identity.session_numbers import (
     session_numbers_erase,
     session_numbers_export,
     session_numbers_locate,
 )
+from consent.reports.services import reports_erase, reports_export, reports_locate
 
 # An upload temp file older than this belongs to no running request: a leftover.
 UPLOAD_LEFTOVER_SECONDS = 600

@@ -171,7 +171,7 @@ PERMISSIONS_POLICY = {
 PUBLIC_API_RATE = env_str("PUBLIC_API_RATE", "120/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "consent.authentication.TokenAuthentication",
+        "consent.identity.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -236,7 +236,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- SMS and one-time codes ------------------------------------------------------------------
-SMS_BACKEND = env_str("SMS_BACKEND", "consent.sms.backends.console.SmsBackend")
+SMS_BACKEND = env_str("SMS_BACKEND", "consent.identity.sms.backends.console.SmsBackend")
 SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms"))
 SMS_HTTP_BASE_URL = env_str("SMS_HTTP_BASE_URL", "https://api.twilio.com")
 SMS_HTTP_ACCOUNT_SID = env_str("SMS_HTTP_ACCOUNT_SID", "")

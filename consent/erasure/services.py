@@ -43,9 +43,11 @@ from audit.models import AuditCheckpoint, AuditLeaf
 from audit.services import audit_record, audit_seal
 from compliance_site import inventory, keystore
 from compliance_site.errors import Conflict, NotFound
-from consent.gate import consent_state, lock_subject
-from consent.models import ErasureRequest, Purpose, User
-from consent.selectors import token_digest
+from consent.erasure.models import ErasureRequest
+from consent.identity.models import User
+from consent.identity.selectors import token_digest
+from consent.ledger.gate import consent_state, lock_subject
+from consent.ledger.models import Purpose
 
 CERTIFICATE_TYPE = "faceledger-erasure-certificate"
 _MAX_TOKEN_LENGTH = 128
@@ -108,7 +110,7 @@ def _queue_after_commit(request_id):
 
 
 def _queue(request_id) -> None:
-    from consent.tasks import erasure_run_task
+    from consent.erasure.tasks import erasure_run_task
 
     erasure_run_task.delay(str(request_id))
 

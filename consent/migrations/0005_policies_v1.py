@@ -3,7 +3,7 @@
 from django.db import migrations
 from django.utils import timezone
 
-from consent.policies import seed_v1
+from consent.ledger.policies import seed_v1
 
 
 def publish_v1(apps, schema_editor):

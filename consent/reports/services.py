@@ -47,10 +47,13 @@ from audit.services import audit_record
 from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import Conflict, NotFound
-from consent.gate import lock_subject
-from consent.models import ErasureRequest, ReportJob, User
-from consent.report_pdf import certificate_pdf, report_pdf
-from consent.selectors import check_language, masked_phone, policies_current
+from consent.erasure.models import ErasureRequest
+from consent.identity.models import User
+from consent.identity.selectors import masked_phone
+from consent.ledger.gate import lock_subject
+from consent.ledger.selectors import check_language, policies_current
+from consent.reports.models import ReportJob
+from consent.reports.pdf import certificate_pdf, report_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -267,7 +270,7 @@ def report_job_request(*, subject: User, language: str, events: int) -> ReportJo
 
 def _queue_after_commit(job_id):
     def queue_report_job() -> None:
-        from consent.tasks import report_job_run_task
+        from consent.reports.tasks import report_job_run_task
 
         report_job_run_task.delay(str(job_id))
 

@@ -128,7 +128,7 @@ def test_an_empty_sweep_is_audited_too(db, audit_events):
 
 def test_celery_beat_runs_the_retention_and_erasure_sweeps():
     from compliance_site.settings import base
-    from consent.tasks import erasure_sweep_task
+    from consent.erasure.tasks import erasure_sweep_task
 
     schedule = {entry["task"] for entry in base.CELERY_BEAT_SCHEDULE.values()}
 

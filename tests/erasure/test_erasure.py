@@ -25,8 +25,9 @@ from biometrics.models import Capture, SubjectKey
 from biometrics.services import capture_decrypt
 from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
-from consent.erasure import erasure_request, erasure_requeue_stale, erasure_run
-from consent.models import ErasureRequest, User
+from consent.erasure.models import ErasureRequest
+from consent.erasure.services import erasure_request, erasure_requeue_stale, erasure_run
+from consent.identity.models import User
 from tests.audit.helpers import verify_inclusion
 from tests.consent.conftest import last_code, request_code, verify_code
 from tests.erasure.kit import (
@@ -276,7 +277,9 @@ def test_an_erasure_that_cannot_prove_emptiness_is_not_certified(alice, enrolled
 def test_a_lost_task_message_is_queued_again_and_a_second_request_is_refused(
     alice, policies, monkeypatch, time_machine
 ):
-    monkeypatch.setattr("consent.erasure._queue", lambda request_id: None)  # the broker lost it
+    monkeypatch.setattr(
+        "consent.erasure.services._queue", lambda request_id: None
+    )  # the broker lost it
     request, token = erasure_request(subject=alice)
     api = client_for(alice)  # a new token: the account is disabled, so it is refused
 
@@ -293,7 +296,7 @@ def test_a_lost_task_message_is_queued_again_and_a_second_request_is_refused(
 
 
 def test_a_second_erasure_request_while_one_runs_is_refused(alice, policies, monkeypatch):
-    monkeypatch.setattr("consent.erasure._queue", lambda request_id: None)
+    monkeypatch.setattr("consent.erasure.services._queue", lambda request_id: None)
     erasure_request(subject=alice)
 
     from compliance_site.errors import Conflict

@@ -17,8 +17,8 @@ from audit.services import audit_seal
 from biometrics.models import Capture
 from biometrics.services import capture_decrypt
 from compliance_site import inventory
-from consent.models import ConsentRecord
-from consent.reports import SCHEMA_PATH
+from consent.ledger.models import ConsentRecord
+from consent.reports.services import SCHEMA_PATH
 from tests.audit.helpers import verify_inclusion
 from tests.reports import schema_check
 from tests.reports.conftest import EXPORT_JSON_URL, EXPORT_ZIP_URL, SCHEMA_URL

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from consent.erasure.services import erasure_requeue_stale, erasure_run
+
+
+@shared_task(name="consent.tasks.erasure_run", acks_late=True, ignore_result=True)
+def erasure_run_task(request_id: str) -> None:
+    """Run or resume one account erasure (``consent.erasure``). Idempotent: a duplicate or
+    late delivery finds the request done or held by a live run, and does nothing. A failure
+    leaves the request running; ``erasure_sweep`` queues it again once its heartbeat is stale."""
+    erasure_run(request_id=request_id)
+
+
+@shared_task(name="consent.tasks.erasure_sweep", acks_late=True, ignore_result=True)
+def erasure_sweep_task() -> int:
+    """Scheduled by ``CELERY_BEAT_SCHEDULE['erasure-sweep']``."""
+    return erasure_requeue_stale()
