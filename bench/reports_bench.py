@@ -138,6 +138,7 @@ def _baseline(pseudonym: str) -> float:
     from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 
     from audit.selectors import subject_events
+    from compliance_site.pdf import PAGED_ROW
     from consent.reports import pdf as report_pdf
 
     events = subject_events(pseudonym)
@@ -150,7 +151,7 @@ def _baseline(pseudonym: str) -> float:
         table = Table(
             rows,
             colWidths=list(report_pdf._EVENT_WIDTHS),
-            rowHeights=[14] + [report_pdf._EVENT_ROW] * (len(rows) - 1),
+            rowHeights=[14] + [PAGED_ROW] * (len(rows) - 1),
             repeatRows=1,
         )
         table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 7)]))

@@ -9,10 +9,11 @@ class BiometricsConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
 
-        from biometrics import analysis, stores
+        from biometrics import analysis, report, stores
         from compliance_site import keystore, staff_roles
 
         stores.register()
+        report.register()
         # Support sees that captures exist (never their images: the admin shows none).
         staff_roles.grant("support", "biometrics.view_capture")
         checks.register(keystore.check_key_store, checks.Tags.security)

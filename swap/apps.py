@@ -7,9 +7,10 @@ class SwapConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance_site import staff_roles
-        from swap import stores
+        from swap import report, stores
 
         stores.register()
+        report.register()
         # The DPO approves templates: records their licences and the depicted people's consents.
         staff_roles.grant(
             "dpo",

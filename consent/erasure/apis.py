@@ -17,12 +17,14 @@ from rest_framework.views import APIView
 from compliance_site.api import AnyAcceptNegotiation
 from compliance_site.http import attachment
 from compliance_site.openapi import LANGUAGE_PARAMETER, errors
-from consent.erasure.services import erasure_certificate, erasure_for_token, erasure_request
+from consent.erasure.services import (
+    erasure_certificate,
+    erasure_certificate_pdf,
+    erasure_for_token,
+    erasure_request,
+)
 from consent.ledger.selectors import (
     requested_language,
-)
-from consent.reports.services import (
-    erasure_certificate_pdf,
 )
 
 # --- erasure ------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit import signing
@@ -44,10 +44,12 @@ from audit.services import audit_record, audit_seal
 from compliance_site import inventory, keystore
 from compliance_site.errors import Conflict, NotFound
 from consent.erasure.models import ErasureRequest
+from consent.erasure.pdf import certificate_pdf
 from consent.identity.models import User
 from consent.identity.selectors import token_digest
 from consent.ledger.gate import consent_state, lock_subject
 from consent.ledger.models import Purpose
+from consent.ledger.selectors import check_language
 
 CERTIFICATE_TYPE = "faceledger-erasure-certificate"
 _MAX_TOKEN_LENGTH = 128
@@ -285,3 +287,23 @@ def erasure_requeue_stale(*, now: datetime | None = None) -> int:
     for request_id in ids:
         _queue(request_id)
     return len(ids)
+
+
+def erasure_certificate_pdf(*, erasure: ErasureRequest, language: str) -> bytes:
+    """The signed certificate as a printable PDF (the JSON stays the proof). Issued to
+    whoever holds the status token, which names nobody; audited without a subject."""
+    if not erasure.certificate:
+        raise Conflict(_("The erasure is not finished yet."), code="erasure_not_done")
+    certificate = json.loads(erasure.certificate)
+    with translation.override(check_language(language)):
+        pdf = certificate_pdf(certificate)
+    with transaction.atomic(durable=True):
+        audit_record(
+            actor=None,
+            subject=None,
+            action=AuditAction.ERASURE_CERTIFICATE_ISSUED,
+            object_type="erasure_request",
+            object_id=str(erasure.pk),
+            data={"format": "pdf"},
+        )
+    return pdf

@@ -10,11 +10,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from compliance_site.errors import ApplicationError
 from compliance_site.http import attachment
-from consent.erasure.services import erasure_certificate, erasure_for_token, erasure_request
-from consent.ledger.selectors import page_language
-from consent.reports.services import (
+from consent.erasure.services import (
+    erasure_certificate,
     erasure_certificate_pdf,
+    erasure_for_token,
+    erasure_request,
 )
+from consent.ledger.selectors import page_language
 
 # --- account erasure ----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import phonenumbers
@@ -25,7 +25,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -53,13 +53,6 @@ from consent.identity.selectors import (
     user_for_number,
 )
 from consent.identity.sms import SmsDeliveryError, send_sms
-from consent.ledger.models import (
-    PolicyText,
-)
-from consent.ledger.selectors import (
-    check_language,
-    purpose_by_code,
-)
 
 CODE_LENGTH = 6
 # Long enough for any formatted international number; longer input is refused unparsed.
@@ -113,6 +106,9 @@ class CodeUse:
     action: str
     subject_id: int | None = None
     purpose: str = ""
+    # What the text message calls the purpose (its title in the reader's language); not
+    # part of what the code is bound to.
+    purpose_title: str = field(default="", compare=False)
 
     SIGN_IN = "sign_in"
     GUARDIAN_GRANT = "guardian_grant"
@@ -122,10 +118,6 @@ class CodeUse:
 
 
 SIGN_IN = CodeUse(CodeUse.SIGN_IN)
-
-
-def guardian_grant_use(*, subject: User, purpose: str) -> CodeUse:
-    return CodeUse(CodeUse.GUARDIAN_GRANT, subject_id=subject.pk, purpose=purpose)
 
 
 @dataclass(frozen=True)
@@ -184,7 +176,7 @@ def _sender() -> str:
 def _code_message(code: str, use: CodeUse) -> str:
     values = {"name": _sender(), "code": code}
     if use.action == CodeUse.GUARDIAN_GRANT:
-        values["purpose"] = _purpose_title(use.purpose)
+        values["purpose"] = use.purpose_title or use.purpose
         return (
             _(
                 "%(name)s: %(code)s is your code to give consent on behalf of your child to "
@@ -193,17 +185,6 @@ def _code_message(code: str, use: CodeUse) -> str:
             % values
         )
     return _("%(name)s: %(code)s is your code to sign in. Do not share it.") % values
-
-
-def _purpose_title(purpose: str) -> str:
-    """The title of the purpose's current text in the active language (the request's)."""
-    try:
-        language = check_language(translation.get_language() or "en")
-    except ApplicationError:
-        language = "en"
-    current = purpose_by_code(purpose).current_version_id
-    text = PolicyText.objects.filter(policy_id=current, language=language).first()
-    return text.title if text is not None else purpose
 
 
 def _send_limits(number: phonenumbers.PhoneNumber, client_ip: str) -> list[_Limit]:

@@ -9,7 +9,7 @@ import uuid
 
 import phonenumbers
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
@@ -25,8 +25,8 @@ from consent.identity.selectors import (
     e164,
 )
 from consent.identity.services import (
+    CodeUse,
     check_phone,
-    guardian_grant_use,
     otp_check,
     otp_request,
 )
@@ -42,6 +42,7 @@ from consent.ledger.policies import LANGUAGES, text_sha256
 from consent.ledger.receipts import ReceiptFacts, receipt_issue
 from consent.ledger.selectors import (
     ClientEvidence,
+    check_language,
     is_dpo,
     latest_record_for,
     minor_declared_on,
@@ -294,8 +295,26 @@ def guardian_code_request(*, subject: User, phone: str, purpose: str, client_ip:
     signing in apply."""
     check_guardian_request(subject=subject, number=check_phone(phone))
     purpose_by_code(purpose)  # unknown_purpose, before anything is sent
-    use = guardian_grant_use(subject=subject, purpose=purpose)
+    use = _guardian_use(subject=subject, purpose=purpose, title=_purpose_title(purpose))
     return otp_request(phone=phone, client_ip=client_ip, use=use)
+
+
+def _guardian_use(*, subject: User, purpose: str, title: str = "") -> CodeUse:
+    """What a guardian's code is for: this child and this purpose, nothing else."""
+    return CodeUse(
+        CodeUse.GUARDIAN_GRANT, subject_id=subject.pk, purpose=purpose, purpose_title=title
+    )
+
+
+def _purpose_title(purpose: str) -> str:
+    """The title of the purpose's current text in the active language (the request's)."""
+    try:
+        language = check_language(translation.get_language() or "en")
+    except ApplicationError:
+        language = "en"
+    current = purpose_by_code(purpose).current_version_id
+    text = PolicyText.objects.filter(policy_id=current, language=language).first()
+    return text.title if text is not None else purpose
 
 
 def consent_guardian_grant(
@@ -323,7 +342,7 @@ def consent_guardian_grant(
     _check_not_granted(latest_record_for(subject, row), row)
     record = None
     with transaction.atomic(durable=True):
-        use = guardian_grant_use(subject=subject, purpose=row.code)
+        use = _guardian_use(subject=subject, purpose=row.code)
         attempt = otp_check(number=number, code=code, use=use)
         guardian = attempt.user
         if guardian is not None and minor_declared_on(guardian) is not None:

@@ -1,41 +1,34 @@
-"""The layout of the user-data report and of the erasure certificate (reportlab, through the
-house layout in ``compliance_site.pdf``). Pure rendering: the caller hands over the document
+"""The layout of the user-data report (reportlab, through the house layout in
+``compliance_site.pdf``). Pure rendering: the caller hands over the document
 ``consent.reports.report_document`` made, and the thumbnails; nothing here reads the database.
 
 Stores with a section of their own: the account and the pseudonym (you), the ledger (consents),
-``biometrics.*`` (captures), ``swap.*`` (swaps and templates), the reports and erasure requests
-(requests). Every other store, including ones added later, is rendered from its export as it
-comes (tables for lists of objects, label/value pairs for objects).
+the reports and erasure requests (requests), and the sections the apps above register
+(``consent.reports.sections``: captures, swaps...), placed after the consents. Every other
+store, including ones added later, is rendered from its export as it comes (tables for lists of
+objects, label/value pairs for objects).
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image as PILImage
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, Spacer, Table
+from reportlab.platypus import Flowable, Image, KeepTogether, Spacer
 
 from compliance_site import pdf
-from compliance_site.pdf import PAGE_WIDTH, para
+from compliance_site.pdf import PAGE_WIDTH, SERVICE_NAME, Story, label, para, text, when
+from consent.reports import sections
 
-SERVICE_NAME = "Faceledger"
 THUMBNAIL_PX = 240
-# Events table: one line per event (plain strings, fixed height: fast for long histories).
-_EVENT_FONT = 7
-_EVENT_ROW = 10
 _EVENT_WIDTHS = (14 * mm, 30 * mm, 38 * mm, 20 * mm, PAGE_WIDTH - 102 * mm)
 _GENERIC_COLUMNS = 6
 _LONG_TABLE = 60  # rows: past this, a generic table is drawn one line per row
-# The columns a swap row is read by, when its store has them (the export holds the rest).
-_SWAP_COLUMNS = ("created_at", "template", "status", "finished_at", "result", "expires_at")
 _OWN_SECTIONS = (
     "consent.subject",
     "audit.pseudonyms",
@@ -73,36 +66,7 @@ _EVENT_LABELS = {
 }
 
 
-# --- values -------------------------------------------------------------------------------------
-
-
-def when(value: object) -> str:
-    """An ISO time as ``2026-11-26 12:44 UTC``; anything else unchanged."""
-    if not isinstance(value, str):
-        return text(value)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.utcoffset() is None:
-        return value
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def text(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and value[10:11] == "T":
-        return when(value)
-    return str(value)
-
-
-def label(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+# --- building blocks ----------------------------------------------------------------------------
 
 
 def event_label(name: str) -> str:
@@ -110,63 +74,36 @@ def event_label(name: str) -> str:
     return str(known) if known is not None else label(name.lower())
 
 
-# --- building blocks ----------------------------------------------------------------------------
-
-
-class _Story:
-    """The flowables, and how many table rows they hold (for progress reports)."""
-
-    def __init__(self) -> None:
-        self.style = pdf.styles()
-        self.items: list[Flowable] = []
-        self.rows = 0
-
-    def heading(self, value: str) -> None:
-        self.items += pdf.heading(value, self.style["heading"])
-
-    def subheading(self, value: str) -> None:
-        self.items += pdf.heading(value, self.style["subheading"], room=25 * mm)
-
-    def text(self, value: str, style: str = "text") -> None:
-        self.items.append(para(value, self.style[style]))
-
-    def facts(self, rows: list[tuple[str, str]]) -> None:
-        self.items.append(pdf.facts_table(rows, self.style))
-
-    def table(self, header: list[str], rows: list[list], widths=None, **kw) -> Table:
-        widths = widths or [PAGE_WIDTH / len(header)] * len(header)
-        table = pdf.data_table(header, rows, widths, **kw)
-        self.items.append(table)
-        self.rows += len(rows)
-        return table
-
-    def paged_table(self, header: list[str], rows: list[list[str]], widths: list[float]) -> None:
-        """One line per row, fast for long lists (``pdf.PagedTable``)."""
-        self.items.append(
-            pdf.PagedTable(header, rows, widths, font_size=_EVENT_FONT, row_height=_EVENT_ROW)
-        )
-        self.rows += len(rows)
-
-    def cell(self, value: object, style: str = "cell") -> Paragraph:
-        return para(text(value), self.style[style])
-
-    def nothing(self) -> None:
-        self.text(_("Nothing held."), "small")
-
-
 def _stores(document: dict) -> dict[str, dict]:
     return document["stores"]
 
 
-def _data(document: dict, name: str):
+def store_data(document: dict, name: str):
+    """What the store ``name`` exports for the subject, or None if it is not in the report."""
     entry = _stores(document).get(name)
     return entry["data"] if entry else None
+
+
+def thumbnail(jpeg: bytes) -> Image | str:
+    """A photo the size of a table cell (the subject's own, decrypted in memory)."""
+    try:
+        with PILImage.open(io.BytesIO(jpeg)) as image:
+            image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=80)
+            width, height = image.size
+    except OSError:
+        return "—"
+    out.seek(0)
+    side = 22 * mm
+    scale = side / max(width, height)
+    return Image(out, width=width * scale, height=height * scale)
 
 
 # --- the sections -------------------------------------------------------------------------------
 
 
-def _title(story: _Story, document: dict) -> None:
+def _title(story: Story, document: dict) -> None:
     story.text(_("Your personal data"), "title")
     story.text(
         _("Report under GDPR Art. 15 and PIPL Art. 45 · generated %(when)s")
@@ -183,7 +120,7 @@ def _title(story: _Story, document: dict) -> None:
     )
 
 
-def _who_we_are(story: _Story, document: dict) -> None:
+def _who_we_are(story: Story, document: dict) -> None:
     controller = document["controller"]
     story.heading(_("Who we are"))
     rows = [
@@ -200,9 +137,9 @@ def _who_we_are(story: _Story, document: dict) -> None:
     story.facts(rows)
 
 
-def _you(story: _Story, document: dict) -> None:
-    account = _data(document, "consent.subject") or {}
-    ledger = _data(document, "consent.ledger") or {}
+def _you(story: Story, document: dict) -> None:
+    account = store_data(document, "consent.subject") or {}
+    ledger = store_data(document, "consent.ledger") or {}
     story.heading(_("You"))
     rows = [
         (_("Phone number"), document["subject"]["phone_number_masked"]),
@@ -226,10 +163,10 @@ def _titles(document: dict) -> dict[str, str]:
     return {policy["purpose"]: policy["title"] for policy in document["policies"]}
 
 
-def _consents(story: _Story, document: dict) -> None:
+def _consents(story: Story, document: dict) -> None:
     if "consent.ledger" not in _stores(document):
         return
-    records = (_data(document, "consent.ledger") or {}).get("consent_records", [])
+    records = (store_data(document, "consent.ledger") or {}).get("consent_records", [])
     titles = _titles(document)
     story.heading(_("Your consents"))
     latest: dict[str, dict] = {}
@@ -261,7 +198,7 @@ def _consents(story: _Story, document: dict) -> None:
     _consent_history(story, records, titles)
 
 
-def _consent_history(story: _Story, records: list[dict], titles: dict[str, str]) -> None:
+def _consent_history(story: Story, records: list[dict], titles: dict[str, str]) -> None:
     story.subheading(_("History"))
     if not records:
         story.nothing()
@@ -288,95 +225,7 @@ def _consent_history(story: _Story, records: list[dict], titles: dict[str, str])
     )
 
 
-def _thumbnail(jpeg: bytes) -> Image | str:
-    try:
-        with PILImage.open(io.BytesIO(jpeg)) as image:
-            image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-            out = io.BytesIO()
-            image.convert("RGB").save(out, "JPEG", quality=80)
-            width, height = image.size
-    except OSError:
-        return "—"
-    out.seek(0)
-    side = 22 * mm
-    scale = side / max(width, height)
-    return Image(out, width=width * scale, height=height * scale)
-
-
-def _captures(story: _Story, document: dict, photos: dict[str, bytes]) -> None:
-    if "biometrics.captures" not in _stores(document):
-        return
-    captures = _data(document, "biometrics.captures") or []
-    story.heading(_("Your face captures"))
-    story.text(_(_stores(document)["biometrics.captures"]["what"]), "small")
-    if not captures:
-        story.nothing()
-    else:
-        rows = [
-            _capture_row(story, capture, photos.get(capture.get("id", ""))) for capture in captures
-        ]
-        story.table(
-            [_("Photo"), _("Taken"), _("Last used"), _("Liveness check"), _("Kept until")],
-            rows,
-            [26 * mm, 30 * mm, 30 * mm, 50 * mm, PAGE_WIDTH - 136 * mm],
-        )
-    key = _data(document, "biometrics.subject_key")
-    if key:
-        story.text(
-            _("Your data key exists since %(when)s, stored encrypted under master key %(key)s.")
-            % {"when": when(key.get("created_at")), "key": key.get("master_key_id", "—")},
-            "small",
-        )
-
-
-def _capture_row(story: _Story, capture: dict, jpeg: bytes | None) -> list:
-    liveness = capture.get("liveness") or {}
-    steps = ", ".join(
-        str(s.get("step", s) if isinstance(s, dict) else s).replace("_", " ")
-        for s in liveness.get("steps", [])
-    )
-    result = _("passed") if liveness.get("passed") else _("failed")
-    return [
-        _thumbnail(jpeg) if jpeg else "—",
-        when(capture.get("created_at")),
-        when(capture.get("last_used_at")),
-        story.cell(f"{result} ({steps})" if steps else result),
-        when(capture.get("retention_expires_at")),
-    ]
-
-
-def _swaps(story: _Story, document: dict) -> None:
-    names = [name for name in _stores(document) if name.startswith("swap.")]
-    if not names:
-        return
-    story.heading(_("Your swaps and the templates used"))
-    templates: Counter[str] = Counter()
-    for name in names:
-        entry = _stores(document)[name]
-        story.subheading(entry["what"])
-        _generic(story, entry["data"], prefer=_SWAP_COLUMNS)
-        for row in entry["data"] if isinstance(entry["data"], list) else []:
-            if isinstance(row, dict):
-                templates.update(_template_names(row))
-    if templates:
-        story.subheading(_("Templates used"))
-        story.table(
-            [_("Template"), _("Swaps")],
-            [[story.cell(name), str(count)] for name, count in templates.most_common()],
-            [PAGE_WIDTH - 30 * mm, 30 * mm],
-        )
-
-
-def _template_names(row: dict) -> list[str]:
-    """The template a swap used, by whatever key its store names it (``template``,
-    ``template_title``, ...); one per row at most."""
-    for key in sorted(row):
-        if "template" in key and isinstance(row[key], str | int) and row[key] != "":
-            return [str(row[key])]
-    return []
-
-
-def _requests(story: _Story, document: dict) -> None:
+def _requests(story: Story, document: dict) -> None:
     story.heading(_("Your requests"))
     rows = _request_rows(document)
     if rows:
@@ -387,7 +236,7 @@ def _requests(story: _Story, document: dict) -> None:
         )
     else:
         story.nothing()
-    for erasure in _data(document, "consent.erasure_requests") or []:
+    for erasure in store_data(document, "consent.erasure_requests") or []:
         if erasure.get("certificate"):
             _certificate_facts(story, erasure["certificate"])
 
@@ -403,7 +252,7 @@ def _request_rows(document: dict) -> list[tuple]:
             rows.append(
                 (event["time"], kinds.get(data.get("format"), name), _("done"), event["time"])
             )
-    for job in _data(document, "consent.reports") or []:
+    for job in store_data(document, "consent.reports") or []:
         status = {"done": _("done"), "failed": _("failed")}.get(job["status"], _("in progress"))
         rows.append(
             (
@@ -413,14 +262,14 @@ def _request_rows(document: dict) -> list[tuple]:
                 job["completed_at"],
             )
         )
-    for erasure in _data(document, "consent.erasure_requests") or []:
+    for erasure in store_data(document, "consent.erasure_requests") or []:
         rows.append(
             (erasure["requested_at"], _("Erasure of your account"), erasure["status"], None)
         )
     return sorted(rows, key=lambda row: row[0], reverse=True)
 
 
-def _certificate_facts(story: _Story, certificate: dict) -> None:
+def _certificate_facts(story: Story, certificate: dict) -> None:
     story.subheading(_("Erasure certificate %(id)s") % {"id": certificate["erasure_request"]})
     story.facts(
         [
@@ -435,13 +284,12 @@ def _checkpoint_text(checkpoint: dict) -> str:
     return f"{checkpoint['tree_size']} · {checkpoint['root_hash']}"
 
 
-def _other_stores(story: _Story, document: dict) -> None:
+def _other_stores(story: Story, document: dict) -> None:
     own = set(_OWN_SECTIONS)
     others = [
         entry
         for name, entry in _stores(document).items()
-        if name not in own
-        and not name.startswith(("biometrics.captures", "biometrics.subject_key", "swap."))
+        if name not in own and not sections.covers(name)
     ]
     if not others:
         return
@@ -456,10 +304,10 @@ def _other_stores(story: _Story, document: dict) -> None:
             ),
         ]
         story.items.append(KeepTogether(block))
-        _generic(story, entry["data"])
+        generic(story, entry["data"])
 
 
-def _generic(story: _Story, data, depth: int = 0, prefer: tuple[str, ...] = ()) -> None:
+def generic(story: Story, data, depth: int = 0, prefer: tuple[str, ...] = ()) -> None:
     """Any store's export: lists of objects as tables, objects as label/value pairs."""
     if data in (None, [], {}, ""):
         story.nothing()
@@ -472,12 +320,12 @@ def _generic(story: _Story, data, depth: int = 0, prefer: tuple[str, ...] = ()) 
         for key, value in data.items():
             if isinstance(value, dict | list):
                 story.text(label(key), "label")
-                _generic(story, value, depth + 1)
+                generic(story, value, depth + 1)
     else:
         story.text(text(data), "body")
 
 
-def _generic_table(story: _Story, rows: list[dict], prefer: tuple[str, ...] = ()) -> None:
+def _generic_table(story: Story, rows: list[dict], prefer: tuple[str, ...] = ()) -> None:
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
@@ -490,7 +338,7 @@ def _generic_table(story: _Story, rows: list[dict], prefer: tuple[str, ...] = ()
     if len(rows) > _LONG_TABLE:  # one line each, cut to fit: the export holds every value
         width = PAGE_WIDTH / len(header)
         lines = [
-            [pdf.fit(text(v), width - 6, _EVENT_FONT) for v in _values(row, shown, rest)]
+            [pdf.fit(text(v), width - 6, pdf.PAGED_FONT) for v in _values(row, shown, rest)]
             for row in rows
         ]
         story.paged_table(header, lines, [width] * len(header))
@@ -509,7 +357,7 @@ def _values(row: dict, shown: list[str], rest: list[str]) -> list:
     return [*values, {c: row[c] for c in rest if c in row}] if rest else values
 
 
-def _audit_log(story: _Story, document: dict) -> None:
+def _audit_log(story: Story, document: dict) -> None:
     audit = document["audit"]
     events = audit["events"]
     story.heading(_("The audit log about you"))
@@ -527,7 +375,7 @@ def _audit_log(story: _Story, document: dict) -> None:
     _events_table(story, events, audit["pseudonym"])
 
 
-def _checkpoint(story: _Story, audit: dict) -> None:
+def _checkpoint(story: Story, audit: dict) -> None:
     checkpoint = audit["checkpoint"]
     story.subheading(_("Latest signed checkpoint"))
     if checkpoint is None:
@@ -545,7 +393,7 @@ def _checkpoint(story: _Story, audit: dict) -> None:
     )
 
 
-def _how_to_check(story: _Story, audit: dict) -> None:
+def _how_to_check(story: Story, audit: dict) -> None:
     checkpoint = audit["checkpoint"] or {"tree_size": "N"}
     example = audit["inclusion_proof_url"].format(index="I", tree_size=checkpoint["tree_size"])
     steps = [
@@ -589,7 +437,7 @@ def _details(event: dict) -> str:
     return " · ".join(parts)
 
 
-def _events_table(story: _Story, events: list[dict], pseudonym: str | None) -> None:
+def _events_table(story: Story, events: list[dict], pseudonym: str | None) -> None:
     story.subheading(_("Events (UTC)"))
     if not events:
         story.nothing()
@@ -599,9 +447,9 @@ def _events_table(story: _Story, events: list[dict], pseudonym: str | None) -> N
         [
             str(e["index"]) if e["index"] is not None else "—",
             e["time"][:19].replace("T", " "),
-            pdf.fit(event_label(e["action_name"]), _EVENT_WIDTHS[2] - 6, _EVENT_FONT),
+            pdf.fit(event_label(e["action_name"]), _EVENT_WIDTHS[2] - 6, pdf.PAGED_FONT),
             _actor(e["actor"], pseudonym),
-            pdf.fit(_details(e), width, _EVENT_FONT),
+            pdf.fit(_details(e), width, pdf.PAGED_FONT),
         ]
         for e in events
     ]
@@ -632,13 +480,13 @@ def report_pdf(
     document: dict, *, photos: dict[str, bytes], progress: Callable[[float], None] | None = None
 ) -> bytes:
     """The report in the active language. ``photos``: JPEG bytes by capture id."""
-    story = _Story()
+    story = Story()
     _title(story, document)
     _who_we_are(story, document)
     _you(story, document)
     _consents(story, document)
-    _captures(story, document, photos)
-    _swaps(story, document)
+    for section in sections.registered():
+        section.render(story, document, photos)
     _requests(story, document)
     _other_stores(story, document)
     _audit_log(story, document)
@@ -653,67 +501,4 @@ def report_pdf(
         footer=footer,
         page_label=_("Page %(page)d of %(pages)d"),
         after_flowable=_RowProgress(story.rows, progress),
-    )
-
-
-def certificate_pdf(certificate: dict) -> bytes:
-    """A printable erasure certificate in the active language; the signed JSON is the proof."""
-    story = _Story()
-    base = settings.PUBLIC_BASE_URL
-    story.text(_("Certificate of erasure"), "title")
-    story.text(f"{SERVICE_NAME} · {certificate['type']} v{certificate['version']}", "label")
-    story.items.append(Spacer(1, 6))
-    story.text(
-        _(
-            "This certifies that the account named in erasure request %(id)s was erased: every "
-            "store of personal data was erased and then checked to hold nothing. Copies of "
-            "encrypted data in database backups stay unreadable after the date given below, "
-            "when the last key that could open them is destroyed. The audit log entry below "
-            "records it; anyone can check that the entry is in the log."
-        )
-        % {"id": certificate["erasure_request"]}
-    )
-    event, checkpoint = certificate["audit_event"], certificate["checkpoint"]
-    story.facts(
-        [
-            (_("Controller"), certificate["controller"]),
-            (_("Requested"), when(certificate["requested_at"])),
-            (_("Completed"), when(certificate["completed_at"])),
-            (_("Verified empty"), text(certificate["verified_empty"])),
-            # Version 1 certificates (issued before the key schedule) do not state it.
-            (
-                _("No backup can decrypt it after"),
-                when(certificate.get("backups_unreadable_after")),
-            ),
-            (_("Audit log entry"), f"{event['action']} · #{event['leaf_index']}"),
-            (_("Leaf hash"), event["leaf_hash"]),
-            (_("Checkpoint"), f"{checkpoint['tree_size']} · {when(checkpoint['timestamp'])}"),
-            (_("Root hash"), checkpoint["root_hash"]),
-            (_("Inclusion proof"), base + certificate["inclusion_proof"]),
-            (_("Public key"), base + certificate["public_key"]),
-        ]
-    )
-    story.subheading(_("What was erased"))
-    story.table(
-        [_("Store"), _("Items erased")],
-        [[row["store"], str(row["erased"])] for row in certificate["stores"]],
-        [PAGE_WIDTH - 35 * mm, 35 * mm],
-    )
-    story.items.append(
-        KeepTogether(
-            [
-                para(
-                    _("Signature (Ed25519, over the certificate's RFC 8785 JSON without it)"),
-                    story.style["subheading"],
-                ),
-                para(certificate["signature"], story.style["mono"]),
-            ]
-        )
-    )
-    return pdf.build(
-        story.items,
-        title=_("Certificate of erasure"),
-        author=SERVICE_NAME,
-        footer=f"{SERVICE_NAME} · {_('Certificate of erasure')} {certificate['erasure_request']}",
-        page_label=_("Page %(page)d of %(pages)d"),
     )

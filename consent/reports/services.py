@@ -3,7 +3,8 @@
 Both are one document, assembled from the inventory: every store's ``export(subject)``, its
 description, the current policies, and the audit events about the subject (by pseudonym) with
 the latest checkpoint. ``consent`` never imports the apps above it: a store registered by any app
-(``swap.*`` included) appears here by itself. Photos come through the stores' ``files`` hook,
+(``swap.*`` included) appears here by itself; the apps above add their own sections and
+schemas (``sections``, ``schema``). Photos come through the stores' ``files`` hook,
 decrypted in memory only.
 
 Delivery of the PDF: a history of at most ``REPORT_ASYNC_EVENTS`` audit events is made in the
@@ -27,7 +28,6 @@ import time
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -47,22 +47,20 @@ from audit.services import audit_record
 from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import Conflict, NotFound
-from consent.erasure.models import ErasureRequest
 from consent.identity.models import User
 from consent.identity.selectors import masked_phone
 from consent.ledger.gate import lock_subject
 from consent.ledger.selectors import check_language, policies_current
+from consent.reports import sections
 from consent.reports.models import ReportJob
-from consent.reports.pdf import certificate_pdf, report_pdf
+from consent.reports.pdf import report_pdf
+from consent.reports.schema import export_schema
 
 logger = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "faceledger-export"
 EXPORT_VERSION = 1
-SCHEMA_PATH = Path(__file__).with_name("schemas") / "export.schema.json"
 REPORT_FOLDER = "reports"
-# Stores whose image files appear as thumbnails in the PDF (the subject's own photos).
-THUMBNAIL_STORES = ("biometrics.captures",)
 _PROGRESS_EVERY = 0.5  # seconds between progress writes
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -176,8 +174,9 @@ def report_document(*, subject: User, language: str, now: datetime | None = None
 def _thumbnails(subject_id: int) -> dict[str, bytes]:
     """The subject's own photos by reference (a capture id), decrypted in memory."""
     photos: dict[str, bytes] = {}
+    thumbnails = sections.thumbnail_stores()
     for store in inventory.stores():
-        if store.name in THUMBNAIL_STORES and store.files is not None:
+        if store.name in thumbnails and store.files is not None:
             for item in store.files(subject_id):
                 if item.content_type.startswith("image/"):
                     photos[item.ref] = item.data
@@ -430,10 +429,6 @@ def _json(document: dict) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=1, cls=DjangoJSONEncoder).encode()
 
 
-def export_schema() -> bytes:
-    return SCHEMA_PATH.read_bytes()
-
-
 def export_json(*, subject: User, language: str) -> bytes:
     """The document as JSON (``export.schema.json``); audited (DATA_EXPORTED)."""
     document = report_document(subject=subject, language=check_language(language))
@@ -483,26 +478,6 @@ def _file_entry(store_name: str, item: inventory.StoreFile, path: str) -> dict:
 
 
 # --- erasure certificates -----------------------------------------------------------------------
-
-
-def erasure_certificate_pdf(*, erasure: ErasureRequest, language: str) -> bytes:
-    """The signed certificate as a printable PDF (the JSON stays the proof). Issued to
-    whoever holds the status token, which names nobody; audited without a subject."""
-    if not erasure.certificate:
-        raise Conflict(_("The erasure is not finished yet."), code="erasure_not_done")
-    certificate = json.loads(erasure.certificate)
-    with translation.override(check_language(language)):
-        pdf = certificate_pdf(certificate)
-    with transaction.atomic(durable=True):
-        audit_record(
-            actor=None,
-            subject=None,
-            action=AuditAction.ERASURE_CERTIFICATE_ISSUED,
-            object_type="erasure_request",
-            object_id=str(erasure.pk),
-            data={"format": "pdf"},
-        )
-    return pdf
 
 
 # --- the store of reports in the inventory ------------------------------------------------------
