@@ -33,35 +33,6 @@ def check_sms_backend(app_configs, **kwargs) -> list[Error]:
 
 
 @register(Tags.security, deploy=True)
-def check_c2pa(app_configs, **kwargs) -> list[Error]:
-    from swap.engines.content_credentials import C2paCredentials, C2paSetupError, c2pa_self_test
-
-    if not settings.SWAP_C2PA_CERT_CHAIN:
-        if settings.C2PA_DISABLED_REASON:
-            return []
-        return [
-            Error(
-                "Swap outputs are not signed with C2PA and C2PA_DISABLED_REASON says nothing.",
-                hint="Set SWAP_C2PA_CERT_CHAIN and SWAP_C2PA_PRIVATE_KEY, or state the reason "
-                "in C2PA_DISABLED_REASON (shown on /transparency/).",
-                id="faceledger.E002",
-            )
-        ]
-    try:
-        chain, key = settings.SWAP_C2PA_CERT_CHAIN, settings.SWAP_C2PA_PRIVATE_KEY
-        c2pa_self_test(C2paCredentials(chain.encode(), key.encode(), settings.SWAP_C2PA_ALGORITHM))
-    except (C2paSetupError, ValueError) as exc:
-        return [
-            Error(
-                f"C2PA signing is configured but fails: {exc}",
-                hint="Install c2pa-python with its native library, and check the chain and key.",
-                id="faceledger.E003",
-            )
-        ]
-    return []
-
-
-@register(Tags.security, deploy=True)
 def check_forwarded_proto(app_configs, **kwargs) -> list[Error]:
     if not settings.SECURE_PROXY_SSL_HEADER or getattr(settings, "BEHIND_PROXY", False):
         return []

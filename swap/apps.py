@@ -6,11 +6,15 @@ class SwapConfig(AppConfig):
     verbose_name = "Face swap"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from compliance_site import staff_roles
-        from swap import report, stores
+        from swap import report, signing_checks, stores
 
         stores.register()
         report.register()
+        checks.register(signing_checks.check_c2pa, checks.Tags.security, deploy=True)
+        signing_checks.require_c2pa_signing()
         # The DPO approves templates: records their licences and the depicted people's consents.
         staff_roles.grant(
             "dpo",

@@ -368,6 +368,8 @@ SWAP_C2PA_CERT_CHAIN = env_str("SWAP_C2PA_CERT_CHAIN", "")
 SWAP_C2PA_PRIVATE_KEY = env_str("SWAP_C2PA_PRIVATE_KEY", "")
 _C2PA_ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 SWAP_C2PA_ALGORITHM = env_choice("SWAP_C2PA_ALGORITHM", _C2PA_ALGORITHMS, "es256")
+# Production turns this on: the swap app signs a probe at start-up (swap.signing_checks).
+C2PA_SELF_TEST_AT_START = False
 if bool(SWAP_C2PA_CERT_CHAIN) != bool(SWAP_C2PA_PRIVATE_KEY):
     raise ImproperlyConfigured("Set SWAP_C2PA_CERT_CHAIN and SWAP_C2PA_PRIVATE_KEY together.")
 # Regions whose national phone-number forms (07400 123456 in GB) audit_record refuses, on top of
