@@ -39,7 +39,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "phonenumber_field",
-    # Dependencies point one way: audit ← consent ← biometrics ← swap.
+    # Dependencies point one way: audit ← consent ← biometrics ← swap (tests/test_layers.py).
     "audit",
     "consent",
     "biometrics",

@@ -1,3 +1,5 @@
+"""Erasure requests (their table is the app's: ``consent_erasurerequest``)."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,5 +1,4 @@
-"""Staff views: accounts (phone numbers masked, every opening, search and reveal audited) and
-the consent ledger (read-only; the DPO publishes policies through ``policy_publish``)."""
+"""Staff views of accounts: phone numbers masked; every opening, search and reveal audited."""
 
 from __future__ import annotations
 

@@ -1,3 +1,5 @@
+"""Identity's tables: accounts, SMS devices, API tokens, send windows, held session numbers."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""The ledger's tables: purposes, policy versions and texts, consent records, minors."""
+
 from __future__ import annotations
 
 from django.conf import settings

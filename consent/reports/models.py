@@ -1,3 +1,5 @@
+"""Report jobs (their table is the app's: ``consent_reportjob``)."""
+
 from __future__ import annotations
 
 import uuid

@@ -39,6 +39,33 @@ def _held(group: Group) -> set[str]:
     }
 
 
+def test_the_apps_grant_each_role_exactly_these_permissions():
+    """Each app grants its own permissions from its ready(); together, exactly these."""
+    assert staff_roles.granted() == {
+        "support": (
+            "biometrics.view_capture",
+            "consent.reveal_phone_number",
+            "consent.view_erasurerequest",
+            "consent.view_reportjob",
+            "consent.view_user",
+        ),
+        "dpo": (
+            "consent.add_policyversion",
+            "consent.view_consentrecord",
+            "consent.view_policyversion",
+            "consent.view_purpose",
+            "consent.view_user",
+            "swap.add_depictedpersonconsent",
+            "swap.add_swaptemplate",
+            "swap.add_templatelicence",
+            "swap.view_depictedpersonconsent",
+            "swap.view_swaptemplate",
+            "swap.view_templatelicence",
+        ),
+        "auditor": (),
+    }
+
+
 def test_each_role_group_holds_exactly_its_permissions_after_migrate():
     for role, wanted in staff_roles.granted().items():
         assert _held(Group.objects.get(name=role)) == set(wanted), role
