@@ -1,4 +1,4 @@
-"""Publish version 1 of the three purposes' texts (consent/policies/v1, English and Chinese)."""
+"""Publish version 1 of the three purposes' texts (consent/ledger/policies/v1, English and Chinese)."""
 
 from django.db import migrations
 from django.utils import timezone

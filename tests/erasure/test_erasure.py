@@ -277,9 +277,8 @@ def test_an_erasure_that_cannot_prove_emptiness_is_not_certified(alice, enrolled
 def test_a_lost_task_message_is_queued_again_and_a_second_request_is_refused(
     alice, policies, monkeypatch, time_machine
 ):
-    monkeypatch.setattr(
-        "consent.erasure.services._queue", lambda request_id: None
-    )  # the broker lost it
+    # the broker lost it
+    monkeypatch.setattr("consent.erasure.services._queue", lambda request_id: None)
     request, token = erasure_request(subject=alice)
     api = client_for(alice)  # a new token: the account is disabled, so it is refused
 
