@@ -477,9 +477,6 @@ def _file_entry(store_name: str, item: inventory.StoreFile, path: str) -> dict:
     }
 
 
-# --- erasure certificates -----------------------------------------------------------------------
-
-
 # --- the store of reports in the inventory ------------------------------------------------------
 
 
