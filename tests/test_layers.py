@@ -103,10 +103,7 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
             base = _resolve(node.module or "", node.level, me, package)
             found.append((node.lineno, base))
             # ``from consent import reports`` imports the sub-package itself.
-            for alias in node.names:
-                named = f"{base}.{alias.name}"
-                if layer_of(named) != layer_of(base):
-                    found.append((node.lineno, named))
+            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
         elif isinstance(node, ast.Call) and _is_import_call(node) and node.args:
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -123,9 +120,15 @@ def _is_import_call(node: ast.Call) -> bool:
 def upward_imports(path: Path) -> list[str]:
     importer = layer_of(module_name(path))
     problems = []
+    reported: list[tuple[int, str]] = []
     for line, module in imports_of(path):
         imported = layer_of(module)
         if importer and imported and not may_import(importer, imported):
+            # ``from a.b import c``: one line for ``a.b``, unless ``a.b.c`` is another layer.
+            if any(at == line and module.startswith(f"{seen}.") for at, seen in reported):
+                if layer_of(module) == layer_of(reported[-1][1]):
+                    continue
+            reported.append((line, module))
             problems.append(f"{path.relative_to(ROOT)}:{line}: imports {module}")
     return problems
 
@@ -171,6 +174,24 @@ def test_no_lower_layer_names_biometrics_or_swap_in_a_string():
     files = [p for p in app_files() if _below_biometrics(p) and not _in_composition_root(p)]
     problems = [p for path in files for p in upper_names_in_strings(path)]
     assert not problems, "Upper apps named below them:\n" + "\n".join(problems)
+
+
+# consent's modules that only load its sub-domains for Django's and Celery's discovery: code
+# imports the sub-domain that defines a name (migrations keep the paths they were written with).
+DISCOVERY_ONLY = {"consent.models", "consent.admin", "consent.tasks", "consent.urls"}
+DISCOVERY_ONLY |= {"consent.api_urls"}
+
+
+def test_nothing_imports_the_modules_that_only_serve_discovery():
+    files = [*app_files(), *(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]
+    problems = [
+        f"{path.relative_to(ROOT)}:{line}: imports {module}"
+        for path in files
+        if "migrations" not in path.parts
+        for line, module in imports_of(path)
+        if module in DISCOVERY_ONLY
+    ]
+    assert not problems, "Import the sub-domain instead:\n" + "\n".join(problems)
 
 
 def test_the_checker_sees_lazy_imports_string_imports_and_siblings(tmp_path):
