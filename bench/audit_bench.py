@@ -41,7 +41,7 @@ def _writer(kind: str, seconds: float, subject_id: int, queue) -> None:
 
     from audit.actions import AuditAction
     from audit.services import audit_record
-    from consent.models import User
+    from consent.identity.models import User
 
     subject = User.objects.get(pk=subject_id)
     plain_sql = (
@@ -96,7 +96,7 @@ def _rate(kind: str, writers: int, subject_id: int) -> float:
 def bench_append() -> dict:
     from django.db import connection
 
-    from consent.models import User
+    from consent.identity.models import User
 
     with connection.cursor() as cursor:
         cursor.execute(

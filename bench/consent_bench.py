@@ -26,10 +26,11 @@ PURPOSE = "biometric_enrolment"
 
 
 def _subject():
-    from consent.gate import ConsentRequired, require_consent
-    from consent.models import ConsentRecord, PolicyText, Purpose, User
-    from consent.selectors import ClientEvidence
-    from consent.services import consent_grant
+    from consent.identity.models import User
+    from consent.ledger.gate import ConsentRequired, require_consent
+    from consent.ledger.models import ConsentRecord, PolicyText, Purpose
+    from consent.ledger.selectors import ClientEvidence
+    from consent.ledger.services import consent_grant
 
     subject, _ = User.objects.get_or_create(phone_number=PHONE)
     try:
@@ -59,8 +60,8 @@ def main() -> None:
     setup_django()
     from django.db import connection
 
-    from consent.gate import require_consent
-    from consent.models import User
+    from consent.identity.models import User
+    from consent.ledger.gate import require_consent
 
     subject = _subject()
     subject_id = subject.pk

@@ -58,15 +58,15 @@ PREPARE = """
 import json, secrets
 from datetime import timedelta
 from django.utils import timezone
-from consent.models import ApiToken
-from consent.selectors import token_digest
+from consent.identity.models import ApiToken
+from consent.identity.selectors import token_digest
 from biometrics.services import capture_analyse, capture_store
 from tests.erasure.kit import make_media
 from tests.factories import UserFactory
 from tests.swap.jobkit import make_template
-from consent.models import ConsentRecord, PolicyText, Purpose
-from consent.selectors import ClientEvidence
-from consent.services import consent_grant
+from consent.ledger.models import ConsentRecord, PolicyText, Purpose
+from consent.ledger.selectors import ClientEvidence
+from consent.ledger.services import consent_grant
 
 user = UserFactory(phone_number=f"+4474007{secrets.randbelow(100000):05d}")
 for code in ("biometric_enrolment", "face_swap"):

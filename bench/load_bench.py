@@ -59,7 +59,7 @@ def server_env(var_dir: Path) -> dict[str, str]:
         "DATABASE_URL": DATABASE_URL,
         # Persistent connections, as a production deployment with sync workers would use.
         "DATABASE_CONN_MAX_AGE": "60",
-        "SMS_BACKEND": "consent.sms.backends.file.SmsBackend",
+        "SMS_BACKEND": "consent.identity.sms.backends.file.SmsBackend",
         "SMS_FILE_PATH": str(var_dir / "sms"),
         # One client address sends everything: lift the per-address limits for this run only.
         "PUBLIC_API_RATE": "1000000/min",
@@ -90,10 +90,12 @@ import json, secrets
 from datetime import timedelta
 from django.utils import timezone
 from audit.services import audit_seal
-from consent.models import ApiToken, ConsentRecord, PolicyText, Purpose, User
-from consent.reports import report_job_request
-from consent.selectors import ClientEvidence, token_digest
-from consent.services import consent_grant
+from consent.identity.models import ApiToken, User
+from consent.ledger.models import ConsentRecord, PolicyText, Purpose
+from consent.reports.services import report_job_request
+from consent.identity.selectors import token_digest
+from consent.ledger.selectors import ClientEvidence
+from consent.ledger.services import consent_grant
 
 out = []
 for n in range(SUBJECTS):

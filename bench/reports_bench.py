@@ -35,7 +35,7 @@ RUNS = 3
 
 def _subject():
     from audit.services import pseudonym_for
-    from consent.models import User
+    from consent.identity.models import User
 
     subject, _ = User.objects.get_or_create(phone_number=PHONE)
     return subject, pseudonym_for(subject)
@@ -139,7 +139,8 @@ def _baseline(pseudonym: str) -> float:
     from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 
     from audit.selectors import subject_events
-    from consent import report_pdf
+    from compliance_site.pdf import PAGED_ROW
+    from consent.reports import pdf as report_pdf
 
     events = subject_events(pseudonym)
     rows = [["#", "Time", "Event", "By", "Details"]] + [
@@ -151,7 +152,7 @@ def _baseline(pseudonym: str) -> float:
         table = Table(
             rows,
             colWidths=list(report_pdf._EVENT_WIDTHS),
-            rowHeights=[14] + [report_pdf._EVENT_ROW] * (len(rows) - 1),
+            rowHeights=[14] + [PAGED_ROW] * (len(rows) - 1),
             repeatRows=1,
         )
         table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 7)]))
@@ -162,7 +163,7 @@ def _baseline(pseudonym: str) -> float:
 def main() -> None:
     setup_django()
     from audit.services import audit_seal
-    from consent.reports import report_generate
+    from consent.reports.services import report_generate
 
     subject, pseudonym = _subject()
     _events(pseudonym)

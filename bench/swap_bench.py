@@ -35,10 +35,11 @@ CLIP = {"fps": 30, "seconds": 3.0, "size": (640, 360)}
 
 
 def _subject():
-    from consent.gate import GRANTED, consent_state
-    from consent.models import ConsentRecord, PolicyText, Purpose, User
-    from consent.selectors import ClientEvidence
-    from consent.services import consent_grant
+    from consent.identity.models import User
+    from consent.ledger.gate import GRANTED, consent_state
+    from consent.ledger.models import ConsentRecord, PolicyText, Purpose
+    from consent.ledger.selectors import ClientEvidence
+    from consent.ledger.services import consent_grant
 
     subject, _ = User.objects.get_or_create(phone_number=PHONE)
     for code in ("biometric_enrolment", "face_swap"):

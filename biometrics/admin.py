@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from biometrics.models import Capture
 from biometrics.selectors import capture_expires_at, capture_retention
-from consent.admin import ReadOnly, StaffViewAudited
+from compliance_site.admin import ReadOnly, StaffViewAudited
 
 # The only columns the admin reads: none of them holds biometric data.
 _SHOWN = ("id", "subject", "created_at", "last_used_at", "engine", "liveness")

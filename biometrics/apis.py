@@ -19,8 +19,8 @@ from biometrics.selectors import (
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
 from biometrics.uploads import use_capture_upload_handlers
 from compliance_site.openapi import errors
-from consent.authentication import TokenAuthentication
-from consent.gate import require_consent
+from consent.identity.authentication import TokenAuthentication
+from consent.ledger.gate import require_consent
 
 _CONSENT = {403: ["consent_required", "consent_outdated"]}
 

@@ -9,11 +9,14 @@ class BiometricsConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
 
-        from biometrics import analysis, stores
-        from compliance_site import inventory, keystore
+        from biometrics import analysis, report, stores
+        from compliance_site import inventory, keystore, staff_roles
 
         inventory.register_all(stores.STORES)
         inventory.register_subject_cipher(stores.SUBJECT_CIPHER)
+        report.register()
+        # Support sees that captures exist (never their images: the admin shows none).
+        staff_roles.grant("support", "biometrics.view_capture")
         checks.register(keystore.check_key_store, checks.Tags.security)
         # biometrics.analysis imports no Django: the face engines' settings are handed to it.
         analysis.configure({name: getattr(settings, name, None) for name in analysis.SETTING_NAMES})

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from biometrics import vault
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from compliance_site.errors import NotFound
-from consent.models import Purpose
-from consent.selectors import purpose_by_code
+from consent.ledger.models import Purpose
+from consent.ledger.selectors import purpose_by_code
 
 PURPOSE = "biometric_enrolment"
 

@@ -34,8 +34,8 @@ from biometrics.selectors import PURPOSE, capture_for, capture_retention, captur
 from biometrics.uploads import PHOTO_MAX_BYTES
 from compliance_site import inventory, keystore
 from compliance_site.errors import Unprocessable
-from consent.gate import consent_state, require_consent
-from consent.models import User
+from consent.identity.models import User
+from consent.ledger.gate import consent_state, require_consent
 
 CHALLENGE_STEPS = 2
 CHALLENGE_TTL = timedelta(minutes=2)

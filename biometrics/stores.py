@@ -22,7 +22,7 @@ from biometrics import selectors, services, vault
 from biometrics.models import Capture
 from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
-from consent.models import User
+from consent.identity.models import User
 
 
 def captures_files(subject_id: int) -> Iterator[inventory.StoreFile]:
@@ -41,7 +41,8 @@ def captures_files(subject_id: int) -> Iterator[inventory.StoreFile]:
 
 def subject_seal(subject_id: int, plaintext: bytes, aad: str) -> bytes:
     """Encrypt under the subject's data key, made (and audited) now if they have none. Runs in
-    the caller's transaction, with the subject's row locked (``consent.gate.lock_subject``)."""
+    the caller's transaction, with the subject's row locked
+    (``consent.ledger.gate.lock_subject``)."""
     key = services._subject_key_for_capture(User.objects.get(pk=subject_id))
     return vault.seal(key, plaintext, aad=aad)
 

@@ -21,7 +21,7 @@ from biometrics.services import capture_create, capture_delete, liveness_challen
 from biometrics.uploads import use_capture_upload_handlers
 from compliance_site import inventory
 from compliance_site.errors import ApplicationError
-from consent.gate import ConsentRequired, require_consent
+from consent.ledger.gate import ConsentRequired, require_consent
 
 STEP_LABELS = {
     "turn_left": gettext_lazy("Turn your head to your left, then back to the camera"),

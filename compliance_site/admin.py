@@ -1,24 +1,49 @@
 """The staff admin site, and what every admin page that lists people shares: only the lookups
-the page offers, and an audit event for every filter or search that narrows such a list."""
+the page offers, an audit event for every filter or search that narrows such a list and for
+every opening of a person's row, and read-only pages.
+
+This module sits below ``audit`` and ``consent``: it records staff events through recorders
+that consent's identity sub-domain plugs in (``staff_events_connect``, from
+``ConsentConfig.ready()``). A page that would go unaudited because none is plugged in raises."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.admin import FieldListFilter
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
-from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, ChangeList
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.http import Http404
 from django_otp.admin import OTPAdminSite
-
-from audit.actions import AuditAction
-from audit.services import audit_record
 
 # Never in the admin, for anyone (superusers included), whoever registers them: django-otp's
 # TOTP device admin shows each staff member's shared secret and its QR code (staff enrol with
 # ``create_staff``, which prints their own secret once), and the pseudonym table maps the
 # audit log's pseudonyms back to people (DESIGN invariant 4).
 _NEVER_REGISTERED = {"otp_totp.totpdevice", "audit.subjectpseudonym"}
+
+# --- staff events, recorded by the layer above ---------------------------------------------------
+
+STAFF_EVENTS = ("login", "logout", "viewed_subject", "narrowed_list")
+_recorders: dict[str, Callable[..., None]] = {}
+
+
+def staff_events_connect(**recorders: Callable[..., None]) -> None:
+    """Plug in the audited service that records each staff event (``STAFF_EVENTS``)."""
+    unknown = set(recorders) - set(STAFF_EVENTS)
+    if unknown:
+        raise ValueError(f"Unknown staff events: {', '.join(sorted(unknown))}.")
+    _recorders.update(recorders)
+
+
+def _staff_event(event: str, **facts) -> None:
+    recorder = _recorders.get(event)
+    if recorder is None:
+        raise ImproperlyConfigured(f"Nothing records the staff event {event!r}.")
+    recorder(**facts)
 
 
 class FaceledgerAdminSite(OTPAdminSite):
@@ -44,23 +69,19 @@ class FaceledgerAdminSite(OTPAdminSite):
     # Every sign-in and sign-out is audited in the transaction that records it (DESIGN
     # invariant 2). A POST that ends authenticated with a redirect is a completed login.
     def login(self, request, extra_context=None):
-        from consent.services import staff_login_record
-
         with transaction.atomic():
             response = super().login(request, extra_context)
             signed_in = request.method == "POST" and response.status_code == 302
             if signed_in and request.user.is_authenticated:
-                staff_login_record(user=request.user)
+                _staff_event("login", user=request.user)
         return response
 
     def logout(self, request, extra_context=None):
-        from consent.services import staff_logout_record
-
         user = request.user if request.user.is_authenticated else None
         with transaction.atomic():
             response = super().logout(request, extra_context)
             if user is not None and not request.user.is_authenticated:
-                staff_logout_record(user=user)
+                _staff_event("logout", user=user)
         return response
 
 
@@ -142,13 +163,39 @@ class PersonListAudited(OfferedLookupsOnly):
         if changelist.query:
             narrowed.append(SEARCH_VAR)
         if narrowed:
-            audit_record(
-                actor=request.user,
-                subject=None,
-                action=AuditAction.STAFF_SEARCHED_SUBJECTS,
-                data={
-                    "list": self.model._meta.label_lower,
-                    "filters": narrowed,
-                    "results": changelist.result_count,
-                },
+            _staff_event(
+                "narrowed_list",
+                staff=request.user,
+                list_label=self.model._meta.label_lower,
+                filters=narrowed,
+                results=changelist.result_count,
             )
+
+
+class StaffViewAudited(PersonListAudited):
+    """Opening a row that belongs to a person is a staff view of that person: audited in
+    the same transaction as the page (DESIGN invariant 2). Its list offers only its own
+    filters, and narrowing it is audited too (``PersonListAudited``)."""
+
+    def subject_of(self, obj):
+        return obj.subject
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        with transaction.atomic():
+            response = super().change_view(request, object_id, form_url, extra_context)
+            obj = self.get_object(request, unquote(object_id))
+            subject = self.subject_of(obj) if obj is not None else None
+            if response.status_code == 200 and subject is not None:
+                _staff_event("viewed_subject", staff=request.user, subject=subject)
+        return response
+
+
+class ReadOnly:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

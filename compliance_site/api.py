@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -129,3 +129,21 @@ def not_found(request, exception=None):
         body = {"code": "not_found", "detail": gettext("Not found.")}
         return JsonResponse(body, status=404)
     return page_not_found(request, exception)
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: a number, boolean or list is refused instead of being turned into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: "1", 1.0 and true are refused instead of being converted."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)

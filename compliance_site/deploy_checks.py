@@ -9,9 +9,9 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 DEVELOPMENT_SMS_BACKENDS = frozenset(
-    f"consent.sms.backends.{name}.SmsBackend" for name in ("console", "locmem", "file")
+    f"consent.identity.sms.backends.{name}.SmsBackend" for name in ("console", "locmem", "file")
 )
-HTTP_SMS_BACKEND = "consent.sms.backends.http.SmsBackend"
+HTTP_SMS_BACKEND = "consent.identity.sms.backends.http.SmsBackend"
 
 
 @register(Tags.security, deploy=True)
@@ -23,39 +23,13 @@ def check_sms_backend(app_configs, **kwargs) -> list[Error]:
         Error(
             f"SMS_BACKEND is {backend or 'not set'}: a development backend writes live codes "
             "and phone numbers to stdout, memory or files.",
-            hint="Set SMS_BACKEND to a provider's backend (consent.sms.backends.http.SmsBackend).",
+            hint=(
+                "Set SMS_BACKEND to a provider's backend "
+                "(consent.identity.sms.backends.http.SmsBackend)."
+            ),
             id="faceledger.E001",
         )
     ]
-
-
-@register(Tags.security, deploy=True)
-def check_c2pa(app_configs, **kwargs) -> list[Error]:
-    from swap.engines.content_credentials import C2paCredentials, C2paSetupError, c2pa_self_test
-
-    if not settings.SWAP_C2PA_CERT_CHAIN:
-        if settings.C2PA_DISABLED_REASON:
-            return []
-        return [
-            Error(
-                "Swap outputs are not signed with C2PA and C2PA_DISABLED_REASON says nothing.",
-                hint="Set SWAP_C2PA_CERT_CHAIN and SWAP_C2PA_PRIVATE_KEY, or state the reason "
-                "in C2PA_DISABLED_REASON (shown on /transparency/).",
-                id="faceledger.E002",
-            )
-        ]
-    try:
-        chain, key = settings.SWAP_C2PA_CERT_CHAIN, settings.SWAP_C2PA_PRIVATE_KEY
-        c2pa_self_test(C2paCredentials(chain.encode(), key.encode(), settings.SWAP_C2PA_ALGORITHM))
-    except (C2paSetupError, ValueError) as exc:
-        return [
-            Error(
-                f"C2PA signing is configured but fails: {exc}",
-                hint="Install c2pa-python with its native library, and check the chain and key.",
-                id="faceledger.E003",
-            )
-        ]
-    return []
 
 
 @register(Tags.security, deploy=True)

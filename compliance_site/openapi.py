@@ -7,8 +7,7 @@ the schema lists, per answer, the stable ``code`` values a client can branch on.
 from __future__ import annotations
 
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 
@@ -81,16 +80,9 @@ def errors(codes: dict[int, list[str]], *, signed_in: bool = True) -> dict[int, 
     }
 
 
-class TokenScheme(OpenApiAuthenticationExtension):
-    """``consent.authentication.TokenAuthentication``: ``Authorization: Token <key>``."""
-
-    target_class = "consent.authentication.TokenAuthentication"
-    name = "tokenAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Token <key>`, the key from `POST /api/v1/auth/otp/verify`.",
-        }
+# The 202 body of an endpoint that only says it accepted the request.
+ACCEPTED = inline_serializer("Accepted", {"detail": serializers.CharField()})
+# ``?lang=`` of the documents made for a person (report, certificate).
+LANGUAGE_PARAMETER = OpenApiParameter(
+    "lang", str, enum=["en", "zh-hans"], description="Language of the report; else Accept-Language."
+)

@@ -4,16 +4,22 @@ certificates and the auditor's summary: A4, one set of styles, Chinese set in th
 repeats on every page, and a footer with the generation time and "page x of y".
 
 Here rather than in an app because ``audit`` imports no other app and uses it too.
+
+Also the pieces every document about a person is written with: ``Story`` (the flowables and
+their row count), and ``when``/``text``/``label`` for the values of an export.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -302,3 +308,81 @@ def build(
     maker = partial(_NumberedCanvas, footer=footer, page_label=page_label)
     document.build(story, canvasmaker=maker)
     return buffer.getvalue()
+
+
+# --- documents about a person -------------------------------------------------------------------
+
+SERVICE_NAME = "Faceledger"
+# Paged tables: one line per row (plain strings, fixed height: fast for long histories).
+PAGED_FONT = 7
+PAGED_ROW = 10
+
+
+def when(value: object) -> str:
+    """An ISO time as ``2026-11-26 12:44 UTC``; anything else unchanged."""
+    if not isinstance(value, str):
+        return text(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.utcoffset() is None:
+        return value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def text(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and value[10:11] == "T":
+        return when(value)
+    return str(value)
+
+
+def label(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+class Story:
+    """The flowables, and how many table rows they hold (for progress reports)."""
+
+    def __init__(self) -> None:
+        self.style = styles()
+        self.items: list[Flowable] = []
+        self.rows = 0
+
+    def heading(self, value: str) -> None:
+        self.items += heading(value, self.style["heading"])
+
+    def subheading(self, value: str) -> None:
+        self.items += heading(value, self.style["subheading"], room=25 * mm)
+
+    def text(self, value: str, style: str = "text") -> None:
+        self.items.append(para(value, self.style[style]))
+
+    def facts(self, rows: list[tuple[str, str]]) -> None:
+        self.items.append(facts_table(rows, self.style))
+
+    def table(self, header: list[str], rows: list[list], widths=None, **kw) -> Table:
+        widths = widths or [PAGE_WIDTH / len(header)] * len(header)
+        table = data_table(header, rows, widths, **kw)
+        self.items.append(table)
+        self.rows += len(rows)
+        return table
+
+    def paged_table(self, header: list[str], rows: list[list[str]], widths: list[float]) -> None:
+        """One line per row, fast for long lists (``PagedTable``)."""
+        self.items.append(
+            PagedTable(header, rows, widths, font_size=PAGED_FONT, row_height=PAGED_ROW)
+        )
+        self.rows += len(rows)
+
+    def cell(self, value: object, style: str = "cell") -> Paragraph:
+        return para(text(value), self.style[style])
+
+    def nothing(self) -> None:
+        self.text(_("Nothing held."), "small")

@@ -1,9 +1,11 @@
 """A per-IP limit on every API endpoint an anonymous caller can reach (the public audit proofs,
 the erasure-status token, the purposes...). Signed-in callers are not counted here; the sign-in
-endpoints keep their own, stricter send windows (consent.services)."""
+endpoints keep their own, stricter send windows (consent.identity.services)."""
 
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle
+
+from compliance_site.client_address import client_ip_for, ip_limit_key
 
 
 class PublicRateThrottle(AnonRateThrottle):
@@ -17,11 +19,9 @@ class PublicRateThrottle(AnonRateThrottle):
         return settings.PUBLIC_API_RATE
 
     def get_ident(self, request) -> str:
-        """The address the sign-in limits count (``consent.selectors``: REMOTE_ADDR, or the
+        """The address the sign-in limits count (``client_address``: REMOTE_ADDR, or the
         last hop of ``CLIENT_IP_HEADER``; an IPv6 /64 as one). DRF's own reads any
         ``X-Forwarded-For`` the client sends, which would let a caller pick its identity."""
-        from consent.selectors import client_ip_for, ip_limit_key
-
         return ip_limit_key(client_ip_for(request))
 
     def allow_request(self, request, view) -> bool:

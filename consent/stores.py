@@ -28,19 +28,21 @@ from django.db import transaction
 from django.utils.translation import gettext_noop
 
 from compliance_site import inventory
-from consent.models import ApiToken, ErasureRequest, SendWindow, SmsDevice, User
-from consent.reports import (
+from consent.erasure.models import ErasureRequest
+from consent.identity.models import ApiToken, SendWindow, SmsDevice, User
+from consent.identity.selectors import phone_digest
+from consent.identity.session_numbers import (
+    session_numbers_erase,
+    session_numbers_export,
+    session_numbers_locate,
+)
+from consent.ledger.selectors import ledger_export, ledger_locate
+from consent.ledger.services import ledger_erase
+from consent.reports.services import (
     reports_erase,
     reports_expired_erase,
     reports_export,
     reports_locate,
-)
-from consent.selectors import ledger_export, ledger_locate, phone_digest
-from consent.services import ledger_erase
-from consent.session_numbers import (
-    session_numbers_erase,
-    session_numbers_export,
-    session_numbers_locate,
 )
 
 # An upload temp file older than this belongs to no running request: a leftover.

@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from compliance_site.admin import ReadOnly, StaffViewAudited
 from compliance_site.errors import ApplicationError
-from consent.admin import ReadOnly, StaffViewAudited
 from swap.models import DepictedPersonConsent, SwapJob, SwapTemplate, TemplateLicence
 from swap.selectors import template_refusal
 from swap.services import (

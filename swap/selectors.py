@@ -19,7 +19,7 @@ from biometrics import vault
 from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import NotFound, Unprocessable
-from consent.selectors import purpose_by_code
+from consent.ledger.selectors import purpose_by_code
 from swap.engines.content_credentials import C2paCredentials, C2paSetupError, c2pa_available
 from swap.models import SwapJob, SwapTemplate
 

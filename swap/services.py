@@ -64,8 +64,8 @@ from biometrics.services import OpenedCapture, capture_use
 from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import ApplicationError, NotFound, Unprocessable
-from consent.gate import GRANTED, ConsentRequired, consent_state, require_consent
-from consent.models import User
+from consent.identity.models import User
+from consent.ledger.gate import GRANTED, ConsentRequired, consent_state, require_consent
 from swap.engines import SwapCancelled, SwapError, get_engine
 from swap.engines.video import DEFAULT_LIMITS as ENGINE_VIDEO_LIMITS
 from swap.engines.video import swap_image, swap_video

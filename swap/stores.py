@@ -4,7 +4,7 @@ Registered from ``SwapConfig.ready()``. Results are kept 24 hours under ``face_s
 ``output_storage`` was granted when they were made (then 30 days): withdrawing ``face_swap``
 cancels queued and running jobs and erases every job and result not kept under
 ``output_storage``; withdrawing ``output_storage`` erases the kept results (see
-``consent.policies``). Account erasure erases both (band ``DERIVED``: made from captures,
+``consent.ledger.policies``). Account erasure erases both (band ``DERIVED``: made from captures,
 encrypted under the subject's data key).
 """
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from biometrics.selectors import captures_of
 from compliance_site.errors import ApplicationError
-from consent.gate import GRANTED, consent_state
+from consent.ledger.gate import GRANTED, consent_state
 from swap.forms import SwapRequestForm
 from swap.selectors import (
     PURPOSE,

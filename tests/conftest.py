@@ -78,8 +78,8 @@ def _clear_cache():
 
 @pytest.fixture(autouse=True)
 def _sms_outbox():
-    """Each test starts with an empty ``consent.sms.outbox`` (as Django does for mail)."""
-    from consent import sms
+    """Each test starts with an empty ``consent.identity.sms.outbox`` (as Django does for mail)."""
+    from consent.identity import sms
 
     sms.outbox.clear()
     yield sms.outbox
@@ -115,8 +115,8 @@ def policies(db):
     here because a transactional test's flush empties every table, these included."""
     from django.utils import timezone
 
-    from consent.models import PolicyText, PolicyVersion, Purpose
-    from consent.policies import seed_v1
+    from consent.ledger.models import PolicyText, PolicyVersion, Purpose
+    from consent.ledger.policies import seed_v1
 
     seed_v1(
         purpose_model=Purpose,
@@ -131,9 +131,9 @@ def policies(db):
 def grant_consent(policies):
     """``grant_consent(user, "biometric_enrolment", ...)``: the user consents (through the
     real service, audited, with a receipt) to the current text of each purpose."""
-    from consent.models import ConsentRecord, PolicyText, Purpose
-    from consent.selectors import ClientEvidence
-    from consent.services import consent_grant
+    from consent.ledger.models import ConsentRecord, PolicyText, Purpose
+    from consent.ledger.selectors import ClientEvidence
+    from consent.ledger.services import consent_grant
 
     def grant(user, *purposes: str) -> list:
         records = []
@@ -209,7 +209,7 @@ def enrolled(grant_consent, capture_analysis):
     """``enrolled(user, captures=1)``: the user consents to biometric enrolment (if not yet) and
     has stored captures (the real storage path, with the session's real analysis)."""
     from biometrics.services import capture_store
-    from consent.gate import GRANTED, consent_state
+    from consent.ledger.gate import GRANTED, consent_state
 
     def enrol(user, captures: int = 1) -> list:
         if consent_state(subject=user, purpose="biometric_enrolment") != GRANTED:

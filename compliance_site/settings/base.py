@@ -39,7 +39,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "phonenumber_field",
-    # Dependencies point one way: audit ← consent ← biometrics ← swap.
+    # Dependencies point one way: audit ← consent ← biometrics ← swap (tests/test_layers.py).
     "audit",
     "consent",
     "biometrics",
@@ -171,7 +171,7 @@ PERMISSIONS_POLICY = {
 PUBLIC_API_RATE = env_str("PUBLIC_API_RATE", "120/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "consent.authentication.TokenAuthentication",
+        "consent.identity.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -242,7 +242,7 @@ CELERY_BEAT_SCHEDULE["jobs-recover"] = {
 }
 
 # --- SMS and one-time codes ------------------------------------------------------------------
-SMS_BACKEND = env_str("SMS_BACKEND", "consent.sms.backends.console.SmsBackend")
+SMS_BACKEND = env_str("SMS_BACKEND", "consent.identity.sms.backends.console.SmsBackend")
 SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms"))
 SMS_HTTP_BASE_URL = env_str("SMS_HTTP_BASE_URL", "https://api.twilio.com")
 SMS_HTTP_ACCOUNT_SID = env_str("SMS_HTTP_ACCOUNT_SID", "")
@@ -367,6 +367,8 @@ SWAP_C2PA_CERT_CHAIN = env_str("SWAP_C2PA_CERT_CHAIN", "")
 SWAP_C2PA_PRIVATE_KEY = env_str("SWAP_C2PA_PRIVATE_KEY", "")
 _C2PA_ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 SWAP_C2PA_ALGORITHM = env_choice("SWAP_C2PA_ALGORITHM", _C2PA_ALGORITHMS, "es256")
+# Production turns this on: the swap app signs a probe at start-up (swap.signing_checks).
+C2PA_SELF_TEST_AT_START = False
 if bool(SWAP_C2PA_CERT_CHAIN) != bool(SWAP_C2PA_PRIVATE_KEY):
     raise ImproperlyConfigured("Set SWAP_C2PA_CERT_CHAIN and SWAP_C2PA_PRIVATE_KEY together.")
 # Regions whose national phone-number forms (07400 123456 in GB) audit_record refuses, on top of

@@ -4,7 +4,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from compliance_site.deploy_checks import DEVELOPMENT_SMS_BACKENDS, HTTP_SMS_BACKEND
 from compliance_site.env import env_bool, env_int, env_str
-from swap.engines.content_credentials import C2paCredentials, C2paSetupError, c2pa_self_test
 
 from .base import *  # noqa: F403
 
@@ -38,23 +37,15 @@ if SMS_BACKEND == HTTP_SMS_BACKEND:
 
 # C2PA on every output, or a stated reason for not signing (shown on /transparency/); with
 # credentials set, a library or signer that fails is a start-up error, never a silent drop
-# (faceledger.E002, E003).
+# (swap.signing_checks: faceledger.E002, E003).
 if not SWAP_C2PA_CERT_CHAIN and not C2PA_DISABLED_REASON:  # noqa: F405
     raise ImproperlyConfigured(
         "Set SWAP_C2PA_CERT_CHAIN and SWAP_C2PA_PRIVATE_KEY (C2PA on every output), or "
         "C2PA_DISABLED_REASON to say publicly why outputs are not signed."
     )
-if SWAP_C2PA_CERT_CHAIN:  # noqa: F405
-    try:
-        c2pa_self_test(
-            C2paCredentials(
-                SWAP_C2PA_CERT_CHAIN.encode(),  # noqa: F405
-                SWAP_C2PA_PRIVATE_KEY.encode(),  # noqa: F405
-                SWAP_C2PA_ALGORITHM,  # noqa: F405
-            )
-        )
-    except (C2paSetupError, ValueError) as exc:
-        raise ImproperlyConfigured(f"C2PA signing is configured but fails: {exc}") from exc
+# The signer is tried once before anything is served (swap.signing_checks, from the swap app's
+# ready()): a configured signer that cannot sign stops the service.
+C2PA_SELF_TEST_AT_START = True
 
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 # X-Forwarded-Proto says "https" only when a proxy in front sets it (and strips the client's):

@@ -23,7 +23,7 @@ if not os.environ.get("DATABASE_URL"):
     }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-SMS_BACKEND = "consent.sms.backends.locmem.SmsBackend"
+SMS_BACKEND = "consent.identity.sms.backends.locmem.SmsBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE = {}

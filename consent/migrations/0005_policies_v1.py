@@ -1,9 +1,9 @@
-"""Publish version 1 of the three purposes' texts (consent/policies/v1, English and Chinese)."""
+"""Publish version 1 of the three purposes' texts (consent/ledger/policies/v1, English and Chinese)."""
 
 from django.db import migrations
 from django.utils import timezone
 
-from consent.policies import seed_v1
+from consent.ledger.policies import seed_v1
 
 
 def publish_v1(apps, schema_editor):

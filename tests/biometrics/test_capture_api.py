@@ -419,8 +419,8 @@ def test_another_subjects_capture_cannot_be_deleted(alice, bob, enrolled, settin
 
 
 def test_a_deletion_is_not_refused_when_consent_is_outdated(alice, staff, enrolled, audit_events):
-    from consent.models import PolicyText, Purpose
-    from consent.services import policy_publish
+    from consent.ledger.models import PolicyText, Purpose
+    from consent.ledger.services import policy_publish
 
     [capture] = enrolled(alice)
     staff.is_superuser = True
@@ -465,10 +465,10 @@ def test_a_withdrawal_during_the_analysis_wins_and_nothing_is_stored(
     alice, grant_consent, capture_analysis, settings
 ):
     from biometrics.services import capture_store
-    from consent.gate import ConsentRequired
-    from consent.models import ConsentRecord
-    from consent.selectors import ClientEvidence
-    from consent.services import consent_withdraw
+    from consent.ledger.gate import ConsentRequired
+    from consent.ledger.models import ConsentRecord
+    from consent.ledger.selectors import ClientEvidence
+    from consent.ledger.services import consent_withdraw
 
     grant_consent(alice, "biometric_enrolment")
     # The analysis ran (capture_analysis); the subject withdraws before it is stored.

@@ -48,8 +48,8 @@ def post(client, url: str, kind: str, **extra):
 @pytest.fixture
 def outdated(alice, grant_consent, staff):
     """Alice consented to a text that has since been replaced."""
-    from consent.models import PolicyText, Purpose
-    from consent.services import policy_publish
+    from consent.ledger.models import PolicyText, Purpose
+    from consent.ledger.services import policy_publish
 
     grant_consent(alice, "biometric_enrolment")
     staff.is_superuser = True

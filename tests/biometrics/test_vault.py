@@ -15,7 +15,7 @@ from biometrics.models import Capture, SubjectKey
 from biometrics.services import capture_decrypt, capture_use
 from compliance_site import keystore
 from compliance_site.crypto import DecryptionError
-from consent.gate import ConsentRequired
+from consent.ledger.gate import ConsentRequired
 from tests.erasure.kit import database_hits, distinctive_runs, folder_hits
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ def _submit(portal: Portal, selector: str) -> None:
 
 
 def last_code() -> str:
-    from consent import sms
+    from consent.identity import sms
 
     match = re.search(r"\b(\d{6})\b", sms.outbox[-1].body)
     assert match, sms.outbox[-1].body

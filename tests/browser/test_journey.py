@@ -10,7 +10,8 @@ import pytest
 
 from audit import signing
 from biometrics.models import Capture
-from consent.models import ConsentRecord, User
+from consent.identity.models import User
+from consent.ledger.models import ConsentRecord
 from tests.browser import flows
 from tests.swap.jobkit import make_template
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from consent.models import ConsentRecord
+from consent.ledger.models import ConsentRecord
 from tests.browser import flows
 
 pytestmark = [

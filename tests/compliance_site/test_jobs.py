@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from compliance_site import jobs
 from compliance_site.tasks import jobs_recover_task
-from consent.erasure import ERASURE_JOBS
-from consent.models import ErasureRequest, ReportJob
-from consent.reports import REPORT_JOBS
+from consent.erasure.services import ERASURE_JOBS
+from consent.erasure.models import ErasureRequest
+from consent.reports.models import ReportJob
+from consent.reports.services import REPORT_JOBS
 from swap.services import SWAP_JOBS
 
 pytestmark = pytest.mark.django_db

@@ -17,6 +17,7 @@ PUBLIC: dict[str, frozenset[str]] = {
         {
             "compliance_site.admin",
             "compliance_site.api",
+            "compliance_site.client_address",
             "compliance_site.append_only",
             "compliance_site.crypto",
             "compliance_site.errors",
@@ -27,6 +28,7 @@ PUBLIC: dict[str, frozenset[str]] = {
             "compliance_site.openapi",
             "compliance_site.pdf",
             "compliance_site.request_context",
+            "compliance_site.staff_roles",
         }
     ),
     "audit": frozenset(
@@ -41,13 +43,16 @@ PUBLIC: dict[str, frozenset[str]] = {
     ),
     "consent": frozenset(
         {
-            "consent.admin",
-            "consent.authentication",
-            "consent.gate",
-            "consent.models",
+            "consent.identity.authentication",
+            "consent.identity.models",
+            "consent.ledger.gate",
+            "consent.ledger.models",
+            "consent.ledger.selectors",
+            # The report's registries, filled by the apps above (docs/ARCHITECTURE.md).
             "consent.reports",
-            "consent.selectors",
-            "consent.services",
+            "consent.reports.pdf",
+            "consent.reports.schema",
+            "consent.reports.sections",
         }
     ),
     "biometrics": frozenset(

@@ -134,7 +134,7 @@ def _production_env(tmp_path):
         "CONTROLLER_EMAIL": "privacy@faceledger.example",
         "CONTROLLER_JURISDICTION": "GB",
         "PUBLIC_BASE_URL": "https://faceledger.example",
-        "SMS_BACKEND": "consent.sms.backends.http.SmsBackend",
+        "SMS_BACKEND": "consent.identity.sms.backends.http.SmsBackend",
         "SMS_HTTP_ACCOUNT_SID": "AC0123",
         "SMS_HTTP_AUTH_TOKEN": "sms-provider-token",
         "SMS_HTTP_FROM": "Faceledger",
@@ -200,7 +200,7 @@ def test_production_refuses_to_start_without_an_sms_provider(tmp_path):
 @pytest.mark.parametrize("backend", ["console", "locmem", "file"])
 def test_production_refuses_a_development_sms_backend(tmp_path, backend):
     production = _production_env(tmp_path)
-    production["SMS_BACKEND"] = f"consent.sms.backends.{backend}.SmsBackend"
+    production["SMS_BACKEND"] = f"consent.identity.sms.backends.{backend}.SmsBackend"
     result = _production_check(production)
     assert result.returncode != 0
     assert "is a development backend" in result.stderr
@@ -269,7 +269,7 @@ def test_the_forwarded_proto_header_is_trusted_only_behind_a_declared_proxy(
 # each made unsafe in one way).
 
 SAFE = {
-    "SMS_BACKEND": "consent.sms.backends.http.SmsBackend",
+    "SMS_BACKEND": "consent.identity.sms.backends.http.SmsBackend",
     "SWAP_C2PA_CERT_CHAIN": "",
     "SWAP_C2PA_PRIVATE_KEY": "",
     "C2PA_DISABLED_REASON": "Testing.",
@@ -298,9 +298,9 @@ def test_check_deploy_passes_these_rules_when_each_is_safe(settings):
 @pytest.mark.parametrize(
     ("unsafe", "check_id"),
     [
-        ({"SMS_BACKEND": "consent.sms.backends.console.SmsBackend"}, "E001"),
-        ({"SMS_BACKEND": "consent.sms.backends.locmem.SmsBackend"}, "E001"),
-        ({"SMS_BACKEND": "consent.sms.backends.file.SmsBackend"}, "E001"),
+        ({"SMS_BACKEND": "consent.identity.sms.backends.console.SmsBackend"}, "E001"),
+        ({"SMS_BACKEND": "consent.identity.sms.backends.locmem.SmsBackend"}, "E001"),
+        ({"SMS_BACKEND": "consent.identity.sms.backends.file.SmsBackend"}, "E001"),
         ({"SMS_BACKEND": ""}, "E001"),
         ({"C2PA_DISABLED_REASON": ""}, "E002"),
         ({"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}, "E004"),

@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import translation
 
-from consent.models import ConsentRecord, PolicyText, Purpose
+from consent.ledger.models import ConsentRecord, PolicyText, Purpose
 from tests.browser.text_check import english_words, html_texts
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
@@ -178,7 +178,7 @@ def test_the_report_progress_and_guardian_pages_in_chinese_have_no_english(alice
 
     from django.utils import timezone
 
-    from consent.models import ReportJob
+    from consent.reports.models import ReportJob
 
     client = _chinese(Client())
     client.force_login(alice)

@@ -59,7 +59,7 @@ def wrong(code: str) -> str:
 
 @pytest.fixture
 def outbox(_sms_outbox):
-    """The text messages sent during this test (``consent.sms.outbox``)."""
+    """The text messages sent during this test (``consent.identity.sms.outbox``)."""
     return _sms_outbox
 
 
@@ -68,7 +68,7 @@ def outbox(_sms_outbox):
 
 def quote(purpose: str, language: str = "en") -> dict:
     """What a client sends to grant: the purpose, its current version and that text's SHA-256."""
-    from consent.models import PolicyText, Purpose
+    from consent.ledger.models import PolicyText, Purpose
 
     current = Purpose.objects.get(code=purpose).current_version
     text = PolicyText.objects.get(policy=current, language=language)
@@ -82,8 +82,8 @@ def token_client(user) -> APIClient:
 
     from django.utils import timezone
 
-    from consent.models import ApiToken
-    from consent.selectors import token_digest
+    from consent.identity.models import ApiToken
+    from consent.identity.selectors import token_digest
 
     key = secrets.token_urlsafe(32)
     ApiToken.objects.create(

@@ -7,7 +7,7 @@ from django_otp import devices_for_user
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from consent.models import SmsDevice, User
+from consent.identity.models import SmsDevice, User
 from tests.consent.conftest import last_code
 from tests.factories import STAFF_PASSWORD, StaffFactory
 

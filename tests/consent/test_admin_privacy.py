@@ -18,10 +18,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.actions import AuditAction
 from audit.models import AuditEvent, SubjectPseudonym
 from audit.services import audit_record
-from consent.erasure import erasure_request
-from consent.models import User
-from consent.reports import report_job_request
-from consent.services import staff_view_record
+from consent.erasure.services import erasure_request
+from consent.identity.models import User
+from consent.identity.services import staff_view_record
+from consent.reports.services import report_job_request
 from tests.consent.test_admin import admin_login
 from tests.factories import StaffFactory, UserFactory
 from tests.reports.conftest import staff_with_role

@@ -9,7 +9,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from consent.models import ApiToken, ConsentRecord, SmsDevice
+from consent.identity.models import ApiToken, SmsDevice
+from consent.ledger.models import ConsentRecord
 from tests.consent.conftest import last_code, quote, request_code, token_client, verify_code, wrong
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +179,7 @@ def test_each_text_message_says_what_its_code_is_for(
 
 
 def test_the_guardian_text_names_the_purpose_in_the_parents_language(child_api, parent, outbox):
-    from consent.models import PolicyText, Purpose
+    from consent.ledger.models import PolicyText, Purpose
 
     current = Purpose.objects.get(code="face_swap").current_version
     body = {"phone": str(parent.phone_number), "purpose": "face_swap"}

@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from compliance_site.staff_roles import ROLES as STAFF_ROLES
+from consent.identity.models import User
 from consent.management.commands.seed_demo import DEMO_STAFF, DEMO_SUPERUSER_PHONE
-from consent.models import User
-from consent.services import STAFF_ROLES
 from tests.consent.test_admin import ADMIN_INDEX, admin_login
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from consent.models import ApiToken, SmsDevice, User
-from consent.selectors import phone_digest
-from consent.services import check_phone
+from consent.identity.models import ApiToken, SmsDevice, User
+from consent.identity.selectors import phone_digest
+from consent.identity.services import check_phone
 from tests.consent.conftest import NEW_NUMBER, last_code, request_code, verify_code
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,10 +7,11 @@ from django.db import transaction
 
 from compliance_site.api import exception_handler
 from compliance_site.errors import Forbidden
-from consent.gate import ConsentOutdated, ConsentRequired, require_consent
-from consent.models import ConsentRecord, User
-from consent.selectors import ClientEvidence
-from consent.services import consent_withdraw, policy_publish
+from consent.identity.models import User
+from consent.ledger.gate import ConsentOutdated, ConsentRequired, require_consent
+from consent.ledger.models import ConsentRecord
+from consent.ledger.selectors import ClientEvidence
+from consent.ledger.services import consent_withdraw, policy_publish
 from tests.factories import StaffFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("policies")]

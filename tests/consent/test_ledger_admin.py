@@ -11,7 +11,7 @@ from django_otp.oath import totp
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.services import pseudonym_for
-from consent.models import ConsentRecord, PolicyVersion, Purpose
+from consent.ledger.models import ConsentRecord, PolicyVersion, Purpose
 from tests.factories import STAFF_PASSWORD, StaffFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("policies")]

@@ -9,9 +9,9 @@ from django.apps import apps
 from rest_framework.test import APIClient
 
 from audit.services import pseudonym_for
-from consent.gate import ConsentRequired, require_consent
-from consent.models import ConsentRecord
-from consent.services import policy_publish
+from consent.ledger.gate import ConsentRequired, require_consent
+from consent.ledger.models import ConsentRecord
+from consent.ledger.services import policy_publish
 from tests.consent.conftest import quote
 from tests.factories import StaffFactory
 

@@ -10,10 +10,10 @@ from django.db import connection, transaction
 
 from audit.actions import AuditAction
 from audit.models import AuditEvent
-from consent.gate import ConsentRequired, require_consent
-from consent.models import ConsentRecord
-from consent.selectors import ClientEvidence, consent_states_for
-from consent.services import consent_withdraw
+from consent.ledger.gate import ConsentRequired, require_consent
+from consent.ledger.models import ConsentRecord
+from consent.ledger.selectors import ClientEvidence, consent_states_for
+from consent.ledger.services import consent_withdraw
 from tests.consent.conftest import quote, token_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("policies")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from compliance_site import inventory
-from consent.models import ConsentRecord, MinorDeclaration
+from consent.ledger.models import ConsentRecord, MinorDeclaration
 from tests.consent.conftest import token_client
 
 pytestmark = pytest.mark.django_db

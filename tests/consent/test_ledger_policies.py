@@ -10,9 +10,9 @@ from django.db import DatabaseError, IntegrityError, transaction
 from rest_framework.test import APIClient
 
 from compliance_site.errors import ApplicationError, Conflict, Forbidden
-from consent.models import ConsentRecord, PolicyText, PolicyVersion, Purpose
-from consent.policies import LANGUAGES, POLICY_DIR, PURPOSES
-from consent.services import policy_publish
+from consent.ledger.models import ConsentRecord, PolicyText, PolicyVersion, Purpose
+from consent.ledger.policies import LANGUAGES, POLICY_DIR, PURPOSES
+from consent.ledger.services import policy_publish
 from tests.consent.conftest import quote
 from tests.factories import StaffFactory
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.test import Client
 
-from consent.gate import ConsentRequired, require_consent
-from consent.models import ConsentRecord
+from consent.ledger.gate import ConsentRequired, require_consent
+from consent.ledger.models import ConsentRecord
 from tests.consent.conftest import last_code, quote
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("policies")]

@@ -7,8 +7,8 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from consent.models import ApiToken, SmsDevice, User
-from consent.selectors import token_digest
+from consent.identity.models import ApiToken, SmsDevice, User
+from consent.identity.selectors import token_digest
 from tests.consent.conftest import (
     LOGOUT_URL,
     NEW_NUMBER,

@@ -8,8 +8,9 @@ import pytest
 from django.apps import apps
 
 from audit.services import pseudonym_for
-from consent.gate import ConsentRequired, require_consent
-from consent.models import ConsentRecord, MinorDeclaration, User
+from consent.identity.models import User
+from consent.ledger.gate import ConsentRequired, require_consent
+from consent.ledger.models import ConsentRecord, MinorDeclaration
 from tests.consent.conftest import last_code, quote, token_client, wrong
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from consent.models import ApiToken, SmsDevice, User
+from consent.identity.models import ApiToken, SmsDevice, User
 from tests.consent.conftest import NEW_NUMBER, last_code, request_code, verify_code, wrong
 
 pytestmark = pytest.mark.django_db

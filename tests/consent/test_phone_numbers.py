@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from consent.models import SendWindow, SmsDevice
+from consent.identity.models import SendWindow, SmsDevice
 from tests.consent.conftest import request_code
 
 pytestmark = pytest.mark.django_db

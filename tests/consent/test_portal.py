@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from consent.models import SessionNumber, SmsDevice, User
+from consent.identity.models import SessionNumber, SmsDevice, User
 from tests.consent.conftest import NEW_NUMBER, last_code, wrong
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from consent.models import ApiToken, SessionNumber, SmsDevice
-from consent.services import identity_prune
-from consent.session_numbers import session_numbers_prune
-from consent.tasks import identity_prune_task, session_numbers_prune_task
+from consent.identity.models import ApiToken, SessionNumber, SmsDevice
+from consent.identity.services import identity_prune
+from consent.identity.session_numbers import session_numbers_prune
+from consent.identity.tasks import identity_prune_task, session_numbers_prune_task
 from tests.consent.conftest import NEW_NUMBER, last_code, request_code, verify_code
 from tests.erasure.kit import phone_forms, raw_scan
 

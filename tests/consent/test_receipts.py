@@ -14,8 +14,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.services import pseudonym_for
-from consent.models import ConsentRecord
-from consent.receipts import receipt_verify
+from consent.ledger.models import ConsentRecord
+from consent.ledger.receipts import receipt_verify
 from tests.consent.conftest import quote
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from consent.models import SendWindow
-from consent.services import identity_prune
+from consent.identity.models import SendWindow
+from consent.identity.services import identity_prune
 from tests.consent.conftest import NEW_NUMBER, request_code
 
 pytestmark = pytest.mark.django_db

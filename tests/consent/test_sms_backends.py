@@ -11,12 +11,12 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from consent import sms
-from consent.models import SendWindow, SmsDevice
-from consent.sms import SmsDeliveryError, SmsMessage, get_connection, send_sms
+from consent.identity import sms
+from consent.identity.models import SendWindow, SmsDevice
+from consent.identity.sms import SmsDeliveryError, SmsMessage, get_connection, send_sms
 from tests.consent.conftest import NEW_NUMBER, request_code, verify_code
 
-HTTP_BACKEND = "consent.sms.backends.http.SmsBackend"
+HTTP_BACKEND = "consent.identity.sms.backends.http.SmsBackend"
 
 
 class _Gateway(BaseHTTPRequestHandler):
@@ -141,7 +141,7 @@ def test_a_failed_send_leaves_the_previous_code_usable(api, gateway):
 
 def test_the_console_backend_prints_the_message():
     stream = io.StringIO()
-    connection = get_connection("consent.sms.backends.console.SmsBackend", stream=stream)
+    connection = get_connection("consent.identity.sms.backends.console.SmsBackend", stream=stream)
 
     send_sms("+447400123456", "Your Faceledger code is 123456", connection=connection)
 
@@ -157,7 +157,7 @@ def test_the_locmem_backend_collects_messages_in_the_outbox(outbox):
 
 def test_the_file_backend_writes_messages_under_sms_file_path(settings, tmp_path):
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
-    connection = get_connection("consent.sms.backends.file.SmsBackend")
+    connection = get_connection("consent.identity.sms.backends.file.SmsBackend")
 
     with connection:
         connection.send_messages(

@@ -12,8 +12,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from consent.models import SmsDevice
-from consent.services import identity_prune
+from consent.identity.models import SmsDevice
+from consent.identity.services import identity_prune
 from tests.consent.conftest import last_code, request_code, verify_code, wrong
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from consent.models import User
+from consent.identity.models import User
 from tests.biometrics import synth
 
 CHALLENGE_URL = "/api/v1/liveness/challenge"

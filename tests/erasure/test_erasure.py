@@ -25,8 +25,9 @@ from biometrics.models import Capture, SubjectKey
 from biometrics.services import capture_decrypt
 from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
-from consent.erasure import erasure_request, erasure_requeue_stale, erasure_run
-from consent.models import ErasureRequest, User
+from consent.erasure.models import ErasureRequest
+from consent.erasure.services import erasure_request, erasure_requeue_stale, erasure_run
+from consent.identity.models import User
 from tests.audit.helpers import verify_inclusion
 from tests.consent.conftest import last_code, request_code, verify_code
 from tests.erasure.kit import (

@@ -7,7 +7,8 @@ from rest_framework.test import APIClient
 
 from biometrics.models import Capture
 from compliance_site import inventory
-from consent.models import ErasureRequest, User
+from consent.erasure.models import ErasureRequest
+from consent.identity.models import User
 from tests.celery_worker import running_worker, wait_until
 from tests.erasure.kit import ERASURE_URL, client_for
 

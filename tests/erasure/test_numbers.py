@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from consent.models import SmsDevice, User
-from consent.selectors import phone_digest
+from consent.identity.models import SmsDevice, User
+from consent.identity.selectors import phone_digest
 from tests.consent.conftest import NEW_NUMBER, last_code, quote, request_code, verify_code
 from tests.consent.test_admin import admin_login
 from tests.erasure.kit import ERASURE_URL, client_for, database_hits, phone_forms, raw_scan

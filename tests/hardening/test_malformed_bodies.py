@@ -15,7 +15,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from consent.models import User
+from consent.identity.models import User
 from tests.consent.conftest import token_client
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from biometrics.analysis import AnalysisError
 from biometrics.analysis.images import decode_image
 from biometrics.analysis.video import decode_video
 from compliance_site.errors import ApplicationError
-from consent.services import check_phone
+from consent.identity.services import check_phone
 from swap.services import check_template_file
 from tests.audit.helpers import record_events, verify_consistency, verify_inclusion
 

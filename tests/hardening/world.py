@@ -76,7 +76,7 @@ def _session_copy(client: Client, data: dict) -> None:
 
 
 def staff_member(role: str, phone: str):
-    from consent.services import _role_group
+    from consent.identity.services import _role_group
 
     user = StaffFactory(phone_number=phone)
     user.groups.add(_role_group(role))
@@ -96,8 +96,8 @@ def build_world(*, enrolled, grant_consent) -> World:
 
 def _world(*, enrolled, grant_consent) -> World:
     from audit.services import audit_seal
-    from consent.erasure import erasure_request
-    from consent.reports import report_job_request
+    from consent.erasure.services import erasure_request
+    from consent.reports.services import report_job_request
     from swap.services import swap_job_request
     from tests.swap.jobkit import make_template
 

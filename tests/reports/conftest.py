@@ -37,9 +37,9 @@ def api_for(policies):
 def lived_in(alice, bob, enrolled, grant_consent):
     """Alice and Bob, each enrolled (a capture with its photo) and consenting to face swaps;
     Alice also withdrew and gave output storage once, so her ledger has history."""
-    from consent.models import ConsentRecord
-    from consent.selectors import ClientEvidence
-    from consent.services import consent_withdraw
+    from consent.ledger.models import ConsentRecord
+    from consent.ledger.selectors import ClientEvidence
+    from consent.ledger.services import consent_withdraw
 
     enrolled(alice)
     grant_consent(alice, "face_swap", "output_storage")
@@ -65,7 +65,7 @@ def many_events(subject, count: int) -> None:
 @pytest.fixture
 def auditor(db):
     """A staff member in the ``auditor`` group with a confirmed TOTP device."""
-    from consent.services import _role_group
+    from consent.identity.services import _role_group
     from tests.factories import StaffFactory
 
     user = StaffFactory(phone_number="+447911000101")
@@ -74,7 +74,7 @@ def auditor(db):
 
 
 def staff_with_role(role: str, phone: str):
-    from consent.services import _role_group
+    from consent.identity.services import _role_group
     from tests.factories import StaffFactory
 
     user = StaffFactory(phone_number=phone)

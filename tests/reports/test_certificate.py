@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from consent.erasure import erasure_request
+from consent.erasure.services import erasure_request
 from tests.reports.conftest import pdf_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,7 +83,7 @@ def test_the_deletion_status_page_links_to_the_pdf_which_downloads(alice, enroll
 def test_erasure_erases_a_stored_report_and_certifies_it(alice, enrolled, api_for, settings):
     from django.core.files.storage import default_storage
 
-    from consent.models import ReportJob
+    from consent.reports.models import ReportJob
     from tests.reports.conftest import REPORT_URL, many_events
 
     enrolled(alice)

@@ -17,9 +17,10 @@ from audit.models import AuditEvent, SubjectPseudonym
 from audit.services import audit_seal, retention_sweep
 from biometrics.models import Capture
 from compliance_site import inventory
-from consent.models import ConsentRecord, PolicyText, ReportJob
-from consent.selectors import ClientEvidence
-from consent.services import consent_withdraw
+from consent.ledger.models import ConsentRecord, PolicyText
+from consent.ledger.selectors import ClientEvidence
+from consent.ledger.services import consent_withdraw
+from consent.reports.models import ReportJob
 from tests.reports.conftest import REPORT_URL, many_events, pdf_pages, pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -306,7 +307,7 @@ def test_the_portal_makes_a_long_report_in_the_background_and_shows_its_progress
     pending = client.get(waiting["Location"]).content.decode()
     assert 'http-equiv="refresh"' in pending and "<progress" in pending
 
-    from consent.reports import report_job_run
+    from consent.reports.services import report_job_run
 
     report_job_run(job_id=job.pk)  # what the worker does
     done = client.get(waiting["Location"]).content.decode()

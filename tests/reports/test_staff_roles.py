@@ -12,10 +12,11 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from biometrics.models import Capture
-from consent.erasure import erasure_request
-from consent.models import ReportJob
-from consent.reports import report_job_request
-from consent.services import STAFF_ROLES, staff_roles_sync
+from compliance_site import staff_roles
+from consent.erasure.services import erasure_request
+from consent.identity.services import staff_roles_sync
+from consent.reports.models import ReportJob
+from consent.reports.services import report_job_request
 from tests.consent.test_admin import admin_login
 from tests.factories import StaffFactory
 from tests.reports.conftest import staff_with_role
@@ -38,8 +39,35 @@ def _held(group: Group) -> set[str]:
     }
 
 
+def test_the_apps_grant_each_role_exactly_these_permissions():
+    """Each app grants its own permissions from its ready(); together, exactly these."""
+    assert staff_roles.granted() == {
+        "support": (
+            "biometrics.view_capture",
+            "consent.reveal_phone_number",
+            "consent.view_erasurerequest",
+            "consent.view_reportjob",
+            "consent.view_user",
+        ),
+        "dpo": (
+            "consent.add_policyversion",
+            "consent.view_consentrecord",
+            "consent.view_policyversion",
+            "consent.view_purpose",
+            "consent.view_user",
+            "swap.add_depictedpersonconsent",
+            "swap.add_swaptemplate",
+            "swap.add_templatelicence",
+            "swap.view_depictedpersonconsent",
+            "swap.view_swaptemplate",
+            "swap.view_templatelicence",
+        ),
+        "auditor": (),
+    }
+
+
 def test_each_role_group_holds_exactly_its_permissions_after_migrate():
-    for role, wanted in STAFF_ROLES.items():
+    for role, wanted in staff_roles.granted().items():
         assert _held(Group.objects.get(name=role)) == set(wanted), role
 
 
@@ -50,7 +78,7 @@ def test_a_drifted_group_is_put_right_by_the_sync():
 
     staff_roles_sync()
 
-    assert _held(support) == set(STAFF_ROLES["support"])
+    assert _held(support) == set(staff_roles.permissions("support"))
 
 
 def test_support_sees_subjects_masked_and_requests_but_cannot_publish(alice):

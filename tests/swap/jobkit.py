@@ -12,9 +12,9 @@ import numpy as np
 from django.utils import timezone
 
 from compliance_site.crypto import decrypt
-from consent.models import ConsentRecord
-from consent.selectors import ClientEvidence
-from consent.services import consent_withdraw
+from consent.ledger.models import ConsentRecord
+from consent.ledger.selectors import ClientEvidence
+from consent.ledger.services import consent_withdraw
 from swap.engines import get_engine
 from swap.engines.label import label_box
 from swap.selectors import result_aad

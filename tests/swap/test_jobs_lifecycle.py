@@ -19,7 +19,7 @@ from audit.services import retention_sweep
 from biometrics import vault
 from biometrics.services import capture_delete
 from compliance_site import inventory
-from consent.services import policy_publish
+from consent.ledger.services import policy_publish
 from swap.engines.content_credentials import c2pa_available
 from swap.models import SwapJob
 from swap.services import (
@@ -214,7 +214,7 @@ def test_withdrawing_face_swap_while_a_clip_runs_stops_it_and_keeps_nothing(
 def test_a_running_clip_stops_when_its_subjects_account_is_erased(
     alice, queued, clip_template, monkeypatch, django_capture_on_commit_callbacks, _media_root
 ):
-    from consent.erasure import erasure_request
+    from consent.erasure.services import erasure_request
 
     job, tasks = queued(clip_template)
 
@@ -439,7 +439,7 @@ def test_account_erasure_erases_jobs_results_and_every_reference(
     alice, bob, enrolled, grant_consent, queued, image_template, django_capture_on_commit_callbacks,
     _media_root,
 ):  # fmt: skip
-    from consent.erasure import erasure_request
+    from consent.erasure.services import erasure_request
 
     job, tasks = queued(image_template)
     deliver(tasks)

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance_site.errors import ApplicationError
-from consent.services import STAFF_ROLES, StaffCredentials, staff_create
+from compliance_site.staff_roles import ROLES
+from consent.identity.services import StaffCredentials, staff_create
 
 
 class Command(BaseCommand):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
             "--role",
             action="append",
             default=[],
-            choices=sorted(STAFF_ROLES),
+            choices=sorted(ROLES),
             help="A role (Django group); repeat for several.",
         )
         parser.add_argument("--superuser", action="store_true", help="Grant every permission.")

@@ -7,11 +7,11 @@ from django.urls import reverse
 from django.utils.module_loading import module_has_submodule
 
 from compliance_site.errors import ApplicationError
+from consent.identity.models import User
+from consent.identity.services import staff_create, staff_credentials_reset
 from consent.management.commands.create_staff import print_credentials
-from consent.models import User
-from consent.services import staff_create, staff_credentials_reset
 
-# One per staff role (consent.services.STAFF_ROLES; a test keeps them in step). Only name the
+# One per staff role (compliance_site.staff_roles.ROLES; a test keeps them in step). Only name the
 # demo accounts: no text is ever sent to them (staff sign in with password + TOTP).
 DEMO_STAFF = {"support": "+447400000001", "dpo": "+447400000002", "auditor": "+447400000003"}
 DEMO_SUPERUSER_PHONE = "+447400000000"

@@ -1,0 +1,79 @@
+"""Portal pages of account erasure."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from compliance_site.errors import ApplicationError
+from compliance_site.http import attachment
+from consent.erasure.services import (
+    erasure_certificate,
+    erasure_certificate_pdf,
+    erasure_for_token,
+    erasure_request,
+)
+from consent.ledger.selectors import page_language
+
+# --- account erasure ----------------------------------------------------------------------------
+
+# The erasure's status token, in the anonymous session that follows the account's last one.
+_ERASURE_KEY = "consent.erasure.token"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete_view(request: HttpRequest) -> HttpResponse:
+    """Asks once; the POST erases the account and shows progress, then the certificate."""
+    if request.method == "GET":
+        return render(request, "consent/account_delete.html")
+    try:
+        _erasure, token = erasure_request(subject=request.user)
+    except ApplicationError as exc:
+        return render(request, "consent/account_delete.html", {"error": exc.detail}, status=409)
+    # End the account's session without an audit event naming the subject (by now the
+    # erasure may have forgotten them), and keep only the status token in a fresh one.
+    request.session.flush()
+    request.user = AnonymousUser()
+    request.session[_ERASURE_KEY] = token
+    return redirect("consent:account_delete_status")
+
+
+def _erasure_from_session(request: HttpRequest):
+    token = request.session.get(_ERASURE_KEY)
+    if not token:
+        raise Http404
+    try:
+        return erasure_for_token(token)
+    except ApplicationError:
+        raise Http404 from None
+
+
+@require_GET
+def account_delete_status_view(request: HttpRequest) -> HttpResponse:
+    erasure = _erasure_from_session(request)
+    context = {"erasure": erasure, "certificate": erasure_certificate(erasure)}
+    return render(request, "consent/account_delete_status.html", context)
+
+
+@require_GET
+def account_delete_certificate_view(request: HttpRequest) -> HttpResponse:
+    erasure = _erasure_from_session(request)
+    if not erasure.certificate:
+        raise Http404
+    return attachment(
+        erasure.certificate, "application/json; charset=utf-8", f"erasure-{erasure.pk}.json"
+    )
+
+
+@require_GET
+def account_delete_certificate_pdf_view(request: HttpRequest) -> HttpResponse:
+    erasure = _erasure_from_session(request)
+    try:
+        pdf = erasure_certificate_pdf(erasure=erasure, language=page_language(request))
+    except ApplicationError:
+        raise Http404 from None
+    return attachment(pdf, "application/pdf", f"erasure-{erasure.pk}.pdf")

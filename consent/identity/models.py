@@ -1,0 +1,276 @@
+"""Identity's tables: accounts, SMS devices, API tokens, send windows, held session numbers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import DeviceManager, SideChannelDevice, ThrottlingMixin
+from django_otp.util import random_number_token
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, phone_number, password=None, **extra):
+        user = self.model(phone_number=phone_number, **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, phone_number, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(phone_number, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with a phone number: data subjects and staff alike.
+
+    The phone number is the only identity we hold (DESIGN invariant 10): no name, e-mail,
+    username or ID document. Data subjects have no password; staff have one plus TOTP.
+    """
+
+    phone_number = PhoneNumberField(unique=True)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone_number"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = "user"
+        # Staff pages show numbers masked; this permission allows an audited reveal of one.
+        permissions = [("reveal_phone_number", "Can reveal a person's full phone number")]
+
+    def __str__(self) -> str:
+        return f"user {self.pk}"
+
+    def get_short_name(self) -> str:
+        # The admin greets staff by this, not by the number (the username): screens are seen.
+        return str(self)
+
+
+# verify_is_allowed() reason once OTP_SMS_MAX_FAILURES wrong codes were entered for one code.
+LOCKED_OUT = "LOCKED_OUT"
+# The fields a new code or a verification attempt changes.
+CODE_FIELDS = [
+    "token",
+    "binding",
+    "valid_until",
+    "throttling_failure_count",
+    "throttling_failure_timestamp",
+]
+
+
+class SmsDeviceManager(DeviceManager):
+    def devices_for_user(self, user, confirmed=None):
+        # Not offered as a second factor anywhere (see SmsDevice.confirmed).
+        return self.none()
+
+
+class SmsDevice(ThrottlingMixin, SideChannelDevice):
+    """The SMS one-time code for one phone number (django-otp's side-channel device).
+
+    The account does not exist before the first successful verification, so the device is
+    keyed by an HMAC of the number and ``user`` stays empty until then. Only an HMAC of the
+    current code is stored (``token``), bound to this number, and next to it a keyed digest
+    of what the code was sent for (``binding``: signing in, or one guardian grant): a code
+    passes only where it is used for exactly that.
+
+    The device is also the number's failure counter (back-off and lock-out), made at the first
+    attempt for any number, known or not, so that the answers never tell them apart. Failures
+    are forgotten ``OTP_SMS_CODE_VALIDITY`` seconds after the last one (by then any code they
+    were aimed at has expired), and a new code forgets them at once. A device whose number
+    never signed in is personal data with no purpose once its code expired and its failures
+    are forgotten: ``identity_prune`` deletes it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sms_devices",
+        help_text="Set at the first successful verification.",
+    )
+    phone_digest = models.CharField(max_length=64, unique=True, editable=False)
+    # The SMS code is how a data subject signs in: a first factor. django-otp's middleware
+    # counts only confirmed devices as a verified second factor, so an SMS device is never
+    # confirmed: even a hand-made admin login POST naming it cannot open the admin (TOTP only).
+    confirmed = models.BooleanField(default=False, editable=False)
+    # HMAC-SHA256 hex of the code; SideChannelDevice's 16 characters would hold the code itself.
+    # NULL = no usable code, as in SideChannelDevice.
+    token = models.CharField(max_length=64, blank=True, null=True, editable=False)  # noqa: DJ001
+    # Keyed digest of what the current code was sent for (consent.identity.services.CodeUse).
+    binding = models.CharField(max_length=64, blank=True, default="", editable=False)
+
+    objects = SmsDeviceManager()
+
+    class Meta:
+        verbose_name = _("SMS device")
+
+    def get_throttle_factor(self) -> int:
+        return settings.OTP_SMS_THROTTLE_FACTOR
+
+    @property
+    def is_locked_out(self) -> bool:
+        return self.throttling_failure_count >= settings.OTP_SMS_MAX_FAILURES
+
+    def failures_forget_stale(self) -> None:
+        """Forget failures older than a code's validity (in memory; saved with the attempt)."""
+        last = self.throttling_failure_timestamp
+        horizon = timedelta(seconds=settings.OTP_SMS_CODE_VALIDITY)
+        if last is not None and timezone.now() - last >= horizon:
+            self.throttle_reset(commit=False)
+
+    def verify_is_allowed(self):
+        self.failures_forget_stale()
+        if self.is_locked_out:
+            return False, {"reason": LOCKED_OUT, "failure_count": self.throttling_failure_count}
+        return super().verify_is_allowed()
+
+    def code_digest(self, code: str) -> str:
+        message = f"{self.phone_digest}:{code}"
+        return salted_hmac("faceledger.consent.sms-code", message, algorithm="sha256").hexdigest()
+
+    def generate_token(self, length=6, valid_secs=None, commit=True, binding: str = "") -> str:
+        """Make, store (as its HMAC) and return a new code, as SideChannelDevice does. Without
+        a ``binding`` (django-otp's own callers) the code is bound to nothing: it never passes."""
+        if valid_secs is None:
+            valid_secs = settings.OTP_SMS_CODE_VALIDITY
+        code = random_number_token(length)
+        valid_until = timezone.now() + timedelta(seconds=valid_secs)
+        self.store_token(code, valid_until, commit=commit, binding=binding)
+        return code
+
+    def store_token(self, code: str, valid_until, commit: bool = True, *, binding: str) -> None:
+        """A new code replaces the old one (and its binding) and lifts the back-off and the
+        lock-out."""
+        self.token = self.code_digest(code)
+        self.binding = binding
+        self.valid_until = valid_until
+        self.throttle_reset(commit=False)
+        if commit:
+            self.save(update_fields=CODE_FIELDS)
+
+    def code_matches(self, code: str) -> bool:
+        """Whether ``code`` is the current code, whatever it was sent for (constant time)."""
+        return bool(self.token) and constant_time_compare(self.token, self.code_digest(str(code)))
+
+    def verify_token(self, token, binding: str = "") -> bool:
+        """Single use, expiring, throttled, and only for what the code was sent for (the
+        ``binding`` digest); compared in constant time. A right code used for something else
+        counts as a wrong code. django-otp's own forms (the admin's login) call this without a
+        binding: no code is ever sent for them, so there it always fails."""
+        allowed, _info = self.verify_is_allowed()
+        if not allowed:
+            return False
+        now = timezone.now()
+        bound = bool(binding) and constant_time_compare(self.binding, binding)
+        if self.code_matches(token) and bound and now < self.valid_until:
+            self.token = None
+            self.binding = ""
+            self.valid_until = now
+            self.throttle_reset(commit=False)
+            self.save(update_fields=CODE_FIELDS)
+            return True
+        self.throttle_increment(commit=False)
+        self.save(update_fields=CODE_FIELDS)
+        return False
+
+
+class ApiToken(models.Model):
+    """A bearer token for API clients. Only the SHA-256 of the key is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"API token {self.pk}"
+
+
+class SendWindow(models.Model):
+    """Recent code sends for one number, client address or number prefix (sliding window).
+
+    Keyed by an HMAC of the value, never the value. The row is locked while counting so
+    that several processes cannot all pass the limit at once.
+    """
+
+    class Scope(models.TextChoices):
+        NUMBER = "number"
+        IP = "ip"
+        PREFIX = "prefix"
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    key = models.CharField(max_length=64)
+    # Send times (milliseconds since the epoch) still inside the window, oldest first.
+    hits = models.JSONField(default=list)
+    # When the newest hit leaves the window: after that the row says nothing and is pruned.
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="consent_sendwindow_scope_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} send window {self.pk}"
+
+
+class SessionNumber(models.Model):
+    """A phone number typed into the portal, held between asking for a code and entering it:
+    the visitor's own at sign-in, or a parent's or guardian's in a child's session.
+
+    Held here, never in the session: a session is an opaque, compressed blob that cannot be
+    searched by number, so erasure could not find it. The session keeps only this row's
+    random id. ``phone_digest`` (the same keyed digest as the sign-in device's) lets erasure
+    find every row holding a number through an index; ``subject`` is the child whose session
+    holds a guardian's number. A row lives as long as the code it was sent with, then is
+    pruned (``consent.identity.session_numbers.session_numbers_prune``).
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("sign-in")
+        GUARDIAN = "guardian", _("parent or guardian")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices, editable=False)
+    phone_number = models.CharField(max_length=16, editable=False)  # E.164
+    phone_digest = models.CharField(max_length=64, db_index=True, editable=False)
+    # The child asking a guardian; erased with the child (CASCADE, and by the inventory).
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    purpose = models.CharField(max_length=64, blank=True, editable=False)
+    expires_at = models.DateTimeField(db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("number held for a sign-in")
+
+    def __str__(self) -> str:
+        return f"session number {self.pk}"

@@ -1,0 +1,78 @@
+"""Reads with logic for identity: who is behind a number, a token, a request."""
+
+from __future__ import annotations
+
+import hashlib
+
+import phonenumbers
+from django.conf import settings
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from consent.identity.models import ApiToken, User
+
+_MAX_TOKEN_KEY_LENGTH = 128
+
+
+def keyed_digest(purpose: str, value: str) -> str:
+    """HMAC-SHA256 (keyed by SECRET_KEY) of ``value``: a stable key that is not the value.
+
+    Used wherever a phone number, address or prefix must be found again without being
+    stored. Each ``purpose`` gets its own key, so digests cannot be matched across tables.
+    """
+    return salted_hmac(f"faceledger.consent.{purpose}", value, algorithm="sha256").hexdigest()
+
+
+def e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_digest(number: phonenumbers.PhoneNumber) -> str:
+    return keyed_digest("phone", e164(number))
+
+
+def user_for_number(number: phonenumbers.PhoneNumber) -> User | None:
+    return User.objects.filter(phone_number=e164(number)).first()
+
+
+def token_digest(key: str) -> str:
+    # The key holds 256 random bits, so a plain SHA-256 cannot be reversed by guessing.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_for_key(key: str) -> ApiToken | None:
+    """The live token for ``key`` (unexpired, active user), or None."""
+    if not key or len(key) > _MAX_TOKEN_KEY_LENGTH:
+        return None
+    return (
+        ApiToken.objects.select_related("user")
+        .filter(key_digest=token_digest(key), expires_at__gt=timezone.now(), user__is_active=True)
+        .first()
+    )
+
+
+def prefix_limit_key(number: phonenumbers.PhoneNumber) -> str:
+    """Country code + the first ``OTP_SEND_PREFIX_DIGITS`` national digits: SMS-pumping fraud
+    walks through consecutive numbers of one range, which this groups together."""
+    national = phonenumbers.national_significant_number(number)
+    return f"{number.country_code}:{national[: settings.OTP_SEND_PREFIX_DIGITS]}"
+
+
+def phone_display(phone) -> str:
+    """The number as the person typed it, formatted for their own pages."""
+    try:
+        number = phonenumbers.parse(str(phone), None)
+    except phonenumbers.NumberParseException:
+        return str(phone)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def masked_phone(phone) -> str:
+    """``+44 •••••••456``: enough for staff to tell accounts apart in a list, no more."""
+    text = str(phone or "")
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return "•" * 6
+    national = phonenumbers.national_significant_number(number)
+    return f"+{number.country_code} {'•' * max(len(national) - 3, 2)}{national[-3:]}"

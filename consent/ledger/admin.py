@@ -1,0 +1,201 @@
+"""Admin of the consent ledger (the DPO role)."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from compliance_site.admin import OfferedLookupsOnly, StaffViewAudited
+from compliance_site.errors import ApplicationError
+from consent.ledger.models import ConsentRecord, PolicyText, PolicyVersion, Purpose
+from consent.ledger.selectors import is_dpo, retention_text
+from consent.ledger.services import policy_publish
+
+# --- the consent ledger -------------------------------------------------------------------------
+
+
+class _DpoReadable:
+    """Read-only for everyone; visible to the DPO (and superusers) without model permissions."""
+
+    def has_module_permission(self, request) -> bool:
+        return super().has_module_permission(request) or is_dpo(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or is_dpo(request.user)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Purpose)
+class PurposeAdmin(OfferedLookupsOnly, _DpoReadable, admin.ModelAdmin):
+    list_display = ("code", "current_version", "sensitive", "retention")
+    list_select_related = ("current_version__purpose",)
+    fields = ("code", "sensitive", "works_with", "retention_rule", "retention_days", "retention")
+    readonly_fields = fields
+
+    @admin.display(description=_("retention"))
+    def retention(self, obj: Purpose) -> str:
+        return retention_text(obj)
+
+
+class PolicyTextInline(admin.StackedInline):
+    model = PolicyText
+    fields = ("language", "sha256", "text")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or is_dpo(request.user)
+
+
+class PolicyPublishForm(forms.Form):
+    purpose = forms.ModelChoiceField(
+        queryset=Purpose.objects.all(), to_field_name="code", label=_("Purpose")
+    )
+    text_en = forms.CharField(
+        label=_("English text"),
+        widget=forms.Textarea(attrs={"rows": 18, "cols": 100}),
+        strip=False,
+        help_text=_("The first line is the title. Published exactly as entered."),
+    )
+    text_zh_hans = forms.CharField(
+        label=_("Simplified Chinese text"),
+        widget=forms.Textarea(attrs={"rows": 18, "cols": 100, "lang": "zh-hans"}),
+        strip=False,
+    )
+
+    def texts(self) -> dict[str, str]:
+        # Browsers send textarea line breaks as CRLF; texts are published with LF, like v1.
+        def clean(value: str) -> str:
+            return value.replace("\r\n", "\n")
+
+        return {
+            "en": clean(self.cleaned_data["text_en"]),
+            "zh-hans": clean(self.cleaned_data["text_zh_hans"]),
+        }
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(OfferedLookupsOnly, _DpoReadable, admin.ModelAdmin):
+    """Published versions are read-only; "Add" is the DPO's publish form, which calls
+    ``policy_publish`` (audited; existing grants become outdated)."""
+
+    list_display = ("purpose", "version", "published_at", "is_current")
+    list_filter = ("purpose",)
+    list_select_related = ("purpose",)
+    fields = ("purpose", "version", "published_at")
+    readonly_fields = fields
+    inlines = [PolicyTextInline]
+
+    @admin.display(boolean=True, description=_("current"))
+    def is_current(self, obj: PolicyVersion) -> bool:
+        return obj.purpose.current_version_id == obj.pk
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return is_dpo(request.user)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PolicyPublishForm(request.POST or None, initial=self._initial(request))
+        if request.method == "POST" and form.is_valid():
+            try:
+                policy = policy_publish(
+                    purpose=form.cleaned_data["purpose"].code,
+                    texts=form.texts(),
+                    actor=request.user,
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                self.message_user(request, _("Published %(policy)s.") % {"policy": policy})
+                return redirect(reverse("admin:consent_policyversion_change", args=[policy.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Publish a new policy version"),
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "consent/admin_policy_publish.html", context)
+
+    def _initial(self, request) -> dict:
+        """Start from the purpose's current texts (``?purpose=<code>``)."""
+        purpose = Purpose.objects.filter(code=request.GET.get("purpose", "")).first()
+        if purpose is None or purpose.current_version_id is None:
+            return {}
+        texts = dict(
+            PolicyText.objects.filter(policy_id=purpose.current_version_id).values_list(
+                "language", "text"
+            )
+        )
+        return {
+            "purpose": purpose,
+            "text_en": texts.get("en", ""),
+            "text_zh_hans": texts.get("zh-hans", ""),
+        }
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(StaffViewAudited, _DpoReadable, admin.ModelAdmin):
+    """Consent records cannot be changed by anyone; opening one is audited as a staff view
+    of its subject. The receipt is shown without the subject's pseudonym: beside the account
+    it would be the pseudonym's mapping, which no staff page shows."""
+
+    list_display = ("id", "subject_id", "purpose", "action", "version", "method", "created_at")
+    list_filter = ("purpose", "action", "method")
+    list_select_related = ("purpose", "policy")
+    raw_id_fields = ("subject",)
+    ordering = ("-id",)
+    fields = (
+        "id",
+        "subject",
+        "purpose",
+        "policy",
+        "action",
+        "reason",
+        "created_at",
+        "method",
+        "language",
+        "text_sha256",
+        "user_agent_sha256",
+        "ip_network",
+        "guardian_pseudonym",
+        "receipt_id",
+        "receipt_shown",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("version"))
+    def version(self, obj: ConsentRecord) -> int:
+        return obj.policy.version
+
+    @admin.display(description=_("receipt (the subject's pseudonym left out)"))
+    def receipt_shown(self, obj: ConsentRecord) -> str:
+        try:
+            receipt = json.loads(obj.receipt)
+        except ValueError:
+            return ""
+        if isinstance(receipt, dict) and "piiPrincipalId" in receipt:
+            receipt["piiPrincipalId"] = "…"
+        return json.dumps(receipt, indent=2, ensure_ascii=False)

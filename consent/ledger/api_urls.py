@@ -1,0 +1,34 @@
+from django.urls import path
+
+from consent.ledger import apis
+
+urlpatterns = [
+    path("purposes", apis.PurposeListApi.as_view(), name="api-purposes"),
+    path("consents", apis.ConsentListApi.as_view(), name="api-consents"),
+    path(
+        "consents/receipts/<uuid:receipt_id>.pdf",
+        apis.ReceiptPdfApi.as_view(),
+        name="api-consent-receipt-pdf",
+    ),
+    path(
+        "consents/receipts/<uuid:receipt_id>",
+        apis.ReceiptApi.as_view(),
+        name="api-consent-receipt",
+    ),
+    path(
+        "consents/minor-declaration",
+        apis.MinorDeclarationApi.as_view(),
+        name="api-consent-minor-declaration",
+    ),
+    path(
+        "consents/guardian/request",
+        apis.GuardianRequestApi.as_view(),
+        name="api-consent-guardian-request",
+    ),
+    path(
+        "consents/guardian/grant",
+        apis.GuardianGrantApi.as_view(),
+        name="api-consent-guardian-grant",
+    ),
+    path("consents/<str:purpose>", apis.ConsentWithdrawApi.as_view(), name="api-consent-withdraw"),
+]

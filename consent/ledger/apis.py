@@ -1,0 +1,318 @@
+"""API of the consent ledger."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.validators import RegexValidator
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from compliance_site.api import StrictCharField, StrictIntegerField
+from compliance_site.client_address import client_ip_for
+from compliance_site.http import attachment
+from compliance_site.openapi import ACCEPTED, errors
+from consent.identity.services import (
+    CODE_LENGTH,
+    PHONE_MAX_LENGTH,
+)
+from consent.ledger.models import ConsentRecord
+from consent.ledger.receipts import receipt_pdf
+from consent.ledger.selectors import (
+    client_evidence_for,
+    consent_record_for_receipt,
+    consent_states_for,
+    minor_declared_on,
+    policies_current,
+    policy_text_for,
+    requested_language,
+)
+from consent.ledger.services import (
+    consent_grant,
+    consent_guardian_grant,
+    consent_withdraw,
+    guardian_code_request,
+    minor_declaration_create,
+)
+
+# --- the consent ledger -------------------------------------------------------------------------
+
+
+class _PolicyQuoteSerializer(serializers.Serializer):
+    """Which text the client showed: purpose, version and the SHA-256 of that text."""
+
+    purpose = StrictCharField(max_length=64)
+    version = StrictIntegerField(min_value=1, max_value=2**31 - 1)
+    sha256 = StrictCharField(min_length=64, max_length=64)
+
+    def validate_sha256(self, value: str) -> str:
+        if any(c not in "0123456789abcdef" for c in value):
+            raise serializers.ValidationError(_("Lower-case hexadecimal SHA-256 expected."))
+        return value
+
+
+class _ReceiptDoc(serializers.Serializer):
+    """Documentation only: the main fields of a signed consent receipt (Kantara v1.1 names)."""
+
+    consentReceiptID = serializers.UUIDField()  # noqa: N815 - Kantara's field names
+    consentTimestamp = serializers.IntegerField(help_text="Unix time")  # noqa: N815
+    collectionMethod = serializers.CharField()  # noqa: N815
+    piiPrincipalId = serializers.CharField(help_text="The subject's pseudonym")  # noqa: N815
+    piiControllers = serializers.ListField(child=serializers.DictField())  # noqa: N815
+    policyUrl = serializers.URLField()  # noqa: N815
+    services = serializers.ListField(child=serializers.DictField())
+    sensitive = serializers.BooleanField()
+    spiCat = serializers.ListField(child=serializers.CharField())  # noqa: N815
+    action = serializers.ChoiceField(choices=["grant", "withdraw"])
+    purposeCode = serializers.CharField()  # noqa: N815
+    policyVersion = serializers.IntegerField()  # noqa: N815
+    policySha256 = serializers.CharField()  # noqa: N815
+    language = serializers.CharField()
+    signature = serializers.CharField(
+        help_text="Ed25519 over the RFC 8785 JSON of the receipt without `signature`, base64"
+    )
+
+
+_RECEIPT = inline_serializer("ReceiptEnvelope", {"receipt": _ReceiptDoc()})
+
+
+def _receipt_response(record: ConsentRecord, status_code: int) -> Response:
+    return Response({"receipt": json.loads(record.receipt)}, status=status_code)
+
+
+class PurposeListApi(APIView):
+    """Every purpose's current text in the asked language (``?lang=`` or Accept-Language).
+    Public: an app shows it before anyone signs in."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField(source="purpose.code")
+        title = serializers.CharField()
+        version = serializers.IntegerField()
+        language = serializers.CharField()
+        text = serializers.CharField()
+        sha256 = serializers.CharField()
+        retention = serializers.CharField()
+        works_with = serializers.SerializerMethodField()
+
+        def get_works_with(self, view) -> str | None:
+            return view.purpose.works_with.code if view.purpose.works_with_id else None
+
+    @extend_schema(
+        operation_id="purposes_list",
+        tags=["consent"],
+        summary="Each purpose's current policy text, in the asked language",
+        parameters=[
+            OpenApiParameter(
+                "lang", str, enum=["en", "zh-hans"], description="Else Accept-Language."
+            )
+        ],
+        responses={
+            200: OutputSerializer(many=True),
+            **errors({400: ["invalid_language"]}, signed_in=False),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        policies = policies_current(requested_language(request))
+        return Response(self.OutputSerializer(policies, many=True).data)
+
+
+class ConsentListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        purpose = serializers.CharField(source="purpose.code")
+        state = serializers.CharField()
+        version = serializers.IntegerField(allow_null=True)
+        updated_at = serializers.DateTimeField(allow_null=True)
+        by_guardian = serializers.BooleanField(source="guardian")
+
+    @extend_schema(
+        operation_id="consents_list",
+        tags=["consent"],
+        summary="My consent state for each purpose",
+        responses={200: OutputSerializer(many=True), **errors({})},
+    )
+    def get(self, request: Request) -> Response:
+        states = consent_states_for(request.user)
+        return Response(self.OutputSerializer(states, many=True).data)
+
+    @extend_schema(
+        operation_id="consents_grant",
+        tags=["consent"],
+        summary="Consent to a purpose, quoting the version and SHA-256 of the text shown",
+        request=_PolicyQuoteSerializer,
+        responses={
+            201: _RECEIPT,
+            **errors(
+                {
+                    400: ["invalid", "malformed_request", "policy_mismatch"],
+                    403: ["guardian_required"],
+                    404: ["unknown_purpose"],
+                    409: ["already_granted", "erasure_in_progress"],
+                }
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = _PolicyQuoteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
+        record = consent_grant(subject=request.user, evidence=evidence, **serializer.validated_data)
+        return _receipt_response(record, status.HTTP_201_CREATED)
+
+
+class ConsentWithdrawApi(APIView):
+    @extend_schema(
+        operation_id="consents_withdraw",
+        tags=["consent"],
+        summary="Withdraw a consent: at once, erasing the data collected under it",
+        responses={
+            200: _RECEIPT,
+            **errors({404: ["unknown_purpose"], 409: ["not_granted", "erasure_in_progress"]}),
+        },
+    )
+    def delete(self, request: Request, purpose: str) -> Response:
+        evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
+        record = consent_withdraw(subject=request.user, purpose=purpose, evidence=evidence)
+        return _receipt_response(record, status.HTTP_200_OK)
+
+
+class ReceiptApi(APIView):
+    """The signed receipt exactly as issued; only its subject may read it (others: 404)."""
+
+    @extend_schema(
+        operation_id="consents_receipt",
+        tags=["consent"],
+        summary="A signed consent receipt, byte for byte as issued",
+        responses={200: _ReceiptDoc, **errors({404: ["receipt_not_found"]})},
+    )
+    def get(self, request: Request, receipt_id) -> HttpResponse:
+        record = consent_record_for_receipt(request.user, receipt_id)
+        return HttpResponse(record.receipt, content_type="application/json; charset=utf-8")
+
+
+class ReceiptPdfApi(APIView):
+    @extend_schema(
+        operation_id="consents_receipt_pdf",
+        tags=["consent"],
+        summary="A consent receipt as PDF, with the policy text",
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            **errors({404: ["receipt_not_found"]}),
+        },
+    )
+    def get(self, request: Request, receipt_id) -> HttpResponse:
+        record = consent_record_for_receipt(request.user, receipt_id)
+        pdf = receipt_pdf(json.loads(record.receipt), policy_text_for(record).text)
+        return attachment(pdf, "application/pdf", f"receipt-{receipt_id}.pdf")
+
+
+class MinorDeclarationApi(APIView):
+    """The subject declares an age under 14; from then on a guardian consents for them."""
+
+    @extend_schema(
+        operation_id="consents_minor_declaration",
+        tags=["consent"],
+        summary="Declare an age under 14: consents given alone are withdrawn",
+        request=None,
+        responses={
+            201: inline_serializer(
+                "MinorDeclared", {"under_14_declared_on": serializers.DateField()}
+            ),
+            **errors({409: ["already_declared", "erasure_in_progress"]}),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
+        minor_declaration_create(subject=request.user, evidence=evidence)
+        declared = minor_declared_on(request.user)
+        return Response({"under_14_declared_on": declared}, status=status.HTTP_201_CREATED)
+
+
+class GuardianRequestApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
+        purpose = StrictCharField(
+            max_length=64, help_text="The purpose the code grants (for this child only)."
+        )
+
+    @extend_schema(
+        operation_id="consents_guardian_request",
+        tags=["consent"],
+        summary="Text a code to a parent or guardian, who then consents for a child under 14",
+        request=InputSerializer,
+        responses={
+            202: ACCEPTED,
+            **errors(
+                {
+                    400: ["invalid", "malformed_request", "invalid_phone"],
+                    404: ["unknown_purpose"],
+                    409: ["guardian_not_needed", "guardian_is_subject"],
+                    429: ["rate_limited"],
+                    503: ["sms_unavailable"],
+                }
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        guardian_code_request(
+            subject=request.user, client_ip=client_ip_for(request), **serializer.validated_data
+        )
+        detail = _("If this number can receive text messages, a code is on its way.")
+        return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+
+class GuardianGrantApi(APIView):
+    class InputSerializer(_PolicyQuoteSerializer):
+        phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
+        code = StrictCharField(
+            min_length=CODE_LENGTH,
+            max_length=CODE_LENGTH,
+            validators=[RegexValidator(r"^[0-9]{6}\Z", _("The code is 6 digits."))],
+        )
+
+    @extend_schema(
+        operation_id="consents_guardian_grant",
+        tags=["consent"],
+        summary="A parent or guardian consents for a child, with the code sent to them",
+        request=InputSerializer,
+        responses={
+            201: _RECEIPT,
+            **errors(
+                {
+                    400: [
+                        "invalid",
+                        "malformed_request",
+                        "invalid_phone",
+                        "invalid_code",
+                        "locked_out",
+                    ],
+                    403: ["guardian_is_minor"],
+                    404: ["unknown_purpose"],
+                    409: ["guardian_not_needed", "already_granted"],
+                    429: ["rate_limited"],
+                }
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
+        record = consent_guardian_grant(
+            subject=request.user, evidence=evidence, **serializer.validated_data
+        )
+        return _receipt_response(record, status.HTTP_201_CREATED)

@@ -1,0 +1,107 @@
+"""The published policy texts shipped with the code, and the purposes they belong to.
+
+``v<N>/<purpose>.<language>.txt`` holds the exact text of version N (UTF-8, read as bytes so
+no newline is translated): its SHA-256 is what a grant quotes. A published text never
+changes: ``tests/consent/test_ledger_policies.py`` pins the SHA-256 of every shipped file.
+Later versions are published by the DPO in the admin (``consent.ledger.services.policy_publish``).
+
+Purposes and how they depend on each other (decided here, shown to people as notes):
+- ``face_swap`` works only with ``biometric_enrolment`` (a swap needs the face template). The
+  ledger still lets it be granted alone: every purpose is its own explicit act, never bundled.
+- ``output_storage`` does NOT require ``face_swap``: it is about results already made as much
+  as future ones. Granted alone it simply keeps nothing new; withdrawing ``face_swap`` cancels
+  queued swaps but leaves results already kept under ``output_storage`` until that is
+  withdrawn or their 30 days end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from compliance_site.pdf import has_cjk
+
+POLICY_DIR = Path(__file__).resolve().parent
+LANGUAGES = ("en", "zh-hans")
+
+
+@dataclass(frozen=True)
+class PurposeSpec:
+    code: str
+    position: int
+    sensitive: bool
+    retention_days: int
+    retention_rule: str
+    works_with: str = ""
+
+
+PURPOSES = (
+    PurposeSpec("biometric_enrolment", 1, True, 365, "after_last_use"),
+    PurposeSpec("face_swap", 2, True, 1, "unless_stored", works_with="biometric_enrolment"),
+    PurposeSpec("output_storage", 3, False, 30, "after_creation"),
+)
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def text_paragraphs(text: str) -> list[str]:
+    """The body of a policy text (after its title line) as paragraphs to reflow on a page or
+    screen: the files' hard line breaks are for editors. Chinese lines join without a space."""
+    body = text.replace("\r\n", "\n").partition("\n")[2]
+    paragraphs = []
+    for block in body.split("\n\n"):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if lines:
+            paragraphs.append(("" if has_cjk(block) else " ").join(lines))
+    return paragraphs
+
+
+def policy_texts(version: int) -> dict[str, dict[str, str]]:
+    """``{purpose: {language: text}}`` of a shipped version, read exactly as stored."""
+    folder = POLICY_DIR / f"v{version}"
+    return {
+        spec.code: {
+            lang: (folder / f"{spec.code}.{lang}.txt").read_bytes().decode("utf-8")
+            for lang in LANGUAGES
+        }
+        for spec in PURPOSES
+    }
+
+
+def seed_v1(*, purpose_model, version_model, text_model, now: datetime) -> bool:
+    """Create the purposes and publish version 1 of their texts, unless already there.
+
+    Takes the model classes so the data migration can pass its historical models and tests
+    (whose transactional flushes empty these tables) the real ones. Returns True if it wrote.
+    """
+    if version_model.objects.exists():
+        return False
+    texts = policy_texts(1)
+    made = {}
+    for spec in PURPOSES:
+        purpose, _ = purpose_model.objects.update_or_create(
+            code=spec.code,
+            defaults={
+                "position": spec.position,
+                "sensitive": spec.sensitive,
+                "retention_days": spec.retention_days,
+                "retention_rule": spec.retention_rule,
+            },
+        )
+        made[spec.code] = purpose
+        policy = version_model.objects.create(purpose=purpose, version=1, published_at=now)
+        for lang, text in texts[spec.code].items():
+            text_model.objects.create(
+                policy=policy, language=lang, text=text, sha256=text_sha256(text)
+            )
+        purpose.current_version = policy
+        purpose.save(update_fields=["current_version"])
+    for spec in PURPOSES:
+        if spec.works_with:
+            made[spec.code].works_with = made[spec.works_with]
+            made[spec.code].save(update_fields=["works_with"])
+    return True

@@ -1,0 +1,331 @@
+"""Reads with logic for the consent ledger: states, histories, current policies."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import get_supported_language_variant, ngettext
+from django.utils.translation import gettext as _
+
+from compliance_site.client_address import client_ip_for
+from compliance_site.errors import ApplicationError, NotFound
+from consent.identity.models import User
+from consent.ledger.models import ConsentRecord, MinorDeclaration, PolicyText, Purpose
+from consent.ledger.policies import LANGUAGES, text_paragraphs
+
+# --- the consent ledger -------------------------------------------------------------------------
+
+# Longer User-Agent headers are cut before hashing: the hash is evidence, not a fingerprint.
+_USER_AGENT_MAX = 512
+DPO_GROUP = "dpo"
+
+
+@dataclass(frozen=True)
+class ClientEvidence:
+    """What a consent record keeps about the act itself: how it was given and from where,
+    reduced to what proves it (no full address, no raw user agent)."""
+
+    method: str  # ConsentRecord.Method
+    user_agent_sha256: str = ""
+    ip_network: str = ""
+
+
+def ip_network_for(address: str) -> str:
+    """The client's network, not the client: IPv4 /24, IPv6 /48 ("" if not an address)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    prefix = 24 if parsed.version == 4 else 48
+    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
+def client_evidence_for(request: HttpRequest, *, method: str) -> ClientEvidence:
+    agent = request.headers.get("User-Agent", "")[:_USER_AGENT_MAX]
+    return ClientEvidence(
+        method=method,
+        user_agent_sha256=hashlib.sha256(agent.encode("utf-8", "replace")).hexdigest()
+        if agent
+        else "",
+        ip_network=ip_network_for(client_ip_for(request)),
+    )
+
+
+def check_language(value: str) -> str:
+    """``en`` or ``zh-hans`` for a language code a person or client asked for
+    (``zh``, ``zh-CN`` and ``zh-Hans`` mean Simplified Chinese; ``zh-TW`` does not); refuses
+    others."""
+    code = value.strip().lower()
+    code = "zh-hans" if code == "zh" else code  # strict lookup: zh-hant/zh-tw are not ours
+    try:
+        language = get_supported_language_variant(code, strict=True)
+    except LookupError:
+        language = ""
+    if language not in LANGUAGES:
+        raise ApplicationError(
+            _("Unsupported language. Use one of: %(languages)s.")
+            % {"languages": ", ".join(LANGUAGES)},
+            code="invalid_language",
+        )
+    return language
+
+
+def requested_language(request: HttpRequest) -> str:
+    """``?lang=`` if given (and valid), else the request's language (Accept-Language, via
+    LocaleMiddleware), else English."""
+    explicit = request.GET.get("lang")
+    if explicit is not None:
+        return check_language(explicit)
+    try:
+        return check_language(getattr(request, "LANGUAGE_CODE", "") or "en")
+    except ApplicationError:
+        return "en"
+
+
+def page_language(request: HttpRequest) -> str:
+    """The language a page asked for with ``?lang=``, else the one it is shown in."""
+    try:
+        return requested_language(request)
+    except ApplicationError:
+        return check_language(translation.get_language() or "en")
+
+
+def retention_text(purpose: Purpose) -> str:
+    """The purpose's retention rule (stored as data) in words, in the active language."""
+    days = purpose.retention_days
+    rule = Purpose.RetentionRule
+    if purpose.retention_rule == rule.AFTER_LAST_USE:
+        return ngettext(
+            "Until you withdraw consent, or %(days)d day after you last used it.",
+            "Until you withdraw consent, or %(days)d days after you last used it.",
+            days,
+        ) % {"days": days}
+    if purpose.retention_rule == rule.UNLESS_STORED:
+        hours = days * 24
+        return ngettext(
+            "Results are kept %(hours)d hour, unless you grant output storage.",
+            "Results are kept %(hours)d hours, unless you grant output storage.",
+            hours,
+        ) % {"hours": hours}
+    return ngettext(
+        "Each item is kept %(days)d day, then erased.",
+        "Each item is kept %(days)d days, then erased.",
+        days,
+    ) % {"days": days}
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """A purpose's current policy in one language, as shown and as the API returns it."""
+
+    purpose: Purpose
+    version: int
+    language: str
+    title: str
+    text: str
+    sha256: str
+    retention: str
+    works_with_title: str  # "" unless the purpose is useless without another one
+
+    @property
+    def paragraphs(self) -> list[str]:
+        """The text after its title, reflowed for a screen (``text`` is the exact text)."""
+        return text_paragraphs(self.text)
+
+
+def policies_current(language: str) -> list[PolicyView]:
+    """Every purpose's current policy text in ``language`` (purposes in display order)."""
+    purposes = list(Purpose.objects.select_related("current_version").exclude(current_version=None))
+    texts = {
+        text.policy_id: text
+        for text in PolicyText.objects.filter(
+            language=language, policy_id__in=[p.current_version_id for p in purposes]
+        )
+    }
+    titles = {p.pk: texts[p.current_version_id].title for p in purposes}
+    with translation.override(language):
+        return [
+            PolicyView(
+                purpose=p,
+                version=p.current_version.version,
+                language=language,
+                title=titles[p.pk],
+                text=texts[p.current_version_id].text,
+                sha256=texts[p.current_version_id].sha256,
+                retention=retention_text(p),
+                works_with_title=titles.get(p.works_with_id, ""),
+            )
+            for p in purposes
+        ]
+
+
+def purpose_by_code(code: str) -> Purpose:
+    purpose = Purpose.objects.select_related("current_version").filter(code=code).first()
+    if purpose is None:
+        raise NotFound(
+            _("There is no purpose called “%(code)s”.") % {"code": code[:64]},
+            code="unknown_purpose",
+        )
+    return purpose
+
+
+class ConsentState:
+    GRANTED = "granted"
+    WITHDRAWN = "withdrawn"
+    OUTDATED = "outdated"
+    NEVER = "never"
+
+
+def state_of(record: ConsentRecord | None, purpose: Purpose) -> str:
+    """The state a subject's latest record for ``purpose`` puts them in."""
+    if record is None:
+        return ConsentState.NEVER
+    if record.action == ConsentRecord.Action.WITHDRAW:
+        return ConsentState.WITHDRAWN
+    if record.policy_id != purpose.current_version_id:
+        return ConsentState.OUTDATED
+    return ConsentState.GRANTED
+
+
+def latest_record_for(subject: User, purpose: Purpose) -> ConsentRecord | None:
+    return (
+        ConsentRecord.objects.select_related("policy")
+        .filter(subject=subject, purpose=purpose)
+        .order_by("-id")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class SubjectConsent:
+    purpose: Purpose
+    state: str
+    version: int | None  # the version of the latest record (granted or withdrawn)
+    updated_at: datetime | None
+    guardian: bool
+
+
+_STATE_FIELDS = (
+    "id",
+    "purpose_id",
+    "action",
+    "policy",
+    "policy__version",
+    "created_at",
+    "guardian_pseudonym",
+)
+
+
+def consent_states_for(subject: User) -> list[SubjectConsent]:
+    """Every purpose with the subject's state, derived from their latest record for it."""
+    latest: dict[int, ConsentRecord] = {}
+    records = (
+        ConsentRecord.objects.filter(subject=subject)
+        .select_related("policy")
+        # Not the receipts and evidence: this runs on every consent-list request.
+        .only(*_STATE_FIELDS)
+    )
+    for record in records:
+        if record.purpose_id not in latest or record.pk > latest[record.purpose_id].pk:
+            latest[record.purpose_id] = record
+    states = []
+    for purpose in Purpose.objects.exclude(current_version=None):
+        record = latest.get(purpose.pk)
+        states.append(
+            SubjectConsent(
+                purpose=purpose,
+                state=state_of(record, purpose),
+                version=record.policy.version if record else None,
+                updated_at=record.created_at if record else None,
+                guardian=bool(record and record.guardian_pseudonym),
+            )
+        )
+    return states
+
+
+def consent_history_for(subject: User) -> list[ConsentRecord]:
+    return list(
+        ConsentRecord.objects.filter(subject=subject)
+        .select_related("purpose", "policy")
+        .order_by("-id")
+    )
+
+
+def consent_record_for_receipt(subject: User, receipt_id: UUID) -> ConsentRecord:
+    """The subject's own record with this receipt; anyone else's is "not found"."""
+    record = (
+        ConsentRecord.objects.select_related("purpose", "policy")
+        .filter(subject=subject, receipt_id=receipt_id)
+        .first()
+    )
+    if record is None:
+        raise NotFound(_("There is no such receipt."), code="receipt_not_found")
+    return record
+
+
+def policy_text_for(record: ConsentRecord) -> PolicyText:
+    return PolicyText.objects.get(policy_id=record.policy_id, language=record.language)
+
+
+def minor_declared_on(subject: User) -> date | None:
+    return (
+        MinorDeclaration.objects.filter(subject=subject)
+        .values_list("declared_on", flat=True)
+        .first()
+    )
+
+
+def is_dpo(user) -> bool:
+    """Staff who may publish policies: superusers and members of the ``dpo`` group."""
+    if user is None or not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    return user.is_superuser or user.groups.filter(name=DPO_GROUP).exists()
+
+
+# The ledger's entries in the personal-data inventory (registered in ConsentConfig.ready()).
+
+
+def ledger_locate(subject_id: int) -> list[str]:
+    records = ConsentRecord.objects.filter(subject_id=subject_id).values_list("pk", flat=True)
+    found = [f"consent_record:{pk}" for pk in records]
+    if MinorDeclaration.objects.filter(subject_id=subject_id).exists():
+        found.append(f"minor_declaration:{subject_id}")
+    return found
+
+
+def ledger_export(subject_id: int) -> dict:
+    records = ConsentRecord.objects.filter(subject_id=subject_id).select_related(
+        "purpose", "policy"
+    )
+    declared = (
+        MinorDeclaration.objects.filter(subject_id=subject_id)
+        .values_list("declared_on", flat=True)
+        .first()
+    )
+    return {
+        "consent_records": [
+            {
+                "purpose": r.purpose.code,
+                "action": r.action,
+                "policy_version": r.policy.version,
+                "time": r.created_at.isoformat(),
+                "method": r.method,
+                "language": r.language,
+                "text_sha256": r.text_sha256,
+                "user_agent_sha256": r.user_agent_sha256,
+                "ip_network": r.ip_network,
+                "given_by_guardian": bool(r.guardian_pseudonym),
+                "receipt_id": str(r.receipt_id),
+            }
+            for r in records.order_by("id")
+        ],
+        "under_14_declared_on": declared.isoformat() if declared else None,
+    }

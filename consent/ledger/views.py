@@ -1,0 +1,278 @@
+"""Portal pages of the consent ledger: the consent centre, guardians, receipts, privacy."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from compliance_site.client_address import client_ip_for
+from compliance_site.errors import ApplicationError
+from compliance_site.http import attachment
+from consent.identity.models import SessionNumber
+from consent.identity.selectors import phone_display
+from consent.identity.session_numbers import (
+    session_number_for,
+    session_number_hold,
+    session_number_release,
+)
+from consent.ledger.forms import GuardianCodeForm, GuardianPhoneForm, PolicyQuoteForm, PurposeForm
+from consent.ledger.models import LANGUAGE_CHOICES, ConsentRecord
+from consent.ledger.receipts import receipt_pdf
+from consent.ledger.selectors import (
+    check_language,
+    client_evidence_for,
+    consent_history_for,
+    consent_record_for_receipt,
+    consent_states_for,
+    minor_declared_on,
+    page_language,
+    policies_current,
+    policy_text_for,
+)
+from consent.ledger.services import (
+    consent_grant,
+    consent_guardian_grant,
+    consent_withdraw,
+    guardian_code_request,
+    minor_declaration_create,
+)
+
+# --- the consent centre -------------------------------------------------------------------------
+
+# The parent's or guardian's number and the purpose they are asked to grant are held between
+# the code request and the grant (``consent.identity.session_numbers``), never in the session.
+_GUARDIAN = SessionNumber.Kind.GUARDIAN
+
+
+def _centre_url(language: str, anchor: str = "") -> str:
+    url = f"{reverse('consent:centre')}?lang={language}"
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _centre_context(request: HttpRequest, language: str) -> dict:
+    states = {s.purpose.code: s for s in consent_states_for(request.user)}
+    cards = [
+        {"policy": policy, "consent": states[policy.purpose.code]}
+        for policy in policies_current(language)
+    ]
+    return {
+        "language": language,
+        "languages": LANGUAGE_CHOICES,
+        "cards": cards,
+        "history": consent_history_for(request.user),
+        "minor_declared_on": minor_declared_on(request.user),
+        "guardian_form": GuardianPhoneForm(),
+    }
+
+
+def _centre(request: HttpRequest, language: str, *, status: int = 200, error: str = ""):
+    with translation.override(language):
+        context = _centre_context(request, language)
+        if error:
+            context["error"] = error
+        return render(request, "consent/centre.html", context, status=status)
+
+
+@login_required
+@require_GET
+def consent_centre_view(request: HttpRequest) -> HttpResponse:
+    return _centre(request, page_language(request))
+
+
+def _posted_language(request: HttpRequest) -> str:
+    try:
+        return check_language(request.POST.get("lang", "") or "en")
+    except ApplicationError:
+        return "en"
+
+
+def _form_error() -> str:
+    return _("The form was not complete. Reload the page and try again.")
+
+
+@login_required
+@require_POST
+def consent_grant_view(request: HttpRequest) -> HttpResponse:
+    language = _posted_language(request)
+    form = PolicyQuoteForm(request.POST)
+    if not form.is_valid():
+        return _centre(request, language, status=400, error=_form_error())
+    evidence = client_evidence_for(request, method=ConsentRecord.Method.PORTAL)
+    try:
+        record = consent_grant(subject=request.user, evidence=evidence, **form.cleaned_data)
+    except ApplicationError as exc:
+        return _centre(request, language, status=exc.status_code, error=exc.detail)
+    messages.success(request, _("Thank you. Your consent is recorded and your receipt is below."))
+    return redirect(_centre_url(language, f"purpose-{record.purpose.code}"))
+
+
+@login_required
+@require_POST
+def consent_withdraw_view(request: HttpRequest) -> HttpResponse:
+    language = _posted_language(request)
+    form = PurposeForm(request.POST)
+    if not form.is_valid():
+        return _centre(request, language, status=400, error=_form_error())
+    evidence = client_evidence_for(request, method=ConsentRecord.Method.PORTAL)
+    try:
+        consent_withdraw(
+            subject=request.user, purpose=form.cleaned_data["purpose"], evidence=evidence
+        )
+    except ApplicationError as exc:
+        return _centre(request, language, status=exc.status_code, error=exc.detail)
+    messages.success(request, _("Your consent is withdrawn, and the data it covered is erased."))
+    return redirect(_centre_url(language, f"purpose-{form.cleaned_data['purpose']}"))
+
+
+@login_required
+@require_POST
+def minor_declaration_view(request: HttpRequest) -> HttpResponse:
+    language = _posted_language(request)
+    evidence = client_evidence_for(request, method=ConsentRecord.Method.PORTAL)
+    try:
+        minor_declaration_create(subject=request.user, evidence=evidence)
+    except ApplicationError as exc:
+        return _centre(request, language, status=exc.status_code, error=exc.detail)
+    messages.info(request, _("Thank you. From now on a parent or guardian gives your consents."))
+    return redirect(_centre_url(language, "minors"))
+
+
+@login_required
+@require_POST
+def guardian_request_view(request: HttpRequest) -> HttpResponse:
+    language = _posted_language(request)
+    form = GuardianPhoneForm(request.POST)
+    if not form.is_valid():
+        return _centre(request, language, status=400, error=_form_error())
+    try:
+        phone = guardian_code_request(
+            subject=request.user,
+            phone=form.cleaned_data["phone"],
+            purpose=form.cleaned_data["purpose"],
+            client_ip=client_ip_for(request),
+        )
+    except ApplicationError as exc:
+        return _centre(request, language, status=exc.status_code, error=exc.detail)
+    session_number_hold(
+        session=request.session,
+        kind=_GUARDIAN,
+        phone=phone,
+        subject=request.user,
+        purpose=form.cleaned_data["purpose"],
+    )
+    messages.info(request, _("We sent a code to the parent or guardian by text message."))
+    return redirect(f"{reverse('consent:guardian')}?lang={language}")
+
+
+def _guardian_page(
+    request: HttpRequest, language: str, pending: SessionNumber, form, status: int = 200
+):
+    with translation.override(language):
+        policy = next(
+            (p for p in policies_current(language) if p.purpose.code == pending.purpose), None
+        )
+        context = {
+            "language": language,
+            "languages": LANGUAGE_CHOICES,
+            "policy": policy,
+            "phone": phone_display(pending.phone_number),
+            "form": form,
+        }
+        return render(request, "consent/guardian.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def guardian_grant_view(request: HttpRequest) -> HttpResponse:
+    pending = session_number_for(session=request.session, kind=_GUARDIAN, subject=request.user)
+    if pending is None:
+        messages.info(request, _("First enter the parent's or guardian's number."))
+        return redirect("consent:centre")
+    if request.method == "GET":
+        return _guardian_page(request, page_language(request), pending, GuardianCodeForm())
+    language = _posted_language(request)
+    form = GuardianCodeForm(request.POST)
+    if not form.is_valid():
+        return _guardian_page(request, language, pending, form, status=400)
+    evidence = client_evidence_for(request, method=ConsentRecord.Method.PORTAL)
+    try:
+        consent_guardian_grant(
+            subject=request.user,
+            phone=pending.phone_number,
+            evidence=evidence,
+            **form.cleaned_data,
+        )
+    except ApplicationError as exc:
+        form.add_error("code" if exc.code in _CODE_ERRORS else None, exc.detail)
+        return _guardian_page(request, language, pending, form, status=exc.status_code)
+    session_number_release(session=request.session, kind=_GUARDIAN)
+    messages.success(
+        request, _("Thank you. The consent given by the parent or guardian is recorded.")
+    )
+    return redirect(_centre_url(language, f"purpose-{form.cleaned_data['purpose']}"))
+
+
+_CODE_ERRORS = {"invalid_code", "locked_out", "rate_limited"}
+
+
+@login_required
+@require_GET
+def receipt_view(request: HttpRequest, receipt_id) -> HttpResponse:
+    record = _own_record(request, receipt_id)
+    receipt = json.loads(record.receipt)
+    with translation.override(record.language):
+        context = {"record": record, "receipt": receipt, "pretty": record.receipt}
+        return render(request, "consent/receipt.html", context)
+
+
+@login_required
+@require_GET
+def receipt_json_view(request: HttpRequest, receipt_id) -> HttpResponse:
+    record = _own_record(request, receipt_id)
+    return attachment(
+        record.receipt, "application/json; charset=utf-8", f"receipt-{receipt_id}.json"
+    )
+
+
+@login_required
+@require_GET
+def receipt_pdf_view(request: HttpRequest, receipt_id) -> HttpResponse:
+    record = _own_record(request, receipt_id)
+    pdf = receipt_pdf(json.loads(record.receipt), policy_text_for(record).text)
+    return attachment(pdf, "application/pdf", f"receipt-{receipt_id}.pdf")
+
+
+def _own_record(request: HttpRequest, receipt_id) -> ConsentRecord:
+    try:
+        return consent_record_for_receipt(request.user, receipt_id)
+    except ApplicationError:
+        raise Http404(_("There is no such receipt.")) from None
+
+
+@require_GET
+def privacy_view(request: HttpRequest) -> HttpResponse:
+    """The public privacy notice, generated from the current policies (no sign-in)."""
+    language = page_language(request)
+    with translation.override(language):
+        context = {
+            "language": language,
+            "languages": LANGUAGE_CHOICES,
+            "policies": policies_current(language),
+            "controller": {
+                "name": settings.CONTROLLER_NAME,
+                "address": settings.CONTROLLER_ADDRESS,
+                "email": settings.CONTROLLER_EMAIL,
+                "contact": settings.CONTROLLER_CONTACT,
+                "phone": settings.CONTROLLER_PHONE,
+            },
+        }
+        return render(request, "consent/privacy.html", context)
