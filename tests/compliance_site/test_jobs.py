@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from compliance_site import jobs
 from compliance_site.tasks import jobs_recover_task
-from consent.erasure.services import ERASURE_JOBS
 from consent.erasure.models import ErasureRequest
+from consent.erasure.services import ERASURE_JOBS
 from consent.reports.models import ReportJob
 from consent.reports.services import REPORT_JOBS
 from swap.services import SWAP_JOBS
