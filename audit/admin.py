@@ -1,7 +1,8 @@
 """The audit log in the staff admin: read-only. No add, change or delete, for anyone.
 
 The pseudonym mapping (``SubjectPseudonym``) is in no admin page, for anyone: next to an
-account it would undo the pseudonymisation that the log relies on (DESIGN invariant 4)."""
+account it would undo the pseudonymisation that the log relies on (invariant "pseudonymous-log",
+docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The auditor's and regulator's bundle: the verifiable export of the log (``audit_export_write``:
 events.jsonl, leaf hashes, checkpoints, public key, verify_audit.py, signed manifest) plus a
 summary PDF and CSVs computed from the exported events themselves and the inventory's
-descriptions. Every change is an event (DESIGN invariant 2), so the figures are what the log
-proves, for the window asked: nothing is read from the tables the events describe.
+descriptions. Every change is an event (invariant "audited", docs/ARCHITECTURE.md), so the figures
+are what the log proves, for the window asked: nothing is read from the tables the events describe.
 
 The manifest lists every file with its SHA-256 and is signed, so the summary and the CSVs are
 as tamper-evident as the events.

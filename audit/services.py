@@ -79,7 +79,8 @@ def pseudonym_for(subject: Any) -> str:
 
 def pseudonym_erase(*, subject_id: int) -> None:
     """Forget which subject a pseudonym names. Events keep the pseudonym, so the log still
-    verifies; it just no longer points at the person (DESIGN invariant 4)."""
+    verifies; it just no longer points at the person (invariant "pseudonymous-log",
+    docs/ARCHITECTURE.md)."""
     SubjectPseudonym.objects.filter(subject_id=subject_id).delete()
 
 
@@ -164,7 +165,8 @@ def _check_value(value: object, path: str) -> None:
 
 
 def check_audit_data(data: dict | None) -> str:
-    """Validate ``data`` (DESIGN invariant 4) and return its RFC 8785 canonical JSON."""
+    """Validate ``data`` (invariant "pseudonymous-log", docs/ARCHITECTURE.md) and return its RFC
+    8785 canonical JSON."""
     if data is None:
         return "{}"
     if not isinstance(data, dict):
@@ -209,8 +211,8 @@ def audit_record(
     data: dict | None = None,
 ) -> AuditEvent:
     """Write one event inside the caller's transaction: if the change rolls back, so does
-    the event ("no event, no change", DESIGN invariant 2). Only inserts; the sealer gives
-    the event its index later."""
+    the event ("no event, no change", invariant "audited", docs/ARCHITECTURE.md). Only inserts; the
+    sealer gives the event its index later."""
     if not connection.in_atomic_block:
         raise RuntimeError(
             "audit_record must run inside the caller's transaction.atomic: no event, no change"

@@ -1,8 +1,9 @@
 """The audit log's store of personal data in the inventory: the pseudonym mapping.
 
-Registered from ``AuditConfig.ready()``. The log's events keep the pseudonym (DESIGN invariant
-4); what names the person is the mapping from their account to it, erased last
-(``Band.PSEUDONYM``): erasure writes its own events under the pseudonym, then forgets it.
+Registered from ``AuditConfig.ready()``. The log's events keep the pseudonym (invariant
+"pseudonymous-log", docs/ARCHITECTURE.md); what names the person is the mapping from their account
+to it, erased last (``Band.PSEUDONYM``): erasure writes its own events under the pseudonym, then
+forgets it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Nothing here holds a face in clear: the photo is a ciphertext file in storage, the embedding and
 landmarks are ciphertext columns, all under the subject's data key (``SubjectKey``), which is
 itself stored only wrapped by a master key. Destroying that one row makes every copy of the
-subject's biometric data unreadable (DESIGN invariant 5).
+subject's biometric data unreadable (invariant "crypto-shredding", docs/ARCHITECTURE.md).
 
 The subject foreign keys PROTECT: the account row cannot be deleted while any of this remains,
 so an erasure that skipped a biometric store fails loudly instead of leaving ciphertext behind.

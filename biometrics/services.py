@@ -1,5 +1,6 @@
 """Every write of the biometrics app: challenges, captures, their use and erasure, retention,
-master-key rotation. Each top-level service audits in its own transaction (DESIGN 2).
+master-key rotation. Each top-level service audits in its own transaction (invariant "audited",
+docs/ARCHITECTURE.md).
 
 One erase path: ``capture_erase`` deletes one capture (its ciphertext file, then its row) in the
 caller's transaction. Deleting a capture (``capture_delete``), withdrawing

@@ -22,7 +22,7 @@ from django_otp.admin import OTPAdminSite
 # Never in the admin, for anyone (superusers included), whoever registers them: django-otp's
 # TOTP device admin shows each staff member's shared secret and its QR code (staff enrol with
 # ``create_staff``, which prints their own secret once), and the pseudonym table maps the
-# audit log's pseudonyms back to people (DESIGN invariant 4).
+# audit log's pseudonyms back to people (invariant "pseudonymous-log", docs/ARCHITECTURE.md).
 _NEVER_REGISTERED = {"otp_totp.totpdevice", "audit.subjectpseudonym"}
 
 # --- staff events, recorded by the layer above ---------------------------------------------------
@@ -66,8 +66,9 @@ class FaceledgerAdminSite(OTPAdminSite):
         # with search fields that nothing audits.
         raise Http404("No autocomplete in this admin.")
 
-    # Every sign-in and sign-out is audited in the transaction that records it (DESIGN
-    # invariant 2). A POST that ends authenticated with a redirect is a completed login.
+    # Every sign-in and sign-out is audited in the transaction that records it (invariant
+    # "audited", docs/ARCHITECTURE.md). A POST that ends authenticated with a redirect is a
+    # completed login.
     def login(self, request, extra_context=None):
         with transaction.atomic():
             response = super().login(request, extra_context)
@@ -174,8 +175,8 @@ class PersonListAudited(OfferedLookupsOnly):
 
 class StaffViewAudited(PersonListAudited):
     """Opening a row that belongs to a person is a staff view of that person: audited in
-    the same transaction as the page (DESIGN invariant 2). Its list offers only its own
-    filters, and narrowing it is audited too (``PersonListAudited``)."""
+    the same transaction as the page (invariant "audited", docs/ARCHITECTURE.md). Its list offers
+    only its own filters, and narrowing it is audited too (``PersonListAudited``)."""
 
     def subject_of(self, obj):
         return obj.subject

@@ -1,4 +1,5 @@
-"""The one registry of every place that holds personal data (DESIGN invariant 6).
+"""The one registry of every place that holds personal data (invariant "one-inventory",
+docs/ARCHITECTURE.md).
 
 Access, portability, erasure, withdrawal clean-up, the record of processing (GDPR Art. 30),
 the public retention schedule and the retention sweep all walk this registry, so a store that
@@ -75,7 +76,7 @@ class Band(enum.IntEnum):
     # results. Not encrypted under the key; nothing else depends on them.
     SIGN_IN = 30
     # The subject's data key: after every ciphertext it opens, so that destroying it is the
-    # crypto-shred of any copy left anywhere (DESIGN invariant 5).
+    # crypto-shred of any copy left anywhere (invariant "crypto-shredding", docs/ARCHITECTURE.md).
     KEYS = 40
     # Proof held while the data it covers may exist: the consent ledger, the erasure request.
     # After the keys: an erasure stopped part-way never leaves data without its consent record.
@@ -108,7 +109,8 @@ class Swept:
 
 @dataclass(frozen=True)
 class Expiry:
-    """A retention rule: what expires, and the function that erases it (DESIGN invariant 7)."""
+    """A retention rule: what expires, and the function that erases it (invariant "retention",
+    docs/ARCHITECTURE.md)."""
 
     name: str  # "<app>.<what>": the sweep's audit event counts by it
     erase: Callable[[datetime], Swept]  # "<what>_expired_erase"
@@ -214,9 +216,9 @@ def retention_sweep(now: datetime) -> dict[str, Swept]:
 @dataclass(frozen=True)
 class SubjectCipher:
     """Encryption under a subject's own data key, for apps below the one that holds the keys:
-    what is sealed with it dies with the key (crypto-shredding, DESIGN invariant 5).
-    ``seal(subject_id, plaintext, aad)`` makes the key if needed; ``open`` raises once the key
-    is destroyed."""
+    what is sealed with it dies with the key (invariant "crypto-shredding",
+    docs/ARCHITECTURE.md). ``seal(subject_id, plaintext, aad)`` makes the key if needed; ``open``
+    raises once the key is destroyed."""
 
     seal: Callable[[int, bytes, str], bytes]
     open: Callable[[int, bytes, str], bytes]

@@ -73,8 +73,8 @@ def template_refusal(template: SwapTemplate, now: datetime) -> str | None:
 
 
 def templates_usable(now: datetime | None = None) -> QuerySet[SwapTemplate]:
-    """Templates with a current licence and the depicted person's current consent (DESIGN
-    invariant 9): the same test as ``template_refusal``, in one query."""
+    """Templates with a current licence and the depicted person's current consent (invariant
+    "other-face", docs/ARCHITECTURE.md): the same test as ``template_refusal``, in one query."""
     now = now or timezone.now()
     licence_valid = Q(licence__expires_at__isnull=True) | Q(licence__expires_at__gt=now)
     return (

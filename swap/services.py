@@ -1,6 +1,6 @@
 """Every write of the swap app: templates and their records (staff), jobs and their results
 (subjects and workers), erasure and retention. Each top-level service audits in its own
-transaction (DESIGN 2).
+transaction (invariant "audited", docs/ARCHITECTURE.md).
 
 A job goes pending → running → done | failed | cancelled. The machinery (queue on commit,
 claim token, progress, recovery) is ``compliance_site.jobs``, declared once as ``SWAP_JOBS``;

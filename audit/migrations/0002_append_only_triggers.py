@@ -1,4 +1,4 @@
-"""Make the audit tables append-only at the database level (DESIGN invariant 3).
+"""Make the audit tables append-only at the database level (invariant "append-only", docs/ARCHITECTURE.md).
 
 PostgreSQL: a row trigger refuses UPDATE and DELETE, a statement trigger refuses TRUNCATE.
 SQLite: triggers RAISE(ABORT) on UPDATE and DELETE (SQLite has no TRUNCATE).

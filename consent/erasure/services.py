@@ -24,7 +24,7 @@ jobs' beat task once its heartbeat is older than ``ERASURE_RETRY_AFTER`` seconds
 as it takes (never failed); a pending one whose message was lost is sent again.
 
 Deletion is never refused for lack of consent; the consent states read through the gate are
-recorded in ERASURE_REQUESTED (DESIGN invariant 1).
+recorded in ERASURE_REQUESTED (invariant "gate", docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations

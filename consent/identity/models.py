@@ -36,8 +36,9 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in with a phone number: data subjects and staff alike.
 
-    The phone number is the only identity we hold (DESIGN invariant 10): no name, e-mail,
-    username or ID document. Data subjects have no password; staff have one plus TOTP.
+    The phone number is the only identity we hold (invariant "minimum-data", docs/ARCHITECTURE.md):
+    no name, e-mail, username or ID document. Data subjects have no password; staff have one plus
+    TOTP.
     """
 
     phone_number = PhoneNumberField(unique=True)

@@ -1,8 +1,9 @@
 """Identity: SMS sign-in codes, API tokens, portal sessions, staff accounts, pruning.
 
-Every write is here, with its audit event in the same transaction (DESIGN invariant 2). Audit
-data never holds a phone number, an address or a code: numbers are found again through
-keyed digests (``selectors.keyed_digest``), subjects through the audit log's pseudonyms.
+Every write is here, with its audit event in the same transaction (invariant "audited",
+docs/ARCHITECTURE.md). Audit data never holds a phone number, an address or a code: numbers are
+found again through keyed digests (``selectors.keyed_digest``), subjects through the audit log's
+pseudonyms.
 
 Events before a successful verification (codes sent, refused, failed, lock-outs) name no
 subject: looking the account up would make known numbers measurably slower to answer than
@@ -529,8 +530,9 @@ def staff_logout_record(*, user: User) -> None:
 
 
 def staff_view_record(*, staff: User, subject: User) -> None:
-    """Audit a staff member opening a person's record (DESIGN invariant 2). The event names
-    the person by pseudonym only: an account id beside it would be the pseudonym's mapping."""
+    """Audit a staff member opening a person's record (invariant "audited", docs/ARCHITECTURE.md).
+    The event names the person by pseudonym only: an account id beside it would be the pseudonym's
+    mapping."""
     with transaction.atomic(savepoint=False):
         _record(AuditAction.STAFF_VIEWED_SUBJECT, actor=staff, subject=subject)
 

@@ -1,4 +1,5 @@
-"""The consent gate (DESIGN invariant 1): call it before every capture, use and deletion.
+"""The consent gate (invariant "gate", docs/ARCHITECTURE.md): call it before every capture, use and
+deletion.
 
     require_consent(subject=user, purpose="biometric_enrolment")
 
@@ -81,7 +82,7 @@ def consent_state(*, subject: Any, purpose: str, lock: bool = False) -> str:
     A deletion (of a capture, of an account) is never refused for lack of consent: refusing
     it would contradict the right to erasure, and withdrawal itself erases. It still passes
     the gate, so that every deletion reads the consent state it happened under and records
-    it in its audit event (DESIGN invariant 1, as read for deletions).
+    it in its audit event (invariant "gate", docs/ARCHITECTURE.md, as read for deletions).
     """
     try:
         require_consent(subject=subject, purpose=purpose, lock=lock)

@@ -1,6 +1,7 @@
 """The consent ledger: grants, withdrawals, minors and their guardians, policy publishing.
 
-Every write is here, with its audit event in the same transaction (DESIGN invariant 2).
+Every write is here, with its audit event in the same transaction (invariant "audited",
+docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -447,7 +448,8 @@ def _policy_version_create(
 
 def ledger_erase(subject_id: int) -> int:
     """The inventory's erase for the ledger: the subject's records and declaration.
-    Idempotent; the audit log keeps its pseudonymised events (DESIGN invariant 4)."""
+    Idempotent; the audit log keeps its pseudonymised events (invariant "pseudonymous-log",
+    docs/ARCHITECTURE.md)."""
     records = ConsentRecord.objects.filter(subject_id=subject_id).delete()[0]
     declarations = MinorDeclaration.objects.filter(subject_id=subject_id).delete()[0]
     return records + declarations

@@ -1,4 +1,4 @@
-"""Published policies and consent records cannot be rewritten (DESIGN invariants 1 and 10).
+"""Published policies and consent records cannot be rewritten (invariants "gate" and "minimum-data", docs/ARCHITECTURE.md).
 
 Both databases refuse UPDATE of a consent record, a published policy version or its text.
 PostgreSQL also refuses DELETE of published policies (row trigger; records stay deletable,

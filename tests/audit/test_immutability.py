@@ -1,4 +1,5 @@
-"""DESIGN invariant 3: the audit tables refuse UPDATE, DELETE and TRUNCATE in the database."""
+"""Invariant "append-only" (docs/ARCHITECTURE.md): the audit tables refuse UPDATE, DELETE and
+TRUNCATE in the database."""
 
 from __future__ import annotations
 

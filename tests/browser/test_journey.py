@@ -15,7 +15,8 @@ from consent.ledger.models import ConsentRecord
 from tests.browser import flows
 from tests.swap.jobkit import make_template
 
-# What every swap result carries in its file (DESIGN invariant 8), next to the visible label.
+# What every swap result carries in its file (invariant "labelled-output", docs/ARCHITECTURE.md),
+# next to the visible label.
 IPTC_AI = b"compositeWithTrainedAlgorithmicMedia"
 
 pytestmark = [

@@ -1,4 +1,5 @@
-"""The consent gate (DESIGN invariant 1): refuses without a current grant, in one query."""
+"""The consent gate (invariant "gate", docs/ARCHITECTURE.md): refuses without a current grant, in
+one query."""
 
 from __future__ import annotations
 
