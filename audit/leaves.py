@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import rfc8785
 
@@ -43,7 +44,7 @@ _TEMPLATE = (
 )
 
 
-def jcs(obj: object) -> bytes:
+def jcs(obj: Any) -> bytes:
     """RFC 8785 canonical JSON (raises ``rfc8785.CanonicalizationError`` on floats out of
     range, integers beyond ±2^53, lone surrogates, non-string keys)."""
     return rfc8785.dumps(obj)

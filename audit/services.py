@@ -228,7 +228,8 @@ def audit_record(
     data_jcs = check_audit_data(data)
     event = AuditEvent(
         time=timezone.now(),
-        actor=_actor_string(actor, subject=subject),
+        # (misc: None only until the INSERT reads the subject's pseudonym into it.)
+        actor=_actor_string(actor, subject=subject),  # type: ignore[misc]
         subject="",
         action=int(action),
         data_jcs=data_jcs,
@@ -242,6 +243,7 @@ def audit_record(
         if inserted is None:  # first event about this subject: make the mapping, then insert
             pseudonym_for(subject)
             inserted = _insert_for_subject(event, int(subject.pk))
+            assert inserted is not None  # the pseudonym exists now
         event.pk, event.actor, event.subject = inserted
     event._state.adding, event._state.db = False, connection.alias
     return event
@@ -415,7 +417,8 @@ def audit_seal(*, limit: int = SEAL_BATCH_LIMIT) -> AuditCheckpoint | None:
             return None
         size = previous.tree_size if previous else 0
         tree = _tree_edge(size)
-        leaves, nodes = [], []
+        leaves: list[AuditLeaf] = []
+        nodes: list[AuditNode] = []
         for event in events:
             digest = leaf_hash(leaf_bytes_for(event, tree.size))
             leaves.append(AuditLeaf(index=tree.size, event_id=event.pk, leaf_hash=digest))

@@ -47,7 +47,7 @@ class VerificationResult:
     def first_problem(self) -> Problem | None:
         indexed = [p for p in self.problems if p.index is not None]
         if indexed:
-            return min(indexed, key=lambda p: p.index)
+            return min(indexed, key=lambda p: p.index or 0)  # (each has an index)
         return self.problems[0] if self.problems else None
 
 

@@ -20,7 +20,8 @@ from audit.services import VERIFIER_PATH
 def auditor_view(request: HttpRequest) -> HttpResponse:
     """Auditors signed in to the staff admin with their TOTP code (``is_verified``): a staff
     member signed in by SMS code alone is sent to the admin sign-in."""
-    if not (request.user.is_authenticated and request.user.is_verified()):
+    # (attr-defined: django-otp's middleware gives the user is_verified().)
+    if not (request.user.is_authenticated and request.user.is_verified()):  # type: ignore[attr-defined]
         return redirect_to_login(request.get_full_path(), reverse("admin:login"))
     if not selectors.is_auditor(request.user):
         raise PermissionDenied

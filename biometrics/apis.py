@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from biometrics.http import SignedInRequest
 from biometrics.selectors import (
     PURPOSE,
     capture_expires_at,
@@ -38,7 +39,7 @@ class LivenessChallengeApi(APIView):
         description="Steps are `turn_left`, `turn_right` or `blink`, to do in order on video.",
         responses={200: OutputSerializer, **errors(_CONSENT)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInRequest) -> Response:
         challenge = liveness_challenge_issue(subject=request.user)
         return Response(self.OutputSerializer(challenge).data)
 
@@ -94,7 +95,7 @@ class CaptureListApi(APIView):
         summary="My captures",
         responses={200: _CaptureOutputSerializer(many=True), **errors({})},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInRequest) -> Response:
         return Response(_captures_data(captures_of(request.user), many=True))
 
     @extend_schema(
@@ -123,7 +124,7 @@ class CaptureListApi(APIView):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -164,7 +165,7 @@ class CaptureDetailApi(APIView):
         summary="One of my captures",
         responses={200: _CaptureOutputSerializer, **errors({404: ["capture_not_found"]})},
     )
-    def get(self, request: Request, capture_id: str) -> Response:
+    def get(self, request: SignedInRequest, capture_id: str) -> Response:
         return Response(_captures_data(capture_for(subject=request.user, capture_id=capture_id)))
 
     @extend_schema(
@@ -176,6 +177,6 @@ class CaptureDetailApi(APIView):
             **errors({404: ["capture_not_found"]}),
         },
     )
-    def delete(self, request: Request, capture_id: str) -> Response:
+    def delete(self, request: SignedInRequest, capture_id: str) -> Response:
         capture_delete(subject=request.user, capture_id=capture_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -551,6 +551,7 @@ def master_key_destroy(*, key_id: str, now: datetime | None = None) -> int:
         due = entry.destroy_after()
         if due is None or due > now:
             raise MasterKeyInUse(f"master key {key_id!r} is not retired past the retention")
+        assert entry.retired_at is not None  # a key with a destruction date is retired
         if SubjectKey.objects.select_for_update().filter(key_id=key_id).exists():
             raise MasterKeyInUse(f"master key {key_id!r} still wraps a subject key")
         _master_key_event(

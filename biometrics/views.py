@@ -6,9 +6,11 @@ posts to the API) and without JavaScript (the form below it posts here).
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from biometrics.forms import CaptureForm
+from biometrics.http import SignedInHttpRequest
 from biometrics.selectors import PURPOSE, capture_expires_at, capture_retention, captures_of
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
 from biometrics.uploads import use_capture_upload_handlers
@@ -33,7 +36,7 @@ STEP_LABELS = {
 @csrf_exempt  # checked in _capture_view, after the gate, once uploads are set to stay in memory
 @login_required
 @require_http_methods(["GET", "POST"])
-def capture_view(request: HttpRequest) -> HttpResponse:
+def capture_view(request: SignedInHttpRequest) -> HttpResponse:
     try:
         if request.method == "POST":
             # The gate before a byte of the body is read (the CSRF check reads it).
@@ -49,7 +52,7 @@ def capture_view(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_protect
-def _capture_view(request: HttpRequest) -> HttpResponse:
+def _capture_view(request: SignedInHttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _capture_page(request, CaptureForm())
     form = CaptureForm(request.POST, request.FILES)
@@ -77,7 +80,9 @@ def _read(upload) -> bytes:
         upload.close()
 
 
-def _capture_page(request: HttpRequest, form: CaptureForm, *, error: str = "", status: int = 200):
+def _capture_page(
+    request: SignedInHttpRequest, form: CaptureForm, *, error: str = "", status: int = 200
+):
     """The page with a fresh challenge (issuing one voids the previous one)."""
     try:
         challenge = liveness_challenge_issue(subject=request.user)
@@ -85,8 +90,9 @@ def _capture_page(request: HttpRequest, form: CaptureForm, *, error: str = "", s
         return _consent_missing_page(request)
     form.initial["challenge"] = str(challenge.pk)
     if form.is_bound:  # keep the errors, with the new challenge
-        form.data = form.data.copy()
-        form.data["challenge"] = str(challenge.pk)
+        data = cast(QueryDict, form.data).copy()  # bound to request.POST
+        data["challenge"] = str(challenge.pk)
+        form.data = data
     context = {
         "form": form,
         "challenge": challenge,
@@ -103,7 +109,7 @@ def _consent_missing_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def captures_view(request: HttpRequest) -> HttpResponse:
+def captures_view(request: SignedInHttpRequest) -> HttpResponse:
     purpose = capture_retention()
     rows = [(c, capture_expires_at(c, purpose)) for c in captures_of(request.user)]
     return render(request, "biometrics/captures.html", {"rows": rows})
@@ -111,7 +117,7 @@ def captures_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def capture_delete_view(request: HttpRequest, capture_id: str) -> HttpResponse:
+def capture_delete_view(request: SignedInHttpRequest, capture_id: str) -> HttpResponse:
     try:
         capture_delete(subject=request.user, capture_id=capture_id)
     except ApplicationError as refusal:

@@ -9,14 +9,15 @@ that consent's identity sub-domain plugs in (``staff_events_connect``, from
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.admin import FieldListFilter
+from django.contrib.admin import FieldListFilter, ModelAdmin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django_otp.admin import OTPAdminSite
 
 # Never in the admin, for anyone (superusers included), whoever registers them: django-otp's
@@ -44,6 +45,13 @@ def _staff_event(event: str, **facts) -> None:
     if recorder is None:
         raise ImproperlyConfigured(f"Nothing records the staff event {event!r}.")
     recorder(**facts)
+
+
+# What an admin mixin is mixed into, for the type checker: ``class X(Mixin, admin.ModelAdmin)``.
+if TYPE_CHECKING:
+    ModelAdminMixin = ModelAdmin[Any]
+else:
+    ModelAdminMixin = object
 
 
 class FaceledgerAdminSite(OTPAdminSite):
@@ -121,11 +129,12 @@ def _expected_parameters(list_filter, request, model_admin) -> list[str]:
     if field_path is not None:
         field = get_fields_from_path(model, field_path)[-1]
     make = filter_class or FieldListFilter.create
-    spec = make(field, request, {}, model, model_admin, field_path=field_path)
-    return spec.expected_parameters()
+    # (arg-type: the change list passes field_path=None for a field given as a Field too.)
+    spec = make(field, request, {}, model, model_admin, field_path=field_path)  # type: ignore[arg-type]
+    return [name for name in spec.expected_parameters() if name is not None]
 
 
-class OfferedLookupsOnly:
+class OfferedLookupsOnly(ModelAdminMixin):
     """Only the filters in ``list_filter`` and the ``date_hierarchy`` drill-down, with the
     parameters they themselves use; anything else answers 400. Without this any staff member
     who sees a list could read a field it never shows, one character at a time."""
@@ -133,7 +142,8 @@ class OfferedLookupsOnly:
     def get_changelist(self, request, **kwargs):
         return OfferedQueryOnly
 
-    def lookup_allowed(self, lookup, value, request) -> bool:
+    # (override: Django 5.2 always passes the request; the stubs still list the deprecated None.)
+    def lookup_allowed(self, lookup, value, request: HttpRequest) -> bool:  # type: ignore[override]
         return lookup in self.offered_lookups(request)
 
     def offered_lookups(self, request) -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -86,7 +88,7 @@ def exception_handler(exc, context):
 
     if isinstance(exc, ApplicationError):
         set_rollback()
-        body = {"code": exc.code, "detail": exc.detail, **exc.extra}
+        body: dict[str, Any] = {"code": exc.code, "detail": exc.detail, **exc.extra}
         response = Response(body, status=exc.status_code)
         if isinstance(exc, RateLimited):
             response["Retry-After"] = str(exc.retry_after)
@@ -95,14 +97,14 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.APIException):
         set_rollback()
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
-        body: dict = {"code": code, "detail": _first_message(exc.detail)}
+        body = {"code": code, "detail": _first_message(exc.detail)}
         if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
             body["fields"] = exc.detail
         response = Response(body, status=exc.status_code)
-        if getattr(exc, "wait", None):
-            response["Retry-After"] = str(int(exc.wait) or 1)
-        if getattr(exc, "auth_header", None):
-            response["WWW-Authenticate"] = exc.auth_header
+        if wait := getattr(exc, "wait", None):  # Throttled
+            response["Retry-After"] = str(int(wait) or 1)
+        if auth_header := getattr(exc, "auth_header", None):  # NotAuthenticated, via the view
+            response["WWW-Authenticate"] = auth_header
         return response
     return None
 

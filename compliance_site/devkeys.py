@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _ensure(path: Path, make: callable) -> str:  # type: ignore[valid-type]
+def _ensure(path: Path, make: Callable[[], str]) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # O_EXCL: when two processes start at once, one writes and the other reads.

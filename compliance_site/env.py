@@ -7,6 +7,7 @@ Every setting comes from the environment. A secret may instead come from a file 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -90,7 +91,7 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     return value
 
 
-def database_from_url(url: str) -> dict[str, object]:
+def database_from_url(url: str) -> dict[str, Any]:
     """``postgres://user:pass@host:port/name`` or ``sqlite:///path`` → a DATABASES entry."""
     from urllib.parse import unquote, urlsplit
 

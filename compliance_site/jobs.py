@@ -54,7 +54,7 @@ class JobKind:
     """One kind of background job. Field names are the model's; None: it has no such field."""
 
     name: str  # e.g. "swap.jobs": the key of ``recover_all``'s answer
-    model: type[models.Model]
+    model: type[models.Model]  # its rows are read through ``_default_manager`` (its ``objects``)
     task: str  # the Celery task's registered name; it takes the row's pk as a string
     stale_after: Callable[[], timedelta]  # read at each use (settings may change)
     retry: bool = True  # False: a stale job is failed, never sent again
@@ -156,15 +156,15 @@ def claim(kind: JobKind, pk: Any) -> Claim | None:
     if kind.attempts:
         values[kind.attempts] = F(kind.attempts) + 1
     with transaction.atomic():
-        if not kind.model.objects.filter(pk=key, status=PENDING).update(**values):
+        if not kind.model._default_manager.filter(pk=key, status=PENDING).update(**values):
             return None
-        row = kind.model.objects.select_related(*kind.select_related).get(pk=key)
+        row = kind.model._default_manager.select_related(*kind.select_related).get(pk=key)
     return Claim(kind, key, token, row)
 
 
 def mine(claim: Claim) -> QuerySet:
     """The job, if it is still running under this claim (else no row)."""
-    held = claim.kind.model.objects.filter(pk=claim.pk, status=RUNNING)
+    held = claim.kind.model._default_manager.filter(pk=claim.pk, status=RUNNING)
     return held.filter(**{claim.kind.claim_field: claim.token}) if claim.kind.claim_field else held
 
 
@@ -239,7 +239,7 @@ def _stale(kind: JobKind, cutoff: datetime, scope: Q | None) -> list[Any]:
         names = _alive_at(kind, status)
         return Coalesce(*names) if len(names) > 1 else F(names[0])
 
-    rows = kind.model.objects.filter(scope or Q()).annotate(
+    rows = kind.model._default_manager.filter(scope or Q()).annotate(
         _pending_seen=last_sign(PENDING), _running_seen=last_sign(RUNNING)
     )
     stale = rows.filter(
@@ -250,7 +250,7 @@ def _stale(kind: JobKind, cutoff: datetime, scope: Q | None) -> list[Any]:
 
 def _recover_one(kind: JobKind, pk: Any, *, cutoff: datetime, now: datetime) -> str | None:
     with transaction.atomic():
-        row = kind.model.objects.select_for_update().filter(pk=pk).first()
+        row: Any = kind.model._default_manager.select_for_update().filter(pk=pk).first()
         if row is None or row.status not in (PENDING, RUNNING) or not _silent(kind, row, cutoff):
             return None  # gone, ended, or it showed life since it was listed
         if not kind.retry or (row.status == RUNNING and _out_of_attempts(kind, row)):
@@ -262,23 +262,23 @@ def _recover_one(kind: JobKind, pk: Any, *, cutoff: datetime, now: datetime) -> 
     return outcome
 
 
-def _silent(kind: JobKind, row: models.Model, cutoff: datetime) -> bool:
+def _silent(kind: JobKind, row: Any, cutoff: datetime) -> bool:
     seen = next(
         (getattr(row, name) for name in _alive_at(kind, row.status) if getattr(row, name)), None
     )
     return seen is not None and seen < cutoff
 
 
-def _out_of_attempts(kind: JobKind, row: models.Model) -> bool:
+def _out_of_attempts(kind: JobKind, row: Any) -> bool:
     if kind.attempts is None or kind.max_attempts is None:
         return False
     return getattr(row, kind.attempts) >= kind.max_attempts()
 
 
-def _requeue(kind: JobKind, row: models.Model, now: datetime) -> None:
+def _requeue(kind: JobKind, row: Any, now: datetime) -> None:
     """A pending job is touched (so that it is sent once per ``stale_after``); a running one
     goes back to pending, its claim dropped."""
-    changed = {kind.heartbeat_at: now} if kind.heartbeat_at else {}
+    changed: dict[str, Any] = {kind.heartbeat_at: now} if kind.heartbeat_at else {}
     if row.status == RUNNING:
         changed["status"] = PENDING
         if kind.claim_field:
@@ -292,11 +292,11 @@ def _requeue(kind: JobKind, row: models.Model, now: datetime) -> None:
         kind.on_requeued(row)
 
 
-def _fail(kind: JobKind, row: models.Model, now: datetime) -> None:
+def _fail(kind: JobKind, row: Any, now: datetime) -> None:
     changed: dict[str, Any] = {"status": FAILED, **_end_fields(kind, now)}
     if kind.error:
         changed[kind.error] = WORKER_LOST
-    kind.model.objects.filter(pk=row.pk).update(**changed)
+    kind.model._default_manager.filter(pk=row.pk).update(**changed)
     for name, value in changed.items():
         setattr(row, name, value)
     if kind.on_failed is not None:

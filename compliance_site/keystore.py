@@ -268,7 +268,7 @@ def check_key_store(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         mode = path.stat().st_mode
     except (KeyStoreError, OSError) as exc:
         return [_error("E101", f"The master-key store is missing or unreadable: {exc}")]
-    found = []
+    found: list[checks.CheckMessage] = []
     if not stat.S_ISDIR(mode) or stat.S_IMODE(mode) & 0o077:
         found.append(_error("E102", f"The master-key store {path} must be a folder, mode 0700."))
     found += [
@@ -299,7 +299,7 @@ def check_key_store(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             "the retention can still be decrypted.",
         )
         for k in keys
-        if k.retired_at is not None and k.destroy_after() + schedule_slack() < now
+        if (due := k.destroy_after()) is not None and due + schedule_slack() < now
     ]
 
 

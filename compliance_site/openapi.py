@@ -29,7 +29,8 @@ class ApiErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="Stable reason, for programs: branch on this.")
     detail = serializers.CharField(help_text="For people, in the request's language.")
-    fields = serializers.DictField(
+    # (assignment: a declared field leaves the class body, so it never shadows Serializer.fields.)
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="With code `invalid`: the messages for each input field.",

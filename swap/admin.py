@@ -5,6 +5,9 @@ opening one is audited as a staff view of its subject."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
@@ -13,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from compliance_site.admin import ReadOnly, StaffViewAudited
+from compliance_site.admin import ModelAdminMixin, ReadOnly, StaffViewAudited
 from compliance_site.errors import ApplicationError
 from swap.models import DepictedPersonConsent, SwapJob, SwapTemplate, TemplateLicence
 from swap.selectors import template_refusal
@@ -41,14 +44,19 @@ def _refusal_error(refusal: ApplicationError) -> ValidationError:
     return ValidationError(refusal.detail, code=refusal.code)
 
 
-class _ReadOnlyAfterAdd:
+class _ReadOnlyAfterAdd(ModelAdminMixin):
     """Added through a service; never changed or deleted in place."""
+
+    add_fields: Sequence[str]
+    view_fields: Sequence[str]
 
     @csrf_protect_m
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # Without the admin's own transaction around the form: the service that save_model
         # calls runs (and audits) in its own durable one.
-        response = self._changeform_view(request, object_id, form_url, extra_context)
+        # (attr-defined: ModelAdmin._changeform_view, the view without its transaction, is
+        # Django's own but not in the stubs.)
+        response = self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
         if request.method == "POST" and response.status_code == 200:
             response.status_code = 400  # the form again, with its errors: bad input is a 4xx
         return response
@@ -67,10 +75,10 @@ class _ReadOnlyAfterAdd:
     def get_readonly_fields(self, request, obj=None):
         return self.view_fields if obj is not None else ()
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
             kwargs["form"] = forms.ModelForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     @staticmethod
     def _adopt(obj, created) -> None:
@@ -125,8 +133,9 @@ class SwapTemplateAddForm(forms.ModelForm):
     def clean_document(self) -> bytes:
         return _read(self.cleaned_data["document"])
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         now = timezone.now()
         if {"licence_source", "licence_terms"} <= cleaned.keys():
             try:
@@ -231,8 +240,9 @@ class TemplateLicenceForm(forms.ModelForm):
         model = TemplateLicence
         fields = ["template", "source", "terms", "expires_at"]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if {"source", "terms"} <= cleaned.keys():
             try:
                 check_licence_terms(self.licence(), now=timezone.now())
@@ -274,8 +284,9 @@ class DepictedPersonConsentForm(forms.ModelForm):
     def clean_document(self) -> bytes:
         return _read(self.cleaned_data["document"])
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if {"person", "document", "scope", "expires_at"} <= cleaned.keys():
             try:
                 check_depicted_consent_terms(self.consent(), now=timezone.now())

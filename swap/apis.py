@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from biometrics.http import SignedInRequest
 from compliance_site.api import AnyAcceptNegotiation
 from compliance_site.openapi import errors
 from swap.models import SwapJob
@@ -33,7 +34,8 @@ _TEMPLATE_REFUSED = {404: ["template_not_found"], 422: ["template_unavailable (s
 
 
 class _LicenceSerializer(serializers.Serializer):
-    source = serializers.CharField()
+    # (assignment: a declared field leaves the class body, so it never shadows Field.source.)
+    source = serializers.CharField()  # type: ignore[assignment]
     terms = serializers.CharField()
     expires_at = serializers.DateTimeField(allow_null=True, help_text="null: does not expire")
 
@@ -125,7 +127,7 @@ class SwapListApi(APIView):
         summary="My swaps, newest first",
         responses={200: _JobOutputSerializer(many=True), **errors({})},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInRequest) -> Response:
         return Response(_JobOutputSerializer(swap_jobs_of(request.user), many=True).data)
 
     @extend_schema(
@@ -146,7 +148,7 @@ class SwapListApi(APIView):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = swap_job_request(
@@ -165,7 +167,7 @@ class SwapDetailApi(APIView):
         summary="One of my swaps: status and progress",
         responses={200: _JobOutputSerializer, **errors(_JOB_NOT_FOUND)},
     )
-    def get(self, request: Request, job_id: str) -> Response:
+    def get(self, request: SignedInRequest, job_id: str) -> Response:
         job = swap_job_for(subject=request.user, job_id=job_id)
         return Response(_JobOutputSerializer(job).data)
 
@@ -180,7 +182,7 @@ class SwapDetailApi(APIView):
             **errors(_JOB_NOT_FOUND),
         },
     )
-    def delete(self, request: Request, job_id: str) -> Response:
+    def delete(self, request: SignedInRequest, job_id: str) -> Response:
         cancelled = swap_job_delete(subject=request.user, job_id=job_id)
         if cancelled is not None:
             return Response(_JobOutputSerializer(cancelled).data, status=status.HTTP_202_ACCEPTED)
@@ -208,7 +210,7 @@ class SwapResultApi(APIView):
             **errors({404: ["swap_not_found", "result_gone"], 409: ["result_not_ready"]}),
         },
     )
-    def get(self, request: Request, job_id: str) -> FileResponse:
+    def get(self, request: SignedInRequest, job_id: str) -> FileResponse:
         opened = swap_result_open(subject=request.user, job_id=job_id)
         response = FileResponse(
             io.BytesIO(opened.content),

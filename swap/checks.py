@@ -26,7 +26,7 @@ def refuse_unknown_engine() -> None:
 
 
 def face_engine_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    errors = [
+    errors: list[checks.CheckMessage] = [
         checks.Error(
             f"Face engine {name!r} names analyser {engine.analyser!r}, which biometrics does "
             "not have.",

@@ -87,10 +87,13 @@ def templates_usable(now: datetime | None = None) -> QuerySet[SwapTemplate]:
 
 
 def template_usable_until(template: SwapTemplate) -> datetime | None:
-    """When the first of the licence and the depicted person's consent runs out."""
-    ends = [template.depicted_consent.expires_at]
-    if template.licence.expires_at is not None:
-        ends.append(template.licence.expires_at)
+    """When the first of the licence and the depicted person's consent runs out (of a usable
+    template: it has both)."""
+    licence, consent = template.licence, template.depicted_consent
+    assert licence is not None and consent is not None
+    ends = [consent.expires_at]
+    if licence.expires_at is not None:
+        ends.append(licence.expires_at)
     return min(ends)
 
 

@@ -188,7 +188,8 @@ def check_template_file(data: bytes) -> TemplateMedia:
     ``reason`` = the decoder's code, or ``no_template_face``) when it cannot be used."""
     if sniff_video(data) is not None:
         return _check_template_video(data)
-    if sniff_image(data) is None:
+    image_format = sniff_image(data)
+    if image_format is None:
         raise _media_refused("unsupported_image")
     try:
         image = decode_image(data, max_bytes=TEMPLATE_IMAGE_MAX_BYTES)
@@ -196,7 +197,7 @@ def check_template_file(data: bytes) -> TemplateMedia:
         raise _media_refused(exc.code) from None
     if not analyser_in_use().detect(image):
         raise _media_refused("no_template_face")
-    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[sniff_image(data)]
+    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[image_format]
     height, width = image.shape[:2]
     return _media(data, TemplateKind.IMAGE, extension, width, height, None, image)
 
@@ -611,7 +612,11 @@ def _render(job: SwapJob) -> bytes:
     face = _source_face(opened, source, analyser)
     del opened
     engine, credentials = get_engine(face_engine()), c2pa_credentials()
-    common = {"job_id": str(job.pk), "created": timezone.now(), "c2pa_credentials": credentials}
+    common: dict[str, Any] = {
+        "job_id": str(job.pk),
+        "created": timezone.now(),
+        "c2pa_credentials": credentials,
+    }
     target = _template_bytes(job.template)
     if job.kind == TemplateKind.IMAGE:
         return swap_image(source, face, target, engine, analyser, **common)

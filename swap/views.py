@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from biometrics.http import SignedInHttpRequest
 from biometrics.selectors import captures_of
 from compliance_site.errors import ApplicationError
 from consent.ledger.gate import GRANTED, consent_state
@@ -50,7 +51,7 @@ GENERIC_ERROR = gettext_lazy("It could not be made. Please try again.")
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def swaps_view(request: HttpRequest) -> HttpResponse:
+def swaps_view(request: SignedInHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SwapRequestForm(request.POST)
         if not form.is_valid():
@@ -68,7 +69,7 @@ def swaps_view(request: HttpRequest) -> HttpResponse:
     return _swaps_page(request, SwapRequestForm())
 
 
-def _swaps_page(request: HttpRequest, form, *, error: str = "", status: int = 200):
+def _swaps_page(request: SignedInHttpRequest, form, *, error: str = "", status: int = 200):
     subject = request.user
     jobs = [(job, JOB_ERRORS.get(job.error, GENERIC_ERROR)) for job in swap_jobs_of(subject)]
     context = {
@@ -85,7 +86,7 @@ def _swaps_page(request: HttpRequest, form, *, error: str = "", status: int = 20
 
 @login_required
 @require_POST
-def swap_delete_view(request: HttpRequest, job_id: str) -> HttpResponse:
+def swap_delete_view(request: SignedInHttpRequest, job_id: str) -> HttpResponse:
     try:
         cancelled = swap_job_delete(subject=request.user, job_id=job_id)
     except ApplicationError as refusal:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -198,11 +199,11 @@ def head_yaw(landmarks: np.ndarray, width: int, height: int) -> float:
 def eye_aspect_ratio(landmarks: np.ndarray) -> float:
     """Mean eye aspect ratio (Soukupova & Cech 2016) of both eyes: ~0.3 open, ~0 shut."""
     pts = np.asarray(landmarks, np.float64)
-    ratios = []
+    ratios: list[float] = []
     for eye in (pts[36:42], pts[42:48]):
         vertical = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
         horizontal = 2.0 * np.linalg.norm(eye[0] - eye[3])
-        ratios.append(vertical / horizontal if horizontal else 0.0)
+        ratios.append(float(vertical / horizontal) if horizontal else 0.0)
     return float(np.mean(ratios))
 
 
@@ -235,7 +236,9 @@ def _check_motion(track: _Track, config: LivenessConfig) -> tuple[str, str] | No
         ear_baseline=baseline,
         ear_min=float(ear.min()),
         ear_drop=1.0 - float(np.percentile(ear, 3)) / baseline if baseline else 0.0,
-        motion=_shape_motion([f.landmarks for f in track.faces if f is not None]),
+        motion=_shape_motion(
+            [f.landmarks for f in track.faces if f is not None and f.landmarks is not None]
+        ),
     )
     s = track.scores
     if (
@@ -254,7 +257,7 @@ def _shape_motion(shapes: list[np.ndarray]) -> float:
     stack = np.asarray(shapes, np.float64)
     reference = np.median(stack, axis=0)
     eye_gap = np.linalg.norm(reference[36:42].mean(0) - reference[42:48].mean(0)) or 1.0
-    residuals = [_aligned_residual(shape, reference) / eye_gap for shape in stack]
+    residuals = [float(_aligned_residual(shape, reference) / eye_gap) for shape in stack]
     return float(np.percentile(residuals, 90))
 
 
@@ -284,7 +287,8 @@ def _check_identity(
         return "multiple_faces", "more than one face in the photo"
     reference = analyser.embed(photo_bgr, photo_faces[0])
     indices = _frames_to_embed(track, report, config.embed_frames)
-    embeddings = [analyser.embed(frames[i], track.faces[i]) for i in indices]
+    # Every chosen frame has a face (one face, or a step seen on its landmarks).
+    embeddings = [analyser.embed(frames[i], cast(Face, track.faces[i])) for i in indices]
     to_photo = max(embedding_distance(reference, e) for e in embeddings)
     between = max(
         (embedding_distance(a, b) for n, a in enumerate(embeddings) for b in embeddings[n + 1 :]),
@@ -324,7 +328,9 @@ def _events(track: _Track, config: LivenessConfig) -> list[_Event]:
 def _turns(yaw: np.ndarray, rest: float, config: LivenessConfig) -> list[_Event]:
     """Excursions of the yaw beyond ``turn_degrees`` from rest; complete once it comes back
     within ``return_degrees`` (or swings through rest to the other side)."""
-    events, start, peak = [], None, None
+    events: list[_Event] = []
+    start: int | None = None
+    peak = 0  # read only while an excursion is open (start is set)
     for index, value in enumerate(yaw):
         if math.isnan(value):
             continue
@@ -351,7 +357,8 @@ def _blinks(ear: np.ndarray, baseline: float, config: LivenessConfig) -> list[_E
     """Eyes shut (EAR under the threshold) and then open again."""
     shut = min(config.blink_ceiling, config.blink_ratio * baseline)
     reopen = config.reopen_ratio * baseline
-    events, lowest = [], None
+    events: list[_Event] = []
+    lowest: int | None = None
     for index, value in enumerate(ear):
         if math.isnan(value):
             continue
@@ -365,7 +372,7 @@ def _blinks(ear: np.ndarray, baseline: float, config: LivenessConfig) -> list[_E
 
 def _match(steps: list[str], events: list[_Event]) -> tuple[list[dict], str]:
     """Match events to the steps in order. Returns the report and a problem ('' if none)."""
-    report = [{"step": step, "seen": False, "frame": None} for step in steps]
+    report: list[dict[str, Any]] = [{"step": step, "seen": False, "frame": None} for step in steps]
     position = 0
     for event in events:
         expected = steps[position] if position < len(steps) else None

@@ -11,11 +11,12 @@ os.environ.setdefault("DJANGO_SECRET_KEY", devkeys.secret_key(_VAR / "keys"))
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
 from .base import *  # noqa: E402,F403
+from .base import BIOMETRIC_KEY_STORE, SWAP_C2PA_CERT_CHAIN, SWAP_C2PA_PRIVATE_KEY  # noqa: E402
 
 AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "") or devkeys.ed25519_pem(
     _VAR / "keys", "audit_signing_key.pem"
 )
-devkeys.master_key_store(Path(BIOMETRIC_KEY_STORE), legacy=_VAR / "keys")  # noqa: F405
+devkeys.master_key_store(Path(BIOMETRIC_KEY_STORE), legacy=_VAR / "keys")
 # C2PA on swap outputs with a development CA and signer made once (see devkeys).
-if not (SWAP_C2PA_CERT_CHAIN or SWAP_C2PA_PRIVATE_KEY):  # noqa: F405
+if not (SWAP_C2PA_CERT_CHAIN or SWAP_C2PA_PRIVATE_KEY):
     SWAP_C2PA_CERT_CHAIN, SWAP_C2PA_PRIVATE_KEY = devkeys.c2pa_dev_credentials(_VAR / "keys")

@@ -157,7 +157,7 @@ def triangulate(points: np.ndarray) -> np.ndarray:
     for x, y in points:
         subdiv.insert((float(x), float(y)))
     triangles = []
-    for tri in subdiv.getTriangleList().reshape(-1, 3, 2):
+    for tri in np.asarray(subdiv.getTriangleList()).reshape(-1, 3, 2):
         dist = np.linalg.norm(points[None, :, :] - tri[:, None, :], axis=2)
         index = dist.argmin(axis=1)
         if dist[np.arange(3), index].max() < 1e-3 and len(set(index.tolist())) == 3:

@@ -129,7 +129,7 @@ class FaceTracker:
         self.landmarks: np.ndarray | None = None
 
     def find(self, frame: np.ndarray) -> Face | None:
-        face = self._near_last(frame) if self.box else None
+        face = self._near_last(frame, self.box) if self.box else None
         if face is not None:
             face = self._smoothed(face)
         else:
@@ -149,8 +149,8 @@ class FaceTracker:
         landmarks = (self.landmarks + alpha * (face.landmarks - self.landmarks)).astype(np.float32)
         return replace(face, landmarks=landmarks, kps=keypoints_from_68(landmarks))
 
-    def _near_last(self, frame: np.ndarray) -> Face | None:
-        x0, y0, x1, y1 = self.box
+    def _near_last(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> Face | None:
+        x0, y0, x1, y1 = box
         pad_x, pad_y = round((x1 - x0) * self.reach), round((y1 - y0) * self.reach)
         h, w = frame.shape[:2]
         cx0, cy0 = max(0, x0 - pad_x), max(0, y0 - pad_y)
@@ -274,7 +274,15 @@ def _upright_size(data: bytes, demuxer: str, limits: VideoLimits) -> tuple[int, 
     return width - width % 2, height - height % 2
 
 
-def _transcode(source, size, job_args, fields, on_progress, should_stop, limits) -> bytes:
+def _transcode(
+    source,
+    size,
+    job_args: tuple[np.ndarray, Face, SwapEngine, FaceTracker],
+    fields,
+    on_progress,
+    should_stop,
+    limits,
+) -> bytes:
     video = _video_stream(source, limits)
     audio = source.streams.audio[0] if source.streams.audio else None
     job = _Job(
@@ -297,6 +305,7 @@ def _transcode(source, size, job_args, fields, on_progress, should_stop, limits)
                 for frame in packet.decode():
                     _one_frame(job, frame, output, out_video)
             else:
+                assert out_audio is not None  # a packet not of the video is of the audio
                 for sound in packet.decode():
                     _check_time(sound, limits)
                     output.mux(out_audio.encode(sound))
@@ -419,7 +428,8 @@ def _to_yuv420p(image: np.ndarray) -> av.VideoFrame:
     """OpenCV's BT.601 studio-range conversion, matching the tags ``_add_video`` writes.
     swscale's (PyAV's ``from_ndarray``/``to_ndarray`` with bgr24) is off by a level or two per
     pass on this build, which adds up over re-encodes; OpenCV's round trip is within one."""
-    return av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), "yuv420p")
+    planes = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).astype(np.uint8, copy=False)
+    return av.VideoFrame.from_ndarray(planes, "yuv420p")
 
 
 def _to_bgr(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:

@@ -59,6 +59,8 @@ PUBLIC: dict[str, frozenset[str]] = {
         {
             # The face analysis package, through its __all__ only (not its submodules).
             "biometrics.analysis",
+            # The signed-in request types the views of the apps above annotate with.
+            "biometrics.http",
             "biometrics.models",
             "biometrics.selectors",
             "biometrics.services",

@@ -17,6 +17,7 @@ class Command(BaseCommand):
             for problem in result.problems:
                 self.stderr.write(f"  {problem}")
             first = result.first_problem
+            assert first is not None  # not ok: there is a problem
             index = f"first bad index {first.index}" if first.index is not None else "log"
             raise CommandError(f"Audit log verification FAILED ({index}): {first.reason}")
         self.stdout.write(
