@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from biometrics.http import SignedInRequest
 from biometrics.selectors import (
     PURPOSE,
     capture_expires_at,
@@ -21,6 +20,7 @@ from biometrics.services import capture_create, capture_delete, liveness_challen
 from biometrics.uploads import use_capture_upload_handlers
 from compliance_site.openapi import errors
 from consent.identity.authentication import TokenAuthentication
+from consent.identity.http import SignedInRequest
 from consent.ledger.gate import require_consent
 
 _CONSENT = {403: ["consent_required", "consent_outdated"]}

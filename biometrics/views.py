@@ -18,12 +18,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from biometrics.forms import CaptureForm
-from biometrics.http import SignedInHttpRequest
 from biometrics.selectors import PURPOSE, capture_expires_at, capture_retention, captures_of
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
 from biometrics.uploads import use_capture_upload_handlers
 from compliance_site import inventory
 from compliance_site.errors import ApplicationError
+from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import ConsentRequired, require_consent
 
 STEP_LABELS = {

@@ -13,9 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from biometrics.http import SignedInRequest
 from compliance_site.api import AnyAcceptNegotiation
 from compliance_site.openapi import errors
+from consent.identity.http import SignedInRequest
 from swap.models import SwapJob
 from swap.selectors import (
     swap_job_for,

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from biometrics.http import SignedInHttpRequest
 from biometrics.selectors import captures_of
 from compliance_site.errors import ApplicationError
+from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import GRANTED, consent_state
 from swap.forms import SwapRequestForm
 from swap.selectors import (

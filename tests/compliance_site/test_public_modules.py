@@ -44,6 +44,7 @@ PUBLIC: dict[str, frozenset[str]] = {
     "consent": frozenset(
         {
             "consent.identity.authentication",
+            "consent.identity.http",
             "consent.identity.models",
             "consent.ledger.gate",
             "consent.ledger.models",
@@ -60,7 +61,6 @@ PUBLIC: dict[str, frozenset[str]] = {
             # The face analysis package, through its __all__ only (not its submodules).
             "biometrics.analysis",
             # The signed-in request types the views of the apps above annotate with.
-            "biometrics.http",
             "biometrics.models",
             "biometrics.selectors",
             "biometrics.services",

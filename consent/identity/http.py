@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from consent.models import User
+from consent.identity.models import User
 
 
 class SignedInHttpRequest(HttpRequest):
