@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "compliance_site.middleware.RequestIdMiddleware",
     "compliance_site.middleware.SecurityHeadersMiddleware",
+    # Before sessions, CSRF and any view: a body we cannot read is a 400 here.
+    "compliance_site.middleware.UnreadableBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
