@@ -136,3 +136,24 @@ def test_a_disallowed_host_on_the_portal_is_our_400_page():
     response = Client(raise_request_exception=False).get("/login/", HTTP_HOST="attacker.example")
     assert response.status_code == 400
     assert "/static/faceledger/site.css" in response.content.decode()
+
+
+_POST_UTF16 = (
+    "from django.test import Client; "
+    "client = Client(enforce_csrf_checks=True, raise_request_exception=False); "
+    "body = 'phone=+447400100001'.encode('utf-16'); "
+    "ct = 'application/x-www-form-urlencoded; charset=utf-16'; "
+    "codes = [client.generic('POST', url, body, content_type=ct, secure=True, "
+    "HTTP_HOST='faceledger.example').status_code for url in ('/login/', '/login/verify/')]; "
+    "print(*codes)"
+)
+
+
+def test_under_production_settings_a_utf16_form_is_a_400_not_a_500(tmp_path):
+    """As reported: the same body under the production settings."""
+    from tests.compliance_site.test_settings import _manage, _production_env
+
+    result = _manage("shell", "-c", _POST_UTF16, extra_env=_production_env(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "400 400"
