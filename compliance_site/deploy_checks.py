@@ -1,35 +1,92 @@
-"""Deployment checks (``manage.py check --deploy``) for the defaults an attacker would use:
-a development SMS backend, outputs without C2PA and no stated reason, C2PA configured but
-failing, and ``X-Forwarded-Proto`` trusted with no proxy in front. Production settings refuse
-the same at start-up; these checks hold whichever settings module a deployment uses."""
+"""Deployment checks (``manage.py check --deploy``) for the values an attacker would use: an SMS
+backend that does not deliver to phones, an SMS gateway in clear, outputs without C2PA and no
+stated reason, C2PA configured but failing, forwarded headers trusted with no proxy in front (or
+a proxy whose client-address header is not named), any host, and Django's own security warnings
+raised to errors. Production settings refuse the same at start-up (the ``*_problem`` rules are
+plain functions for that); these checks hold whichever settings module a deployment uses."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.core.checks.security import base as django_security
+from django.core.checks.security import csrf as django_csrf
+from django.core.checks.security import sessions as django_sessions
+from django.utils.module_loading import import_string
 
-DEVELOPMENT_SMS_BACKENDS = frozenset(
-    f"consent.identity.sms.backends.{name}.SmsBackend" for name in ("console", "locmem", "file")
-)
 HTTP_SMS_BACKEND = "consent.identity.sms.backends.http.SmsBackend"
+
+
+def sms_backend_class(path: str) -> type | None:
+    """The class ``SMS_BACKEND`` names, or None when it names nothing importable."""
+    try:
+        found = import_string(path)
+    except ImportError:
+        return None
+    return found if isinstance(found, type) else None
+
+
+def sms_backend_problem(path: str) -> str | None:
+    """Why ``path`` may not send production SMS, or None. Decided by what the class is, not by
+    its name: an alias or a subclass of a development backend inherits its
+    ``delivers_to_phones = False`` (the base class says False; only a provider's backend, such
+    as the HTTP one, says True)."""
+    if not path:
+        return "SMS_BACKEND is not set"
+    backend = sms_backend_class(path)
+    if backend is None:
+        return f"SMS_BACKEND={path} names no importable class"
+    if getattr(backend, "delivers_to_phones", False) is not True:
+        return (
+            f"SMS_BACKEND={path} does not deliver to phones: it is a development backend, or "
+            "built on one, and writes live codes and numbers to stdout, memory or files"
+        )
+    return None
+
+
+def sms_url_problem(url: str) -> str | None:
+    if urlsplit(url).scheme == "https":
+        return None
+    return (
+        f"SMS_HTTP_BASE_URL={url} is not https: codes, numbers and the token would travel in clear"
+    )
+
+
+def client_address_problem(*, header: str, behind_proxy: bool) -> str | None:
+    """The per-address limits count the address the client cannot choose. A header no proxy of
+    ours sets is the client's own choice (it escapes every per-address limit); a proxy without
+    its header makes every client the proxy's one address (one client's sends use up everyone's
+    limit, so sign-in stops for all): both are refused, neither is a matter of taste."""
+    if header and not behind_proxy:
+        return (
+            f"CLIENT_IP_HEADER={header} without BEHIND_PROXY: clients set that header "
+            "themselves and escape the per-address limits"
+        )
+    if behind_proxy and not header:
+        return (
+            "BEHIND_PROXY is set but CLIENT_IP_HEADER is not: every client counts as the "
+            "proxy's address and the per-address limits become one limit for everyone"
+        )
+    return None
+
+
+def allowed_hosts_problem(hosts: list[str]) -> str | None:
+    if "*" in hosts:
+        return "DJANGO_ALLOWED_HOSTS contains '*': name the hosts this site answers for"
+    return None
+
+
+def _error(problem: str | None, hint: str, check_id: str) -> list[Error]:
+    return [Error(problem, hint=hint, id=check_id)] if problem else []
 
 
 @register(Tags.security, deploy=True)
 def check_sms_backend(app_configs, **kwargs) -> list[Error]:
-    backend = getattr(settings, "SMS_BACKEND", "")
-    if backend and backend not in DEVELOPMENT_SMS_BACKENDS:
-        return []
-    return [
-        Error(
-            f"SMS_BACKEND is {backend or 'not set'}: a development backend writes live codes "
-            "and phone numbers to stdout, memory or files.",
-            hint=(
-                "Set SMS_BACKEND to a provider's backend "
-                "(consent.identity.sms.backends.http.SmsBackend)."
-            ),
-            id="faceledger.E001",
-        )
-    ]
+    problem = sms_backend_problem(getattr(settings, "SMS_BACKEND", ""))
+    hint = f"Set SMS_BACKEND to a provider's backend ({HTTP_SMS_BACKEND})."
+    return _error(problem, hint, "faceledger.E001")
 
 
 @register(Tags.security, deploy=True)
@@ -43,4 +100,46 @@ def check_forwarded_proto(app_configs, **kwargs) -> list[Error]:
             hint="Set BEHIND_PROXY=true only when a proxy in front sets that header.",
             id="faceledger.E004",
         )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_sms_gateway_url(app_configs, **kwargs) -> list[Error]:
+    problem = sms_url_problem(settings.SMS_HTTP_BASE_URL)
+    return _error(problem, "Use the provider's https:// address.", "faceledger.E005")
+
+
+@register(Tags.security, deploy=True)
+def check_client_address(app_configs, **kwargs) -> list[Error]:
+    behind_proxy = getattr(settings, "BEHIND_PROXY", False)
+    problem = client_address_problem(header=settings.CLIENT_IP_HEADER, behind_proxy=behind_proxy)
+    hint = "Behind a proxy: BEHIND_PROXY=true and CLIENT_IP_HEADER=X-Forwarded-For; else neither."
+    return _error(problem, hint, "faceledger.E007" if behind_proxy else "faceledger.E006")
+
+
+@register(Tags.security, deploy=True)
+def check_allowed_hosts(app_configs, **kwargs) -> list[Error]:
+    problem = allowed_hosts_problem(list(settings.ALLOWED_HOSTS))
+    return _error(problem, "List the site's host names.", "faceledger.E008")
+
+
+# Django reports these as warnings, which ``check --deploy`` lets pass (exit 0); each leaves
+# sessions, codes or the signing of cookies open to an attacker, so here they fail it.
+_DJANGO_WARNINGS_RAISED = (
+    django_security.check_secret_key,
+    django_security.check_ssl_redirect,
+    django_security.check_sts,
+    django_security.check_debug,
+    django_security.check_allowed_hosts,
+    django_sessions.check_session_cookie_secure,
+    django_csrf.check_csrf_cookie_secure,
+)
+
+
+@register(Tags.security, deploy=True)
+def check_django_security_warnings(app_configs, **kwargs) -> list[Error]:
+    return [
+        Error(f"{warning.id}: {warning.msg}", hint=warning.hint, id="faceledger.E009")
+        for check in _DJANGO_WARNINGS_RAISED
+        for warning in check(app_configs)
     ]

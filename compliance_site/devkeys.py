@@ -49,7 +49,8 @@ def ed25519_pem(folder: Path, name: str) -> str:
 
 def master_key_store(store: Path, *, legacy: Path) -> None:
     """A master-key store with a current key (see ``keystore``). A development key from before
-    the key store (``biometric_master_key``, id ``dev1``) is imported so old local data opens."""
+    the key store (``biometric_master_key``, id ``dev1``) is imported so old local data opens,
+    then deleted: destroying ``dev1`` must leave no copy (existing checkouts too)."""
     import base64
     import datetime as dt
 
@@ -57,15 +58,39 @@ def master_key_store(store: Path, *, legacy: Path) -> None:
 
     keystore.ensure_folder(store)
     with keystore.locked(store):  # the web server and the worker start at once
-        if any(entry.retired_at is None for entry in keystore.all_keys(store)):
-            return
         now = dt.datetime.now(dt.UTC)  # settings are not ready yet: no timezone.now()
         old = legacy / "biometric_master_key"
-        if old.exists() and keystore.get("dev1", store) is None:
+        if any(entry.retired_at is None for entry in keystore.all_keys(store)):
+            pass  # a current key already
+        elif old.exists() and keystore.get("dev1", store) is None:
             key = base64.b64decode(old.read_text(encoding="utf-8").strip())
             keystore.create(now=now, key_id="dev1", key=key, path=store)
         else:
             keystore.create(now=now, path=store)
+        if old.exists() and keystore.get("dev1", store) is not None:
+            # The store holds it now: a copy left here would outlive destroying dev1.
+            _overwrite_and_delete(old)
+
+
+def _overwrite_and_delete(path: Path) -> None:
+    """Zeros over the file's bytes, then unlink. On a copy-on-write or journalling file system
+    the old blocks may survive; the key store's own destruction has the same limit."""
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.write(b"\0" * size)
+        fh.flush()
+        os.fsync(fh.fileno())
+    path.unlink()
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` (if missing) readable by this user only, and tighten it if it exists:
+    SQLite then creates its -wal and -shm files with the same mode."""
+    if str(path) == ":memory:":
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    path.chmod(0o600)
 
 
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----\n.+?\n-----END \1-----", re.DOTALL)

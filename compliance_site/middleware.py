@@ -53,3 +53,69 @@ class SecurityHeadersMiddleware:
 
 def _policy(directives: dict[str, str]) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+# The only character sets we read a body in (codecs' names, so "UTF8" and "us-ascii" match).
+# Our pages are UTF-8 and JSON is UTF-8 by its RFC; latin-1 is refused too, as nothing of ours
+# sends it and every byte "decodes" in it, so a body meant in another charset reads as wrong
+# text instead of failing.
+READABLE_CHARSETS = frozenset({"utf-8", "ascii"})
+_FORM = "application/x-www-form-urlencoded"
+
+
+class UnreadableBodyMiddleware:
+    """A body in a character set we do not read, or a portal form body that does not decode as
+    UTF-8, answers 400 here: before sessions, CSRF (whose failure page reads the body again and
+    once crashed on UTF-16) and any view. JSON ``malformed_request`` under ``/api/``, our 400
+    page elsewhere. API bodies are never read here: the consent gate comes first, and the API's
+    JSON parser refuses what does not decode."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD", "OPTIONS") or _readable(request):
+            return self.get_response(request)
+        from compliance_site.http import bad_request
+
+        return bad_request(request, exception=None)
+
+
+def _readable(request) -> bool:
+    charset = request.content_params.get("charset")
+    form = request.content_type == _FORM
+    if charset is not None and not _charset_readable(charset, form=form):
+        return False
+    if not form or request.path_info.startswith("/api/"):
+        return True
+    return _form_decodes(request.body)
+
+
+def _charset_readable(charset: str, *, form: bool) -> bool:
+    # Django reads a form only when its charset is literally "utf-8" (any case), and raises
+    # BadRequest otherwise; other bodies in any name of UTF-8 or ASCII.
+    if form:
+        return charset.lower() == "utf-8"
+    return _codec_name(charset) in READABLE_CHARSETS
+
+
+def _codec_name(charset: str) -> str | None:
+    import codecs
+
+    try:
+        return codecs.lookup(charset.strip().strip('"')).name
+    except LookupError:
+        return None
+
+
+def _form_decodes(body: bytes) -> bool:
+    """Every name and value, once percent-decoded, is UTF-8 (Django would silently replace
+    what is not, so a form would be read as something the browser did not send)."""
+    from urllib.parse import unquote_to_bytes
+
+    try:
+        for pair in body.split(b"&"):
+            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

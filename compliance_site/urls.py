@@ -10,6 +10,7 @@ from compliance_site.health import HealthApi
 
 # Unmatched API addresses answer in JSON, like every other API error.
 handler404 = "compliance_site.api.not_found"
+handler400 = "compliance_site.http.bad_request"
 
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),

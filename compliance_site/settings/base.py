@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "compliance_site.middleware.RequestIdMiddleware",
     "compliance_site.middleware.SecurityHeadersMiddleware",
+    # Before sessions, CSRF and any view: a body we cannot read is a 400 here.
+    "compliance_site.middleware.UnreadableBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,11 +89,14 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the web server and the worker read while the other writes.
+    # WAL lets the web server and the worker read while the other writes. secure_delete
+    # overwrites deleted rows (off in some SQLite builds: an erased number would stay readable
+    # in the file's free pages).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA secure_delete=ON;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

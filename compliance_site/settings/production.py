@@ -2,10 +2,20 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from compliance_site.deploy_checks import DEVELOPMENT_SMS_BACKENDS, HTTP_SMS_BACKEND
+from compliance_site import deploy_checks
 from compliance_site.env import env_bool, env_int, env_str
 
-from .base import *  # noqa: F403
+# Without it, the base settings would quietly use a SQLite file in the var folder.
+env_str("DATABASE_URL")
+
+from .base import *  # noqa: E402,F403
+
+
+def _refuse(problem: str | None) -> None:
+    """Start-up refuses what ``check --deploy`` reports (compliance_site.deploy_checks)."""
+    if problem:
+        raise ImproperlyConfigured(f"{problem}.")
+
 
 DEBUG = False
 AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY")
@@ -25,12 +35,11 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
 # SMS: an explicit provider. The development backends write live codes and numbers to stdout,
 # memory or files, so production refuses them (check --deploy: faceledger.E001).
 SMS_BACKEND = env_str("SMS_BACKEND")
-if SMS_BACKEND in DEVELOPMENT_SMS_BACKENDS:
-    raise ImproperlyConfigured(
-        f"SMS_BACKEND={SMS_BACKEND} is a development backend (it writes codes and numbers where "
-        "they are read back); name a provider's backend in production."
-    )
-if SMS_BACKEND == HTTP_SMS_BACKEND:
+_refuse(deploy_checks.sms_backend_problem(SMS_BACKEND))
+_refuse(deploy_checks.sms_url_problem(SMS_HTTP_BASE_URL))  # noqa: F405
+_refuse(deploy_checks.allowed_hosts_problem(ALLOWED_HOSTS))  # noqa: F405
+_http_backend = deploy_checks.sms_backend_class(deploy_checks.HTTP_SMS_BACKEND)
+if issubclass(deploy_checks.sms_backend_class(SMS_BACKEND), _http_backend):
     SMS_HTTP_ACCOUNT_SID = env_str("SMS_HTTP_ACCOUNT_SID")
     SMS_HTTP_AUTH_TOKEN = env_str("SMS_HTTP_AUTH_TOKEN")
     SMS_HTTP_FROM = env_str("SMS_HTTP_FROM")
@@ -52,6 +61,12 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 # trusted from anyone, it lets a plain-HTTP client pass for HTTPS (faceledger.E004).
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+_refuse(
+    deploy_checks.client_address_problem(
+        header=CLIENT_IP_HEADER,  # noqa: F405
+        behind_proxy=BEHIND_PROXY,
+    )
+)
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)

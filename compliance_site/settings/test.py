@@ -17,7 +17,11 @@ if not os.environ.get("DATABASE_URL"):
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "test.sqlite3"),
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA secure_delete=ON;",  # as every SQLite deployment
+            },
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
     }

@@ -166,7 +166,7 @@ def test_pages_of_a_signed_in_person_in_chinese_have_no_english(alice, policies,
 
 def test_request_free_error_pages_in_chinese_have_no_english():
     with translation.override("zh-hans"):
-        for template in ("500.html", "403_csrf.html"):
+        for template in ("500.html", "403_csrf.html", "400.html"):
             html = render_to_string(template)
             found = english_words(html_texts(html))
             assert not found, f"{template}: {found}"

@@ -12,6 +12,8 @@ class BaseSmsBackend:
     connection across several messages; the context manager calls them.
     """
 
+    delivers_to_phones = False  # only a provider's backend says True; production requires it
+
     def __init__(self, fail_silently: bool = False, **kwargs) -> None:
         self.fail_silently = fail_silently
 

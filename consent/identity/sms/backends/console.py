@@ -11,6 +11,8 @@ from consent.identity.sms.backends.base import BaseSmsBackend
 
 
 class SmsBackend(BaseSmsBackend):
+    delivers_to_phones = False  # development only
+
     def __init__(self, *args, stream=None, **kwargs) -> None:
         self.stream = stream or sys.stdout
         self._lock = threading.RLock()

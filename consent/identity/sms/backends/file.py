@@ -15,6 +15,8 @@ from consent.identity.sms.backends.console import SmsBackend as ConsoleSmsBacken
 
 
 class SmsBackend(ConsoleSmsBackend):
+    delivers_to_phones = False  # development only
+
     def __init__(self, *args, file_path: str | None = None, **kwargs) -> None:
         self.file_path = Path(file_path or settings.SMS_FILE_PATH).resolve()
         try:

@@ -28,6 +28,8 @@ _MAX_ANSWER_BYTES = 64 * 1024
 
 
 class SmsBackend(BaseSmsBackend):
+    delivers_to_phones = True
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.base_url = kwargs.get("base_url", settings.SMS_HTTP_BASE_URL).rstrip("/")

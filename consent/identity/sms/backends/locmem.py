@@ -10,6 +10,8 @@ from consent.identity.sms.backends.base import BaseSmsBackend
 
 
 class SmsBackend(BaseSmsBackend):
+    delivers_to_phones = False  # development only
+
     def send_messages(self, messages: Sequence[SmsMessage]) -> int:
         sms.outbox.extend(messages)
         return len(messages)
