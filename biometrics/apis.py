@@ -113,6 +113,7 @@ class CaptureListApi(APIView):
                 {
                     400: ["invalid", "malformed_request", "unexpected_file"],
                     413: ["upload_too_large"],
+                    415: ["unsupported_media_type"],
                     422: [
                         "challenge_expired",
                         "unprocessable",

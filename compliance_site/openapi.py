@@ -60,6 +60,7 @@ _STATUS_TEXT = {
     404: "Not found",
     409: "Conflict",
     413: "Too large",
+    415: "Not a media type this endpoint reads",
     422: "Not processable",
     429: "Too many requests (see `Retry-After`)",
     503: "Unavailable for a moment; try again",

@@ -498,3 +498,17 @@ def test_a_failure_after_the_photo_is_written_leaves_no_file(
     with pytest.raises(RuntimeError):
         capture_store(subject=alice, analysis=capture_analysis)
     assert stored(settings.MEDIA_ROOT) == (0, 0, [])
+
+
+@pytest.mark.parametrize(
+    "content_type, body",
+    [("application/json", b'{"photo": 1}'), ("text/plain", b"photo"), ("multipart/mixed", b"x")],
+)
+def test_a_capture_body_that_is_not_multipart_is_a_documented_415(api, content_type, body):
+    response = api.generic("POST", "/api/v1/captures", body, content_type=content_type)
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    schema = api.get("/api/schema/?format=json").json()
+    documented = schema["paths"]["/api/v1/captures"]["post"]["responses"]
+    assert "415" in documented
