@@ -430,6 +430,13 @@ def audit_seal(*, limit: int = SEAL_BATCH_LIMIT) -> AuditCheckpoint | None:
 VERIFIER_PATH = Path(__file__).with_name("verify_audit.py")
 
 
+def verifier_sha256() -> str:
+    """SHA-256 (hex) of the genuine verifier: every bundle ships a copy, and a forger who
+    re-signs a bundle can ship a doctored one, so auditors compare it with this published
+    digest (``/transparency/``, ``audit_verify``, ``audit_export``)."""
+    return hashlib.sha256(VERIFIER_PATH.read_bytes()).hexdigest()
+
+
 class ExportRefused(ApplicationError):
     code = "export_refused"
 
