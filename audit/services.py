@@ -552,7 +552,9 @@ def audit_export_write(
     ``public_key.pem``, ``verify_audit.py``, whatever ``extras`` adds, and ``manifest.json``
     (signed; it binds every other file by its SHA-256 in ``files``, so no line or file can be
     changed or dropped unseen). Only sealed events are exported; seal first for a current
-    bundle. The export's own event (``action``) is in the same transaction.
+    bundle. The export's own event (``action``) is in the same transaction. ``fileobj`` must be
+    seekable, so the zip has no data descriptors (the verifier reads it strictly and refuses
+    them).
     """
     check_export_window(since=since, until=until)
     with transaction.atomic(durable=True):

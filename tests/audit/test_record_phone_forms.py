@@ -107,6 +107,7 @@ def test_every_separator_and_form_the_phone_library_accepts_is_refused(value):
         "id_447400123456",  # glued to a word that does not say "phone": an id, kept
         "n447400123456",
         "order7400123456",
+        "07400_123456",  # the phone library does not read "_" as a separator
         "0.7400123456",  # a fraction, not a national number
         "2026-12-06T10:00:00.123456Z",
         "2026.12.06",
