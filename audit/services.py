@@ -12,11 +12,13 @@ import ipaddress
 import json
 import re
 import secrets
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
+from urllib.parse import unquote
 
 import phonenumbers
 import rfc8785
@@ -33,14 +35,29 @@ from audit.selectors import leaf_rows, tree_hashes
 from compliance_site import inventory, request_context
 from compliance_site.errors import ApplicationError
 
-# E.164: "+" then 8–15 digits, tolerating the separators people type.
-_PHONE = re.compile(r"\+\s*\d(?:[\s\-.()]*\d){7,14}")
-# A number written without "+": 10–17 digits (an optional leading "(") with the separators
-# people type (space, "-", brackets; not ".", which makes decimals and times look like
-# numbers), standing on its own: not glued to a letter, digit, "-", ".", "/", "_" or "+" on
-# either side, so the digit groups of a UUID, a digest, a file name or a timestamp never form
-# one. A ":" may precede it (``tel:07400123456``).
-_PHONE_WITHOUT_PLUS = re.compile(r"(?<![\w\-./+])\(?\d(?:[ \-()]{0,3}\d){9,16}(?![\w\-./:+])")
+# What the phone library strips between digits (its VALID_PUNCTUATION: ASCII, Unicode and
+# full-width dashes, dots, slashes, brackets and tildes; every Unicode space; invisible
+# characters), plus the variation selector and keycap that make emoji digits.
+_SEP = (
+    r"[\s\-.()/\[\]~\u00ad\u2010-\u2015\u2212\u2053\u223c\u30fc\uff0d\uff0e\uff0f\uff5e"
+    r"\uff08\uff09\uff3b\uff3d\u200b-\u200d\u2060\ufeff\ufe0f\u20e3]"
+)
+# E.164: "+" then 8–15 digits, with any of those separators.
+_PHONE = re.compile(rf"\+{_SEP}*\d(?:{_SEP}*\d){{7,14}}")
+# A number written without "+": 10–17 digits (an optional leading "(") with up to four
+# separators between two digits, standing on its own: not glued to a letter, digit, "-", ".",
+# "/", "_" or "+" on either side, so the digit groups of a UUID, a digest, a file name or a
+# timestamp never form one. A ":" may precede it (``tel:07400123456``).
+_PHONE_WITHOUT_PLUS = re.compile(rf"(?<![\w\-./+])\(?\d(?:{_SEP}{{0,4}}\d){{9,16}}(?![\w\-./:+])")
+# A number glued to a word that says what it is (``phone07400123456``, ``mobile_44…``,
+# ``wa.me/44…``, ``电话138…``): 7–17 digits right after the word and a little punctuation.
+# Digits glued to any other word (``id_447400123456``, ``order7400123456``) are ids.
+_PHONE_WORD = re.compile(
+    r"(?i)(?<![a-z])(?:tel|telephone|phone|mobile|sms|wa|whatsapp|num|number|电话|手机)"
+    rf"(?:\.me/|[:=_#：]|{_SEP}){{0,8}}(\+?\(?\d(?:{_SEP}{{0,4}}\d){{6,16}})(?!\d)"
+)
+# "0.7400123456" is a fraction, not a national number.
+_FRACTION = re.compile(r"0\.\d+")
 _MOBILE_TYPES = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
@@ -113,22 +130,41 @@ def _is_mobile(text: str, region: str | None) -> bool:
     )
 
 
-def _looks_like_mobile(text: str) -> bool:
-    """A valid mobile number written without "+": after ``00`` (the international prefix most
-    countries dial), as digits with the country code, or in the national form of a region in
-    ``AUDIT_PHONE_REGIONS`` (national forms of every region would take any 10-digit id for a
-    number somewhere). The cheap pattern finds the few candidates; only they are parsed."""
+def _is_mobile_somewhere(candidate: str) -> bool:
+    """A valid mobile number with "+", after ``00`` (the international prefix most countries
+    dial) or ``011`` (North America's), as digits with the country code, or in the national form
+    of a region in ``AUDIT_PHONE_REGIONS`` (national forms of every region would take any
+    10-digit id for a number somewhere)."""
+    if candidate.startswith("+"):
+        return _is_mobile(candidate, None)
+    digits = re.sub(r"\D", "", candidate)
+    for prefix in ("00", "011"):
+        if digits.startswith(prefix) and _is_mobile("+" + digits[len(prefix) :], None):
+            return True
+    if _is_mobile("+" + digits, None):
+        return True
+    return any(_is_mobile(digits, region) for region in settings.AUDIT_PHONE_REGIONS)
+
+
+def _phone_view(text: str) -> str:
+    """The text as the phone library reads it: ``%2B`` is "+", and circled, superscript,
+    full-width or other compatibility digits are digits (NFKC, only for non-ASCII text)."""
+    if "%" in text:
+        text = unquote(text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return text
+
+
+def _looks_like_phone(text: str) -> bool:
+    """The cheap patterns find the few candidates; only they are parsed."""
+    text = _phone_view(text)
+    if _PHONE.search(text):
+        return True
     for match in _PHONE_WITHOUT_PLUS.finditer(text):
-        candidate = match.group(0)
-        digits = re.sub(r"\D", "", candidate)
-        if digits.startswith("00"):
-            if _is_mobile("+" + digits[2:], None):
-                return True
-        elif _is_mobile("+" + digits, None):
+        if not _FRACTION.fullmatch(match.group(0)) and _is_mobile_somewhere(match.group(0)):
             return True
-        if any(_is_mobile(candidate, region) for region in settings.AUDIT_PHONE_REGIONS):
-            return True
-    return False
+    return any(_is_mobile_somewhere(m.group(1)) for m in _PHONE_WORD.finditer(text))
 
 
 def check_audit_text(text: str, *, where: str) -> None:
@@ -140,7 +176,7 @@ def check_audit_text(text: str, *, where: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError(f"audit {where} is not valid Unicode text") from exc
-    if _PHONE.search(text) or _looks_like_mobile(text):
+    if _looks_like_phone(text):
         raise ValueError(f"audit {where} looks like a phone number; log a pseudonym instead")
     if _looks_like_ip(text):
         raise ValueError(f"audit {where} looks like an IP address; IP addresses are not logged")
@@ -435,6 +471,13 @@ def audit_seal(*, limit: int = SEAL_BATCH_LIMIT) -> AuditCheckpoint | None:
 VERIFIER_PATH = Path(__file__).with_name("verify_audit.py")
 
 
+def verifier_sha256() -> str:
+    """SHA-256 (hex) of the genuine verifier: every bundle ships a copy, and a forger who
+    re-signs a bundle can ship a doctored one, so auditors compare it with this published
+    digest (``/transparency/``, ``audit_verify``, ``audit_export``)."""
+    return hashlib.sha256(VERIFIER_PATH.read_bytes()).hexdigest()
+
+
 class ExportRefused(ApplicationError):
     code = "export_refused"
 
@@ -514,7 +557,9 @@ def audit_export_write(
     ``public_key.pem``, ``verify_audit.py``, whatever ``extras`` adds, and ``manifest.json``
     (signed; it binds every other file by its SHA-256 in ``files``, so no line or file can be
     changed or dropped unseen). Only sealed events are exported; seal first for a current
-    bundle. The export's own event (``action``) is in the same transaction.
+    bundle. The export's own event (``action``) is in the same transaction. ``fileobj`` must be
+    seekable, so the zip has no data descriptors (the verifier reads it strictly and refuses
+    them).
     """
     check_export_window(since=since, until=until)
     with transaction.atomic(durable=True):

@@ -22,6 +22,13 @@ Checks, trusting only the (pinned) key:
    unchanged: a second entry with the same name, or any entry (file, folder, or a name in a
    folder) that ``files`` does not name, is refused, since zip readers disagree on which copy
    of a name they return and an unlisted file proves nothing.
+5. that a zip holds nothing a reader could see beyond its central directory: read strictly,
+   front to back, the local entries start at byte 0 and follow each other with no gap, each
+   matches its directory entry (name, offset, sizes, CRC-32) and its compressed data ends
+   exactly where its size says; then the directory, then the end record, with nothing after
+   it (no comment). Bytes glued in front, a local entry the directory does not list (which
+   ``jar`` and streaming unzippers extract), gaps and trailing bytes are refused; so are data
+   descriptors, extra fields, zip64 and encryption, which the exporter never writes.
 Exit status 0 when everything holds, 1 with the first problem otherwise, 2 for a usage error.
 """
 
@@ -32,10 +39,12 @@ import base64
 import functools
 import hashlib
 import json
+import struct
 import sys
-import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -104,6 +113,19 @@ def merkle_roots(leaf_hashes: list[bytes], sizes: set[int]) -> dict[int, bytes]:
     return roots
 
 
+_LOCAL = struct.Struct("<IHHHHHIIIHH")  # local file header, before name and extra field
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # central directory entry, before its name
+_END = struct.Struct("<IHHHHIIH")  # end of central directory record, before its comment
+_UTF8_NAME = 0x800  # general purpose flag bit 11; any other bit is refused
+
+
+class _Entry(NamedTuple):
+    name: str
+    raw_name: bytes
+    fields: tuple  # flags, method, time, date, CRC-32, compressed and uncompressed size
+    offset: int
+
+
 def _entries(path: Path) -> dict[str, Callable[[], bytes]]:
     """Every entry of the bundle (a zip, or the folder it was unpacked to) by name, read only
     when asked (an unlisted entry is refused unread); folders end in "/". A name twice is
@@ -115,18 +137,123 @@ def _entries(path: Path) -> dict[str, Callable[[], bytes]]:
             )
             for item in sorted(path.iterdir())
         }
+    data = path.read_bytes()
     entries: dict[str, Callable[[], bytes]] = {}
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            if info.filename in entries:
-                raise Invalid(f"{info.filename}: more than one entry with this name")
-            entries[info.filename] = functools.partial(_read_entry, path, info)
+    for entry in _zip_structure(data):
+        if entry.name in entries:
+            raise Invalid(f"{entry.name}: more than one entry with this name")
+        entries[entry.name] = functools.partial(_read_entry, data, entry)
     return entries
 
 
-def _read_entry(path: Path, info: zipfile.ZipInfo) -> bytes:
-    with zipfile.ZipFile(path) as archive:
-        return archive.read(info)
+def _zip_structure(data: bytes) -> list[_Entry]:
+    """The zip's entries, accepted only when a reader going front to back (``jar``, streaming
+    unzippers) and one going through the central directory must see the same files: local
+    entries from byte 0, back to back, each the directory's entry at that offset (same name,
+    sizes, CRC), then the directory, then the end record, then nothing (no comment). The
+    exporter writes exactly this: no data descriptors, extra fields or zip64."""
+    end = len(data) - _END.size
+    if end < 0 or data[end : end + 4] != b"PK\x05\x06":
+        raise Invalid(
+            "zip: the file does not end with its end-of-central-directory record "
+            "(bytes after it, a comment, or not a zip)"
+        )
+    _sig, disk, first_disk, here, total, size, start, comment = _END.unpack_from(data, end)
+    if comment:
+        raise Invalid("zip: a comment after the end record (the exporter writes none)")
+    if (disk, first_disk) != (0, 0) or here != total or start + size != end:
+        raise Invalid(
+            "zip: the central directory is not where the end record says (bytes glued in "
+            "front, split archive or zip64)"
+        )
+    directory = _central_directory(data, start, end, total)
+    position = 0
+    for entry in directory:
+        if entry.offset != position and position == 0:
+            raise Invalid("zip: bytes before the first entry (glued in front of the archive)")
+        if entry.offset != position:
+            raise Invalid(f"zip: {entry.name}: bytes before this entry that no entry holds")
+        position = _local_entry(data, entry)
+    if position != start:
+        raise Invalid(
+            "zip: bytes after the last entry that the central directory does not list (a "
+            "hidden entry streaming readers would extract)"
+        )
+    return directory
+
+
+def _central_directory(data: bytes, start: int, end: int, total: int) -> list[_Entry]:
+    entries, position = [], start
+    for _ in range(total):
+        if position + _CENTRAL.size > end or data[position : position + 4] != b"PK\x01\x02":
+            raise Invalid("zip: the central directory is malformed")
+        values = _CENTRAL.unpack_from(data, position)
+        fields, (name_len, extra_len, comment_len, disk), offset = (
+            values[3:10],
+            values[10:14],
+            values[16],
+        )
+        raw_name = data[position + _CENTRAL.size : position + _CENTRAL.size + name_len]
+        entry = _Entry(_decode_name(raw_name, fields[0]), raw_name, fields, offset)
+        if extra_len or comment_len or disk:
+            raise Invalid(
+                f"zip: {entry.name}: extra field, comment or disk number in the directory"
+            )
+        entries.append(entry)
+        position += _CENTRAL.size + name_len
+    if position != end:
+        raise Invalid("zip: the central directory holds more than its end record counts")
+    return entries
+
+
+def _decode_name(raw: bytes, flags: int) -> str:
+    if flags & ~_UTF8_NAME:
+        raise Invalid(
+            "zip: an entry is encrypted or uses a data descriptor (the exporter does not)"
+        )
+    try:
+        return raw.decode("utf-8" if flags & _UTF8_NAME else "cp437")
+    except UnicodeDecodeError as exc:
+        raise Invalid("zip: an entry name is not valid UTF-8") from exc
+
+
+def _local_entry(data: bytes, entry: _Entry) -> int:
+    """Check the local header at ``entry.offset`` against the directory; return where the next
+    entry must begin (right after this one's data)."""
+    position = entry.offset
+    if data[position : position + 4] != b"PK\x03\x04" or position + _LOCAL.size > len(data):
+        raise Invalid(f"zip: {entry.name}: no local header where the directory points")
+    _sig, _needs, *fields, name_len, extra_len = _LOCAL.unpack_from(data, position)
+    name_at = position + _LOCAL.size
+    if data[name_at : name_at + name_len] != entry.raw_name:
+        raise Invalid(f"zip: {entry.name}: the local header names another file")
+    if extra_len or tuple(fields) != entry.fields:
+        raise Invalid(f"zip: {entry.name}: the local header and the directory disagree")
+    return name_at + name_len + entry.fields[5]
+
+
+def _read_entry(data: bytes, entry: _Entry) -> bytes:
+    """The entry's bytes: its compressed stream must end exactly at its compressed size (no
+    bytes hidden after it) and match its size and CRC."""
+    _flags, method, _time, _date, crc, compressed, size = entry.fields
+    start = entry.offset + _LOCAL.size + len(entry.raw_name)
+    raw = data[start : start + compressed]
+    if method == 0:
+        content, clean = raw, True
+    elif method == 8:
+        inflater = zlib.decompressobj(-15)
+        try:
+            content = inflater.decompress(raw, size + 1)
+        except zlib.error as exc:
+            raise Invalid(f"{entry.name}: not a valid deflate stream") from exc
+        clean = inflater.eof and not inflater.unused_data and not inflater.unconsumed_tail
+    else:
+        raise Invalid(f"{entry.name}: compression method {method} (the exporter uses deflate)")
+    if not clean:
+        raise Invalid(f"{entry.name}: bytes after the end of its compressed data, or truncated")
+    if len(content) != size or zlib.crc32(content) != crc:
+        raise Invalid(f"{entry.name}: size or CRC-32 does not match the zip's record")
+    return content
 
 
 def _listed_files(entries: dict[str, Callable[[], bytes]], listed) -> dict[str, bytes]:
@@ -289,7 +416,7 @@ def main(argv: list[str]) -> int:
             parser.error(f"--public-key: {exc}")
     try:
         print(verify(args.bundle, pinned))
-    except (Invalid, OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+    except (Invalid, OSError, ValueError, KeyError, TypeError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from audit import selectors, signing
 from audit.actions import AuditAction
 from audit.models import AuditEvent
-from audit.services import VERIFIER_PATH
+from audit.services import VERIFIER_PATH, verifier_sha256
 
 
 @require_GET
@@ -41,6 +41,7 @@ def transparency_view(request: HttpRequest) -> HttpResponse:
         "checkpoint": selectors.checkpoint_latest(),
         "public_key": signing.public_key_pem(),
         "fingerprint": signing.public_key_fingerprint(),
+        "verifier_sha256": verifier_sha256(),
         "c2pa_signing": bool(settings.SWAP_C2PA_CERT_CHAIN),
         "c2pa_disabled_reason": settings.C2PA_DISABLED_REASON,
     }

@@ -38,6 +38,50 @@ PHONE_FORMS = [
 ]
 
 
+# What an attacker got through: every separator the phone library strips (dots, slashes,
+# Unicode dashes and spaces, invisible characters, runs of spaces), URL-encoded "+", links and
+# URIs, the US exit code, a number glued to a phone-ish word, digits in other Unicode forms.
+ATTACKER_FORMS = [
+    "07400.123.456",
+    "44.7400.123456",
+    "0044.7400.123.456",
+    "138.0013.8000",
+    "07400\u2013123456",  # en dash
+    "07400\u2014123456",  # em dash
+    "07400\u2212123456",  # minus sign
+    "07400\u00a0123456",  # no-break space
+    "07400\u2009123456",  # thin space
+    "0740\u200b0123456",  # zero-width space
+    "07400    123456",
+    "07400\t123456",
+    "07400\n123456",
+    "07400/123456",
+    "+44\u20137400\u2013123456",
+    "%2B447400123456",
+    "tel:%2B447400123456",
+    "tel:+44-7400-123456",
+    "sms:07400123456",
+    "wa.me/447400123456",
+    "https://wa.me/447400123456?text=hi",
+    "https://api.whatsapp.com/send?phone=447400123456",
+    "01144 7400 123456",
+    "phone07400123456",
+    "Phone:07400123456",
+    "mobile_447400123456",
+    "tel447400123456",
+    "num=447400123456",
+    "number-07400-123456",
+    "whatsapp447400123456",
+    "电话13800138000",
+    "手机：138 0013 8000",
+    "⁰⁷⁴⁰⁰¹²³⁴⁵⁶",  # superscript
+    "⓪⑦④⓪⓪①②③④⑤⑥",  # circled
+    "𝟎𝟕𝟒𝟎𝟎𝟏𝟐𝟑𝟒𝟓𝟔",  # mathematical bold
+    "0️⃣7️⃣4️⃣0️⃣0️⃣1️⃣2️⃣3️⃣4️⃣5️⃣6️⃣",  # keycaps
+    {"07400.123456": 1},
+]
+
+
 def record(**fields) -> AuditEvent:
     with transaction.atomic():
         return audit_record(actor=None, subject=None, action=AuditAction.LOGIN, **fields)
@@ -48,6 +92,36 @@ def test_a_mobile_number_in_any_common_form_is_refused_in_data(text):
     with pytest.raises(ValueError, match="phone number"):
         record(data={"note": text})
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("value", ATTACKER_FORMS, ids=repr)
+def test_every_separator_and_form_the_phone_library_accepts_is_refused(value):
+    with pytest.raises(ValueError, match="phone number"):
+        record(data=value if isinstance(value, dict) else {"note": value})
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "id_447400123456",  # glued to a word that does not say "phone": an id, kept
+        "n447400123456",
+        "order7400123456",
+        "07400_123456",  # the phone library does not read "_" as a separator
+        "0.7400123456",  # a fraction, not a national number
+        "2026-12-06T10:00:00.123456Z",
+        "2026.12.06",
+        "3.11.7",
+        "microphone0740",
+        "telemetry 2024",
+        "sha256:" + hashlib.sha256(b"1").hexdigest(),
+        "captures/2024/01/15/123456.png",
+        "price 100.00",
+    ],
+)
+def test_ids_glued_to_other_words_fractions_and_dotted_versions_pass(value):
+    event = record(data={"value": value})
+    assert AuditEvent.objects.get(pk=event.pk).data == {"value": value}
 
 
 @pytest.mark.parametrize("field", ["object_id", "purpose", "object_type"])

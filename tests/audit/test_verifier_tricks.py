@@ -185,3 +185,30 @@ def test_audit_verify_prints_the_fingerprint_auditors_pin(genuine, capsys):
     call_command("audit_verify")
     digest = fingerprint(signing.public_key_pem().encode())
     assert f"sha256:{digest}" in capsys.readouterr().out
+
+
+def genuine_verifier_sha256(client) -> str:
+    """The SHA-256 of the verifier the service serves on /transparency/verify_audit.py."""
+    response = client.get("/transparency/verify_audit.py")
+    return hashlib.sha256(b"".join(response.streaming_content)).hexdigest()
+
+
+def test_the_transparency_page_publishes_the_genuine_verifiers_sha256(client):
+    digest = genuine_verifier_sha256(client)
+    assert f"sha256:{digest}" in client.get("/transparency/").content.decode()
+
+
+def test_audit_verify_and_audit_export_print_the_genuine_verifiers_sha256(
+    client, alice, tmp_path, capsys
+):
+    """A re-signed bundle can ship a doctored verify_audit.py: the auditor compares its SHA-256
+    with the published one (or downloads the verifier from /transparency/)."""
+    digest = genuine_verifier_sha256(client)
+    record_events(2, subject=alice)
+    call_command("audit_verify")
+    assert f"verify_audit.py sha256:{digest}" in capsys.readouterr().out
+    path = tmp_path / "audit.zip"
+    call_command("audit_export", "--output", str(path))
+    assert f"verify_audit.py sha256:{digest}" in capsys.readouterr().out
+    bundled = dict(entries(path))["verify_audit.py"]
+    assert hashlib.sha256(bundled).hexdigest() == digest

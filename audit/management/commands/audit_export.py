@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.services import ExportRefused, audit_export_write, audit_seal
+from audit.services import ExportRefused, audit_export_write, audit_seal, verifier_sha256
 
 
 def _moment(value: str | None, name: str) -> datetime | None:
@@ -42,3 +42,4 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Wrote {path}: {manifest['events']} events, tree size {manifest['tree_size']}."
         )
+        self.stdout.write(f"Genuine verifier: verify_audit.py sha256:{verifier_sha256()}")

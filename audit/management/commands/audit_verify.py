@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit import signing
+from audit.services import verifier_sha256
 from audit.verification import audit_log_verify
 
 
@@ -8,7 +9,8 @@ class Command(BaseCommand):
     help = (
         "Recompute every leaf from the stored events, rebuild the roots and check every "
         "checkpoint's signature. Exits non-zero naming the first bad index. Prints the signing "
-        "key's fingerprint, which auditors pin with verify_audit.py --fingerprint."
+        "key's fingerprint, which auditors pin with verify_audit.py --fingerprint, and the "
+        "SHA-256 of the genuine verify_audit.py."
     )
 
     def handle(self, *args, **options):
@@ -28,3 +30,4 @@ class Command(BaseCommand):
             f"Signing key fingerprint (SHA-256 of the raw Ed25519 key): "
             f"sha256:{signing.public_key_fingerprint()}"
         )
+        self.stdout.write(f"Genuine verifier: verify_audit.py sha256:{verifier_sha256()}")
