@@ -38,8 +38,9 @@ SMS_BACKEND = env_str("SMS_BACKEND")
 _refuse(deploy_checks.sms_backend_problem(SMS_BACKEND))
 _refuse(deploy_checks.sms_url_problem(SMS_HTTP_BASE_URL))  # noqa: F405
 _refuse(deploy_checks.allowed_hosts_problem(ALLOWED_HOSTS))  # noqa: F405
+_backend = deploy_checks.sms_backend_class(SMS_BACKEND)  # importable: refused above otherwise
 _http_backend = deploy_checks.sms_backend_class(deploy_checks.HTTP_SMS_BACKEND)
-if issubclass(deploy_checks.sms_backend_class(SMS_BACKEND), _http_backend):
+if _backend is not None and _http_backend is not None and issubclass(_backend, _http_backend):
     SMS_HTTP_ACCOUNT_SID = env_str("SMS_HTTP_ACCOUNT_SID")
     SMS_HTTP_AUTH_TOKEN = env_str("SMS_HTTP_AUTH_TOKEN")
     SMS_HTTP_FROM = env_str("SMS_HTTP_FROM")
