@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from consent.identity.models import SmsDevice, User
 from consent.identity.selectors import phone_digest
 from tests.consent.conftest import NEW_NUMBER, last_code, quote, request_code, verify_code
-from tests.consent.test_admin import admin_login
+from tests.consent.identity.test_admin import admin_login
 from tests.erasure.kit import ERASURE_URL, client_for, database_hits, phone_forms, raw_scan
 from tests.factories import StaffFactory
 
@@ -120,7 +120,7 @@ def test_the_childs_erasure_takes_the_guardians_number_with_it(alice, policies, 
     _assert_certificate_and_scan_agree(certificate, str(alice.phone_number))
     assert raw_scan(phone_forms(PARENT), skip=AUDIT_PSEUDONYMS) == []
     # Only the keyed digest of the parent's number is kept, by the code's device and its
-    # send window: both expire with the code (tests/consent/test_prune.py).
+    # send window: both expire with the code (tests/consent/identity/test_prune.py).
     assert SmsDevice.objects.filter(user=None).count() == 1
 
 

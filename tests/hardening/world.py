@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.test import Client
 
-from tests.consent.test_admin import admin_login
+from tests.consent.identity.test_admin import admin_login
 from tests.factories import StaffFactory, UserFactory
 
 ROLES = ("anonymous", "owner", "other", "support", "dpo", "auditor")

@@ -22,7 +22,7 @@ from audit.leaves import jcs
 from audit.models import AuditCheckpoint
 from audit.services import VERIFIER_PATH, audit_seal
 from compliance_site import inventory
-from tests.consent.test_admin import admin_login
+from tests.consent.identity.test_admin import admin_login
 from tests.reports.conftest import (
     AUDIT_EXPORT_URL,
     EXPORT_JSON_URL,

@@ -17,7 +17,7 @@ from consent.erasure.services import erasure_request
 from consent.identity.services import staff_roles_sync
 from consent.reports.models import ReportJob
 from consent.reports.services import report_job_request
-from tests.consent.test_admin import admin_login
+from tests.consent.identity.test_admin import admin_login
 from tests.factories import StaffFactory
 from tests.reports.conftest import staff_with_role
 

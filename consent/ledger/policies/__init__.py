@@ -2,7 +2,7 @@
 
 ``v<N>/<purpose>.<language>.txt`` holds the exact text of version N (UTF-8, read as bytes so
 no newline is translated): its SHA-256 is what a grant quotes. A published text never
-changes: ``tests/consent/test_ledger_policies.py`` pins the SHA-256 of every shipped file.
+changes: ``tests/consent/ledger/test_ledger_policies.py`` pins the SHA-256 of every shipped file.
 Later versions are published by the DPO in the admin (``consent.ledger.services.policy_publish``).
 
 Purposes and how they depend on each other (decided here, shown to people as notes):

@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from compliance_site.staff_roles import ROLES as STAFF_ROLES
 from consent.identity.models import User
 from consent.management.commands.seed_demo import DEMO_STAFF, DEMO_SUPERUSER_PHONE
-from tests.consent.test_admin import ADMIN_INDEX, admin_login
+from tests.consent.identity.test_admin import ADMIN_INDEX, admin_login
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from consent.erasure.services import erasure_request
 from consent.identity.models import User
 from consent.identity.services import staff_view_record
 from consent.reports.services import report_job_request
-from tests.consent.test_admin import admin_login
+from tests.consent.identity.test_admin import admin_login
 from tests.factories import StaffFactory, UserFactory
 from tests.reports.conftest import staff_with_role
 
