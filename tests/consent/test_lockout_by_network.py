@@ -106,6 +106,7 @@ def test_a_network_gets_a_daily_number_of_wrong_codes_then_waits_but_the_owner_d
     assert refused.status_code == 429
     assert refused.json()["code"] == "rate_limited"
     assert 0 < int(refused["Retry-After"]) <= settings.OTP_FAILURE_WINDOW
+    assert "hours" in refused.json()["detail"]  # "Too many attempts. Try again in 24 hours."
     assert verify_code(api, phone, last_code(outbox), **OWNER).status_code == 200
 
 
@@ -147,3 +148,18 @@ def test_attempt_rows_hold_only_keyed_digests_and_are_pruned(api, outbox, clock,
     clock.shift(settings.OTP_FAILURE_WINDOW)
     assert identity_prune()["code_attempts"] == 2
     assert not CodeAttempts.objects.exists()
+
+
+def test_limits_that_let_one_network_reach_a_shared_cap_fail_the_system_check(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from consent.identity.checks import check_sign_in_limits
+
+    assert check_sign_in_limits(None) == []  # the defaults
+    settings.OTP_FAILURES_PER_NUMBER_NETWORK = settings.OTP_FAILURES_PER_NUMBER
+    settings.OTP_SEND_LIMIT_PER_NUMBER_TOTAL = 18  # what one network can ask in an hour
+
+    assert [error.id for error in check_sign_in_limits(None)] == ["consent.E001", "consent.E002"]
+    with pytest.raises(SystemCheckError, match="consent.E002"):
+        call_command("check")
