@@ -234,7 +234,7 @@ def _send_limits(number: phonenumbers.PhoneNumber, client_ip: str) -> list[_Limi
 
 
 def _network(client_ip: str) -> str:
-    """The keyed digest of the client's network as every sign-in limit counts it."""
+    """The keyed digest of the client's network (``ip_limit_key``) as the send limits count it."""
     return keyed_digest("ip", ip_limit_key(client_ip))
 
 
@@ -399,7 +399,7 @@ def _attempts_locked(
 ) -> tuple[CodeAttempts, CodeAttempts]:
     """The number's attempt rows from this network and from all networks, made if missing,
     locked. Made for every number alike; they never point at an account (no oracle)."""
-    digest, network = phone_digest(number), _network(client_ip)
+    digest, network = phone_digest(number), _attempts_network(client_ip)
     now = timezone.now()
     CodeAttempts.objects.bulk_create(
         [CodeAttempts(phone_digest=digest, network=key, expires_at=now) for key in (network, "")],
@@ -461,8 +461,13 @@ def _attempts_lift(*, number: phonenumbers.PhoneNumber, client_ip: str) -> None:
     number (not its daily count, and not other networks': each asks for its own). One
     statement for every number, whether it has a row or not."""
     CodeAttempts.objects.filter(
-        phone_digest=phone_digest(number), network=_network(client_ip)
+        phone_digest=phone_digest(number), network=_attempts_network(client_ip)
     ).update(failures=0, last_failure=None)
+
+
+def _attempts_network(client_ip: str) -> str:
+    # A key of its own, so the column cannot be matched with the send windows' address keys.
+    return keyed_digest("attempts-network", ip_limit_key(client_ip))
 
 
 def _seconds(seconds: float) -> timedelta:
