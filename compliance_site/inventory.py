@@ -45,9 +45,9 @@ write its callbacks under the names above, and add it to its band in
 record of processing, the ``/retention/`` page and the sweep then find it by themselves.
 
 Not swept here: consent's sign-in data with no purpose left (unused code devices, send
-windows, expired tokens, held session numbers, expired sessions) is pruned by consent's own
-beat tasks (``identity_prune``, ``session_numbers_prune``, audited as ``IDENTITY_PRUNED``),
-every few minutes rather than hourly.
+windows, code attempt counts, expired tokens, held session numbers, expired sessions) is
+pruned by consent's own beat tasks (``identity_prune``, ``session_numbers_prune``, audited as
+``IDENTITY_PRUNED``), every few minutes rather than hourly.
 
 This module imports no app.
 """

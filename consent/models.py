@@ -4,8 +4,8 @@ one app label ``consent`` (their tables and migrations are the app's)."""
 from consent.erasure.models import ErasureRequest
 from consent.identity.models import (
     CODE_FIELDS,
-    LOCKED_OUT,
     ApiToken,
+    CodeAttempts,
     SendWindow,
     SessionNumber,
     SmsDevice,
@@ -25,8 +25,8 @@ from consent.reports.models import ReportJob
 __all__ = [
     "CODE_FIELDS",
     "LANGUAGE_CHOICES",
-    "LOCKED_OUT",
     "ApiToken",
+    "CodeAttempts",
     "ConsentRecord",
     "ErasureRequest",
     "MinorDeclaration",

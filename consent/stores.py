@@ -3,8 +3,8 @@
 Each store locates references (never the data), exports JSON-safe copies for access requests
 and erases idempotently, keyed by the subject id alone, so erasure can resume after the account
 row is gone (the contract: ``compliance_site.inventory``). Stores that need the phone number
-(devices, send windows, session numbers) are in band ``SIGN_IN``, before the account row
-(``ACCOUNT``); the ledger (``RECORDS``) stays until every key is destroyed.
+(devices, send windows, code attempts, session numbers) are in band ``SIGN_IN``, before the
+account row (``ACCOUNT``); the ledger (``RECORDS``) stays until every key is destroyed.
 
 Not stores, and why: the cache holds nothing personal (sign-in limits are rows, keyed by
 digests; sessions live in the database and hold no number: ``consent.session_numbers``);
@@ -29,7 +29,7 @@ from django.utils.translation import gettext_noop
 
 from compliance_site import inventory
 from consent.erasure.models import ErasureRequest
-from consent.identity.models import ApiToken, SendWindow, SmsDevice, User
+from consent.identity.models import ApiToken, CodeAttempts, SendWindow, SmsDevice, User
 from consent.identity.selectors import phone_digest
 from consent.identity.session_numbers import (
     session_numbers_erase,
@@ -172,10 +172,11 @@ def sms_devices_erase(subject_id: int) -> int:
 
 
 def _windows(subject_id: int):
+    """The number's send windows: per client network and from all networks."""
     number = _number(subject_id)
     if number is None:
         return SendWindow.objects.none()
-    return SendWindow.objects.filter(scope=SendWindow.Scope.NUMBER, key=phone_digest(number))
+    return SendWindow.objects.filter(phone_digest=phone_digest(number))
 
 
 def send_windows_locate(subject_id: int) -> list[str]:
@@ -191,6 +192,30 @@ def send_windows_export(subject_id: int) -> list[dict]:
 
 def send_windows_erase(subject_id: int) -> int:
     return _windows(subject_id).delete()[0]
+
+
+def _attempts(subject_id: int):
+    """Wrong codes counted for the number, per client network and from all networks."""
+    number = _number(subject_id)
+    if number is None:
+        return CodeAttempts.objects.none()
+    return CodeAttempts.objects.filter(phone_digest=phone_digest(number))
+
+
+def code_attempts_locate(subject_id: int) -> list[str]:
+    return [f"code_attempts:{pk}" for pk in _attempts(subject_id).values_list("pk", flat=True)]
+
+
+def code_attempts_export(subject_id: int) -> list[dict]:
+    # The network is a keyed digest: it tells the person nothing, so it is not exported.
+    return [
+        {"from_one_network": bool(network), "wrong_codes_recently": len(hits)}
+        for network, hits in _attempts(subject_id).values_list("network", "hits")
+    ]
+
+
+def code_attempts_erase(subject_id: int) -> int:
+    return _attempts(subject_id).delete()[0]
 
 
 # --- places that hold nothing, checked ----------------------------------------------------------
@@ -336,7 +361,7 @@ STORES = (
         why=gettext_noop("Signing you in with a text message code"),
         retention=gettext_noop(
             "As long as the account exists; for numbers that never signed in, until the "
-            "code expires and failed attempts are forgotten (5 minutes after the last)"
+            "code expires (5 minutes)"
         ),
         legal_basis=gettext_noop("Performance of the service you asked for"),
         locate=sms_devices_locate,
@@ -346,13 +371,32 @@ STORES = (
     ),
     inventory.Store(
         name="consent.send_windows",
-        what=gettext_noop("When codes were sent to your number (keyed by a digest of it)"),
+        what=gettext_noop(
+            "When codes were sent to your number, per network asking and in total (keyed by "
+            "digests)"
+        ),
         why=gettext_noop("Limiting how many codes are sent, against abuse"),
         retention=gettext_noop("At most 1 hour after the last code"),
         legal_basis=gettext_noop("Legitimate interest in preventing fraud"),
         locate=send_windows_locate,
         export=send_windows_export,
         erase=send_windows_erase,
+        band=inventory.Band.SIGN_IN,
+    ),
+    inventory.Store(
+        name="consent.code_attempts",
+        what=gettext_noop(
+            "Wrong sign-in codes entered for your number, counted per network (a keyed digest "
+            "of the network) and in total, keyed by a digest of your number"
+        ),
+        why=gettext_noop(
+            "Slowing down and stopping code guessing without locking you out from your own network"
+        ),
+        retention=gettext_noop("At most 24 hours after the last wrong code"),
+        legal_basis=gettext_noop("Legitimate interest in preventing fraud"),
+        locate=code_attempts_locate,
+        export=code_attempts_export,
+        erase=code_attempts_erase,
         band=inventory.Band.SIGN_IN,
     ),
     inventory.Store(

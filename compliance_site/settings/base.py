@@ -258,9 +258,24 @@ SMS_SENDER_NAME = env_str("SMS_SENDER_NAME", "Faceledger")
 
 OTP_SMS_CODE_VALIDITY = env_int("OTP_SMS_CODE_VALIDITY", 300, minimum=30)
 OTP_SMS_THROTTLE_FACTOR = env_int("OTP_SMS_THROTTLE_FACTOR", 1, minimum=0)
+# Back-off, lock-out and the first send limit count per number AND client network
+# (compliance_site.client_address.ip_limit_key), so one network cannot lock another out.
+# Wrong codes for one number from one network, per code: then that network is locked out until
+# it asks for a new code.
 OTP_SMS_MAX_FAILURES = env_int("OTP_SMS_MAX_FAILURES", 6, minimum=1)
+# Wrong codes for one number per OTP_FAILURE_WINDOW: from one network, and from all networks
+# together (which bounds guessing: at most OTP_FAILURES_PER_NUMBER guesses of a 6-digit code a
+# day). The first must stay below the second, or one network could lock the owner out.
+OTP_FAILURES_PER_NUMBER_NETWORK = env_int("OTP_FAILURES_PER_NUMBER_NETWORK", 12, minimum=1)
+OTP_FAILURES_PER_NUMBER = env_int("OTP_FAILURES_PER_NUMBER", 60, minimum=1)
+OTP_FAILURE_WINDOW = env_int("OTP_FAILURE_WINDOW", 86400, minimum=60)
+# Codes sent to one number at the request of one client network, per window...
 OTP_SEND_LIMIT_PER_NUMBER = env_int("OTP_SEND_LIMIT_PER_NUMBER", 3, minimum=1)
 OTP_SEND_WINDOW_PER_NUMBER = env_int("OTP_SEND_WINDOW_PER_NUMBER", 600, minimum=1)
+# ... and at the request of all networks together: above what one network can ask in this
+# window (3 per 10 minutes is 18 an hour), so one network cannot starve the owner of codes.
+OTP_SEND_LIMIT_PER_NUMBER_TOTAL = env_int("OTP_SEND_LIMIT_PER_NUMBER_TOTAL", 24, minimum=1)
+OTP_SEND_WINDOW_PER_NUMBER_TOTAL = env_int("OTP_SEND_WINDOW_PER_NUMBER_TOTAL", 3600, minimum=1)
 OTP_SEND_LIMIT_PER_IP = env_int("OTP_SEND_LIMIT_PER_IP", 20, minimum=1)
 OTP_SEND_WINDOW_PER_IP = env_int("OTP_SEND_WINDOW_PER_IP", 3600, minimum=1)
 OTP_SEND_LIMIT_PER_PREFIX = env_int("OTP_SEND_LIMIT_PER_PREFIX", 200, minimum=1)

@@ -104,7 +104,7 @@ class OtpVerifyApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key = token_login(**serializer.validated_data)
+        key = token_login(**serializer.validated_data, client_ip=client_ip_for(request))
         return Response(self.OutputSerializer({"token": key}).data, status=status.HTTP_200_OK)
 
 

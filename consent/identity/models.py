@@ -64,8 +64,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         return str(self)
 
 
-# verify_is_allowed() reason once OTP_SMS_MAX_FAILURES wrong codes were entered for one code.
-LOCKED_OUT = "LOCKED_OUT"
 # The fields a new code or a verification attempt changes.
 CODE_FIELDS = [
     "token",
@@ -91,12 +89,13 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
     of what the code was sent for (``binding``: signing in, or one guardian grant): a code
     passes only where it is used for exactly that.
 
-    The device is also the number's failure counter (back-off and lock-out), made at the first
-    attempt for any number, known or not, so that the answers never tell them apart. Failures
-    are forgotten ``OTP_SMS_CODE_VALIDITY`` seconds after the last one (by then any code they
-    were aimed at has expired), and a new code forgets them at once. A device whose number
-    never signed in is personal data with no purpose once its code expired and its failures
-    are forgotten: ``identity_prune`` deletes it.
+    The device counts the wrong codes entered against its current code from every network
+    (``throttling_failure_count``, reset by a new code), but never blocks: back-off, lock-out
+    and the daily caps count per number and client network (``CodeAttempts``), so that an
+    attacker's wrong codes cannot lock the owner out. The device is made at the first attempt
+    for any number, known or not, with the same statements for all. A device whose number
+    never signed in is personal data with no purpose once its code expired: ``identity_prune``
+    deletes it.
     """
 
     user = models.ForeignKey(
@@ -124,24 +123,8 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
         verbose_name = _("SMS device")
 
     def get_throttle_factor(self) -> int:
-        return settings.OTP_SMS_THROTTLE_FACTOR
-
-    @property
-    def is_locked_out(self) -> bool:
-        return self.throttling_failure_count >= settings.OTP_SMS_MAX_FAILURES
-
-    def failures_forget_stale(self) -> None:
-        """Forget failures older than a code's validity (in memory; saved with the attempt)."""
-        last = self.throttling_failure_timestamp
-        horizon = timedelta(seconds=settings.OTP_SMS_CODE_VALIDITY)
-        if last is not None and timezone.now() - last >= horizon:
-            self.throttle_reset(commit=False)
-
-    def verify_is_allowed(self):
-        self.failures_forget_stale()
-        if self.is_locked_out:
-            return False, {"reason": LOCKED_OUT, "failure_count": self.throttling_failure_count}
-        return super().verify_is_allowed()
+        # No back-off on the device: it is shared by every network (see CodeAttempts).
+        return 0
 
     def code_digest(self, code: str) -> str:
         message = f"{self.phone_digest}:{code}"
@@ -158,8 +141,7 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
         return code
 
     def store_token(self, code: str, valid_until, commit: bool = True, *, binding: str) -> None:
-        """A new code replaces the old one (and its binding) and lifts the back-off and the
-        lock-out."""
+        """A new code replaces the old one (and its binding) and its count of wrong codes."""
         self.token = self.code_digest(code)
         self.binding = binding
         self.valid_until = valid_until
@@ -172,10 +154,11 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
         return bool(self.token) and constant_time_compare(self.token, self.code_digest(str(code)))
 
     def verify_token(self, token, binding: str = "") -> bool:
-        """Single use, expiring, throttled, and only for what the code was sent for (the
-        ``binding`` digest); compared in constant time. A right code used for something else
-        counts as a wrong code. django-otp's own forms (the admin's login) call this without a
-        binding: no code is ever sent for them, so there it always fails."""
+        """Single use, expiring, and only for what the code was sent for (the ``binding``
+        digest); compared in constant time. A right code used for something else counts as a
+        wrong code. The caller throttles, per network (``CodeAttempts``). django-otp's own
+        forms (the admin's login) call this without a binding: no code is ever sent for them,
+        so there it always fails."""
         allowed, _info = self.verify_is_allowed()
         if not allowed:
             return False
@@ -211,19 +194,26 @@ class ApiToken(models.Model):
 
 
 class SendWindow(models.Model):
-    """Recent code sends for one number, client address or number prefix (sliding window).
+    """Recent code sends (sliding window) for one number asked from one client network, one
+    number from all networks, one client address or one number prefix.
 
-    Keyed by an HMAC of the value, never the value. The row is locked while counting so
-    that several processes cannot all pass the limit at once.
+    Keyed by an HMAC of the value, never the value; rows counting a number also hold the
+    number's keyed digest (``phone_digest``), by which erasure finds them. The row is locked
+    while counting so that several processes cannot all pass the limit at once.
     """
 
     class Scope(models.TextChoices):
+        # Codes sent to a number at the request of one client network (``ip_limit_key``).
         NUMBER = "number"
+        # Codes sent to a number at the request of any network: the cap above the one before.
+        NUMBER_TOTAL = "number_total"
         IP = "ip"
         PREFIX = "prefix"
 
-    scope = models.CharField(max_length=8, choices=Scope.choices)
+    scope = models.CharField(max_length=16, choices=Scope.choices)
     key = models.CharField(max_length=64)
+    # The number's keyed digest for the number scopes (erasure finds them by it), else empty.
+    phone_digest = models.CharField(max_length=64, blank=True, default="", db_index=True)
     # Send times (milliseconds since the epoch) still inside the window, oldest first.
     hits = models.JSONField(default=list)
     # When the newest hit leaves the window: after that the row says nothing and is pruned.
@@ -236,6 +226,45 @@ class SendWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} send window {self.pk}"
+
+
+class CodeAttempts(models.Model):
+    """Wrong codes entered for one number from one client network (``network``: a keyed digest
+    of ``ip_limit_key``), or from all networks together (``network`` empty).
+
+    Per network: the back-off (``OTP_SMS_THROTTLE_FACTOR`` seconds, doubling per wrong code)
+    and the lock-out after ``OTP_SMS_MAX_FAILURES``, lifted by a new code asked from that
+    network, or forgotten ``OTP_SMS_CODE_VALIDITY`` seconds after the last wrong code. For
+    both kinds, ``hits`` holds the times of the wrong codes inside ``OTP_FAILURE_WINDOW``: the
+    daily caps (``OTP_FAILURES_PER_NUMBER_NETWORK``, ``OTP_FAILURES_PER_NUMBER``). An
+    attacker's wrong codes therefore lock out only the attacker's network; only the cap of the
+    number as a whole, which bounds guessing, is shared.
+
+    Rows are made at the first attempt for any number, known or not, and never point at an
+    account, so every number's answers are alike; they hold digests only and are pruned once
+    they say nothing (``expires_at``).
+    """
+
+    phone_digest = models.CharField(max_length=64, editable=False)
+    network = models.CharField(max_length=64, blank=True, editable=False)
+    # Wrong codes since the last code this network asked for (or success, or forgetting).
+    failures = models.PositiveIntegerField(default=0)
+    last_failure = models.DateTimeField(null=True, blank=True)
+    # Times (milliseconds since the epoch) of wrong codes inside OTP_FAILURE_WINDOW, oldest first.
+    hits = models.JSONField(default=list)
+    # When the row stops mattering: the back-off forgotten and the last hit out of the window.
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-in code attempts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone_digest", "network"], name="consent_codeattempts_number_network"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"code attempts {self.pk}"
 
 
 class SessionNumber(models.Model):

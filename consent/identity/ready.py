@@ -1,9 +1,14 @@
 """Identity's part of ``ConsentConfig.ready()``: what it plugs into the layer below."""
 
+from django.core import checks
+
 from compliance_site import admin, staff_roles
 
 
 def ready() -> None:
+    from consent.identity.checks import check_sign_in_limits
+
+    checks.register(check_sign_in_limits, checks.Tags.security)
     from consent.identity.services import (
         staff_list_narrowed_record,
         staff_login_record,

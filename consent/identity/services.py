@@ -44,7 +44,14 @@ from compliance_site.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from consent.identity.models import CODE_FIELDS, LOCKED_OUT, ApiToken, SendWindow, SmsDevice, User
+from consent.identity.models import (
+    CODE_FIELDS,
+    ApiToken,
+    CodeAttempts,
+    SendWindow,
+    SmsDevice,
+    User,
+)
 from consent.identity.selectors import (
     e164,
     keyed_digest,
@@ -127,6 +134,7 @@ class _Limit:
     key: str
     limit: int
     window: int  # seconds
+    phone_digest: str = ""  # for the number's scopes: erasure finds the row by it
 
 
 def otp_request(*, phone: str, client_ip: str, use: CodeUse = SIGN_IN) -> str:
@@ -137,12 +145,14 @@ def otp_request(*, phone: str, client_ip: str, use: CodeUse = SIGN_IN) -> str:
     The answer, and the work done, are the same whether or not the number has an account (no
     enumeration): the account is not even looked up, so these events name no subject. The
     order of side effects matters:
-    1. count the send against the per-number, per-address and per-prefix limits and commit,
-       so concurrent requests in other processes see it (refusals are audited, not counted);
+    1. count the send against the limits per number and client network, per number, per
+       address and per prefix, and commit, so concurrent requests in other processes see it
+       (refusals are audited, not counted);
     2. send outside any transaction, so no lock is held while the gateway answers;
-    3. only once the gateway took the message, store the code's HMAC on the device. A failed
-       send therefore leaves the previous code usable and is NOT counted against any limit
-       (its claim is released): the user did not get a code and may simply retry.
+    3. only once the gateway took the message, store the code's HMAC on the device and lift
+       the asking network's back-off and lock-out for the number. A failed send therefore
+       leaves the previous code usable and is NOT counted against any limit (its claim is
+       released): the user did not get a code and may simply retry.
     """
     number = check_phone(phone)
     to, now = e164(number), timezone.now()
@@ -165,6 +175,7 @@ def otp_request(*, phone: str, client_ip: str, use: CodeUse = SIGN_IN) -> str:
     valid_until = now + timedelta(seconds=settings.OTP_SMS_CODE_VALIDITY)
     with transaction.atomic(durable=True):
         _device_code_store(number=number, code=code, valid_until=valid_until, use=use)
+        _attempts_lift(number=number, client_ip=client_ip)
         data = {"valid_seconds": settings.OTP_SMS_CODE_VALIDITY}
         _record(AuditAction.OTP_REQUESTED, subject=None, data=data)
     return to
@@ -189,17 +200,28 @@ def _code_message(code: str, use: CodeUse) -> str:
 
 
 def _send_limits(number: phonenumbers.PhoneNumber, client_ip: str) -> list[_Limit]:
+    """Per number and client network (so one network cannot use up another's codes), per
+    number from all networks (a higher cap), per address, per prefix (SMS pumping)."""
     # Always this order: rows are locked in it, so concurrent requests cannot deadlock.
+    digest = phone_digest(number)
     return [
         _Limit(
             SendWindow.Scope.NUMBER,
-            phone_digest(number),
+            keyed_digest("number-network", f"{digest}:{_network(client_ip)}"),
             settings.OTP_SEND_LIMIT_PER_NUMBER,
             settings.OTP_SEND_WINDOW_PER_NUMBER,
+            phone_digest=digest,
+        ),
+        _Limit(
+            SendWindow.Scope.NUMBER_TOTAL,
+            digest,
+            settings.OTP_SEND_LIMIT_PER_NUMBER_TOTAL,
+            settings.OTP_SEND_WINDOW_PER_NUMBER_TOTAL,
+            phone_digest=digest,
         ),
         _Limit(
             SendWindow.Scope.IP,
-            keyed_digest("ip", ip_limit_key(client_ip)),
+            _network(client_ip),
             settings.OTP_SEND_LIMIT_PER_IP,
             settings.OTP_SEND_WINDOW_PER_IP,
         ),
@@ -210,6 +232,11 @@ def _send_limits(number: phonenumbers.PhoneNumber, client_ip: str) -> list[_Limi
             settings.OTP_SEND_WINDOW_PER_PREFIX,
         ),
     ]
+
+
+def _network(client_ip: str) -> str:
+    """The keyed digest of the client's network (``ip_limit_key``) as the send limits count it."""
+    return keyed_digest("ip", ip_limit_key(client_ip))
 
 
 def _send_windows_claim(limits: Sequence[_Limit], now: datetime) -> tuple[RateLimited, dict] | None:
@@ -234,8 +261,9 @@ def _send_windows_claim(limits: Sequence[_Limit], now: datetime) -> tuple[RateLi
 
 
 def _send_window_locked(limit: _Limit) -> SendWindow:
+    defaults = {"expires_at": timezone.now(), "phone_digest": limit.phone_digest}
     row, _created = SendWindow.objects.select_for_update().get_or_create(
-        scope=limit.scope, key=limit.key, defaults={"expires_at": timezone.now()}
+        scope=limit.scope, key=limit.key, defaults=defaults
     )
     return row
 
@@ -268,7 +296,10 @@ def _millis(moment: datetime) -> int:
 
 
 def _too_many(seconds: int) -> str:
-    if seconds >= 120:
+    if seconds >= 2 * 3600:  # the daily caps
+        hours = math.ceil(seconds / 3600)
+        wait = ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    elif seconds >= 120:
         minutes = math.ceil(seconds / 60)
         wait = ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
     else:
@@ -285,16 +316,17 @@ class _Attempt:
     refusal: ApplicationError | None = None
 
 
-def token_login(*, phone: str, code: str) -> str:
-    """Check the code; on success create the account if new and return a new API token key.
+def token_login(*, phone: str, code: str, client_ip: str) -> str:
+    """Check the code entered from ``client_ip``; on success create the account if new and
+    return a new API token key.
 
     A refusal is raised only after the transaction committed, so the failed attempt (back-off
-    counter and audit event) is kept.
+    counters and audit event) is kept.
     """
     number = check_phone(phone)
     key = ""
     with transaction.atomic(durable=True):
-        attempt = otp_check(number=number, code=code, use=SIGN_IN)
+        attempt = otp_check(number=number, code=code, use=SIGN_IN, client_ip=client_ip)
         if attempt.user is not None:
             key = _api_token_issue(user=attempt.user)
             _record(AuditAction.LOGIN, actor=attempt.user, subject=attempt.user, data=_API)
@@ -303,12 +335,12 @@ def token_login(*, phone: str, code: str) -> str:
     return key
 
 
-def session_login(*, request: HttpRequest, phone: str, code: str) -> User:
+def session_login(*, request: HttpRequest, phone: str, code: str, client_ip: str) -> User:
     """As ``token_login``, for the portal: log the user into ``request``'s session, which
     ``django.contrib.auth.login`` rotates (no session fixation)."""
     number = check_phone(phone)
     with transaction.atomic(durable=True):
-        attempt = otp_check(number=number, code=code, use=SIGN_IN)
+        attempt = otp_check(number=number, code=code, use=SIGN_IN, client_ip=client_ip)
         if attempt.user is not None:
             auth_login(request, attempt.user, backend=_SESSION_BACKEND)
             _record(AuditAction.LOGIN, actor=attempt.user, subject=attempt.user, data=_PORTAL)
@@ -322,34 +354,129 @@ _API = {"channel": "api"}
 _PORTAL = {"channel": "portal"}
 
 
-def otp_check(*, number: phonenumbers.PhoneNumber, code: str, use: CodeUse) -> _Attempt:
-    """Verify ``code`` for ``use`` under a row lock; record the outcome. Runs in the caller's
-    transaction. A right code sent for another use fails as a wrong code (``other_use``)."""
+def otp_check(
+    *, number: phonenumbers.PhoneNumber, code: str, use: CodeUse, client_ip: str
+) -> _Attempt:
+    """Verify ``code`` for ``use``, entered from ``client_ip``, under row locks; record the
+    outcome. Runs in the caller's transaction. A right code sent for another use fails as a
+    wrong code (``other_use``).
+
+    Back-off, lock-out and the daily caps count the number's wrong codes per client network
+    (``CodeAttempts``): an attacker's wrong codes lock out the attacker's network, not the
+    owner's. Only the number's daily cap over all networks is shared; it bounds guessing."""
     device = _device_locked(number)
-    allowed, info = device.verify_is_allowed()
-    if not allowed:
-        return _refused_while_blocked(info)
+    mine, every = _attempts_locked(number, client_ip)
+    now = timezone.now()
+    refusal = _attempts_refusal(mine, every, now)
+    if refusal is not None:
+        return _Attempt(refusal=refusal)
     reason = _failure_reason(device, code=code)
     if not device.verify_token(code, binding=use.digest()):
-        failures = device.throttling_failure_count
-        data = {"reason": reason, "failures": failures}
+        _attempts_failed(mine, every, now)
+        data = {"reason": reason, "failures": mine.failures}
         _record(AuditAction.OTP_FAILED, subject=None, data=data)
-        if device.is_locked_out:
-            _record(AuditAction.OTP_LOCKED_OUT, subject=None, data={"failures": failures})
+        if mine.failures >= settings.OTP_SMS_MAX_FAILURES:
+            _record(AuditAction.OTP_LOCKED_OUT, subject=None, data={"failures": mine.failures})
             return _Attempt(refusal=_locked_out())
         return _Attempt(refusal=_invalid_code())
+    mine.failures, mine.last_failure = 0, None
+    mine.save(update_fields=["failures", "last_failure"])
     return _subject_verified(device, number)
 
 
 def _device_locked(number: phonenumbers.PhoneNumber) -> SmsDevice:
     """The number's device, made if missing, locked (FOR UPDATE: two requests with the same
-    code cannot both use it). Every number, with an account, a code or neither, gets the same
-    row and the same statements, so back-off and lock-out answer alike for all: no oracle."""
+    code cannot both use it, and attempts on one number are counted one at a time). Every
+    number, with an account, a code or neither, gets the same row and the same statements."""
     digest = phone_digest(number)
     SmsDevice.objects.bulk_create(
         [SmsDevice(phone_digest=digest, name="SMS")], ignore_conflicts=True
     )
     return SmsDevice.objects.select_for_update().get(phone_digest=digest)
+
+
+def _attempts_locked(
+    number: phonenumbers.PhoneNumber, client_ip: str
+) -> tuple[CodeAttempts, CodeAttempts]:
+    """The number's attempt rows from this network and from all networks, made if missing,
+    locked. Made for every number alike; they never point at an account (no oracle)."""
+    digest, network = phone_digest(number), _attempts_network(client_ip)
+    now = timezone.now()
+    CodeAttempts.objects.bulk_create(
+        [CodeAttempts(phone_digest=digest, network=key, expires_at=now) for key in (network, "")],
+        ignore_conflicts=True,
+    )
+    rows = CodeAttempts.objects.select_for_update().filter(phone_digest=digest)
+    by_network = {row.network: row for row in rows.filter(network__in=[network, ""])}
+    return by_network[network], by_network[""]
+
+
+def _attempts_refusal(
+    mine: CodeAttempts, every: CodeAttempts, now: datetime
+) -> ApplicationError | None:
+    """Why this network may not try a code now, audited; None if it may. In memory, the
+    failures this network made are forgotten once a code's validity passed since the last,
+    and wrong codes older than the daily window leave it (saved with the next failure)."""
+    if mine.last_failure and now - mine.last_failure >= _seconds(settings.OTP_SMS_CODE_VALIDITY):
+        mine.failures, mine.last_failure = 0, None
+    stamp, window = _millis(now), settings.OTP_FAILURE_WINDOW * 1000
+    for row in (mine, every):
+        row.hits = [hit for hit in row.hits if hit > stamp - window]
+    caps = (
+        (mine, settings.OTP_FAILURES_PER_NUMBER_NETWORK),
+        (every, settings.OTP_FAILURES_PER_NUMBER),
+    )
+    frees = [row.hits[-cap] + window for row, cap in caps if len(row.hits) >= cap]
+    if frees:
+        return _refused("daily_limit", _rate_limited(math.ceil((max(frees) - stamp) / 1000)))
+    if mine.failures >= settings.OTP_SMS_MAX_FAILURES:
+        return _refused("locked_out", _locked_out())
+    if mine.failures and settings.OTP_SMS_THROTTLE_FACTOR:
+        delay = settings.OTP_SMS_THROTTLE_FACTOR * 2 ** (mine.failures - 1)
+        wait = (mine.last_failure + _seconds(delay) - now).total_seconds()
+        if wait > 0:
+            return _refused("backing_off", _rate_limited(math.ceil(wait)))
+    return None
+
+
+def _refused(reason: str, error: ApplicationError) -> ApplicationError:
+    _record(AuditAction.OTP_FAILED, subject=None, data={"reason": reason})
+    return error
+
+
+def _attempts_failed(mine: CodeAttempts, every: CodeAttempts, now: datetime) -> None:
+    """Count a wrong code for this network (back-off, lock-out, its daily cap) and for the
+    number from all networks (the daily cap that bounds guessing)."""
+    stamp = _millis(now)
+    mine.failures += 1
+    mine.last_failure = now
+    held = max(settings.OTP_FAILURE_WINDOW, settings.OTP_SMS_CODE_VALIDITY)
+    for row in (mine, every):
+        row.hits.append(stamp)
+        row.expires_at = now + _seconds(held)
+        row.save(update_fields=["failures", "last_failure", "hits", "expires_at"])
+
+
+def _attempts_lift(*, number: phonenumbers.PhoneNumber, client_ip: str) -> None:
+    """A new code asked from a network lifts that network's back-off and lock-out for the
+    number (not its daily count, and not other networks': each asks for its own). One
+    statement for every number, whether it has a row or not."""
+    CodeAttempts.objects.filter(
+        phone_digest=phone_digest(number), network=_attempts_network(client_ip)
+    ).update(failures=0, last_failure=None)
+
+
+def _attempts_network(client_ip: str) -> str:
+    # A key of its own, so the column cannot be matched with the send windows' address keys.
+    return keyed_digest("attempts-network", ip_limit_key(client_ip))
+
+
+def _seconds(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+def _rate_limited(wait: int) -> RateLimited:
+    return RateLimited(_too_many(wait), retry_after=wait)
 
 
 def _failure_reason(device: SmsDevice, *, code: str) -> str:
@@ -360,15 +487,6 @@ def _failure_reason(device: SmsDevice, *, code: str) -> str:
     if device.code_matches(code):
         return "other_use"
     return "wrong_code"
-
-
-def _refused_while_blocked(info: dict) -> _Attempt:
-    if info["reason"] == LOCKED_OUT:
-        _record(AuditAction.OTP_FAILED, subject=None, data={"reason": "locked_out"})
-        return _Attempt(refusal=_locked_out())
-    wait = math.ceil((info["locked_until"] - timezone.now()).total_seconds())
-    _record(AuditAction.OTP_FAILED, subject=None, data={"reason": "backing_off"})
-    return _Attempt(refusal=RateLimited(_too_many(wait), retry_after=wait))
 
 
 def _subject_verified(device: SmsDevice, number: phonenumbers.PhoneNumber) -> _Attempt:
@@ -571,16 +689,16 @@ def staff_phone_reveal(*, staff: User, subject: User) -> str:
 
 def identity_prune(*, now: datetime | None = None) -> dict[str, int]:
     """Delete what has no purpose left: devices of numbers that never signed in once their
-    code expired and their failures are forgotten (deleting one then changes no answer: a
-    new one starts the same), send windows with no hit left inside them, expired API tokens."""
+    code expired (deleting one then changes no answer: a new one starts the same), send
+    windows with no hit left inside them, attempt counts whose failures are forgotten and out
+    of the daily window (for every number alike), expired API tokens."""
     now = now or timezone.now()
-    forgotten = now - timedelta(seconds=settings.OTP_SMS_CODE_VALIDITY)
-    stale = Q(throttling_failure_timestamp=None) | Q(throttling_failure_timestamp__lte=forgotten)
-    devices = SmsDevice.objects.filter(stale, user=None, valid_until__lt=now)
+    devices = SmsDevice.objects.filter(user=None, valid_until__lt=now)
     with transaction.atomic(durable=True):
         counts = {
             "devices": devices.delete()[0],
             "send_windows": SendWindow.objects.filter(expires_at__lt=now).delete()[0],
+            "code_attempts": CodeAttempts.objects.filter(expires_at__lt=now).delete()[0],
             "api_tokens": ApiToken.objects.filter(expires_at__lt=now).delete()[0],
         }
         if any(counts.values()):

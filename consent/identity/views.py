@@ -61,7 +61,12 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "phone": phone_display(held.phone_number)}
     if request.method == "POST" and form.is_valid():
         try:
-            session_login(request=request, phone=held.phone_number, code=form.cleaned_data["code"])
+            session_login(
+                request=request,
+                phone=held.phone_number,
+                code=form.cleaned_data["code"],
+                client_ip=client_ip_for(request),
+            )
         except ApplicationError as exc:
             form.add_error("code", exc.detail)
             context["locked_out"] = exc.code == "locked_out"

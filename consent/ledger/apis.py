@@ -313,6 +313,9 @@ class GuardianGrantApi(APIView):
         serializer.is_valid(raise_exception=True)
         evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
         record = consent_guardian_grant(
-            subject=request.user, evidence=evidence, **serializer.validated_data
+            subject=request.user,
+            evidence=evidence,
+            client_ip=client_ip_for(request),
+            **serializer.validated_data,
         )
         return _receipt_response(record, status.HTTP_201_CREATED)

@@ -327,12 +327,13 @@ def consent_guardian_grant(
     version: int,
     sha256: str,
     evidence: ClientEvidence,
+    client_ip: str,
 ) -> ConsentRecord:
     """A parent or guardian grants one purpose for a child under 14, proving control of their
     own phone with the code texted to it. The guardian's account is created or used as at
     sign-in; the record, its receipt and the audit event name them by pseudonym. The code
     must have been sent for this child and this purpose (``guardian_code_request``); any
-    other code fails as a wrong one.
+    other code fails as a wrong one. Wrong codes count per client network, as at sign-in.
 
     The policy and the child's state are checked before the code, so a mistake does not use
     the code up. A wrong code is refused after its failure is committed (back-off, audit).
@@ -344,7 +345,7 @@ def consent_guardian_grant(
     record = None
     with transaction.atomic(durable=True):
         use = _guardian_use(subject=subject, purpose=row.code)
-        attempt = otp_check(number=number, code=code, use=use)
+        attempt = otp_check(number=number, code=code, use=use, client_ip=client_ip)
         guardian = attempt.user
         if guardian is not None and minor_declared_on(guardian) is not None:
             attempt.refusal = Forbidden(

@@ -209,6 +209,7 @@ def guardian_grant_view(request: HttpRequest) -> HttpResponse:
             subject=request.user,
             phone=pending.phone_number,
             evidence=evidence,
+            client_ip=client_ip_for(request),
             **form.cleaned_data,
         )
     except ApplicationError as exc:

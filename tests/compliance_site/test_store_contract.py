@@ -22,6 +22,7 @@ BANDS = {
     inventory.Band.SIGN_IN: {
         "consent.api_tokens",
         "consent.celery_results",
+        "consent.code_attempts",
         "consent.send_windows",
         "consent.session_numbers",
         "consent.sessions",

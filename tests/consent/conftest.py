@@ -48,8 +48,8 @@ def request_code(api, phone: str, **extra):
     return api.post(REQUEST_URL, {"phone": phone}, format="json", **extra)
 
 
-def verify_code(api, phone: str, code: str):
-    return api.post(VERIFY_URL, {"phone": phone, "code": code}, format="json")
+def verify_code(api, phone: str, code: str, **extra):
+    return api.post(VERIFY_URL, {"phone": phone, "code": code}, format="json", **extra)
 
 
 def wrong(code: str) -> str:

@@ -142,16 +142,25 @@ def test_numbers_that_sessions_held_before_are_taken_out_of_them(alice):
 
 
 def test_sign_in_devices_and_send_windows_are_found_by_the_number(alice, bob, _sms_outbox):
-    from tests.consent.conftest import request_code
+    from tests.consent.conftest import request_code, verify_code
 
     api = client_for(bob)
     request_code(api, str(alice.phone_number))  # a code sent, not yet used
+    verify_code(api, str(alice.phone_number), "000000", REMOTE_ADDR="203.0.113.9")  # a guess
     devices, windows = _store("consent.sms_devices"), _store("consent.send_windows")
+    attempts = _store("consent.code_attempts")
 
     assert len(devices.locate(alice.pk)) == 1 and devices.locate(bob.pk) == []
-    assert len(windows.locate(alice.pk)) == 1
-    assert devices.erase(alice.pk) == 1 and windows.erase(alice.pk) == 1
-    assert devices.locate(alice.pk) == windows.locate(alice.pk) == []
+    # Sends asked from one network and from all; wrong codes from one network and from all.
+    assert len(windows.locate(alice.pk)) == 2 and windows.locate(bob.pk) == []
+    assert len(attempts.locate(alice.pk)) == 2 and attempts.locate(bob.pk) == []
+    assert sorted(attempts.export(alice.pk), key=str) == [
+        {"from_one_network": False, "wrong_codes_recently": 1},
+        {"from_one_network": True, "wrong_codes_recently": 1},
+    ]
+    assert devices.erase(alice.pk) == 1 and windows.erase(alice.pk) == 2
+    assert attempts.erase(alice.pk) == 2
+    assert devices.locate(alice.pk) == windows.locate(alice.pk) == attempts.locate(alice.pk) == []
 
 
 def test_no_task_results_are_kept_and_a_result_backend_would_fail_the_proof(alice, settings):

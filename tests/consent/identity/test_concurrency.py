@@ -59,3 +59,22 @@ def test_one_code_presented_at_once_by_several_clients_signs_in_only_one(outbox)
     assert User.objects.filter(phone_number=NEW_NUMBER).count() == 1
     device = SmsDevice.objects.get(phone_digest=phone_digest(check_phone(NEW_NUMBER)))
     assert device.token is None
+
+
+def test_wrong_codes_at_once_from_many_networks_stop_at_the_numbers_daily_cap(outbox, settings):
+    settings.OTP_SMS_THROTTLE_FACTOR = 0  # no back-off: every guess is judged on the caps
+    settings.OTP_FAILURES_PER_NUMBER_NETWORK = 2
+    settings.OTP_FAILURES_PER_NUMBER = 5
+    request_code(APIClient(), NEW_NUMBER)
+    guess = f"{(int(last_code(outbox)) + 1) % 1_000_000:06d}"
+    addresses = iter(f"192.0.2.{n}" for n in range(1, 9))
+    lock = threading.Lock()
+
+    def guess_from_a_new_network():
+        with lock:
+            address = next(addresses)
+        return verify_code(APIClient(), NEW_NUMBER, guess, REMOTE_ADDR=address)
+
+    statuses = _at_once(8, guess_from_a_new_network)
+
+    assert statuses == [400] * 5 + [429] * 3

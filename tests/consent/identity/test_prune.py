@@ -51,7 +51,12 @@ def test_expired_api_tokens_are_deleted(api, outbox, alice, settings):
 
 
 def test_a_prune_with_nothing_to_do_writes_no_event(audit_log):
-    assert identity_prune() == {"devices": 0, "send_windows": 0, "api_tokens": 0}
+    assert identity_prune() == {
+        "devices": 0,
+        "send_windows": 0,
+        "code_attempts": 0,
+        "api_tokens": 0,
+    }
     assert audit_log() == []
 
 
@@ -61,7 +66,7 @@ def test_the_prune_task_runs_through_celery_and_is_scheduled_by_beat(api, outbox
     with _later(3601):
         result = identity_prune_task.delay()
 
-    assert result.get() == {"devices": 1, "send_windows": 3, "api_tokens": 0}
+    assert result.get() == {"devices": 1, "send_windows": 4, "code_attempts": 0, "api_tokens": 0}
     from compliance_site.settings import base
 
     entry = base.CELERY_BEAT_SCHEDULE["identity-prune"]

@@ -108,20 +108,21 @@ def test_a_number_prefix_is_limited_across_numbers_and_addresses(api, outbox, se
 def test_counters_hold_only_keyed_digests(api, outbox):
     request_code(api, NEW_NUMBER, REMOTE_ADDR="203.0.113.50")
 
-    rows = list(SendWindow.objects.values_list("scope", "key"))
-    assert sorted(scope for scope, _ in rows) == ["ip", "number", "prefix"]
-    for _, key in rows:
+    rows = list(SendWindow.objects.values_list("scope", "key", "phone_digest"))
+    # The number from this network and from all networks, the address, the prefix.
+    assert sorted(scope for scope, _, _ in rows) == ["ip", "number", "number_total", "prefix"]
+    for _, key, digest in rows:
         assert len(key) == 64
-        assert "203.0.113.50" not in key and "7400155555" not in key
+        assert "203.0.113.50" not in key + digest and "7400155555" not in key + digest
 
 
 def test_old_counters_are_pruned(api, outbox):
     request_code(api, NEW_NUMBER)
-    assert SendWindow.objects.count() == 3
+    assert SendWindow.objects.count() == 4
 
     with time_machine.travel(timezone.now() + timedelta(seconds=601), tick=False):
-        assert identity_prune()["send_windows"] == 1  # the number's window has passed
+        assert identity_prune()["send_windows"] == 1  # the number's window for this network
     with time_machine.travel(timezone.now() + timedelta(seconds=3601), tick=False):
-        assert identity_prune()["send_windows"] == 2
+        assert identity_prune()["send_windows"] == 3
 
     assert not SendWindow.objects.exists()

@@ -1,7 +1,9 @@
 """Verification says nothing about a number: for a registered number, a number with a code
 waiting and a number never seen, the same sequence of wrong codes gets the same answers (status,
 body, headers including ``Retry-After``), through back-off, lock-out, pruning and the lock-out's
-end. And an attacker's wrong codes cost the real owner no more than asking for a new code."""
+end, from one network or two. And an attacker's wrong codes cost the real owner on the same
+network no more than asking for a new code (on another network, nothing:
+``test_lockout_by_network``)."""
 
 from __future__ import annotations
 
@@ -91,6 +93,63 @@ def test_the_answers_are_the_same_for_every_number(api, numbers, clock):
     assert 429 in statuses
     assert any(b'"locked_out"' in body for _status, body, _headers in sequences[NEVER_SEEN])
     assert b'"invalid_code"' in sequences[NEVER_SEEN][-1][1]
+
+
+ATTACKER, OWNER = "203.0.113.66", "198.51.100.23"
+# As SCRIPT, from two networks: (seconds, address) tries a wrong code from that address after
+# moving the clock; ("send", address) asks for a code from there. The attacker's network backs
+# off and is locked out, the owner's is not; a new code asked by the attacker lifts only the
+# attacker's lock-out; the attacker reaches its network's daily cap (8 here), then both
+# networks together the number's (12 here); a day later all is forgotten and pruned.
+TWO_NETWORKS: list[tuple | str] = [
+    *[(0, ATTACKER), (0, ATTACKER), (1.5, ATTACKER), (2.5, ATTACKER), (4.5, ATTACKER)],
+    *[(8.5, ATTACKER), (16.5, ATTACKER), (0, ATTACKER), (0, OWNER), (0, OWNER)],
+    *[("send", ATTACKER), (0, ATTACKER), (0, OWNER), (1.5, ATTACKER), (2.5, ATTACKER)],
+    *["prune", (1.5, OWNER), (2.5, OWNER), (4.5, OWNER), (8.5, OWNER), (0, ATTACKER)],
+    *["wait:86400", "prune", (0, OWNER), (0, ATTACKER)],
+]
+
+
+def _attack_from_two_networks(api, outbox, clock, phone: str, pending_code: str | None) -> list:
+    guess = wrong(pending_code) if pending_code else GUESS
+    answers = []
+    for step in TWO_NETWORKS:
+        if step == "prune":
+            identity_prune()
+        elif isinstance(step, str):
+            clock.shift(float(step.removeprefix("wait:")))
+        elif step[0] == "send":
+            answers.append(_answer(request_code(api, phone, REMOTE_ADDR=step[1])))
+            guess = wrong(last_code(outbox))
+        else:
+            clock.shift(step[0])
+            answers.append(_answer(verify_code(api, phone, guess, REMOTE_ADDR=step[1])))
+    return answers
+
+
+def test_the_answers_are_the_same_for_every_number_from_two_networks(
+    api, outbox, numbers, clock, settings
+):
+    settings.OTP_FAILURES_PER_NUMBER_NETWORK = 8
+    settings.OTP_FAILURES_PER_NUMBER = 12
+    start = timezone.now()
+    sequences = {}
+    for phone in (REGISTERED, PENDING, NEVER_SEEN):
+        clock.move_to(start)
+        sequences[phone] = _attack_from_two_networks(api, outbox, clock, phone, numbers.get(phone))
+
+    assert sequences[REGISTERED] == sequences[PENDING] == sequences[NEVER_SEEN]
+    answers = [(status, body, dict(headers)) for status, body, headers in sequences[NEVER_SEEN]]
+    codes = [(status, body.split(b'"code":')[-1][:16]) for status, body, _ in answers]
+    # The attacker's network is locked out while the owner's answers a wrong code as wrong.
+    assert b'"locked_out"' in codes[7][1] and codes[8][0] == 400 and b"invalid_code" in codes[8][1]
+    assert codes[10][0] == 202  # the attacker's new code
+    # The daily caps: the attacker's network, then the number from every network.
+    daily = [headers["Retry-After"] for status, _, headers in answers if status == 429]
+    assert max(int(wait) for wait in daily) > settings.OTP_SMS_CODE_VALIDITY
+    # The number's cap, reached by both networks together, refuses both.
+    assert codes[-4][0] == codes[-3][0] == 429
+    assert [status for status, _ in codes[-2:]] == [400, 400]  # a day later: a wrong code again
 
 
 def test_back_off_answers_carry_the_same_retry_after_for_every_number(api, numbers, clock):
