@@ -6,8 +6,8 @@ MANAGE := $(BIN)/python manage.py
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# What `make lint` type-checks (consent/ is read for its types but not yet checked itself).
-TYPED_APPS := compliance_site audit biometrics swap
+# What `make lint` type-checks: every app.
+TYPED_APPS := compliance_site audit biometrics consent swap
 
 .PHONY: run test lint format bench messages venv clean load faults
 

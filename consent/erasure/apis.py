@@ -23,6 +23,7 @@ from consent.erasure.services import (
     erasure_for_token,
     erasure_request,
 )
+from consent.identity.http import SignedInRequest
 from consent.ledger.selectors import (
     requested_language,
 )
@@ -47,7 +48,7 @@ class ErasureApi(APIView):
             **errors({409: ["erasure_in_progress"]}),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         erasure, token = erasure_request(subject=request.user)
         erasure.refresh_from_db(fields=["status"])
         return Response({"id": token, "status": erasure.status}, status=status.HTTP_202_ACCEPTED)

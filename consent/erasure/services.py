@@ -178,6 +178,8 @@ def _progress(claim: jobs.Claim, store: str, erased: int) -> None:
 def _erase_last_and_prove(request: ErasureRequest, stores: list[inventory.Store]) -> None:
     """Step 2 of the module docstring, in one transaction."""
     subject_id, last = request.subject_ref, stores[-1]
+    # Cleared only below, in the transaction that records the completion erasure_run checked.
+    assert subject_id is not None
     with transaction.atomic(durable=True):
         request.subject_ref = None  # first: the erasure request is itself a store to prove
         request.save(update_fields=["subject_ref"])
@@ -214,6 +216,8 @@ def _certify(claim: jobs.Claim) -> None:
     if leaf is None:
         raise ErasureIncomplete("the completion event is not sealed yet")
     checkpoint = AuditCheckpoint.objects.filter(tree_size__gt=leaf.index).order_by("id").first()
+    # A seal writes its leaves in the transaction that signs the checkpoint covering them.
+    assert checkpoint is not None
     now = timezone.now()
     body = _certificate_body(request, leaf, checkpoint, now)
     certificate = {**body, "signature": signing.sign_json(body)}

@@ -16,6 +16,7 @@ from consent.erasure.services import (
     erasure_for_token,
     erasure_request,
 )
+from consent.identity.http import SignedInHttpRequest
 from consent.ledger.selectors import page_language
 
 # --- account erasure ----------------------------------------------------------------------------
@@ -26,7 +27,7 @@ _ERASURE_KEY = "consent.erasure.token"
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_delete_view(request: HttpRequest) -> HttpResponse:
+def account_delete_view(request: SignedInHttpRequest) -> HttpResponse:
     """Asks once; the POST erases the account and shows progress, then the certificate."""
     if request.method == "GET":
         return render(request, "consent/account_delete.html")
@@ -37,7 +38,8 @@ def account_delete_view(request: HttpRequest) -> HttpResponse:
     # End the account's session without an audit event naming the subject (by now the
     # erasure may have forgotten them), and keep only the status token in a fresh one.
     request.session.flush()
-    request.user = AnonymousUser()
+    # (assignment: from here on the request is anonymous; the account no longer exists.)
+    request.user = AnonymousUser()  # type: ignore[assignment]
     request.session[_ERASURE_KEY] = token
     return redirect("consent:account_delete_status")
 

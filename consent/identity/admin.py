@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -77,7 +78,7 @@ class UserAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
             raise PermissionDenied
         form = FindByPhoneForm(request.POST)
         if not form.is_valid():
-            refusal = ApplicationError(_("Enter a phone number."), code="invalid_phone")
+            refusal = ApplicationError(gettext("Enter a phone number."), code="invalid_phone")
             return self._find_refused(request, refusal)
         try:
             subject = staff_subject_find(staff=request.user, phone=form.cleaned_data["phone"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -33,7 +34,9 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(phone_number, password, **extra)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+# (django-manager-missing: SmsDevice's django-otp base classes are untyped, so the type checker's
+# Django plugin cannot build the reverse manager ``sms_devices`` here; nothing uses it.)
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]
     """A person who signs in with a phone number: data subjects and staff alike.
 
     The phone number is the only identity we hold (invariant "minimum-data", docs/ARCHITECTURE.md):
@@ -49,7 +52,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     objects = UserManager()
 
     USERNAME_FIELD = "phone_number"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = "user"
@@ -98,7 +101,9 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
     deletes it.
     """
 
-    user = models.ForeignKey(
+    # The fields' types are written out: django-otp's base classes are untyped, so the type
+    # checker cannot infer them.
+    user: models.ForeignKey[User | None, User | None] = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
@@ -106,16 +111,22 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
         related_name="sms_devices",
         help_text="Set at the first successful verification.",
     )
-    phone_digest = models.CharField(max_length=64, unique=True, editable=False)
+    phone_digest: models.CharField[str, str] = models.CharField(
+        max_length=64, unique=True, editable=False
+    )
     # The SMS code is how a data subject signs in: a first factor. django-otp's middleware
     # counts only confirmed devices as a verified second factor, so an SMS device is never
     # confirmed: even a hand-made admin login POST naming it cannot open the admin (TOTP only).
-    confirmed = models.BooleanField(default=False, editable=False)
+    confirmed: models.BooleanField[bool, bool] = models.BooleanField(default=False, editable=False)
     # HMAC-SHA256 hex of the code; SideChannelDevice's 16 characters would hold the code itself.
     # NULL = no usable code, as in SideChannelDevice.
-    token = models.CharField(max_length=64, blank=True, null=True, editable=False)  # noqa: DJ001
+    token: models.CharField[str | None, str | None] = models.CharField(  # noqa: DJ001
+        max_length=64, blank=True, null=True, editable=False
+    )
     # Keyed digest of what the current code was sent for (consent.identity.services.CodeUse).
-    binding = models.CharField(max_length=64, blank=True, default="", editable=False)
+    binding: models.CharField[str, str] = models.CharField(
+        max_length=64, blank=True, default="", editable=False
+    )
 
     objects = SmsDeviceManager()
 
@@ -151,7 +162,7 @@ class SmsDevice(ThrottlingMixin, SideChannelDevice):
 
     def code_matches(self, code: str) -> bool:
         """Whether ``code`` is the current code, whatever it was sent for (constant time)."""
-        return bool(self.token) and constant_time_compare(self.token, self.code_digest(str(code)))
+        return bool(self.token and constant_time_compare(self.token, self.code_digest(str(code))))
 
     def verify_token(self, token, binding: str = "") -> bool:
         """Single use, expiring, and only for what the code was sent for (the ``binding``

@@ -38,7 +38,7 @@ _SESSION_KEYS = {
 def session_number_hold(
     *,
     session: SessionBase,
-    kind: str,
+    kind: SessionNumber.Kind,
     phone: str,
     subject: User | None = None,
     purpose: str = "",
@@ -62,7 +62,7 @@ def session_number_hold(
 
 
 def session_number_for(
-    *, session: SessionBase, kind: str, subject: User | None = None
+    *, session: SessionBase, kind: SessionNumber.Kind, subject: User | None = None
 ) -> SessionNumber | None:
     """The live number ``session`` holds for ``kind`` (and ``subject``), or None: never held,
     expired, or erased since (the session's id then points at nothing)."""
@@ -75,19 +75,19 @@ def session_number_for(
     return rows.first()
 
 
-def session_number_release(*, session: SessionBase, kind: str) -> None:
+def session_number_release(*, session: SessionBase, kind: SessionNumber.Kind) -> None:
     """Forget the number ``session`` holds for ``kind`` (the sign-in or the grant is done)."""
     _release_row(session, kind)
     session.pop(_SESSION_KEYS[kind], None)
 
 
-def _release_row(session: SessionBase, kind: str) -> None:
+def _release_row(session: SessionBase, kind: SessionNumber.Kind) -> None:
     ref = _ref(session, kind)
     if ref is not None:
         SessionNumber.objects.filter(pk=ref).delete()
 
 
-def _ref(session: SessionBase, kind: str) -> uuid.UUID | None:
+def _ref(session: SessionBase, kind: SessionNumber.Kind) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(session.get(_SESSION_KEYS[kind], "")))
     except ValueError:  # nothing held, or not one of ours

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from compliance_site.client_address import client_ip_for
 from compliance_site.errors import ApplicationError
 from consent.identity.forms import CodeForm, PhoneForm
+from consent.identity.http import SignedInHttpRequest
 from consent.identity.models import SessionNumber
 from consent.identity.selectors import phone_display
 from consent.identity.services import otp_request, session_login, session_logout
@@ -79,7 +80,7 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dashboard_view(request: HttpRequest) -> HttpResponse:
+def dashboard_view(request: SignedInHttpRequest) -> HttpResponse:
     return render(
         request, "consent/dashboard.html", {"phone": phone_display(request.user.phone_number)}
     )

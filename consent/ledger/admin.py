@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from compliance_site.admin import OfferedLookupsOnly, StaffViewAudited
+from compliance_site.admin import ModelAdminMixin, OfferedLookupsOnly, StaffViewAudited
 from compliance_site.errors import ApplicationError
 from consent.ledger.models import ConsentRecord, PolicyText, PolicyVersion, Purpose
 from consent.ledger.selectors import is_dpo, retention_text
@@ -21,7 +21,7 @@ from consent.ledger.services import policy_publish
 # --- the consent ledger -------------------------------------------------------------------------
 
 
-class _DpoReadable:
+class _DpoReadable(ModelAdminMixin):
     """Read-only for everyone; visible to the DPO (and superusers) without model permissions."""
 
     def has_module_permission(self, request) -> bool:

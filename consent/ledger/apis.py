@@ -23,6 +23,7 @@ from compliance_site.api import StrictCharField, StrictIntegerField
 from compliance_site.client_address import client_ip_for
 from compliance_site.http import attachment
 from compliance_site.openapi import ACCEPTED, errors
+from consent.identity.http import SignedInRequest
 from consent.identity.services import (
     CODE_LENGTH,
     PHONE_MAX_LENGTH,
@@ -143,7 +144,7 @@ class ConsentListApi(APIView):
         summary="My consent state for each purpose",
         responses={200: OutputSerializer(many=True), **errors({})},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInRequest) -> Response:
         states = consent_states_for(request.user)
         return Response(self.OutputSerializer(states, many=True).data)
 
@@ -164,7 +165,7 @@ class ConsentListApi(APIView):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         serializer = _PolicyQuoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
@@ -182,7 +183,7 @@ class ConsentWithdrawApi(APIView):
             **errors({404: ["unknown_purpose"], 409: ["not_granted", "erasure_in_progress"]}),
         },
     )
-    def delete(self, request: Request, purpose: str) -> Response:
+    def delete(self, request: SignedInRequest, purpose: str) -> Response:
         evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
         record = consent_withdraw(subject=request.user, purpose=purpose, evidence=evidence)
         return _receipt_response(record, status.HTTP_200_OK)
@@ -197,7 +198,7 @@ class ReceiptApi(APIView):
         summary="A signed consent receipt, byte for byte as issued",
         responses={200: _ReceiptDoc, **errors({404: ["receipt_not_found"]})},
     )
-    def get(self, request: Request, receipt_id) -> HttpResponse:
+    def get(self, request: SignedInRequest, receipt_id) -> HttpResponse:
         record = consent_record_for_receipt(request.user, receipt_id)
         return HttpResponse(record.receipt, content_type="application/json; charset=utf-8")
 
@@ -212,7 +213,7 @@ class ReceiptPdfApi(APIView):
             **errors({404: ["receipt_not_found"]}),
         },
     )
-    def get(self, request: Request, receipt_id) -> HttpResponse:
+    def get(self, request: SignedInRequest, receipt_id) -> HttpResponse:
         record = consent_record_for_receipt(request.user, receipt_id)
         pdf = receipt_pdf(json.loads(record.receipt), policy_text_for(record).text)
         return attachment(pdf, "application/pdf", f"receipt-{receipt_id}.pdf")
@@ -233,7 +234,7 @@ class MinorDeclarationApi(APIView):
             **errors({409: ["already_declared", "erasure_in_progress"]}),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
         minor_declaration_create(subject=request.user, evidence=evidence)
         declared = minor_declared_on(request.user)
@@ -265,7 +266,7 @@ class GuardianRequestApi(APIView):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         guardian_code_request(
@@ -308,7 +309,7 @@ class GuardianGrantApi(APIView):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         evidence = client_evidence_for(request, method=ConsentRecord.Method.API)

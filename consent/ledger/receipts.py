@@ -71,10 +71,11 @@ def _controller() -> dict:
 
 
 def _collection_method(facts: ReceiptFacts) -> str:
-    method = {
+    methods: dict[str, str] = {
         ConsentRecord.Method.PORTAL: _("Faceledger consent centre (web)"),
         ConsentRecord.Method.API: _("Faceledger app (API)"),
-    }[facts.method]
+    }
+    method = methods[facts.method]
     if facts.guardian_id:
         method += " — " + _("given by a parent or guardian who verified their phone by SMS code")
     if facts.reason == ConsentRecord.Reason.MINOR_DECLARED:

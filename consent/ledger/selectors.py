@@ -143,27 +143,29 @@ class PolicyView:
 
 def policies_current(language: str) -> list[PolicyView]:
     """Every purpose's current policy text in ``language`` (purposes in display order)."""
-    purposes = list(Purpose.objects.select_related("current_version").exclude(current_version=None))
+    purposes = Purpose.objects.select_related("current_version").exclude(current_version=None)
+    # Each with its current version (the query's filter again, for the type checker).
+    current = [(p, p.current_version) for p in purposes if p.current_version is not None]
     texts = {
         text.policy_id: text
         for text in PolicyText.objects.filter(
-            language=language, policy_id__in=[p.current_version_id for p in purposes]
+            language=language, policy_id__in=[v.pk for _p, v in current]
         )
     }
-    titles = {p.pk: texts[p.current_version_id].title for p in purposes}
+    titles: dict[int | None, str] = {p.pk: texts[v.pk].title for p, v in current}
     with translation.override(language):
         return [
             PolicyView(
                 purpose=p,
-                version=p.current_version.version,
+                version=v.version,
                 language=language,
                 title=titles[p.pk],
-                text=texts[p.current_version_id].text,
-                sha256=texts[p.current_version_id].sha256,
+                text=texts[v.pk].text,
+                sha256=texts[v.pk].sha256,
                 retention=retention_text(p),
                 works_with_title=titles.get(p.works_with_id, ""),
             )
-            for p in purposes
+            for p, v in current
         ]
 
 
@@ -238,14 +240,14 @@ def consent_states_for(subject: User) -> list[SubjectConsent]:
             latest[record.purpose_id] = record
     states = []
     for purpose in Purpose.objects.exclude(current_version=None):
-        record = latest.get(purpose.pk)
+        last = latest.get(purpose.pk)
         states.append(
             SubjectConsent(
                 purpose=purpose,
-                state=state_of(record, purpose),
-                version=record.policy.version if record else None,
-                updated_at=record.created_at if record else None,
-                guardian=bool(record and record.guardian_pseudonym),
+                state=state_of(last, purpose),
+                version=last.policy.version if last else None,
+                updated_at=last.created_at if last else None,
+                guardian=bool(last and last.guardian_pseudonym),
             )
         )
     return states

@@ -92,8 +92,9 @@ def check_no_guardian_needed(*, subject: User) -> None:
 
 
 def _check_not_granted(record: ConsentRecord | None, purpose: Purpose) -> None:
-    granted = record is not None and record.action == ConsentRecord.Action.GRANT
-    if granted and record.policy_id == purpose.current_version_id:
+    if record is None or record.action != ConsentRecord.Action.GRANT:
+        return
+    if record.policy_id == purpose.current_version_id:
         raise Conflict(
             _("You have already given this consent."),
             code="already_granted",

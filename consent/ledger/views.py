@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from compliance_site.client_address import client_ip_for
 from compliance_site.errors import ApplicationError
 from compliance_site.http import attachment
+from consent.identity.http import SignedInHttpRequest
 from consent.identity.models import SessionNumber
 from consent.identity.selectors import phone_display
 from consent.identity.session_numbers import (
@@ -58,7 +59,7 @@ def _centre_url(language: str, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _centre_context(request: HttpRequest, language: str) -> dict:
+def _centre_context(request: SignedInHttpRequest, language: str) -> dict:
     states = {s.purpose.code: s for s in consent_states_for(request.user)}
     cards = [
         {"policy": policy, "consent": states[policy.purpose.code]}
@@ -74,7 +75,7 @@ def _centre_context(request: HttpRequest, language: str) -> dict:
     }
 
 
-def _centre(request: HttpRequest, language: str, *, status: int = 200, error: str = ""):
+def _centre(request: SignedInHttpRequest, language: str, *, status: int = 200, error: str = ""):
     with translation.override(language):
         context = _centre_context(request, language)
         if error:
@@ -84,7 +85,7 @@ def _centre(request: HttpRequest, language: str, *, status: int = 200, error: st
 
 @login_required
 @require_GET
-def consent_centre_view(request: HttpRequest) -> HttpResponse:
+def consent_centre_view(request: SignedInHttpRequest) -> HttpResponse:
     return _centre(request, page_language(request))
 
 
@@ -101,7 +102,7 @@ def _form_error() -> str:
 
 @login_required
 @require_POST
-def consent_grant_view(request: HttpRequest) -> HttpResponse:
+def consent_grant_view(request: SignedInHttpRequest) -> HttpResponse:
     language = _posted_language(request)
     form = PolicyQuoteForm(request.POST)
     if not form.is_valid():
@@ -117,7 +118,7 @@ def consent_grant_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def consent_withdraw_view(request: HttpRequest) -> HttpResponse:
+def consent_withdraw_view(request: SignedInHttpRequest) -> HttpResponse:
     language = _posted_language(request)
     form = PurposeForm(request.POST)
     if not form.is_valid():
@@ -135,7 +136,7 @@ def consent_withdraw_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def minor_declaration_view(request: HttpRequest) -> HttpResponse:
+def minor_declaration_view(request: SignedInHttpRequest) -> HttpResponse:
     language = _posted_language(request)
     evidence = client_evidence_for(request, method=ConsentRecord.Method.PORTAL)
     try:
@@ -148,7 +149,7 @@ def minor_declaration_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def guardian_request_view(request: HttpRequest) -> HttpResponse:
+def guardian_request_view(request: SignedInHttpRequest) -> HttpResponse:
     language = _posted_language(request)
     form = GuardianPhoneForm(request.POST)
     if not form.is_valid():
@@ -192,7 +193,7 @@ def _guardian_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def guardian_grant_view(request: HttpRequest) -> HttpResponse:
+def guardian_grant_view(request: SignedInHttpRequest) -> HttpResponse:
     pending = session_number_for(session=request.session, kind=_GUARDIAN, subject=request.user)
     if pending is None:
         messages.info(request, _("First enter the parent's or guardian's number."))
@@ -227,7 +228,7 @@ _CODE_ERRORS = {"invalid_code", "locked_out", "rate_limited"}
 
 @login_required
 @require_GET
-def receipt_view(request: HttpRequest, receipt_id) -> HttpResponse:
+def receipt_view(request: SignedInHttpRequest, receipt_id) -> HttpResponse:
     record = _own_record(request, receipt_id)
     receipt = json.loads(record.receipt)
     with translation.override(record.language):
@@ -237,7 +238,7 @@ def receipt_view(request: HttpRequest, receipt_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def receipt_json_view(request: HttpRequest, receipt_id) -> HttpResponse:
+def receipt_json_view(request: SignedInHttpRequest, receipt_id) -> HttpResponse:
     record = _own_record(request, receipt_id)
     return attachment(
         record.receipt, "application/json; charset=utf-8", f"receipt-{receipt_id}.json"
@@ -246,13 +247,13 @@ def receipt_json_view(request: HttpRequest, receipt_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def receipt_pdf_view(request: HttpRequest, receipt_id) -> HttpResponse:
+def receipt_pdf_view(request: SignedInHttpRequest, receipt_id) -> HttpResponse:
     record = _own_record(request, receipt_id)
     pdf = receipt_pdf(json.loads(record.receipt), policy_text_for(record).text)
     return attachment(pdf, "application/pdf", f"receipt-{receipt_id}.pdf")
 
 
-def _own_record(request: HttpRequest, receipt_id) -> ConsentRecord:
+def _own_record(request: SignedInHttpRequest, receipt_id) -> ConsentRecord:
     try:
         return consent_record_for_receipt(request.user, receipt_id)
     except ApplicationError:

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from compliance_site.api import AnyAcceptNegotiation
 from compliance_site.http import attachment
 from compliance_site.openapi import LANGUAGE_PARAMETER, errors
+from consent.identity.http import SignedInRequest
 from consent.ledger.selectors import (
     requested_language,
 )
@@ -69,7 +70,7 @@ class ReportApi(APIView):
             **errors({400: ["invalid_language"]}),
         },
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: SignedInRequest) -> HttpResponse:
         outcome = report_request(subject=request.user, language=requested_language(request))
         if outcome.pdf is not None:
             return attachment(outcome.pdf, "application/pdf", "faceledger-report.pdf")
@@ -86,7 +87,7 @@ class ReportJobApi(APIView):
         summary="A report job's status and progress",
         responses={200: ReportJobOutputSerializer, **errors({404: ["report_not_found"]})},
     )
-    def get(self, request: Request, job_id) -> Response:
+    def get(self, request: SignedInRequest, job_id) -> Response:
         job = report_job_status(subject=request.user, job_id=job_id)
         return Response(ReportJobOutputSerializer(job).data)
 
@@ -103,7 +104,7 @@ class ReportDownloadApi(APIView):
             **errors({404: ["report_not_found", "report_expired"], 409: ["report_not_ready"]}),
         },
     )
-    def get(self, request: Request, job_id) -> HttpResponse:
+    def get(self, request: SignedInRequest, job_id) -> HttpResponse:
         pdf = report_job_download(subject=request.user, job_id=job_id)
         return attachment(pdf, "application/pdf", f"faceledger-report-{job_id}.pdf")
 
@@ -123,7 +124,7 @@ class ExportJsonApi(APIView):
             **errors({400: ["invalid_language"]}),
         },
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: SignedInRequest) -> HttpResponse:
         body = export_json(subject=request.user, language=requested_language(request))
         return attachment(body, "application/json; charset=utf-8", "faceledger-export.json")
 
@@ -143,7 +144,7 @@ class ExportZipApi(APIView):
             **errors({400: ["invalid_language"]}),
         },
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: SignedInRequest) -> HttpResponse:
         body = export_zip(subject=request.user, language=requested_language(request))
         return attachment(body, "application/zip", "faceledger-export.zip")
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from compliance_site.errors import ApplicationError
 from compliance_site.http import attachment
+from consent.identity.http import SignedInHttpRequest
 from consent.ledger.selectors import page_language
 from consent.reports.services import (
     export_json,
@@ -25,7 +26,7 @@ from consent.reports.services import (
 
 @login_required
 @require_GET
-def report_view(request: HttpRequest) -> HttpResponse:
+def report_view(request: SignedInHttpRequest) -> HttpResponse:
     """The report at once, or (a long history) a job whose page shows its progress."""
     outcome = report_request(subject=request.user, language=page_language(request))
     if outcome.pdf is not None:
@@ -36,7 +37,7 @@ def report_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def report_status_view(request: HttpRequest, job_id) -> HttpResponse:
+def report_status_view(request: SignedInHttpRequest, job_id) -> HttpResponse:
     try:
         job = report_job_status(subject=request.user, job_id=job_id)
     except ApplicationError:
@@ -46,7 +47,7 @@ def report_status_view(request: HttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def report_download_view(request: HttpRequest, job_id) -> HttpResponse:
+def report_download_view(request: SignedInHttpRequest, job_id) -> HttpResponse:
     try:
         pdf = report_job_download(subject=request.user, job_id=job_id)
     except ApplicationError as exc:
@@ -57,13 +58,13 @@ def report_download_view(request: HttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def export_json_view(request: HttpRequest) -> HttpResponse:
+def export_json_view(request: SignedInHttpRequest) -> HttpResponse:
     body = export_json(subject=request.user, language=page_language(request))
     return attachment(body, "application/json; charset=utf-8", "faceledger-export.json")
 
 
 @login_required
 @require_GET
-def export_zip_view(request: HttpRequest) -> HttpResponse:
+def export_zip_view(request: SignedInHttpRequest) -> HttpResponse:
     body = export_zip(subject=request.user, language=page_language(request))
     return attachment(body, "application/zip", "faceledger-export.zip")
