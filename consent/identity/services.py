@@ -432,6 +432,8 @@ def _attempts_refusal(
     if mine.failures >= settings.OTP_SMS_MAX_FAILURES:
         return _refused("locked_out", _locked_out())
     if mine.failures and settings.OTP_SMS_THROTTLE_FACTOR:
+        # A failure is always counted together with its moment (and both are reset together).
+        assert mine.last_failure is not None
         delay = settings.OTP_SMS_THROTTLE_FACTOR * 2 ** (mine.failures - 1)
         wait = (mine.last_failure + _seconds(delay) - now).total_seconds()
         if wait > 0:
