@@ -125,3 +125,29 @@ def test_the_sweep_runs_exactly_the_rules_the_stores_declare():
         "biometrics.orphan_files",
         "biometrics.challenges",
     ]
+
+
+def _home(module: str) -> str:
+    """The app, or for consent the sub-domain, that a module belongs to."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "consent" else parts[0]
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_each_store_is_declared_in_the_sub_domain_that_holds_its_data(app):
+    stores_module = import_module(f"{app}.stores")
+    for store in stores_module.STORES:
+        callbacks = [store.locate, store.export, store.erase]
+        callbacks += [rule.erase for rule in store.expiry]
+        declared_in = _home(_declaring_module(store, app))
+        assert {_home(callback.__module__) for callback in callbacks} == {declared_in}, store.name
+
+
+def _declaring_module(store: inventory.Store, app: str) -> str:
+    """consent's ``stores.py`` gathers its sub-domains' ``STORES``: find the one declaring it."""
+    if app != "consent":
+        return f"{app}.stores"
+    for sub in ("identity", "ledger", "erasure", "reports"):
+        if store in import_module(f"consent.{sub}.stores").STORES:
+            return f"consent.{sub}.stores"
+    raise AssertionError(f"{store.name} is declared in no sub-domain's stores.py")

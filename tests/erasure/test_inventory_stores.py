@@ -12,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from compliance_site import inventory
-from consent import stores as consent_stores
+from consent.identity import stores as identity_stores
 from tests.erasure.kit import challenge_for, client_for
 
 pytestmark = pytest.mark.django_db
@@ -204,4 +204,4 @@ def test_the_account_row_cannot_go_while_biometric_rows_point_at_it(alice, enrol
     enrolled(alice)
 
     with pytest.raises(ProtectedError):
-        consent_stores.subject_erase(alice.pk)
+        identity_stores.subject_erase(alice.pk)

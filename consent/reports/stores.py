@@ -1,0 +1,34 @@
+"""The reports' store of personal data: reports made in the background (the contract:
+``compliance_site.inventory``)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_noop
+
+from compliance_site import inventory
+from consent.reports.services import (
+    reports_erase,
+    reports_expired_erase,
+    reports_export,
+    reports_locate,
+)
+
+STORES = (
+    inventory.Store(
+        name="consent.reports",
+        what=gettext_noop(
+            "Data reports made in the background for long histories: the PDF, encrypted under "
+            "your data key"
+        ),
+        why=gettext_noop("Answering your request for a copy of your data"),
+        retention=gettext_noop("24 hours after the report is made"),
+        legal_basis=gettext_noop("Legal obligation to answer access requests (GDPR Art. 15)"),
+        locate=reports_locate,
+        export=reports_export,
+        erase=reports_erase,
+        band=inventory.Band.DERIVED,
+        # A report holds thumbnails of your photos: withdrawing enrolment erases it too.
+        purposes=("biometric_enrolment",),
+        expiry=(inventory.Expiry("consent.reports", reports_expired_erase),),
+    ),
+)
