@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from compliance_site.admin import ModelAdminMixin, OfferedLookupsOnly, StaffViewAudited
+from compliance_site.admin import ModelAdminMixin, OfferedLookupsOnly, ReadOnly, StaffViewAudited
 from compliance_site.errors import ApplicationError
 from consent.ledger.models import ConsentRecord, PolicyText, PolicyVersion, Purpose
 from consent.ledger.selectors import is_dpo, retention_text
@@ -21,7 +21,7 @@ from consent.ledger.services import policy_publish
 # --- the consent ledger -------------------------------------------------------------------------
 
 
-class _DpoReadable(ModelAdminMixin):
+class _DpoReadable(ReadOnly, ModelAdminMixin):
     """Read-only for everyone; visible to the DPO (and superusers) without model permissions."""
 
     def has_module_permission(self, request) -> bool:
@@ -29,15 +29,6 @@ class _DpoReadable(ModelAdminMixin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return super().has_view_permission(request, obj) or is_dpo(request.user)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Purpose)

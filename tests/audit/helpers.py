@@ -86,3 +86,11 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return fr == first_root and sr == second_root and sn == 0
+
+
+def bundle_entries(path) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every entry of a zip bundle, in its order."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return [(info.filename, archive.read(info)) for info in archive.infolist()]

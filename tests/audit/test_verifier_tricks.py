@@ -16,27 +16,12 @@ from django.core.management import call_command
 
 from audit import signing
 from audit.leaves import jcs
-from audit.services import audit_seal
-from tests.audit.helpers import record_events
+from tests.audit.helpers import bundle_entries, record_events
 from tests.audit.test_export import run_verifier
 
 pytestmark = pytest.mark.django_db
 
 NOT_PINNED = "key not pinned: anyone who can write this bundle could have signed it"
-
-
-@pytest.fixture
-def genuine(tmp_path, alice):
-    record_events(5, subject=alice)
-    audit_seal()
-    path = tmp_path / "audit.zip"
-    call_command("audit_export", "--output", str(path))
-    return path
-
-
-def entries(path) -> list[tuple[str, bytes]]:
-    with zipfile.ZipFile(path) as archive:
-        return [(info.filename, archive.read(info)) for info in archive.infolist()]
 
 
 def write_zip(path, items: list[tuple[str, bytes]]) -> None:
@@ -53,7 +38,7 @@ def fingerprint(pem: bytes) -> str:
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")
 def test_a_second_events_jsonl_before_the_genuine_one_is_rejected(genuine, tmp_path):
-    items = entries(genuine)
+    items = bundle_entries(genuine)
     events = dict(items)["events.jsonl"]
     forged = events.replace(b'"object_id":"2"', b'"object_id":"9"')
     assert forged != events
@@ -69,7 +54,9 @@ def test_a_second_events_jsonl_before_the_genuine_one_is_rejected(genuine, tmp_p
 )
 def test_an_entry_the_signed_manifest_does_not_list_is_rejected(genuine, tmp_path, name):
     bundle = tmp_path / "extra.zip"
-    write_zip(bundle, [*entries(genuine), (name, b"" if name.endswith("/") else b"trust me")])
+    write_zip(
+        bundle, [*bundle_entries(genuine), (name, b"" if name.endswith("/") else b"trust me")]
+    )
     result = run_verifier(bundle)
     assert result.returncode == 1
     assert f"FAILED: {name}: not listed in the signed manifest" in result.stderr
@@ -102,7 +89,7 @@ def forged_with_own_key(genuine, tmp_path):
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    files = dict(entries(genuine))
+    files = dict(bundle_entries(genuine))
     files["public_key.pem"] = pem
     events = files["events.jsonl"].replace(b'"object_id":"2"', b'"object_id":"9"')
     files["events.jsonl"] = events
@@ -210,5 +197,5 @@ def test_audit_verify_and_audit_export_print_the_genuine_verifiers_sha256(
     path = tmp_path / "audit.zip"
     call_command("audit_export", "--output", str(path))
     assert f"verify_audit.py sha256:{digest}" in capsys.readouterr().out
-    bundled = dict(entries(path))["verify_audit.py"]
+    bundled = dict(bundle_entries(path))["verify_audit.py"]
     assert hashlib.sha256(bundled).hexdigest() == digest

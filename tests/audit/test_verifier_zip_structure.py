@@ -11,31 +11,15 @@ import zipfile
 import zlib
 
 import pytest
-from django.core.management import call_command
 
-from audit.services import audit_seal
-from tests.audit.helpers import record_events
+from tests.audit.helpers import bundle_entries
 from tests.audit.test_export import run_verifier
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def genuine(tmp_path, alice):
-    record_events(5, subject=alice)
-    audit_seal()
-    path = tmp_path / "audit.zip"
-    call_command("audit_export", "--output", str(path))
-    return path
-
-
-def items(path) -> list[tuple[str, bytes]]:
-    with zipfile.ZipFile(path) as archive:
-        return [(info.filename, archive.read(info)) for info in archive.infolist()]
-
-
 def forged_events(path) -> bytes:
-    events = dict(items(path))["events.jsonl"]
+    events = dict(bundle_entries(path))["events.jsonl"]
     forged = events.replace(b'"object_id":"2"', b'"object_id":"9"')
     assert forged != events
     return forged
@@ -89,7 +73,9 @@ def build(
 def check(tmp_path, genuine, data: bytes, message: str) -> None:
     bundle = tmp_path / "trick.zip"
     bundle.write_bytes(data)
-    (tmp_path / "trick.verify_audit.py").write_bytes(dict(items(genuine))["verify_audit.py"])
+    (tmp_path / "trick.verify_audit.py").write_bytes(
+        dict(bundle_entries(genuine))["verify_audit.py"]
+    )
     result = run_verifier(bundle)
     assert result.returncode == 1, result.stdout
     assert "OK" not in result.stdout
@@ -98,7 +84,7 @@ def check(tmp_path, genuine, data: bytes, message: str) -> None:
 
 def test_the_byte_by_byte_copy_of_a_genuine_bundle_verifies(genuine, tmp_path):
     bundle = tmp_path / "copy.zip"
-    bundle.write_bytes(build(items(genuine)))
+    bundle.write_bytes(build(bundle_entries(genuine)))
     result = run_verifier(bundle)
     assert result.returncode == 0, result.stderr
 
@@ -110,18 +96,18 @@ def test_a_forged_zip_glued_in_front_is_refused(genuine, tmp_path):
 
 def test_bytes_in_front_with_matching_offsets_are_refused(genuine, tmp_path):
     forged = build([("events.jsonl", forged_events(genuine))])
-    data = build(items(genuine), prefix=forged)
+    data = build(bundle_entries(genuine), prefix=forged)
     check(tmp_path, genuine, data, "zip: bytes before the first entry")
 
 
 def test_a_local_entry_left_out_of_the_central_directory_is_refused(genuine, tmp_path):
-    data = build(items(genuine), hidden=[("events.jsonl", forged_events(genuine))])
+    data = build(bundle_entries(genuine), hidden=[("events.jsonl", forged_events(genuine))])
     check(tmp_path, genuine, data, "zip: bytes after the last entry that the central directory")
 
 
 def test_the_attackers_hidden_entry_made_with_zipfile_is_refused(genuine, tmp_path):
     """As the attacker built it: a second events.jsonl written, then dropped from the list."""
-    source = items(genuine)
+    source = bundle_entries(genuine)
     bundle = tmp_path / "smuggle.zip"
     with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in source:
@@ -130,20 +116,20 @@ def test_the_attackers_hidden_entry_made_with_zipfile_is_refused(genuine, tmp_pa
         archive.writestr("events.jsonl", forged_events(genuine))
         archive.filelist.pop()
         archive.NameToInfo["events.jsonl"] = real
-    assert [name for name, _ in items(bundle)] == [name for name, _ in source]
+    assert [name for name, _ in bundle_entries(bundle)] == [name for name, _ in source]
     check(tmp_path, genuine, bundle.read_bytes(), "zip: bytes after the last entry")
 
 
 def test_a_gap_between_entries_is_refused(genuine, tmp_path):
-    data = build(items(genuine), gap_after=0)
-    name = items(genuine)[1][0]
+    data = build(bundle_entries(genuine), gap_after=0)
+    name = bundle_entries(genuine)[1][0]
     check(tmp_path, genuine, data, f"zip: {name}: bytes before this entry")
 
 
 def test_bytes_after_an_entrys_compressed_stream_are_refused(genuine, tmp_path):
     """A streaming reader that inflates until the stream ends would next see the hidden local
     header; a directory reader would see the genuine file."""
-    source = dict(items(genuine))
+    source = dict(bundle_entries(genuine))
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
     stream = packer.compress(source["checkpoints.json"]) + packer.flush()
     stream += local_entry("events.jsonl", forged_events(genuine))[0]
@@ -162,7 +148,7 @@ def test_bytes_after_the_end_record_are_refused(genuine, tmp_path, trailing):
 
 
 def test_a_zip_comment_is_refused(genuine, tmp_path):
-    data = build(items(genuine), comment=b"events.jsonl is in the comment")
+    data = build(bundle_entries(genuine), comment=b"events.jsonl is in the comment")
     check(tmp_path, genuine, data, "zip: the file does not end with its end-of-central-directory")
 
 
