@@ -78,6 +78,20 @@ def allowed_hosts_problem(hosts: list[str]) -> str | None:
     return None
 
 
+def transport_problem(*, secret_key: str, ssl_redirect: bool, hsts_seconds: int) -> str | None:
+    """What production refuses at start-up, not only in ``check --deploy``: every keyed digest
+    of a phone number is keyed by the secret key, so a guessable one turns the digest tables
+    back into numbers; and a site reachable over plain HTTP sends codes and sessions in clear."""
+    weak = len(secret_key) < 50 or len(set(secret_key)) < 5
+    if weak or secret_key.startswith("django-insecure-"):
+        return "DJANGO_SECRET_KEY is weak: use at least 50 random characters"
+    if not ssl_redirect:
+        return "DJANGO_SECURE_SSL_REDIRECT is off: plain HTTP would carry codes and sessions"
+    if hsts_seconds <= 0:
+        return "DJANGO_SECURE_HSTS_SECONDS is 0: browsers would not insist on HTTPS"
+    return None
+
+
 def _error(problem: str | None, hint: str, check_id: str) -> list[Error]:
     return [Error(problem, hint=hint, id=check_id)] if problem else []
 
