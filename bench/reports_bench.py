@@ -3,8 +3,8 @@
 
     .venv/bin/python bench/reports_bench.py
 
-reports.user_pdf_s: ``consent.reports.report_generate`` for that subject: every store's export,
-the 10,000 events read and laid out, the whole PDF (page numbers, repeated headers), and its
+reports.user_pdf_s: ``consent.reports.services.report_generate`` for that subject: every store's
+export, the 10,000 events read and laid out, the whole PDF (page numbers, repeated headers), and its
 audit event. (Over ``REPORT_ASYNC_EVENTS`` the service hands this very work to a worker; the
 request itself then only queues a job.) Target < 3 s.
 Baseline: reportlab alone rendering the same 10,000 event rows as one table (same columns,

@@ -180,7 +180,9 @@ class Progress:
     end's) written with the heartbeat at most every ``every`` seconds."""
 
     def __init__(self, claim: Claim, *, every: float):
-        self.claim, self.every = claim, every
+        if claim.kind.progress is None:
+            raise ValueError(f"job kind {claim.kind.name!r} declares no progress field")
+        self.claim, self.every, self.field = claim, every, claim.kind.progress
         self.last, self.written = 0.0, 0
 
     def __call__(self, percent: float) -> None:
@@ -189,7 +191,7 @@ class Progress:
         if percent <= self.written or now - self.last < self.every:
             return
         self.last, self.written = now, percent
-        heartbeat(self.claim, **{self.claim.kind.progress or "progress": percent})
+        heartbeat(self.claim, **{self.field: percent})
 
 
 def finish(claim: Claim, status: str, *, now: datetime | None = None, **fields: Any) -> bool:

@@ -1,6 +1,7 @@
 """The layout of the user-data report (reportlab, through the house layout in
 ``compliance_site.pdf``). Pure rendering: the caller hands over the document
-``consent.reports.report_document`` made, and the thumbnails; nothing here reads the database.
+``consent.reports.services.report_document`` made, and the thumbnails; nothing here reads the
+database.
 
 Stores with a section of their own: the account and the pseudonym (you), the ledger (consents),
 the reports and erasure requests (requests), and the sections the apps above register
