@@ -244,13 +244,17 @@ class Killed(BaseException):
     """The process dies here: nothing after this line runs, not even a ``finally``'s work."""
 
 
-def _kill_at(monkeypatch, name: str, *, when=lambda *args: True) -> None:
+def _kill_at(monkeypatch, name: str, *, when=lambda *args: True, after: bool = False) -> None:
+    """Kill the process at ``os.<name>`` (where ``when`` holds): before the call, or just after
+    it has done its work."""
     real = getattr(os, name)
 
     def killed(*args, **kwargs):
-        if when(*args):
-            raise Killed(name)
-        return real(*args, **kwargs)
+        if not when(*args):
+            return real(*args, **kwargs)
+        if after:
+            real(*args, **kwargs)
+        raise Killed(name)
 
     monkeypatch.setattr(os, name, killed)
 
@@ -339,7 +343,8 @@ def test_a_destruction_killed_before_the_overwrite_is_finished_by_the_next_run(
     key_store, monkeypatch, time_machine
 ):
     test1 = _retired_and_due(time_machine)
-    _kill_at(monkeypatch, "fsync")  # the first sync of the destruction, before any overwrite
+    # Killed just after the key's file is renamed aside, before it is overwritten.
+    _kill_at(monkeypatch, "replace", when=lambda src, *_: "test1" in str(src), after=True)
     with pytest.raises(Killed):
         schedule()
     monkeypatch.undo()
