@@ -319,7 +319,7 @@ def _retired_and_due(time_machine):
 
 
 def test_a_destruction_killed_after_the_overwrite_leaves_a_store_that_still_works(
-    key_store, monkeypatch, time_machine
+    key_store, monkeypatch, time_machine, audit_events
 ):
     """Killed between the zero-overwrite and the unlink: no zeroed ``.key`` file may stay, or
     every read of the store (and so every capture and the rotation itself) fails."""
@@ -337,6 +337,9 @@ def test_a_destruction_killed_after_the_overwrite_leaves_a_store_that_still_work
     files = sorted(p.name for p in key_store.iterdir())
     assert files == sorted([".lock", *(f"{k.key_id}.key" for k in left)])
     assert _copies_of(test1.key, key_store) == [] and _check_ids() == []
+    # The kill rolled the destruction's event back; the run that finished it records it.
+    destroyed = [data for name, data in audit_events() if name == "MASTER_KEY_DESTROYED"]
+    assert destroyed == [{"key_id": "test1", "resumed": True}]
 
 
 def test_a_destruction_killed_before_the_overwrite_is_finished_by_the_next_run(
