@@ -221,11 +221,13 @@ def is_destroying(file: Path) -> bool:
 
 def shred(file: Path) -> None:
     """Overwrite the file with zeros, sync it, unlink it and sync the folder (best effort, as
-    in ``destroy``)."""
+    in ``destroy``). A file that is one of several links (``create`` links its temporary file
+    into place) is only unlinked: overwriting it would overwrite the key it is a name of."""
     with open(file, "r+b") as fh:
-        fh.write(b"\0" * max(os.fstat(fh.fileno()).st_size, 1))
-        fh.flush()
-        os.fsync(fh.fileno())
+        if os.fstat(fh.fileno()).st_nlink == 1:
+            fh.write(b"\0" * max(os.fstat(fh.fileno()).st_size, 1))
+            fh.flush()
+            os.fsync(fh.fileno())
     os.unlink(file)
     _sync_dir(file.parent)
 

@@ -290,6 +290,26 @@ def test_a_key_copy_left_by_a_write_killed_before_its_cleanup_does_not_outlive_t
     assert _copies_of(test1.key, key_store) == []
 
 
+def test_a_copy_left_by_a_killed_creation_goes_without_harming_the_key_it_names(
+    key_store, monkeypatch
+):
+    """``create`` links its temporary file into place: killed before the cleanup, both names
+    are one file, and overwriting the stray name would overwrite the new key."""
+    _kill_at(monkeypatch, "unlink", when=lambda path, *_: str(path).endswith(".tmp"))
+    with pytest.raises(Killed):
+        schedule(force=True)  # killed right after the new key is linked into place
+    monkeypatch.undo()
+    [stray] = key_store.glob(".*.tmp")
+    new = keystore.current()
+    assert stray.name.startswith(f".{new.key_id}.")
+
+    schedule()
+
+    assert not list(key_store.glob(".*.tmp")) and keystore.current() == new
+    assert keystore.get("test1").retired_at is not None and _check_ids() == []
+    assert SubjectKey.objects.exclude(key_id=new.key_id).count() == 0
+
+
 def test_destroying_a_key_also_removes_a_stray_temporary_copy_of_it(key_store, monkeypatch):
     test1 = keystore.get("test1")
     _kill_at(monkeypatch, "replace")
@@ -305,6 +325,12 @@ def test_destroying_a_key_also_removes_a_stray_temporary_copy_of_it(key_store, m
 
     assert _copies_of(test1.key, key_store) == []
     assert [p.name for p in key_store.glob(".*.tmp")][0].startswith(".other.")
+    # other.key and its stray name are one file: destroying the key overwrites it all the same.
+    other = keystore.get("other")
+    with open(key_store / "other.key", "rb") as still_open:
+        assert keystore.destroy("other")
+        assert base64.b64encode(other.key) not in still_open.read()
+    assert list(key_store.iterdir()) == []
 
 
 def _retired_and_due(time_machine):
