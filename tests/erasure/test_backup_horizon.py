@@ -182,14 +182,23 @@ def test_a_copy_left_by_a_killed_key_write_does_not_open_the_backup_after_the_da
     certificate = _erase(alice)
     horizon = datetime.fromisoformat(certificate["backups_unreadable_after"])
 
+    wrapping = crypto.wrapped_key_id(backup["wrapped_key"])
+    real_unlink = os.unlink
+
     def killed(*args):
-        raise Killed("replace")
+        raise Killed()
+
+    def unlink_unless_wrapping(path, *args, **kwargs):
+        if f".{wrapping}." in str(path):
+            raise Killed()
+        return real_unlink(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", killed)
-    monkeypatch.setattr(os, "unlink", killed)
+    monkeypatch.setattr(os, "unlink", unlink_unless_wrapping)
     with pytest.raises(Killed):
-        call_command("rotate_master_key", force=True)
+        call_command("rotate_master_key", force=True)  # killed while retiring that key
     monkeypatch.undo()
+    assert list(keystore.folder().glob(f".{wrapping}.*.tmp"))
 
     now = timezone.now()
     while now < horizon:
