@@ -472,9 +472,11 @@ def master_key_schedule(*, force: bool = False, now: datetime | None = None) -> 
     with ``force``, or when there is none); every subject key re-wrapped under it and the keys
     that then wrap nothing retired (``master_key_rotate``); retired keys past
     ``BACKUP_RETENTION_DAYS`` destroyed. Idempotent and resumable: a run killed anywhere leaves
-    a state the next run finishes. One run at a time per key store."""
+    a state the next run finishes, starting with what a killed write or destruction left in the
+    store (``_master_key_clear_leftovers``). One run at a time per key store."""
     now = now or timezone.now()
     with keystore.locked():
+        _master_key_clear_leftovers()
         created = _master_key_create_if_due(force=force, now=now)
         rewrapped = master_key_rotate(now=now)
         destroyed = 0
@@ -487,6 +489,23 @@ def master_key_schedule(*, force: bool = False, now: datetime | None = None) -> 
             except MasterKeyInUse:
                 continue  # wrapped again by a racing capture: re-wrapped and retried next run
     return {"created": created, "rewrapped": rewrapped, "destroyed": destroyed}
+
+
+def _master_key_clear_leftovers() -> None:
+    """Overwrite and remove what a killed write (a temporary copy of a key) or destruction (a
+    key renamed aside) left; only under the store's lock, when no write is in progress."""
+    for file in keystore.leftovers():
+        if not keystore.is_destroying(file):
+            keystore.shred(file)  # a copy: the key's own file says what state it is in
+            continue
+        # The kill rolled back the destruction's audit event with its transaction, and the
+        # key has been unreadable since its rename: the event is recorded as the file goes.
+        key_id = keystore.leftover_key_id(file)
+        with transaction.atomic(durable=True):
+            _master_key_event(
+                AuditAction.MASTER_KEY_DESTROYED, key_id, {"key_id": key_id, "resumed": True}
+            )
+            keystore.shred(file)
 
 
 def _master_key_create_if_due(*, force: bool, now: datetime) -> int:

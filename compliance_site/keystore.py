@@ -10,7 +10,11 @@ A key file ``<key_id>.key`` holds JSON: ``key_id``, ``key`` (base64, 32 bytes), 
 and, once retired, ``retired_at``. The current key is the newest one not retired; retired keys
 only unwrap until the rotation has re-wrapped everything under the current one. The folder is
 0700 and every file 0600; every write goes to a temporary file that is synced and then renamed
-into place, so a crash leaves either the old file or the new one.
+into place, so a crash leaves either the old file or the new one. A key is destroyed by first
+renaming its file aside (``.<key_id>.destroying``), then overwriting and unlinking it, so a crash
+never leaves a ``.key`` file that cannot be read. What a crash can leave (a temporary copy, a key
+renamed aside) is named ``.<key_id>.*``, never read as a key, and may hold a key in clear: the
+next scheduled run removes it (``leftovers``/``shred``) and the system check reports it.
 
 The lifecycle (creation on schedule, re-wrapping, retirement, destruction) is run by
 ``biometrics.services.master_key_schedule``; this module only keeps the files.
@@ -38,6 +42,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 _SUFFIX = ".key"
+_TEMP, _DESTROYING = ".tmp", ".destroying"
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _DIR_MODE, _FILE_MODE = 0o700, 0o600
 
@@ -175,22 +180,56 @@ def retire(key_id: str, *, now: datetime | None = None, path: Path | None = None
 
 
 def destroy(key_id: str, *, path: Path | None = None) -> bool:
-    """Overwrite the key's file with zeros, sync, unlink. ``True`` if it existed.
+    """Rename the key's file aside, then overwrite it with zeros, sync and unlink it, with any
+    temporary copy of it a killed write left. ``True`` if the key existed.
 
-    The overwrite is best effort: flash, copy-on-write and journaling file systems may keep old
+    The rename comes first so that a kill at any point leaves no unreadable ``.key`` file
+    (which would stop every read of the store) but a leftover the next run finishes. The
+    overwrite is best effort: flash, copy-on-write and journaling file systems may keep old
     blocks, and the atomic rewrite at retirement left the earlier copy in freed blocks. What
     makes the key unrecoverable is that the store is never copied into a backup."""
     path = path or folder()
-    file = path / f"{key_id}{_SUFFIX}"
-    if not _KEY_ID.match(key_id) or not file.exists():
+    if not _KEY_ID.match(key_id):
         return False
+    file = path / f"{key_id}{_SUFFIX}"
+    existed = file.exists()
+    if existed:
+        os.replace(file, path / f".{key_id}{_DESTROYING}")
+        _sync_dir(path)
+    for leftover in leftovers(path, key_id=key_id):
+        shred(leftover)
+    return existed
+
+
+def leftovers(path: Path | None = None, *, key_id: str = "*") -> list[Path]:
+    """What a killed write or destruction left (of ``key_id``, or of any key): temporary copies
+    (``.<id>.<hex>.tmp``) and keys renamed aside to be destroyed (``.<id>.destroying``). Only
+    remove them under ``locked``: a write in progress has its temporary file too."""
+    path = path or folder()
+    return sorted([*path.glob(f".{key_id}.*{_TEMP}"), *path.glob(f".{key_id}{_DESTROYING}")])
+
+
+def leftover_key_id(file: Path) -> str:
+    """The key a leftover file belongs to."""
+    return file.name.split(".")[1]
+
+
+def is_destroying(file: Path) -> bool:
+    """Whether the leftover is a key whose destruction was cut short (not a temporary copy)."""
+    return file.name.endswith(_DESTROYING)
+
+
+def shred(file: Path) -> None:
+    """Overwrite the file with zeros, sync it, unlink it and sync the folder (best effort, as
+    in ``destroy``). A file that is one of several links (``create`` links its temporary file
+    into place) is only unlinked: overwriting it would overwrite the key it is a name of."""
     with open(file, "r+b") as fh:
-        fh.write(b"\0" * max(os.fstat(fh.fileno()).st_size, 1))
-        fh.flush()
-        os.fsync(fh.fileno())
-    file.unlink()
-    _sync_dir(path)
-    return True
+        if os.fstat(fh.fileno()).st_nlink == 1:
+            fh.write(b"\0" * max(os.fstat(fh.fileno()).st_size, 1))
+            fh.flush()
+            os.fsync(fh.fileno())
+    os.unlink(file)
+    _sync_dir(file.parent)
 
 
 def _write(path: Path, entry: MasterKey, *, replace: bool) -> None:
@@ -261,8 +300,9 @@ def backup_horizon(now: datetime | None = None) -> datetime:
 
 
 def check_key_store(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """System check: the store exists with its modes, has a current key, and keeps no retired
-    key past ``BACKUP_RETENTION_DAYS`` (plus one scheduled run's lateness)."""
+    """System check: the store exists with its modes, holds nothing a killed run left, has a
+    current key, retires every superseded key and keeps no retired key past
+    ``BACKUP_RETENTION_DAYS`` (each plus one scheduled run's lateness)."""
     try:
         path = folder()
         mode = path.stat().st_mode
@@ -275,6 +315,14 @@ def check_key_store(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         _error("E102", f"The master-key file {file} must have mode 0600.")
         for file in sorted(path.glob(f"*{_SUFFIX}"))
         if stat.S_IMODE(file.stat().st_mode) & 0o077
+    ]
+    found += [
+        _error(
+            "E106",
+            f"The master-key store holds {file.name}, left by a write or destruction killed "
+            "part-way: it may hold a master key in clear that no scheduled destruction reaches.",
+        )
+        for file in leftovers(path)
     ]
     try:
         keys = all_keys(path)
@@ -291,6 +339,7 @@ def check_key_store(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="faceledger.W105",
             )
         )
+    found += _superseded_not_retired(keys, live, now)
     return found + [
         _error(
             "E104",
@@ -303,6 +352,25 @@ def check_key_store(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     ]
 
 
+def _superseded_not_retired(
+    keys: list[MasterKey], live: MasterKey, now: datetime
+) -> list[checks.CheckMessage]:
+    # An Error, not a Warning like W105: a newer key exists, so the schedule has run and is
+    # failing to re-wrap, and the dates already certified assumed this key retires on time.
+    return [
+        _error(
+            "E107",
+            f"Master key {k.key_id!r} is neither current nor retired, and older than "
+            "BIOMETRIC_KEY_ROTATION_DAYS: re-wrapping under the current key keeps failing, so "
+            "it is not destroyed by the date erasure certificates state for backups.",
+        )
+        for k in keys
+        if k.retired_at is None
+        and k.key_id != live.key_id
+        and k.created_at + rotation_period() + schedule_slack() < now
+    ]
+
+
 _HINTS = {
     "E101": "Set BIOMETRIC_KEY_STORE to a folder on a volume outside the database backups, "
     "then run `manage.py rotate_master_key` to make its first key.",
@@ -310,6 +378,10 @@ _HINTS = {
     "E103": "Run `manage.py rotate_master_key` to make the first master key.",
     "E104": "Run `manage.py rotate_master_key` and make sure Celery beat runs "
     "biometrics.tasks.master_key_schedule.",
+    "E106": "Run `manage.py rotate_master_key`: it overwrites and removes what a killed run "
+    "left, under the store's lock.",
+    "E107": "Run `manage.py rotate_master_key` and fix what its error reports: it re-wraps every "
+    "subject key under the current key, then retires the old one.",
 }
 
 

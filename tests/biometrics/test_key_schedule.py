@@ -5,6 +5,8 @@ that fails when the store is unsafe or a retired key is kept too long."""
 
 from __future__ import annotations
 
+import base64
+import os
 import stat
 from datetime import timedelta
 
@@ -233,3 +235,176 @@ def test_a_store_that_is_not_there_or_is_broken_is_never_made_anew(settings, tmp
     with pytest.raises(keystore.KeyStoreError):
         schedule()
     assert not (tmp_path / "not-mounted").exists()
+
+
+# --- a process killed part-way through a write or a destruction ---------------------------------
+
+
+class Killed(BaseException):
+    """The process dies here: nothing after this line runs, not even a ``finally``'s work."""
+
+
+def _kill_at(monkeypatch, name: str, *, when=lambda *args: True, after: bool = False) -> None:
+    """Kill the process at ``os.<name>`` (where ``when`` holds): before the call, or just after
+    it has done its work."""
+    real = getattr(os, name)
+
+    def killed(*args, **kwargs):
+        if not when(*args):
+            return real(*args, **kwargs)
+        if after:
+            real(*args, **kwargs)
+        raise Killed(name)
+
+    monkeypatch.setattr(os, name, killed)
+
+
+def _copies_of(key: bytes, store) -> list[str]:
+    """Every file left in the store that holds ``key`` in clear (as its files store it)."""
+    encoded = base64.b64encode(key)
+    return sorted(f.name for f in store.iterdir() if encoded in f.read_bytes())
+
+
+def test_a_key_copy_left_by_a_write_killed_before_its_cleanup_does_not_outlive_the_key(
+    key_store, monkeypatch, settings, time_machine
+):
+    """Killed after the temporary file is written, before it is renamed or removed: the
+    temporary file holds the key in clear, under a name that is not ``*.key``."""
+    test1 = keystore.get("test1")
+    _kill_at(monkeypatch, "replace")
+    _kill_at(monkeypatch, "unlink", when=lambda path, *_: ".test1." in str(path))
+    with pytest.raises(Killed):
+        schedule(force=True)  # the new key is made; killed while retiring test1
+    monkeypatch.undo()
+    [stray] = key_store.glob(".test1.*.tmp")
+    assert _copies_of(test1.key, key_store) == sorted(["test1.key", stray.name])
+
+    [error] = keystore.check_key_store()
+    assert error.id == "faceledger.E106" and stray.name in error.msg
+    assert "rotate_master_key" in error.hint
+
+    schedule()  # the next run clears the stray copy under the lock, and retires test1
+    assert not list(key_store.glob(".*.tmp")) and _check_ids() == []
+    time_machine.move_to(keystore.get("test1").destroy_after())
+    assert schedule()["destroyed"] == 1
+    assert _copies_of(test1.key, key_store) == []
+
+
+def test_a_copy_left_by_a_killed_creation_goes_without_harming_the_key_it_names(
+    key_store, monkeypatch
+):
+    """``create`` links its temporary file into place: killed before the cleanup, both names
+    are one file, and overwriting the stray name would overwrite the new key."""
+    _kill_at(monkeypatch, "unlink", when=lambda path, *_: str(path).endswith(".tmp"))
+    with pytest.raises(Killed):
+        schedule(force=True)  # killed right after the new key is linked into place
+    monkeypatch.undo()
+    [stray] = key_store.glob(".*.tmp")
+    new = keystore.current()
+    assert stray.name.startswith(f".{new.key_id}.")
+
+    schedule()
+
+    assert not list(key_store.glob(".*.tmp")) and keystore.current() == new
+    assert keystore.get("test1").retired_at is not None and _check_ids() == []
+    assert SubjectKey.objects.exclude(key_id=new.key_id).count() == 0
+
+
+def test_destroying_a_key_also_removes_a_stray_temporary_copy_of_it(key_store, monkeypatch):
+    test1 = keystore.get("test1")
+    _kill_at(monkeypatch, "replace")
+    _kill_at(monkeypatch, "unlink", when=lambda path, *_: str(path).endswith(".tmp"))
+    with pytest.raises(Killed):
+        keystore.retire("test1")  # killed before the rename and the cleanup
+    with pytest.raises(Killed):
+        keystore.create(key_id="other")  # linked into place, killed before the cleanup
+    monkeypatch.undo()
+    assert len(list(key_store.glob(".*.tmp"))) == 2
+
+    assert keystore.destroy("test1")
+
+    assert _copies_of(test1.key, key_store) == []
+    assert [p.name for p in key_store.glob(".*.tmp")][0].startswith(".other.")
+    # other.key and its stray name are one file: destroying the key overwrites it all the same.
+    other = keystore.get("other")
+    with open(key_store / "other.key", "rb") as still_open:
+        assert keystore.destroy("other")
+        assert base64.b64encode(other.key) not in still_open.read()
+    assert list(key_store.iterdir()) == []
+
+
+def _retired_and_due(time_machine):
+    """test1 retired and due for destruction, with the rotation due then already done."""
+    test1 = keystore.get("test1")
+    schedule(force=True)
+    due = keystore.get("test1").destroy_after()
+    time_machine.move_to(due - timedelta(minutes=1))
+    schedule()
+    time_machine.move_to(due)
+    return test1
+
+
+def test_a_destruction_killed_after_the_overwrite_leaves_a_store_that_still_works(
+    key_store, monkeypatch, time_machine, audit_events
+):
+    """Killed between the zero-overwrite and the unlink: no zeroed ``.key`` file may stay, or
+    every read of the store (and so every capture and the rotation itself) fails."""
+    test1 = _retired_and_due(time_machine)
+    _kill_at(monkeypatch, "unlink", when=lambda path, *_: "test1" in str(path))
+    with pytest.raises(Killed):
+        schedule()
+    monkeypatch.undo()
+
+    left = keystore.all_keys()
+    assert "test1" not in _ids(left) and len(left) == 2 and keystore.current() == left[-1]
+    assert [m.id for m in keystore.check_key_store()] == ["faceledger.E106"]
+
+    assert schedule() == {"created": 0, "rewrapped": 0, "destroyed": 0}
+    files = sorted(p.name for p in key_store.iterdir())
+    assert files == sorted([".lock", *(f"{k.key_id}.key" for k in left)])
+    assert _copies_of(test1.key, key_store) == [] and _check_ids() == []
+    # The kill rolled the destruction's event back; the run that finished it records it.
+    destroyed = [data for name, data in audit_events() if name == "MASTER_KEY_DESTROYED"]
+    assert destroyed == [{"key_id": "test1", "resumed": True}]
+
+
+def test_a_destruction_killed_before_the_overwrite_is_finished_by_the_next_run(
+    key_store, monkeypatch, time_machine
+):
+    test1 = _retired_and_due(time_machine)
+    # Killed just after the key's file is renamed aside, before it is overwritten.
+    _kill_at(monkeypatch, "replace", when=lambda src, *_: "test1" in str(src), after=True)
+    with pytest.raises(Killed):
+        schedule()
+    monkeypatch.undo()
+    assert keystore.get("test1") is None
+
+    schedule()
+
+    assert _copies_of(test1.key, key_store) == [] and _check_ids() == []
+    assert not [p for p in key_store.iterdir() if "test1" in p.name]
+
+
+# --- a key neither current nor retired ----------------------------------------------------------
+
+
+def test_the_check_fails_for_a_superseded_key_that_is_never_retired(
+    alice, enrolled, settings, time_machine
+):
+    """A newer key exists but re-wrapping keeps failing, so the old key is never retired: the
+    certificates' date assumed it retires on time."""
+    enrolled(alice)
+    test1 = keystore.get("test1")
+    time_machine.move_to(test1.created_at + settings.BIOMETRIC_KEY_ROTATION_DAYS * DAY - DAY)
+    keystore.create()  # the run that made it died before re-wrapping, and so every run since
+    late = test1.created_at + keystore.rotation_period() + keystore.schedule_slack()
+    time_machine.move_to(late - DAY)
+    assert _check_ids() == []
+
+    time_machine.move_to(late + DAY)
+
+    [error] = keystore.check_key_store()
+    assert error.id == "faceledger.E107" and "'test1'" in error.msg
+    assert "rotate_master_key" in error.hint
+    schedule()  # what the hint says to run: re-wraps, then retires test1
+    assert keystore.get("test1").retired_at is not None and _check_ids() == []

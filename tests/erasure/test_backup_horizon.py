@@ -9,6 +9,9 @@ what keeping backups means); after it, no key the service has can open it.
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 from datetime import datetime, timedelta
 
 import pytest
@@ -149,3 +152,65 @@ def test_a_backup_kept_past_any_horizon_never_opens_again(alice, enrolled, setti
 
     with pytest.raises(crypto.DecryptionError):
         _restore(backup)
+
+
+class Killed(BaseException):
+    """The process dies here: nothing after this line runs, not even a ``finally``'s work."""
+
+
+def _every_key_in_the_store_folder() -> list[bytes]:
+    """What an attacker with the store's folder finds: every file that parses as a key file,
+    whatever its name (a temporary copy or a key renamed aside included)."""
+    found = []
+    for file in keystore.folder().iterdir():
+        try:
+            found.append(base64.b64decode(json.loads(file.read_text())["key"]))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            continue
+    return found
+
+
+def test_a_copy_left_by_a_killed_key_write_does_not_open_the_backup_after_the_date(
+    alice, enrolled, settings, time_machine, monkeypatch
+):
+    """The rotation's retirement of the key that wraps the backup is killed after its temporary
+    file is written: that file holds the key in clear under a name no destruction looked at."""
+    settings.BIOMETRIC_KEY_SCHEDULE_INTERVAL = DAY.total_seconds()
+    time_machine.move_to(timezone.now(), tick=False)
+    enrolled(alice)
+    backup = _backup(alice, settings)
+    certificate = _erase(alice)
+    horizon = datetime.fromisoformat(certificate["backups_unreadable_after"])
+
+    wrapping = crypto.wrapped_key_id(backup["wrapped_key"])
+    real_unlink = os.unlink
+
+    def killed(*args):
+        raise Killed()
+
+    def unlink_unless_wrapping(path, *args, **kwargs):
+        if f".{wrapping}." in str(path):
+            raise Killed()
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", killed)
+    monkeypatch.setattr(os, "unlink", unlink_unless_wrapping)
+    with pytest.raises(Killed):
+        call_command("rotate_master_key", force=True)  # killed while retiring that key
+    monkeypatch.undo()
+    assert list(keystore.folder().glob(f".{wrapping}.*.tmp"))
+
+    now = timezone.now()
+    while now < horizon:
+        now += DAY
+        time_machine.move_to(now, tick=False)
+        master_key_schedule_task.delay()
+
+    wrapped = backup["wrapped_key"]
+    length = wrapped[4]
+    nonce, sealed = wrapped[5 + length : 17 + length], wrapped[17 + length :]
+    aad = b"FLK1" + wrapped[5 : 5 + length] + vault.key_context(alice.pk)
+    for key in _every_key_in_the_store_folder():
+        with pytest.raises(InvalidTag):
+            AESGCM(key).decrypt(nonce, sealed, aad)
+    assert keystore.check_key_store() == []
