@@ -25,8 +25,8 @@ from biometrics.models import Capture, SubjectKey
 from biometrics.services import capture_decrypt
 from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
-from consent.erasure.models import ErasureRequest
 from consent.erasure import services as erasure_services
+from consent.erasure.models import ErasureRequest
 from consent.erasure.services import (
     ERASURE_JOBS,
     ErasureIncomplete,

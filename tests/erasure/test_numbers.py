@@ -170,7 +170,7 @@ def test_a_get_of_the_sign_in_page_makes_no_session(db):
     assert 'name="next" value="/consent/"' in page.content.decode()  # the form carries it
 
 
-@pytest.mark.parametrize("when", ["after every store", "between the sign-in stores and the account"])
+@pytest.mark.parametrize("when", ["after every store", "between sign-in stores and account"])
 def test_a_sign_in_started_while_the_erasure_runs_is_erased_before_the_certificate(
     alice, policies, _sms_outbox, monkeypatch, when
 ):
