@@ -36,6 +36,8 @@ class ErasureRequest(models.Model):
     requested_at = models.DateTimeField(default=timezone.now, editable=False)
     # Refreshed by the running task after every store; a stale one is re-queued by the sweep.
     heartbeat_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # The running task's claim token: a run whose request recovery gave to another stops.
+    claim = models.UUIDField(null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(null=True, blank=True, editable=False)
     progress = models.JSONField(default=dict, editable=False)
     # The ERASURE_COMPLETED audit event, which the certificate cites by its leaf index.

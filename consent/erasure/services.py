@@ -5,13 +5,16 @@ while it runs) and queues ``consent.tasks.erasure_run`` after commit. The task, 
 
 1. erases every store but the last, in inventory order, each in its own transaction with its
    audit event (store name and count, no identifier) and its progress mark, so that a run
-   killed half-way resumes after the last store done. The biometric stores come first, then
-   the subject's data key (the crypto-shred), the ledger, the account row;
+   killed half-way resumes after the last store done. Results and reports come first (band
+   DERIVED), then the biometric stores, sign-in traces, the subject's data key (the
+   crypto-shred), the ledger, the account row. Deleting the account row keeps the keyed digest
+   of the number (identity's ``ErasedNumber``), so the stores that find rows by the number
+   still find any that a sign-in made meanwhile;
 2. in one transaction: erases again anything a store still locates, writes the last store's
    event and ERASURE_COMPLETED *before* erasing the last store (the pseudonym mapping: events
    written after it would name nobody, or a new pseudonym), erases it, unlinks the request from
-   the account, and proves with ``locate_all`` that no store holds anything; otherwise all of
-   this rolls back and a later run tries again;
+   the account, proves with ``locate_all`` that no store holds anything, and only then drops
+   the number's digest; otherwise all of this rolls back and a later run tries again;
 3. seals the audit log and issues a certificate signed with the service key, citing the
    ERASURE_COMPLETED event by its leaf index and the checkpoint that covers it: anyone can check
    it with ``/api/v1/audit/proof/inclusion``. It also states ``backups_unreadable_after``: when
@@ -21,7 +24,9 @@ while it runs) and queues ``consent.tasks.erasure_run`` after commit. The task, 
 Every step is idempotent. The machinery is ``compliance_site.jobs`` (``ERASURE_JOBS``): a
 request stuck in ``running`` (worker killed) is put back to pending and queued again by the
 jobs' beat task once its heartbeat is older than ``ERASURE_RETRY_AFTER`` seconds, as many times
-as it takes (never failed); a pending one whose message was lost is sent again.
+as it takes (never failed); a pending one whose message was lost is sent again. Each claim
+has its own token (``claim``): a run that was only stalled, whose request went to a new run,
+finds its claim gone at its next step and stops, that step rolled back.
 
 Deletion is never refused for lack of consent; the consent states read through the gate are
 recorded in ERASURE_REQUESTED (invariant "gate", docs/ARCHITECTURE.md).
@@ -48,6 +53,7 @@ from consent.erasure.models import ErasureRequest
 from consent.erasure.pdf import certificate_pdf
 from consent.identity.models import User
 from consent.identity.selectors import token_digest
+from consent.identity.services import erased_number_forget
 from consent.ledger.gate import consent_state, lock_subject
 from consent.ledger.models import Purpose
 from consent.ledger.selectors import check_language
@@ -68,6 +74,7 @@ ERASURE_JOBS = jobs.register(
         stale_after=lambda: timedelta(seconds=settings.ERASURE_RETRY_AFTER),
         queued_at="requested_at",
         claimed_at=None,
+        claim_field="claim",
         progress=None,  # its own: the stores erased so far, which a resumed run skips
         finished_at="completed_at",
         error=None,
@@ -132,11 +139,15 @@ def erasure_run(*, request_id) -> ErasureRequest | None:
     claim = jobs.claim(ERASURE_JOBS, request_id)
     if claim is None:
         return None
+    return _run(claim)
+
+
+def _run(claim: jobs.Claim) -> ErasureRequest:
     request = claim.row
     if request.completed_event_id is None:
         stores = inventory.stores()
         _erase_stores(claim, stores[:-1])
-        _erase_last_and_prove(request, stores)
+        _erase_last_and_prove(claim, stores)
     _certify(claim)
     return request
 
@@ -175,12 +186,16 @@ def _progress(claim: jobs.Claim, store: str, erased: int) -> None:
         raise ErasureIncomplete("the request was given to another run")
 
 
-def _erase_last_and_prove(request: ErasureRequest, stores: list[inventory.Store]) -> None:
-    """Step 2 of the module docstring, in one transaction."""
+def _erase_last_and_prove(claim: jobs.Claim, stores: list[inventory.Store]) -> None:
+    """Step 2 of the module docstring, in one transaction, held by this run's claim."""
+    request = claim.row
     subject_id, last = request.subject_ref, stores[-1]
     # Cleared only below, in the transaction that records the completion erasure_run checked.
     assert subject_id is not None
     with transaction.atomic(durable=True):
+        # Locked: recovery cannot hand the request to another run until this commits.
+        if not jobs.mine(claim).select_for_update().exists():
+            raise ErasureIncomplete("the request was given to another run")
         request.subject_ref = None  # first: the erasure request is itself a store to prove
         request.save(update_fields=["subject_ref"])
         for store in stores[:-1]:  # whatever arrived since (or a store that missed some)
@@ -206,6 +221,7 @@ def _erase_last_and_prove(request: ErasureRequest, stores: list[inventory.Store]
         left = {name: refs for name, refs in inventory.locate_all(subject_id).items() if refs}
         if left:
             raise ErasureIncomplete(f"stores still hold data: {sorted(left)}")
+        erased_number_forget(subject_id=subject_id)  # the stores needed it up to this check
 
 
 def _certify(claim: jobs.Claim) -> None:

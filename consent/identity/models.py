@@ -315,3 +315,26 @@ class SessionNumber(models.Model):
 
     def __str__(self) -> str:
         return f"session number {self.pk}"
+
+
+class ErasedNumber(models.Model):
+    """The keyed digest of an erased account's number, while its erasure is unfinished.
+
+    The stores that find sign-in data by the number (devices, send windows, code attempts,
+    held numbers) read it from the account row, which erasure deletes before its final check:
+    someone typing the number meanwhile would leave rows no store could find, under a
+    certificate saying nothing is left. So the account's erasure writes this row in the
+    transaction that deletes the account (``stores.subject_erase``), those stores fall back on
+    it, and the erasure's completion deletes it (``services.erased_number_forget``) in the
+    transaction that proves the stores empty: it never outlives a finished erasure. It holds
+    the digest only, never the number.
+    """
+
+    subject_ref = models.BigIntegerField(primary_key=True, editable=False)
+    phone_digest = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        verbose_name = _("number of an account being erased")
+
+    def __str__(self) -> str:
+        return f"erased number {self.pk}"

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from consent.identity.models import ApiToken, User
+from consent.identity.models import ApiToken, ErasedNumber, User
 
 _MAX_TOKEN_KEY_LENGTH = 128
 
@@ -29,6 +29,20 @@ def e164(number: phonenumbers.PhoneNumber) -> str:
 
 def phone_digest(number: phonenumbers.PhoneNumber) -> str:
     return keyed_digest("phone", e164(number))
+
+
+def subject_phone_digest(subject_id: int) -> str | None:
+    """The keyed digest of the subject's number, by which the sign-in stores find its rows:
+    from the account row, or, once an unfinished erasure deleted it, from the digest that
+    erasure keeps until it completes (``ErasedNumber``). None: no such subject."""
+    phone = User.objects.filter(pk=subject_id).values_list("phone_number", flat=True).first()
+    if phone:
+        return phone_digest(phonenumbers.parse(str(phone), None))
+    return (
+        ErasedNumber.objects.filter(subject_ref=subject_id)
+        .values_list("phone_digest", flat=True)
+        .first()
+    )
 
 
 def user_for_number(number: phonenumbers.PhoneNumber) -> User | None:

@@ -48,6 +48,7 @@ from consent.identity.models import (
     CODE_FIELDS,
     ApiToken,
     CodeAttempts,
+    ErasedNumber,
     SendWindow,
     SmsDevice,
     User,
@@ -684,6 +685,16 @@ def staff_phone_reveal(*, staff: User, subject: User) -> str:
         _record(AuditAction.STAFF_REVEALED_PHONE_NUMBER, actor=staff, subject=subject)
     number = phonenumbers.parse(str(subject.phone_number), None)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# --- erasure ------------------------------------------------------------------------------------
+
+
+def erased_number_forget(*, subject_id: int) -> None:
+    """Drop the digest of an erased account's number (``ErasedNumber``). Called by the
+    erasure's completion, in the transaction that proves no store holds anything: the stores
+    found the number's rows by it until then; the audited completion covers it."""
+    ErasedNumber.objects.filter(subject_ref=subject_id).delete()
 
 
 # --- retention ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.services import audit_record
 from consent.identity.models import SessionNumber, User
-from consent.identity.selectors import phone_digest
+from consent.identity.selectors import phone_digest, subject_phone_digest
 
 # The session key that holds a row's id, per kind.
 _SESSION_KEYS = {
@@ -125,10 +125,10 @@ def _expired_sessions_delete(now: datetime) -> int:
 def _held_for(subject_id: int) -> QuerySet[SessionNumber]:
     """Rows holding the subject's number (any session, signed in or not), and the guardian
     numbers held for the subject as a child."""
-    phone = User.objects.filter(pk=subject_id).values_list("phone_number", flat=True).first()
+    digest = subject_phone_digest(subject_id)  # also while an erasure that took the account runs
     mine = Q(subject_id=subject_id)
-    if phone:
-        mine |= Q(phone_digest=phone_digest(phonenumbers.parse(str(phone), None)))
+    if digest:
+        mine |= Q(phone_digest=digest)
     return SessionNumber.objects.filter(mine)
 
 

@@ -5,8 +5,10 @@ every sub-domain's ``STORES`` to the inventory (the contract: ``compliance_site.
 
 Each store locates references (never the data), exports JSON-safe copies for access requests
 and erases idempotently, keyed by the subject id alone, so erasure can resume after the account
-row is gone. Stores that need the phone number (devices, send windows, code attempts, session
-numbers) are in band ``SIGN_IN``, before the account row (``ACCOUNT``).
+row is gone. Stores that find rows by the phone number (devices, send windows, code attempts,
+session numbers) are in band ``SIGN_IN``, before the account row (``ACCOUNT``); once it is
+gone they find them by the number's digest the erasure keeps until it completes
+(``ErasedNumber``), so rows made meanwhile under the number are still found by its last check.
 
 Not stores, and why: the cache holds nothing personal (sign-in limits are rows, keyed by
 digests; sessions live in the database and hold no number: ``session_numbers``); prefix and
@@ -22,15 +24,21 @@ import time
 from importlib import import_module
 from pathlib import Path
 
-import phonenumbers
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 from django.utils.translation import gettext_noop
 
 from compliance_site import inventory
-from consent.identity.models import ApiToken, CodeAttempts, SendWindow, SmsDevice, User
-from consent.identity.selectors import phone_digest
+from consent.identity.models import (
+    ApiToken,
+    CodeAttempts,
+    ErasedNumber,
+    SendWindow,
+    SmsDevice,
+    User,
+)
+from consent.identity.selectors import subject_phone_digest
 from consent.identity.session_numbers import (
     session_numbers_erase,
     session_numbers_export,
@@ -40,11 +48,6 @@ from consent.identity.session_numbers import (
 # An upload temp file older than this belongs to no running request: a leftover.
 UPLOAD_LEFTOVER_SECONDS = 600
 ERASED_BY_ERASURE = gettext_noop("As long as the account exists; erased with it")
-
-
-def _number(subject_id: int) -> phonenumbers.PhoneNumber | None:
-    phone = User.objects.filter(pk=subject_id).values_list("phone_number", flat=True).first()
-    return phonenumbers.parse(str(phone), None) if phone else None
 
 
 # --- the account row ----------------------------------------------------------------------------
@@ -68,10 +71,18 @@ def subject_export(subject_id: int) -> dict | None:
 
 def subject_erase(subject_id: int) -> int:
     """The account row and with it the phone number (and, by cascade, staff TOTP devices and
-    group memberships). Refused by the database while biometric rows still point at it."""
+    group memberships). Refused by the database while biometric rows still point at it. The
+    number's keyed digest stays, in the same transaction, for the stores that find rows by
+    the number, until the erasure completes (``ErasedNumber``)."""
     with transaction.atomic(savepoint=False):
+        digest = subject_phone_digest(subject_id)
         _total, per_model = User.objects.filter(pk=subject_id).delete()
-    return per_model.get(User._meta.label, 0)
+        erased = per_model.get(User._meta.label, 0)
+        if erased and digest:
+            ErasedNumber.objects.update_or_create(
+                subject_ref=subject_id, defaults={"phone_digest": digest}
+            )
+    return erased
 
 
 # --- sessions and tokens ------------------------------------------------------------------------
@@ -138,10 +149,10 @@ def api_tokens_erase(subject_id: int) -> int:
 def _devices(subject_id: int):
     """The subject's SMS devices: linked to the account, or keyed by their number's digest
     (a code requested again after the account was made)."""
-    number = _number(subject_id)
+    digest = subject_phone_digest(subject_id)
     devices = SmsDevice.objects.filter(user_id=subject_id)
-    if number is not None:
-        devices = devices | SmsDevice.objects.filter(phone_digest=phone_digest(number))
+    if digest:
+        devices = devices | SmsDevice.objects.filter(phone_digest=digest)
     return devices
 
 
@@ -165,10 +176,10 @@ def sms_devices_erase(subject_id: int) -> int:
 
 def _windows(subject_id: int):
     """The number's send windows: per client network and from all networks."""
-    number = _number(subject_id)
-    if number is None:
+    digest = subject_phone_digest(subject_id)
+    if not digest:
         return SendWindow.objects.none()
-    return SendWindow.objects.filter(phone_digest=phone_digest(number))
+    return SendWindow.objects.filter(phone_digest=digest)
 
 
 def send_windows_locate(subject_id: int) -> list[str]:
@@ -188,10 +199,10 @@ def send_windows_erase(subject_id: int) -> int:
 
 def _attempts(subject_id: int):
     """Wrong codes counted for the number, per client network and from all networks."""
-    number = _number(subject_id)
-    if number is None:
+    digest = subject_phone_digest(subject_id)
+    if not digest:
         return CodeAttempts.objects.none()
-    return CodeAttempts.objects.filter(phone_digest=phone_digest(number))
+    return CodeAttempts.objects.filter(phone_digest=digest)
 
 
 def code_attempts_locate(subject_id: int) -> list[str]:

@@ -23,10 +23,17 @@ from audit.verification import audit_log_verify
 from biometrics import vault
 from biometrics.models import Capture, SubjectKey
 from biometrics.services import capture_decrypt
-from compliance_site import inventory
+from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
+from consent.erasure import services as erasure_services
 from consent.erasure.models import ErasureRequest
-from consent.erasure.services import erasure_request, erasure_requeue_stale, erasure_run
+from consent.erasure.services import (
+    ERASURE_JOBS,
+    ErasureIncomplete,
+    erasure_request,
+    erasure_requeue_stale,
+    erasure_run,
+)
 from consent.identity.models import User
 from tests.audit.helpers import verify_inclusion
 from tests.consent.conftest import last_code, request_code, verify_code
@@ -328,3 +335,31 @@ def test_the_portal_asks_once_then_shows_the_certificate(alice, enrolled):
     assert not User.objects.filter(pk=alice.pk).exists()
     assert browser.get("/dashboard/").status_code == 302  # signed out
     assert Client().get("/account/delete/status/").status_code == 404  # no token, nothing shown
+
+
+def test_a_stalled_run_whose_request_was_handed_to_a_new_run_stops_and_completes_nothing(
+    alice, enrolled, monkeypatch, audit_events
+):
+    enrolled(alice)
+    monkeypatch.setattr("compliance_site.jobs._send", lambda kind, pk: None)  # the test runs it
+    request, _token = erasure_request(subject=alice)
+    stalled = jobs.claim(ERASURE_JOBS, request.pk)
+    later = timezone.now() + timedelta(minutes=11)
+    assert jobs.recover(ERASURE_JOBS, now=later)["requeued"] == 1
+    taken = jobs.claim(ERASURE_JOBS, request.pk)
+    assert stalled is not None and taken is not None
+
+    assert not jobs.heartbeat(stalled)
+    with pytest.raises(ErasureIncomplete):
+        erasure_services._run(stalled)  # its first store's step rolls back
+    with pytest.raises(ErasureIncomplete):
+        erasure_services._erase_last_and_prove(stalled, inventory.stores())
+
+    request.refresh_from_db()
+    assert request.progress == {} and request.completed_event_id is None
+    assert not any(name.startswith("ERASURE_STORE") for name, _data in audit_events())
+    erasure_services._run(taken)
+    request.refresh_from_db()
+    assert request.status == "done" and request.certificate
+    completed = [name for name, _data in audit_events() if name == "ERASURE_COMPLETED"]
+    assert completed == ["ERASURE_COMPLETED"]

@@ -5,14 +5,20 @@ through HTTP (the API or the portal), the worker eagerly when the request commit
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import phonenumbers
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from consent.identity.models import SmsDevice, User
+from compliance_site import inventory
+from consent.erasure import services as erasure_services
+from consent.erasure.services import erasure_requeue_stale
+from consent.identity.models import ErasedNumber, SmsDevice, User
 from consent.identity.selectors import phone_digest
 from tests.consent.conftest import NEW_NUMBER, last_code, quote, request_code, verify_code
 from tests.consent.identity.test_admin import admin_login
@@ -166,3 +172,59 @@ def test_a_get_of_the_sign_in_page_makes_no_session(db):
     assert page.status_code == 200
     assert not Session.objects.exists() and "sessionid" not in browser.cookies
     assert 'name="next" value="/consent/"' in page.content.decode()  # the form carries it
+
+
+@pytest.mark.parametrize("when", ["after every store", "between sign-in stores and account"])
+def test_a_sign_in_started_while_the_erasure_runs_is_erased_before_the_certificate(
+    alice, policies, _sms_outbox, monkeypatch, when
+):
+    """Another browser types the person's number after the stores that find sign-in data by
+    it ran: the held number, its device and send windows must still be found by the number
+    (the account row, which held it, may be gone) and erased before the proof."""
+    number, run_stores, strangers = str(alice.phone_number), erasure_services._erase_stores, []
+
+    def a_browser_asks_for_a_code_meanwhile(claim, stores):
+        cut = len(stores) if when == "after every store" else _account_band_start(stores)
+        run_stores(claim, stores[:cut])
+        strangers.append(_sign_in_started(number))
+        run_stores(claim, stores[cut:])
+        assert not User.objects.filter(pk=alice.pk).exists()
+
+    monkeypatch.setattr(erasure_services, "_erase_stores", a_browser_asks_for_a_code_meanwhile)
+
+    certificate = _erase_through_api(alice)
+
+    assert len(strangers) == 1
+    _assert_certificate_and_scan_agree(certificate, number)
+    assert not ErasedNumber.objects.exists()  # the digest kept for the last check went with it
+    assert strangers[0].get(VERIFY)["Location"] == LOGIN
+
+
+def test_an_erasure_stopped_after_the_account_went_still_finds_the_number_when_it_resumes(
+    alice, policies, _sms_outbox, monkeypatch, time_machine
+):
+    number, prove = str(alice.phone_number), erasure_services._erase_last_and_prove
+
+    def killed(claim, stores):
+        raise RuntimeError("the worker was killed")
+
+    monkeypatch.setattr(erasure_services, "_erase_last_and_prove", killed)
+    started = client_for(alice).post(ERASURE_URL)
+    assert started.status_code == 202
+    assert not User.objects.filter(pk=alice.pk).exists()
+    assert ErasedNumber.objects.filter(subject_ref=alice.pk).count() == 1  # a digest, no number
+    stranger = _sign_in_started(number)  # while the request waits for its retry
+    monkeypatch.setattr(erasure_services, "_erase_last_and_prove", prove)
+    time_machine.move_to(timezone.now() + timedelta(minutes=11))
+
+    assert erasure_requeue_stale() == 1
+
+    status = APIClient().get(f"{ERASURE_URL}/{started.json()['id']}").json()
+    assert status["status"] == "done"
+    _assert_certificate_and_scan_agree(status["certificate"], number)
+    assert not ErasedNumber.objects.exists()
+    assert stranger.get(VERIFY)["Location"] == LOGIN
+
+
+def _account_band_start(stores: list[inventory.Store]) -> int:
+    return next(i for i, store in enumerate(stores) if store.band >= inventory.Band.ACCOUNT)
