@@ -67,28 +67,44 @@ class UnreadableBodyMiddleware:
     """A body in a character set we do not read, or a portal form body that does not decode as
     UTF-8, answers 400 here: before sessions, CSRF (whose failure page reads the body again and
     once crashed on UTF-16) and any view. JSON ``malformed_request`` under ``/api/``, our 400
-    page elsewhere. API bodies are never read here: the consent gate comes first, and the API's
-    JSON parser refuses what does not decode."""
+    page elsewhere.
+
+    The charset is judged from the header alone, before anything else runs. A form body is read
+    to check it decodes only in ``process_view``, before CSRF's, and never for a view that
+    checks CSRF itself (``csrf_exempt``): such a view (the portal's capture page) runs its
+    consent gate before anything reads the body. API bodies are never read here: the consent
+    gate comes first there too, and the API's JSON parser refuses what does not decode."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method in ("GET", "HEAD", "OPTIONS") or _readable(request):
-            return self.get_response(request)
-        from compliance_site.http import bad_request
+        if _has_body(request) and not _charset_acceptable(request):
+            return _bad_request(request)
+        return self.get_response(request)
 
-        return bad_request(request, exception=None)
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        reads_own_body = getattr(view_func, "csrf_exempt", False)
+        if not _has_body(request) or reads_own_body or request.path_info.startswith("/api/"):
+            return None
+        if request.content_type == _FORM and not _form_decodes(request.body):
+            return _bad_request(request)
+        return None
 
 
-def _readable(request) -> bool:
+def _has_body(request) -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def _bad_request(request):
+    from compliance_site.http import bad_request
+
+    return bad_request(request, exception=None)
+
+
+def _charset_acceptable(request) -> bool:
     charset = request.content_params.get("charset")
-    form = request.content_type == _FORM
-    if charset is not None and not _charset_readable(charset, form=form):
-        return False
-    if not form or request.path_info.startswith("/api/"):
-        return True
-    return _form_decodes(request.body)
+    return charset is None or _charset_readable(charset, form=request.content_type == _FORM)
 
 
 def _charset_readable(charset: str, *, form: bool) -> bool:

@@ -31,6 +31,7 @@ BODIES = {
     "malformed_multipart": lambda: (LazyBody(b"--nope\r\n\r\n\x00\xff" * 50, 0), MULTIPART, None),
     "no_boundary": lambda: (LazyBody(b"garbage", 0), "multipart/form-data", None),
     "json": lambda: (LazyBody(b'{"photo": "x"}', 0), "application/json", None),
+    "form": lambda: (LazyBody(b"photo=x&video=y", 0), "application/x-www-form-urlencoded", None),
     "bad_content_length": lambda: (LazyBody(b"abc", 0), MULTIPART, "twelve"),
     "well_formed": lambda: (_well_formed(), MULTIPART, None),
 }
