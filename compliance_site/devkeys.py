@@ -69,18 +69,7 @@ def master_key_store(store: Path, *, legacy: Path) -> None:
             keystore.create(now=now, path=store)
         if old.exists() and keystore.get("dev1", store) is not None:
             # The store holds it now: a copy left here would outlive destroying dev1.
-            _overwrite_and_delete(old)
-
-
-def _overwrite_and_delete(path: Path) -> None:
-    """Zeros over the file's bytes, then unlink. On a copy-on-write or journalling file system
-    the old blocks may survive; the key store's own destruction has the same limit."""
-    size = path.stat().st_size
-    with open(path, "r+b") as fh:
-        fh.write(b"\0" * size)
-        fh.flush()
-        os.fsync(fh.fileno())
-    path.unlink()
+            keystore.shred(old)
 
 
 def private_file(path: Path) -> None:
