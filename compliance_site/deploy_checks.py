@@ -82,8 +82,10 @@ def transport_problem(*, secret_key: str, ssl_redirect: bool, hsts_seconds: int)
     """What production refuses at start-up, not only in ``check --deploy``: every keyed digest
     of a phone number is keyed by the secret key, so a guessable one turns the digest tables
     back into numbers; and a site reachable over plain HTTP sends codes and sessions in clear."""
-    weak = len(secret_key) < 50 or len(set(secret_key)) < 5
-    if weak or secret_key.startswith("django-insecure-"):
+    # Django's own bounds for its security.W009, so the start-up and check --deploy agree.
+    weak = len(secret_key) < django_security.SECRET_KEY_MIN_LENGTH
+    weak |= len(set(secret_key)) < django_security.SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    if weak or secret_key.startswith(django_security.SECRET_KEY_INSECURE_PREFIX):
         return "DJANGO_SECRET_KEY is weak: use at least 50 random characters"
     if not ssl_redirect:
         return "DJANGO_SECURE_SSL_REDIRECT is off: plain HTTP would carry codes and sessions"
