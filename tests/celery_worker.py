@@ -42,6 +42,24 @@ def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1):
     raise TimeoutError(f"condition not met within {timeout} s")
 
 
+def log_after_success(worker, task_name: str, *, timeout: float = 30.0) -> str:
+    """The worker's log once it has logged ``task_name`` succeeding.
+
+    A task's own database writes commit a moment before the worker logs its end, so a test
+    that saw the rows must still wait for the line.
+    """
+
+    def succeeded() -> bool:
+        text = worker.log_path.read_text(errors="replace")
+        return any(task_name in line and "succeeded" in line for line in text.splitlines())
+
+    try:
+        wait_until(succeeded, timeout=timeout)
+    except TimeoutError:
+        pass  # the caller's assertion shows the log
+    return worker.log_path.read_text(errors="replace")
+
+
 @contextlib.contextmanager
 def running_worker(tmp_path: Path, *, ready_timeout: float = 60.0):
     """Yield a worker process; the test process stops running tasks eagerly meanwhile."""

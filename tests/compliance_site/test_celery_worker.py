@@ -8,7 +8,7 @@ from audit.models import AuditCheckpoint, AuditLeaf
 from audit.services import audit_record
 from audit.tasks import audit_seal
 from compliance_site.celery import app as celery_app
-from tests.celery_worker import running_worker, wait_until
+from tests.celery_worker import log_after_success, running_worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +35,7 @@ def test_a_worker_process_runs_a_task_queued_after_commit(tmp_path):
             lambda: AuditLeaf.objects.filter(event_id__in=[e.pk for e in events]).count() == 3,
             timeout=60,
         )
-        log = worker.log_path.read_text(errors="replace")
+        log = log_after_success(worker, "audit.tasks.audit_seal")
     assert sealed, log
     assert AuditCheckpoint.objects.count() == before + 1
     assert "audit.tasks.audit_seal" in log and "succeeded" in log

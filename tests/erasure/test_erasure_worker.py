@@ -9,7 +9,7 @@ from biometrics.models import Capture
 from compliance_site import inventory
 from consent.erasure.models import ErasureRequest
 from consent.identity.models import User
-from tests.celery_worker import running_worker, wait_until
+from tests.celery_worker import log_after_success, running_worker, wait_until
 from tests.erasure.kit import ERASURE_URL, client_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -29,7 +29,7 @@ def test_a_worker_process_erases_an_account_and_issues_the_certificate(
         response = api.post(ERASURE_URL)
         token = response.json()["id"]
         done = wait_until(lambda: ErasureRequest.objects.filter(status="done").exists(), timeout=90)
-        log = worker.log_path.read_text(errors="replace")
+        log = log_after_success(worker, "consent.tasks.erasure_run")
 
     assert response.status_code == 202 and response.json()["status"] == "pending"
     assert done, log

@@ -11,7 +11,7 @@ import pytest
 from biometrics import vault
 from swap.engines.label import DIGITAL_SOURCE_TYPE, read_png_provenance
 from swap.models import SwapJob
-from tests.celery_worker import running_worker, wait_until
+from tests.celery_worker import log_after_success, running_worker, wait_until
 from tests.erasure.kit import client_for
 from tests.swap.conftest import label_is_visible
 from tests.swap.jobkit import label_pixels, make_template, open_result, request_swap
@@ -37,7 +37,7 @@ def test_a_worker_process_swaps_a_still_into_a_labelled_encrypted_result(
             lambda: SwapJob.objects.filter(pk=job_id).exclude(status__in=SwapJob.ACTIVE).first(),
             timeout=120,
         )
-        log = worker.log_path.read_text(errors="replace")
+        log = log_after_success(worker, "swap.tasks.swap_job_run")
 
     assert response.status_code == 202 and response.json()["status"] == "pending"
     assert finished.status == "done", (finished.error, log)
