@@ -53,6 +53,8 @@ class AuditAction(IntEnum):
     SWAP_TEMPLATE_LICENCE_RECORDED = 502
     SWAP_TEMPLATE_CONSENT_RECORDED = 503
     SWAP_TEMPLATE_CONSENT_WITHDRAWN = 504
+    # A withdrawal secret refused on the public page or API (wrong, used, or rate-limited).
+    SWAP_DEPICTED_WITHDRAWAL_REFUSED = 505
     SWAP_JOB_REQUESTED = 510
     SWAP_JOB_STARTED = 511
     SWAP_JOB_DONE = 512
@@ -61,6 +63,8 @@ class AuditAction(IntEnum):
     SWAP_JOB_RETRIED = 515
     SWAP_RESULT_DOWNLOADED = 520
     SWAP_RESULT_DELETED = 521
+    # A result erased because the depicted person withdrew, with the notice left to its owner.
+    SWAP_RESULT_ERASED = 522
     # 600–699: data-subject requests and erasure
     ERASURE_REQUESTED = 601
     ERASURE_STORE_ERASED = 602

@@ -13,6 +13,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +86,24 @@ class _ReadOnlyAfterAdd(ModelAdminMixin):
     def _adopt(obj, created) -> None:
         # The admin's log entry and redirect name the row the service made.
         obj.__dict__.update(created.__dict__)
+
+
+def consent_record_page(request, consent: DepictedPersonConsent) -> TemplateResponse:
+    """The printable consent record with its withdrawal secret, shown once, as the answer to
+    recording the consent (201): the DPO prints it for the depicted person. The secret is not
+    stored, so it cannot be shown again; no cache may keep the page."""
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Consent record and withdrawal secret"),
+        "consent": consent,
+        "template": consent.template,
+        "secret": consent.withdrawal_secret,
+        "withdraw_url": request.build_absolute_uri(reverse("swap:depicted_withdraw")),
+        "api_url": request.build_absolute_uri(reverse("api-depicted-withdrawals")),
+    }
+    response = TemplateResponse(request, "swap/consent_record.html", context, status=201)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- templates ----------------------------------------------------------------------------------
@@ -231,6 +251,11 @@ class SwapTemplateAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
         )
         self._adopt(obj, created)
 
+    def response_add(self, request, obj, post_url_continue=None):
+        super().response_add(request, obj, post_url_continue)  # the admin's message
+        assert obj.depicted_consent is not None
+        return consent_record_page(request, obj.depicted_consent)
+
 
 # --- licences and consents ----------------------------------------------------------------------
 
@@ -340,6 +365,10 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
         )
         self._adopt(obj, created)
 
+    def response_add(self, request, obj, post_url_continue=None):
+        super().response_add(request, obj, post_url_continue)  # the admin's message
+        return consent_record_page(request, obj)
+
     @admin.action(
         description=_("Record the withdrawal of the selected consents"), permissions=["withdraw"]
     )
@@ -348,7 +377,11 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
             swap_template_consent_withdraw(consent=consent, actor=request.user)
         self.message_user(
             request,
-            _("Withdrawal recorded: the templates concerned can no longer be used."),
+            _(
+                "Withdrawal recorded: the templates concerned can no longer be used, their "
+                "running swaps are stopped and every result made with them is erased (each "
+                "owner gets a notice)."
+            ),
             messages.SUCCESS,
         )
 

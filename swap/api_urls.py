@@ -10,6 +10,12 @@ urlpatterns = [
         name="api-template-poster",
     ),
     path("swaps", apis.SwapListApi.as_view(), name="api-swaps"),
+    path("swap-notices", apis.SwapNoticeListApi.as_view(), name="api-swap-notices"),
+    path(
+        "depicted-withdrawals",
+        apis.DepictedWithdrawalApi.as_view(),
+        name="api-depicted-withdrawals",
+    ),
     path("swaps/<str:job_id>", apis.SwapDetailApi.as_view(), name="api-swap"),
     path("swaps/<str:job_id>/result", apis.SwapResultApi.as_view(), name="api-swap-result"),
 ]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,13 +19,21 @@ from compliance_site.openapi import errors
 from consent.identity.http import SignedInRequest
 from swap.models import SwapJob
 from swap.selectors import (
+    notice_text,
+    notices_of,
     swap_job_for,
     swap_jobs_of,
     template_usable_for,
     template_usable_until,
     templates_usable,
 )
-from swap.services import swap_job_delete, swap_job_request, swap_result_open
+from swap.services import (
+    swap_job_delete,
+    swap_job_request,
+    swap_result_open,
+    swap_template_withdraw_by_secret,
+)
+from swap.throttles import withdrawal_attempt_check
 
 _CONSENT = {403: ["consent_required", "consent_outdated"]}
 
@@ -221,3 +230,80 @@ class SwapResultApi(APIView):
         # The output holds a face: no shared cache keeps a copy.
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class SwapNoticeListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        reason = serializers.CharField(help_text="A stable code: `depicted_consent_withdrawn`")
+        template = serializers.CharField(source="template.title", help_text="Its title")
+        swap_requested_at = serializers.DateTimeField(help_text="When the erased swap was asked")
+        created_at = serializers.DateTimeField(help_text="When the result was erased")
+        expires_at = serializers.DateTimeField(help_text="When this notice is erased")
+        text = serializers.SerializerMethodField(help_text="The notice, in the request's language")
+
+        def get_text(self, notice) -> str:
+            return notice_text(notice)
+
+    @extend_schema(
+        operation_id="swap_notices_list",
+        tags=["swaps"],
+        summary="Why results of mine were erased without my asking, newest first",
+        description=(
+            "A notice is left when a result is erased because the person shown in its "
+            "template withdrew their consent to face editing; it names the template and the "
+            "dates, nothing about that person. Kept 30 days."
+        ),
+        responses={200: OutputSerializer(many=True), **errors({})},
+    )
+    def get(self, request: SignedInRequest) -> Response:
+        return Response(self.OutputSerializer(notices_of(request.user), many=True).data)
+
+
+class DepictedWithdrawalApi(APIView):
+    """The depicted person's withdrawal with their secret: no account, no session."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        secret = serializers.CharField(
+            max_length=120, help_text="The withdrawal secret printed on the consent record"
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        template = serializers.CharField(source="template.title")
+        stopped = serializers.IntegerField(help_text="Swaps being made, stopped")
+        cancelled = serializers.IntegerField(help_text="Waiting swaps, cancelled")
+        erased = serializers.IntegerField(help_text="Results made with the template, erased")
+        notified = serializers.IntegerField(help_text="Users told why their result is gone")
+
+    @extend_schema(
+        operation_id="depicted_withdrawals_create",
+        tags=["swaps"],
+        summary="Withdraw a depicted person's consent to face editing with their secret",
+        description=(
+            "The template can no longer be used; waiting swaps into it are cancelled, running "
+            "ones stop before their next frames, every result made with it is erased and its "
+            "owner gets a notice. A wrong or used secret is one refusal (403). Every attempt "
+            "counts against the caller's network (429 past the limit)."
+        ),
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            **errors(
+                {
+                    400: ["invalid", "malformed_request"],
+                    403: ["withdrawal_secret_refused"],
+                    429: ["rate_limited"],
+                },
+                signed_in=False,
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        withdrawal_attempt_check(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        done = swap_template_withdraw_by_secret(secret=serializer.validated_data["secret"])
+        return Response(self.OutputSerializer(done).data)

@@ -12,3 +12,19 @@ class SwapRequestForm(forms.Form):
         max_length=64, error_messages={"required": _("Choose one of your captures.")}
     )
     template = forms.CharField(max_length=64, error_messages={"required": _("Choose a template.")})
+
+
+class DepictedWithdrawalForm(forms.Form):
+    """The depicted person's withdrawal: the secret they were handed, and that they understand
+    what it does."""
+
+    secret = forms.CharField(
+        label=_("Withdrawal secret"),
+        max_length=120,
+        help_text=_("As printed on your consent record: 28 letters and digits in groups of four."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand: this cannot be undone."),
+        error_messages={"required": _("Tick the box to confirm the withdrawal.")},
+    )

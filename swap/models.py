@@ -98,6 +98,13 @@ class DepictedPersonConsent(models.Model):
     expires_at = models.DateTimeField(_("expires"))
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A keyed digest of the withdrawal secret handed to the depicted person (empty for records
+    # made before secrets existed); the secret itself is never stored.
+    withdrawal_digest = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+
+    # Set only on the instance the recording service returns, for the one page that shows it
+    # to the DPO; never saved.
+    withdrawal_secret: str = ""
 
     class Meta:
         verbose_name = _("depicted person's consent")
@@ -161,3 +168,35 @@ class SwapJob(models.Model):
     @property
     def media_type(self) -> str:
         return "image/png" if self.kind == TemplateKind.IMAGE else "video/mp4"
+
+
+class SwapNotice(models.Model):
+    """A message in a subject's account saying why one of their results is gone, when it went
+    for a reason other than their own action (the depicted person's withdrawal). It names the
+    template and the dates, nothing about the depicted person."""
+
+    class Reason(models.TextChoices):
+        DEPICTED_CONSENT_WITHDRAWN = (
+            "depicted_consent_withdrawn",
+            _("the person in the template withdrew their consent"),
+        )
+
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    template = models.ForeignKey(SwapTemplate, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=40, choices=Reason.choices)
+    # When the erased swap was asked for, so its owner can tell which one it was.
+    swap_requested_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("swap notice")
+        indexes = [
+            models.Index(fields=["subject", "created_at"], name="swap_notice_subject"),
+            models.Index(fields=["expires_at"], name="swap_notice_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"swap notice {self.pk}"

@@ -4,6 +4,7 @@ and the inventory's views of the swap stores (references and facts, never a resu
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -12,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +24,7 @@ from compliance_site.crypto import DecryptionError
 from compliance_site.errors import NotFound, Unprocessable
 from consent.ledger.selectors import purpose_by_code
 from swap.engines.content_credentials import C2paCredentials, C2paSetupError, c2pa_available
-from swap.models import SwapJob, SwapTemplate
+from swap.models import DepictedPersonConsent, SwapJob, SwapNotice, SwapTemplate
 
 PURPOSE = "face_swap"
 STORAGE_PURPOSE = "output_storage"
@@ -118,6 +121,42 @@ def template_usable_for(template_id: Any, *, now: datetime | None = None) -> Swa
     return template
 
 
+# --- the depicted person's withdrawal secret ----------------------------------------------------
+
+# Crockford's base32: no I, L, O or U, so it reads aloud and types back without confusion.
+SECRET_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # noqa: S105 (an alphabet, not a secret)
+SECRET_LENGTH = 28  # 140 bits, in 7 groups of 4
+_SECRET_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+_SECRET_IGNORED = re.compile(r"[\s\-]")
+
+
+def withdrawal_secret_digest(secret: str) -> str | None:
+    """The keyed digest a withdrawal secret is stored as (HMAC-SHA256 under SECRET_KEY, a key
+    of its own), or None when ``secret`` cannot be one. Spaces, hyphens and case are ignored;
+    I, L and O are read as 1, 1 and 0."""
+    if len(secret) > 4 * SECRET_LENGTH:
+        return None
+    typed = _SECRET_IGNORED.sub("", secret).upper().translate(_SECRET_READ_AS)
+    if len(typed) != SECRET_LENGTH or any(c not in SECRET_ALPHABET for c in typed):
+        return None
+    return salted_hmac("faceledger.swap.depicted-withdrawal", typed, algorithm="sha256").hexdigest()
+
+
+def consent_for_withdrawal_secret(
+    secret: str, *, lock: bool = False
+) -> DepictedPersonConsent | None:
+    """The depicted person's consent record this secret was issued for, while it is not
+    withdrawn; None for a wrong, malformed or used secret alike (invariant "no-oracle",
+    docs/ARCHITECTURE.md)."""
+    digest = withdrawal_secret_digest(secret)
+    if digest is None:
+        return None
+    rows = DepictedPersonConsent.objects.filter(withdrawal_digest=digest, withdrawn_at__isnull=True)
+    if lock:
+        rows = rows.select_for_update()
+    return rows.first()
+
+
 # --- jobs ---------------------------------------------------------------------------------------
 
 
@@ -136,6 +175,13 @@ def swap_job_for(*, subject: Any, job_id: Any, lock: bool = False) -> SwapJob:
 def swap_jobs_of(subject: Any) -> list[SwapJob]:
     jobs = SwapJob.objects.filter(subject_id=subject.pk).select_related("template")
     return list(jobs.order_by("-created_at"))
+
+
+def swap_jobs_of_template(template_id: Any, *, statuses: tuple[str, ...]) -> QuerySet[SwapJob]:
+    """Every subject's jobs on a template in ``statuses``, locked (the depicted person's
+    withdrawal stops and erases them)."""
+    jobs = SwapJob.objects.select_for_update().filter(template_id=template_id, status__in=statuses)
+    return jobs.order_by("created_at")
 
 
 def retention_for(purpose: str) -> timedelta:
@@ -240,3 +286,54 @@ def stored_results_export(subject_id: int) -> list[dict]:
 
 def stored_results_files(subject_id: int) -> Iterator[inventory.StoreFile]:
     return _files(SwapJob.objects.filter(subject_id=subject_id, stored=True))
+
+
+# --- notices ------------------------------------------------------------------------------------
+
+NOTICE_REASONS = {
+    SwapNotice.Reason.DEPICTED_CONSENT_WITHDRAWN: gettext_lazy(
+        "Your swap into “%(template)s”, asked for on %(requested)s, was erased on %(erased)s: "
+        "the person shown in the template withdrew their consent to face editing."
+    ),
+}
+
+
+def notices_of(subject: Any) -> list[SwapNotice]:
+    """The subject's notices, newest first."""
+    notices = SwapNotice.objects.filter(subject_id=subject.pk).select_related("template")
+    return list(notices.order_by("-created_at", "-pk"))
+
+
+def notice_text(notice: SwapNotice) -> str:
+    """The notice in the active language: the template's title and the dates, nothing about
+    the depicted person."""
+    return str(NOTICE_REASONS[SwapNotice.Reason(notice.reason)]) % {
+        "template": notice.template.title,
+        "requested": date_format(timezone.localtime(notice.swap_requested_at), "DATETIME_FORMAT"),
+        "erased": date_format(timezone.localtime(notice.created_at), "DATE_FORMAT"),
+    }
+
+
+def notices_expired(*, now: datetime, limit: int) -> list[SwapNotice]:
+    expired = SwapNotice.objects.select_for_update().filter(expires_at__lt=now)
+    return list(expired.order_by("expires_at")[:limit])
+
+
+def notices_locate(subject_id: int) -> list[str]:
+    pks = SwapNotice.objects.filter(subject_id=subject_id).values_list("pk", flat=True)
+    return [f"swap_notice:{pk}" for pk in pks.order_by("pk")]
+
+
+def notices_export(subject_id: int) -> list[dict]:
+    notices = SwapNotice.objects.filter(subject_id=subject_id).select_related("template")
+    return [
+        {
+            "id": notice.pk,
+            "template": notice.template.title,
+            "reason": notice.reason,
+            "swap_requested_at": notice.swap_requested_at.isoformat(),
+            "created_at": notice.created_at.isoformat(),
+            "expires_at": notice.expires_at.isoformat(),
+        }
+        for notice in notices.order_by("created_at", "pk")
+    ]

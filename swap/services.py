@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,7 +64,7 @@ from biometrics.selectors import capture_for
 from biometrics.services import OpenedCapture, capture_use
 from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
-from compliance_site.errors import ApplicationError, NotFound, Unprocessable
+from compliance_site.errors import ApplicationError, Forbidden, NotFound, Unprocessable
 from consent.identity.models import User
 from consent.ledger.gate import GRANTED, ConsentRequired, consent_state, require_consent
 from swap.engines import SwapCancelled, SwapError, get_engine
@@ -72,20 +73,27 @@ from swap.engines.video import swap_image, swap_video
 from swap.models import (
     DepictedPersonConsent,
     SwapJob,
+    SwapNotice,
     SwapTemplate,
     TemplateKind,
     TemplateLicence,
 )
 from swap.selectors import (
     PURPOSE,
+    SECRET_ALPHABET,
+    SECRET_LENGTH,
     STORAGE_PURPOSE,
     c2pa_credentials,
+    consent_for_withdrawal_secret,
+    notices_expired,
     result_aad,
     results_expired,
     retention_for,
     swap_job_for,
+    swap_jobs_of_template,
     template_refusal,
     template_usable_for,
+    withdrawal_secret_digest,
 )
 
 logger = logging.getLogger(__name__)
@@ -97,6 +105,9 @@ STOP_CHECK_EVERY = 5
 # Seconds between two progress writes: a clip's frames would otherwise each write the row.
 PROGRESS_EVERY = 0.5
 SWEEP_BATCH = 500
+# A notice that a result was erased stays in the account as long as a result could have been
+# kept (output_storage: 30 days).
+NOTICE_DAYS = 30
 # A result file with no job row this old is a leftover of a worker killed while storing it.
 ORPHAN_AGE = timedelta(days=1)
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -364,12 +375,16 @@ def _consent_record(
     now: datetime,
     written: list[str],
 ) -> DepictedPersonConsent:
+    secret = _withdrawal_secret_new()
+    digest = withdrawal_secret_digest(secret)
+    assert digest is not None  # a secret we made always has the secret's form
     row = DepictedPersonConsent(
         template=template,
         person=consent.person.strip(),
         scope=consent.scope.strip(),
         expires_at=consent.expires_at,
         recorded_at=now,
+        withdrawal_digest=digest,
     )
     row.document.save(
         f"{template.pk}.{uuid.uuid4().hex[:8]}.{extension}",
@@ -389,7 +404,14 @@ def _consent_record(
         object_id=str(template.pk),
         data={"consent": row.pk, "expires_at": _iso(consent.expires_at)},
     )
+    row.withdrawal_secret = secret  # shown once to the DPO, never stored
     return row
+
+
+def _withdrawal_secret_new() -> str:
+    """A random withdrawal secret (140 bits) in groups of four, to be read aloud or typed."""
+    typed = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
+    return "-".join(typed[start : start + 4] for start in range(0, SECRET_LENGTH, 4))
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -425,26 +447,116 @@ def swap_template_consent_record(
         raise
 
 
+@dataclass(frozen=True)
+class DepictedWithdrawal:
+    """What a depicted person's withdrawal did (or, already withdrawn, nothing: all zero)."""
+
+    template: SwapTemplate
+    stopped: int  # running jobs on the template, stopped before their next frames
+    cancelled: int  # queued jobs on the template, cancelled before they ran
+    erased: int  # results made with the template, erased (every subject's)
+    notified: int  # owners left a notice saying why their result is gone
+
+
+class WithdrawalSecretRefused(Forbidden):
+    code = "withdrawal_secret_refused"
+
+
 def swap_template_consent_withdraw(
     *, consent: DepictedPersonConsent, actor: User | None
 ) -> DepictedPersonConsent:
-    """The depicted person withdraws their consent: from now on the template is hidden and
-    refused, and queued jobs on it fail when they are claimed. Idempotent."""
+    """Staff record that the depicted person withdrew their consent (the admin action): the
+    same withdrawal as the person's own, with its secret (``swap_template_withdraw``)."""
     with transaction.atomic(durable=True):
-        row = DepictedPersonConsent.objects.select_for_update().get(pk=consent.pk)
-        if row.withdrawn_at is not None:
-            return row
-        row.withdrawn_at = timezone.now()
-        row.save(update_fields=["withdrawn_at"])
-        audit_record(
-            actor=actor,
-            subject=None,
-            action=AuditAction.SWAP_TEMPLATE_CONSENT_WITHDRAWN,
-            object_type="swap_template",
-            object_id=str(row.template_id),
-            data={"consent": row.pk},
+        _template_withdraw(consent.template_id, actor=actor, by="staff")
+    return DepictedPersonConsent.objects.get(pk=consent.pk)
+
+
+def swap_template_withdraw_by_secret(*, secret: str) -> DepictedWithdrawal:
+    """The depicted person withdraws with the secret they were handed, without an account.
+    A wrong, malformed or used secret is one refusal (403 ``withdrawal_secret_refused``), audited
+    without anything about the caller (invariant "no-oracle", docs/ARCHITECTURE.md)."""
+    with transaction.atomic(durable=True):
+        row = consent_for_withdrawal_secret(secret, lock=True)
+        if row is None:
+            depicted_withdrawal_refused(reason="secret_refused")
+            outcome = None
+        else:
+            outcome = _template_withdraw(row.template_id, actor=None, by="depicted_person")
+    if outcome is None:
+        raise WithdrawalSecretRefused(
+            _("This withdrawal secret is not valid, or it has been used already.")
         )
-    return row
+    return outcome
+
+
+def depicted_withdrawal_refused(*, reason: str) -> None:
+    """Audit a refused attempt at the public withdrawal (a wrong or used secret, or too many
+    attempts from one network), in the caller's transaction or its own; nothing about the
+    caller is recorded."""
+    with transaction.atomic(savepoint=False):
+        audit_record(
+            actor=None,
+            subject=None,
+            action=AuditAction.SWAP_DEPICTED_WITHDRAWAL_REFUSED,
+            data={"reason": reason},
+        )
+
+
+def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> DepictedWithdrawal:
+    """Withdraw every open consent record of the template's depicted person and everything
+    made with their face, in the caller's transaction, with one audit event counting it all.
+
+    Order: the template's row is locked first (result storing takes it after the subject's,
+    so the two cannot deadlock), then its consent records are marked withdrawn (from here on
+    the template is refused at request, claim, between frames and at storing), then queued
+    and running jobs are cancelled (a running one stops before its next frames), then each
+    result is erased with a notice to its owner."""
+    now = timezone.now()
+    template = SwapTemplate.objects.select_for_update().get(pk=template_id)
+    open_rows = DepictedPersonConsent.objects.select_for_update().filter(
+        template_id=template_id, withdrawn_at__isnull=True
+    )
+    consents = sorted(open_rows.values_list("pk", flat=True))
+    if not consents:
+        return DepictedWithdrawal(template, 0, 0, 0, 0)
+    DepictedPersonConsent.objects.filter(pk__in=consents).update(withdrawn_at=now)
+    counts = {"stopped": 0, "cancelled": 0, "erased": 0}
+    owners: set[int] = set()
+    for job in swap_jobs_of_template(template_id, statuses=SwapJob.ACTIVE):
+        counts["stopped" if job.status == SwapJob.Status.RUNNING else "cancelled"] += 1
+        _cancel(job, reason=WITHDRAWN, actor=None)
+    for job in swap_jobs_of_template(template_id, statuses=(SwapJob.Status.DONE,)):
+        counts["erased"] += _result_withdrawn_erase(job, template, now)
+        owners.add(job.subject_id)
+    audit_record(
+        actor=actor,
+        subject=None,
+        action=AuditAction.SWAP_TEMPLATE_CONSENT_WITHDRAWN,
+        object_type="swap_template",
+        object_id=str(template_id),
+        data={"consents": consents, "by": by, **counts, "notified": len(owners)},
+    )
+    return DepictedWithdrawal(template, notified=len(owners), **counts)
+
+
+WITHDRAWN = "depicted_consent_withdrawn"
+
+
+def _result_withdrawn_erase(job: SwapJob, template: SwapTemplate, now: datetime) -> int:
+    """Erase one result made with a withdrawn template and leave its owner a notice, audited
+    as an event about the owner (naming the notice, not the depicted person)."""
+    notice = SwapNotice.objects.create(
+        subject_id=job.subject_id,
+        template=template,
+        reason=SwapNotice.Reason.DEPICTED_CONSENT_WITHDRAWN,
+        swap_requested_at=job.created_at,
+        created_at=now,
+        expires_at=now + timedelta(days=NOTICE_DAYS),
+    )
+    erased = swap_job_erase(job=job)
+    _audit(job, AuditAction.SWAP_RESULT_ERASED, reason=WITHDRAWN, notice=notice.pk)
+    return erased
 
 
 # --- requesting a job ---------------------------------------------------------------------------
@@ -663,7 +775,8 @@ def _template_bytes(template: SwapTemplate) -> bytes:
 
 class _Watch:
     """``should_stop`` for the engine: on the first frame and every STOP_CHECK_EVERY frames,
-    re-read the job (cancelled, deleted, claim taken over, capture gone) and the gate."""
+    re-read the job (cancelled, deleted, claim taken over, capture gone), the template (the
+    depicted person's consent withdrawn or expired, the licence expired) and the gate."""
 
     def __init__(self, job: SwapJob):
         self.job = job
@@ -688,6 +801,10 @@ def _stop_reason(job: SwapJob) -> str:
         return "claim_lost"
     if capture_id is None:
         return "capture_deleted"
+    template = SwapTemplate.objects.select_related("licence", "depicted_consent")
+    refusal = template_refusal(template.get(pk=job.template_id), timezone.now())
+    if refusal is not None:
+        return refusal
     state = consent_state(subject=job.subject_id, purpose=PURPOSE)
     return "" if state == GRANTED else state
 
@@ -695,19 +812,24 @@ def _stop_reason(job: SwapJob) -> str:
 def _result_store(job: SwapJob, output: bytes) -> None:
     """Encrypt the output under the subject's key (AAD naming the job) and mark the job done.
 
-    Checked again with the subject's row locked (the lock withdrawals take): the gate, and that
-    the job is still this worker's and running. The file is written inside the transaction and
+    Checked again with the subject's row locked (the lock withdrawals take): the gate, that the
+    template is still usable (its row locked: the depicted person's withdrawal), and that the
+    job is still this worker's and running. The file is written inside the transaction and
     deleted if anything fails, so no result outlives its job row."""
     written: list[str] = []
     try:
         with transaction.atomic(durable=True):
             require_consent(subject=job.subject_id, purpose=PURPOSE, lock=True)
+            # The template before the job: the order a depicted person's withdrawal locks them.
+            refusal = _template_refusal_locked(job.template_id)
             claim = jobs.Claim.of(SWAP_JOBS, job)
             current = jobs.mine(claim).select_for_update().first()
             if current is None:
                 return  # cancelled, deleted or taken over meanwhile: the output is dropped
             if current.capture_id is None:
                 raise _Stopped(SwapJob.Status.CANCELLED, "capture_deleted")
+            if refusal is not None:
+                raise _Stopped(SwapJob.Status.CANCELLED, refusal)
             key = vault.subject_key(job.subject_id)
             sealed = vault.seal(key, output, aad=result_aad(job.pk))
             written.append(vault.blob_save(f"{RESULT_FOLDER}/{job.pk}.result", sealed))
@@ -716,6 +838,15 @@ def _result_store(job: SwapJob, output: bytes) -> None:
         for name in written:
             vault.blob_delete(name)
         raise
+
+
+def _template_refusal_locked(template_id: Any) -> str | None:
+    """The template's refusal, read with its row locked (the lock a depicted person's
+    withdrawal takes first): a withdrawal either committed before, or waits and then finds
+    the job done and erases its result."""
+    SwapTemplate.objects.select_for_update().filter(pk=template_id).first()
+    template = SwapTemplate.objects.select_related("licence", "depicted_consent")
+    return template_refusal(template.get(pk=template_id), timezone.now())
 
 
 def _done(claim: jobs.Claim, job: SwapJob, name: str, size: int) -> None:
@@ -894,6 +1025,19 @@ def results_expired_erase(now: datetime) -> inventory.Swept:
             _cancel(job, reason="expired", actor=None)
         swept.erased += swap_job_erase(job=job)
     return swept
+
+
+def notices_expired_erase(now: datetime) -> inventory.Swept:
+    """Notices past their ``NOTICE_DAYS``."""
+    swept = inventory.Swept()
+    expired = [notice.pk for notice in notices_expired(now=now, limit=SWEEP_BATCH)]
+    swept.erased += SwapNotice.objects.filter(pk__in=expired).delete()[0]
+    return swept
+
+
+def notices_erase(subject_id: int) -> int:
+    """Inventory ``swap.notices``: the subject's notices (account erasure)."""
+    return SwapNotice.objects.filter(subject_id=subject_id).delete()[0]
 
 
 def orphan_files_expired_erase(now: datetime) -> inventory.Swept:

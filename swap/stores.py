@@ -5,7 +5,8 @@ Registered from ``SwapConfig.ready()``. Results are kept 24 hours under ``face_s
 cancels queued and running jobs and erases every job and result not kept under
 ``output_storage``; withdrawing ``output_storage`` erases the kept results (see
 ``consent.ledger.policies``). Account erasure erases both (band ``DERIVED``: made from captures,
-encrypted under the subject's data key).
+encrypted under the subject's data key). ``swap.notices`` holds the messages left in an account
+when a result was erased because the person in its template withdrew their consent.
 """
 
 from __future__ import annotations
@@ -54,5 +55,20 @@ STORES = (
         band=inventory.Band.DERIVED,
         files=selectors.stored_results_files,
         purposes=("output_storage",),
+    ),
+    inventory.Store(
+        name="swap.notices",
+        what=gettext_noop(
+            "Notices in your account that a swap result was erased, and why (the template's "
+            "title and the dates)"
+        ),
+        why=gettext_noop("Telling you why a result of yours is gone"),
+        retention=gettext_noop("30 days after the result was erased"),
+        legal_basis=gettext_noop("Legitimate interest (GDPR Art. 6(1)(f)): explaining our action"),
+        locate=selectors.notices_locate,
+        export=selectors.notices_export,
+        erase=services.notices_erase,
+        band=inventory.Band.DERIVED,
+        expiry=(inventory.Expiry("swap.notices", services.notices_expired_erase),),
     ),
 )

@@ -1,34 +1,41 @@
 """The portal's swap page: thin views over the services and selectors.
 
-``/swaps/`` lists the subject's swaps and asks for new ones; ``static/swap/swaps.js`` polls the
+``/swaps/`` lists the subject's swaps (and the notices of results erased because the person in
+their template withdrew) and asks for new ones; ``static/swap/swaps.js`` polls the
 API for the progress of running ones (no inline script). Results are shown and downloaded
 through the API's result endpoint, with the portal session.
+
+``/depicted/withdraw/`` is public (no account): a depicted person types the withdrawal secret
+printed on their consent record and withdraws their consent to face editing.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from biometrics.selectors import captures_of
-from compliance_site.errors import ApplicationError
+from compliance_site.errors import ApplicationError, RateLimited
 from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import GRANTED, consent_state
-from swap.forms import SwapRequestForm
+from swap.forms import DepictedWithdrawalForm, SwapRequestForm
 from swap.selectors import (
     PURPOSE,
     STORAGE_PURPOSE,
     TEMPLATE_REFUSALS,
+    notice_text,
+    notices_of,
     swap_jobs_of,
     template_usable_until,
     templates_usable,
 )
-from swap.services import swap_job_delete, swap_job_request
+from swap.services import swap_job_delete, swap_job_request, swap_template_withdraw_by_secret
+from swap.throttles import withdrawal_attempt_check
 
 # People read these; jobs store stable codes.
 JOB_ERRORS = {
@@ -76,6 +83,7 @@ def _swaps_page(request: SignedInHttpRequest, form, *, error: str = "", status: 
         "form": form,
         "error": error,
         "jobs": jobs,
+        "notices": [(notice, notice_text(notice)) for notice in notices_of(subject)],
         "captures": [c for c in captures_of(subject) if (c.liveness or {}).get("passed")],
         "templates": [(t, template_usable_until(t)) for t in templates_usable()],
         "swap_granted": consent_state(subject=subject, purpose=PURPOSE) == GRANTED,
@@ -97,3 +105,31 @@ def swap_delete_view(request: SignedInHttpRequest, job_id: str) -> HttpResponse:
         else:
             messages.success(request, _("The swap and its result are deleted."))
     return redirect("swap:swaps")
+
+
+@require_http_methods(["GET", "POST"])
+def depicted_withdraw_view(request: HttpRequest) -> HttpResponse:
+    """What a withdrawal does, then the form; after it, what was done. Every POST counts
+    against the network's limit before the secret is looked at."""
+    form, blank = DepictedWithdrawalForm(request.POST or None), DepictedWithdrawalForm()
+    if request.method == "GET":
+        return _withdraw_page(request, blank)
+    try:
+        withdrawal_attempt_check(request)
+    except RateLimited as refusal:
+        # Refusals show an empty form: the page never echoes a secret back.
+        response = _withdraw_page(request, blank, error=refusal.detail, status=refusal.status_code)
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
+    if not form.is_valid():
+        return _withdraw_page(request, form, status=400)
+    try:
+        done = swap_template_withdraw_by_secret(secret=form.cleaned_data["secret"])
+    except ApplicationError as refusal:
+        return _withdraw_page(request, blank, error=refusal.detail, status=refusal.status_code)
+    return render(request, "swap/depicted_withdrawn.html", {"done": done})
+
+
+def _withdraw_page(request: HttpRequest, form, *, error: str = "", status: int = 200):
+    context = {"form": form, "error": error}
+    return render(request, "swap/depicted_withdraw.html", context, status=status)

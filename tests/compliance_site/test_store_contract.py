@@ -17,7 +17,12 @@ APPS = ("audit", "consent", "biometrics", "swap")
 
 # What each band holds in this project, as the band's comment in the inventory says.
 BANDS = {
-    inventory.Band.DERIVED: {"consent.reports", "swap.jobs", "swap.stored_results"},
+    inventory.Band.DERIVED: {
+        "consent.reports",
+        "swap.jobs",
+        "swap.notices",
+        "swap.stored_results",
+    },
     inventory.Band.CAPTURES: {"biometrics.captures", "biometrics.challenges"},
     inventory.Band.SIGN_IN: {
         "consent.api_tokens",
@@ -121,6 +126,7 @@ def test_the_sweep_runs_exactly_the_rules_the_stores_declare():
         "consent.reports",
         "swap.results",
         "swap.orphan_files",
+        "swap.notices",
         "biometrics.captures",
         "biometrics.orphan_files",
         "biometrics.challenges",

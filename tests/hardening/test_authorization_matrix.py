@@ -73,6 +73,10 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     "api-templates": ("GET", {}, signed_in(200, anonymous=401)),
     "api-template-poster": ("GET", TEMPLATE, signed_in(200, anonymous=401)),
     "api-swaps": ("GET", {}, signed_in(200, anonymous=401)),
+    "api-swap-notices": ("GET", {}, signed_in(200, anonymous=401)),
+    # The depicted person's withdrawal: public, the secret is the only credential.
+    "api-depicted-withdrawals": ("POST", {}, every(415)),
+    "swap:depicted_withdraw": ("GET", {}, every(200)),
     "api-swap": ("GET", JOB, owner_only(200, anonymous=401, others=404)),
     "api-swap-result": ("GET", JOB, owner_only(200, anonymous=401, others=404)),
     "set_language": ("POST", {}, every(302)),

@@ -98,6 +98,15 @@ def make_template(
     )
 
 
+def expire_depicted_consent(template) -> None:
+    """The depicted person's consent ran out a moment ago (its row changed in place, as time
+    passing would)."""
+    from swap.models import DepictedPersonConsent
+
+    past = timezone.now() - timedelta(seconds=1)
+    DepictedPersonConsent.objects.filter(pk=template.depicted_consent_id).update(expires_at=past)
+
+
 def request_swap(api, capture, template):
     return api.post(
         SWAPS_URL, {"capture": str(capture.pk), "template": str(template.pk)}, format="json"

@@ -34,6 +34,7 @@ from tests.factories import StaffFactory
 from tests.swap.jobkit import (
     CLIP_FRAMES,
     EngineSpy,
+    expire_depicted_consent,
     make_template,
     open_result,
     request_swap,
@@ -119,19 +120,35 @@ def test_a_job_whose_consent_is_outdated_when_claimed_is_cancelled_without_runni
     assert audit_events()[start:] == [("SWAP_JOB_CANCELLED", {"reason": "consent_outdated"})]
 
 
-def test_a_job_on_a_template_whose_depicted_person_withdrew_fails_when_claimed(
+def test_a_queued_job_on_a_template_whose_depicted_person_withdrew_is_cancelled_and_never_runs(
     queued, image_template, monkeypatch, audit_events
 ):
     spy = EngineSpy(monkeypatch)
     job, tasks = queued(image_template)
+    start = len(audit_events())
     swap_template_consent_withdraw(consent=image_template.depicted_consent, actor=None)
+
+    deliver(tasks)
+
+    job.refresh_from_db()
+    assert spy.calls == 0
+    assert (job.status, job.error) == ("cancelled", "depicted_consent_withdrawn")
+    assert names(audit_events, start) == ["SWAP_JOB_CANCELLED", "SWAP_TEMPLATE_CONSENT_WITHDRAWN"]
+
+
+def test_a_job_on_a_template_whose_depicted_consent_expired_while_queued_fails_when_claimed(
+    queued, image_template, monkeypatch, audit_events
+):
+    spy = EngineSpy(monkeypatch)
+    job, tasks = queued(image_template)
+    expire_depicted_consent(image_template)
     start = len(audit_events())
 
     deliver(tasks)
 
     job.refresh_from_db()
     assert spy.calls == 0
-    assert (job.status, job.error) == ("failed", "depicted_consent_withdrawn")
+    assert (job.status, job.error) == ("failed", "depicted_consent_expired")
     assert names(audit_events, start) == ["SWAP_JOB_FAILED"]
 
 
