@@ -117,6 +117,26 @@ def test_a_running_clip_stops_between_frames_when_the_depicted_person_withdraws(
     }
 
 
+def test_a_running_clip_stops_between_frames_when_staff_record_the_withdrawal(
+    alice, swapper, monkeypatch, _media_root
+):
+    template = make_template("video")
+    job, tasks = swapper(alice)(template, run=False)
+
+    def withdraw_on_third_frame(call: int) -> None:
+        if call == 3:
+            swap_template_consent_withdraw(consent=template.depicted_consent, actor=None)
+
+    spy = EngineSpy(monkeypatch, on_call=withdraw_on_third_frame)
+    for task in tasks:
+        task()
+
+    job.refresh_from_db()
+    assert 3 <= spy.calls < CLIP_FRAMES
+    assert (job.status, job.error, job.result) == ("cancelled", "depicted_consent_withdrawn", "")
+    assert result_files(_media_root) == []
+
+
 def test_a_running_clip_stops_between_frames_when_the_depicted_consent_expires(
     alice, swapper, monkeypatch, _media_root
 ):
