@@ -55,6 +55,8 @@ class AuditAction(IntEnum):
     SWAP_TEMPLATE_CONSENT_WITHDRAWN = 504
     # A withdrawal secret refused on the public page or API (wrong, used, or rate-limited).
     SWAP_DEPICTED_WITHDRAWAL_REFUSED = 505
+    # A new withdrawal secret issued for a depicted person's consent (the old one stops working).
+    SWAP_TEMPLATE_CONSENT_SECRET_ISSUED = 506
     SWAP_JOB_REQUESTED = 510
     SWAP_JOB_STARTED = 511
     SWAP_JOB_DONE = 512

@@ -30,6 +30,7 @@ from swap.services import (
     check_template_file,
     swap_template_add,
     swap_template_consent_record,
+    swap_template_consent_secret_issue,
     swap_template_consent_withdraw,
     swap_template_licence_record,
 )
@@ -341,7 +342,7 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
     form = DepictedPersonConsentForm
     list_display = ("template", "person", "expires_at", "withdrawn_at", "recorded_at")
     list_select_related = ("template",)
-    actions = ["withdraw"]
+    actions = ["withdraw", "issue_secret"]
     add_fields = ("template", "person", "document", "scope", "expires_at")
     view_fields = (
         "template",
@@ -387,6 +388,23 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
 
     def has_withdraw_permission(self, request) -> bool:
         return request.user.has_perm("swap.add_depictedpersonconsent")
+
+    @admin.action(
+        description=_("Issue a new withdrawal secret (the old one stops working)"),
+        permissions=["withdraw"],
+    )
+    def issue_secret(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, _("Choose exactly one consent to issue a secret for."), messages.ERROR
+            )
+            return None
+        try:
+            row = swap_template_consent_secret_issue(consent=queryset.get(), actor=request.user)
+        except ApplicationError as refusal:
+            self.message_user(request, refusal.detail, messages.ERROR)
+            return None
+        return consent_record_page(request, row)
 
 
 # --- jobs ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from consent.reports import sections
 from consent.reports.pdf import generic
 
 SWAP_STORES = "swap."
+NOTICES = "swap.notices"
 # The columns a swap row is read by, when its store has them (the export holds the rest).
 _SWAP_COLUMNS = ("created_at", "template", "status", "finished_at", "result", "expires_at")
 
@@ -32,6 +33,8 @@ def _swaps(story: Story, document: dict, photos: dict[str, bytes]) -> None:
         entry = document["stores"][name]
         story.subheading(entry["what"])
         generic(story, entry["data"], prefer=_SWAP_COLUMNS)
+        if name == NOTICES:  # about swaps already erased: not swaps made
+            continue
         for row in entry["data"] if isinstance(entry["data"], list) else []:
             if isinstance(row, dict):
                 templates.update(_template_names(row))

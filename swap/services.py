@@ -375,9 +375,7 @@ def _consent_record(
     now: datetime,
     written: list[str],
 ) -> DepictedPersonConsent:
-    secret = _withdrawal_secret_new()
-    digest = withdrawal_secret_digest(secret)
-    assert digest is not None  # a secret we made always has the secret's form
+    secret, digest = _withdrawal_secret_new()
     row = DepictedPersonConsent(
         template=template,
         person=consent.person.strip(),
@@ -408,10 +406,42 @@ def _consent_record(
     return row
 
 
-def _withdrawal_secret_new() -> str:
-    """A random withdrawal secret (140 bits) in groups of four, to be read aloud or typed."""
+def swap_template_consent_secret_issue(
+    *, consent: DepictedPersonConsent, actor: User | None
+) -> DepictedPersonConsent:
+    """Issue a new withdrawal secret for a consent in force (a lost secret, or a record made
+    before secrets existed); the previous one stops working. The returned row carries the
+    secret for the one page that shows it. A withdrawn consent has nothing left to withdraw."""
+    secret, digest = _withdrawal_secret_new()
+    with transaction.atomic(durable=True):
+        row = DepictedPersonConsent.objects.select_for_update().get(pk=consent.pk)
+        if row.withdrawn_at is not None:
+            raise TemplateRefused(
+                _("This consent is withdrawn: it needs no withdrawal secret."),
+                code="depicted_consent_withdrawn",
+            )
+        row.withdrawal_digest = digest
+        row.save(update_fields=["withdrawal_digest"])
+        audit_record(
+            actor=actor,
+            subject=None,
+            action=AuditAction.SWAP_TEMPLATE_CONSENT_SECRET_ISSUED,
+            object_type="swap_template",
+            object_id=str(row.template_id),
+            data={"consent": row.pk},
+        )
+    row.withdrawal_secret = secret
+    return row
+
+
+def _withdrawal_secret_new() -> tuple[str, str]:
+    """A random withdrawal secret (140 bits) in groups of four, to be read aloud or typed, and
+    the keyed digest it is stored as."""
     typed = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
-    return "-".join(typed[start : start + 4] for start in range(0, SECRET_LENGTH, 4))
+    secret = "-".join(typed[start : start + 4] for start in range(0, SECRET_LENGTH, 4))
+    digest = withdrawal_secret_digest(secret)
+    assert digest is not None  # a secret made here always has the secret's form
+    return secret, digest
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -399,3 +399,23 @@ def test_the_admin_shows_the_secret_once_on_the_printable_consent_record(admin_c
     detail = admin_client.get(reverse("admin:swap_depictedpersonconsent_change", args=[row.pk]))
     assert secret not in detail.content.decode()
     assert withdraw_on_page(secret).status_code == 200
+
+
+def test_staff_issue_a_new_secret_and_the_old_one_stops_working(admin_client, audit_events):
+    from django.urls import reverse
+
+    template = make_template("image")
+    old = template.depicted_consent.withdrawal_secret
+    start = len(audit_events())
+
+    response = admin_client.post(
+        reverse("admin:swap_depictedpersonconsent_changelist"),
+        {"action": "issue_secret", "_selected_action": [template.depicted_consent_id]},
+    )
+
+    assert response.status_code == 201
+    [new] = re.findall(r"<code>([0-9A-Z-]{34})</code>", response.content.decode())
+    assert new != old
+    assert names(audit_events, start) == ["SWAP_TEMPLATE_CONSENT_SECRET_ISSUED"]
+    assert withdraw_on_page(old).status_code == 403
+    assert withdraw_on_page(new).status_code == 200
