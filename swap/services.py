@@ -12,8 +12,13 @@ the rules around it are here:
   cancelled or deleted), checks the gate and the template again, opens the capture
   (``biometrics.services.capture_use``: gate, ``last_used_at``, audit, decrypt in memory), runs
   the engine (which labels the output and writes its provenance), encrypts the result under
-  the subject's key and marks the job done. Between frames ``should_stop`` looks at the job and
-  the gate every few frames; cancellation, withdrawal and erasure stop it there.
+  the subject's key and marks the job done. Between frames ``should_stop`` looks at the job, the
+  template and the gate every few frames; cancellation, withdrawal (the subject's or the
+  depicted person's) and erasure stop it there.
+- the depicted person's withdrawal (``swap_template_consent_withdraw`` by staff,
+  ``swap_template_withdraw_by_secret`` by the person with their withdrawal secret) cancels the
+  template's queued and running jobs and erases every result made with it, leaving each owner
+  a ``SwapNotice``.
 - recovery (``jobs.recover``, the beat task of every kind) re-queues a running job whose
   worker went quiet (SWAP_JOB_RETRIED), or fails it with ``worker_lost`` after
   ``SWAP_MAX_ATTEMPTS`` claims (SWAP_JOB_FAILED), so no job stays "running".
@@ -496,7 +501,9 @@ def swap_template_consent_withdraw(
     *, consent: DepictedPersonConsent, actor: User | None
 ) -> DepictedPersonConsent:
     """Staff record that the depicted person withdrew their consent (the admin action): the
-    same withdrawal as the person's own, with its secret (``swap_template_withdraw``)."""
+    same withdrawal as the person's own with their secret (``swap_template_withdraw_by_secret``):
+    every open consent record of the template's person closes, whichever was chosen, and
+    everything made with the template goes. Idempotent."""
     with transaction.atomic(durable=True):
         _template_withdraw(consent.template_id, actor=actor, by="staff")
     return DepictedPersonConsent.objects.get(pk=consent.pk)
@@ -507,7 +514,12 @@ def swap_template_withdraw_by_secret(*, secret: str) -> DepictedWithdrawal:
     A wrong, malformed or used secret is one refusal (403 ``withdrawal_secret_refused``), audited
     without anything about the caller (invariant "no-oracle", docs/ARCHITECTURE.md)."""
     with transaction.atomic(durable=True):
-        row = consent_for_withdrawal_secret(secret, lock=True)
+        row = consent_for_withdrawal_secret(secret)
+        if row is not None:
+            # Read again under the template's lock, taken first as every withdrawal takes it:
+            # a withdrawal that committed meanwhile has used the secret.
+            SwapTemplate.objects.select_for_update().filter(pk=row.template_id).first()
+            row = consent_for_withdrawal_secret(secret, lock=True)
         if row is None:
             depicted_withdrawal_refused(reason="secret_refused")
             outcome = None

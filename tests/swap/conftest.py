@@ -140,31 +140,3 @@ def clip_template(db):
     from tests.swap.jobkit import make_template
 
     return make_template("video")
-
-
-@pytest.fixture
-def admin_client(staff, audit_events):
-    """A superuser staff client past the real admin login (password and TOTP code)."""
-    from django.test import Client
-    from django.urls import reverse
-    from django_otp.oath import totp
-
-    from tests.factories import STAFF_PASSWORD
-
-    staff.is_superuser = True
-    staff.save(update_fields=["is_superuser"])
-    device = staff.totp_device
-    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
-    client = Client()
-    response = client.post(
-        reverse("admin:login"),
-        {
-            "username": str(staff.phone_number),
-            "password": STAFF_PASSWORD,
-            "otp_device": device.persistent_id,
-            "otp_token": f"{code:0{device.digits}d}",
-            "next": reverse("admin:index"),
-        },
-    )
-    assert response.status_code == 302
-    return client

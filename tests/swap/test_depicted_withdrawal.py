@@ -31,6 +31,7 @@ from tests.swap.jobkit import (
     make_template,
     request_swap,
 )
+from tests.swap.test_templates import admin_client  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -370,7 +371,9 @@ def test_each_recorded_consent_gets_its_own_secret_and_it_is_never_stored_or_log
     assert withdraw_on_page(secrets_issued[1]).status_code == 403
 
 
-def test_the_admin_shows_the_secret_once_on_the_printable_consent_record(admin_client):
+def test_the_admin_shows_the_secret_once_on_the_printable_consent_record(
+    admin_client,  # noqa: F811
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.urls import reverse
 
@@ -401,7 +404,10 @@ def test_the_admin_shows_the_secret_once_on_the_printable_consent_record(admin_c
     assert withdraw_on_page(secret).status_code == 200
 
 
-def test_staff_issue_a_new_secret_and_the_old_one_stops_working(admin_client, audit_events):
+def test_staff_issue_a_new_secret_and_the_old_one_stops_working(
+    admin_client,  # noqa: F811
+    audit_events,
+):
     from django.urls import reverse
 
     template = make_template("image")
