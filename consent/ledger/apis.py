@@ -284,7 +284,27 @@ class MinorDeclarationApi(APIView):
         return Response({"under_14_declared_on": declared}, status=status.HTTP_201_CREATED)
 
 
-_PURPOSES = serializers.ListField(
+def _messages(detail, prefix: str = "") -> list[str]:
+    """Nested validation errors as flat messages, each prefixed with where it is."""
+    if isinstance(detail, dict):
+        return [m for key, value in detail.items() for m in _messages(value, f"{prefix}{key}: ")]
+    if isinstance(detail, list):
+        return [m for value in detail for m in _messages(value, prefix)]
+    return [f"{prefix}{detail}"]
+
+
+class _FlatListField(serializers.ListField):
+    """A list whose items' errors come back as one flat list of messages: the API's error body
+    has one list of messages per input field (``compliance_site.openapi``)."""
+
+    def run_child_validation(self, data):
+        try:
+            return super().run_child_validation(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError(_messages(exc.detail)) from None
+
+
+_PURPOSES = _FlatListField(
     child=StrictCharField(max_length=64),
     min_length=1,
     max_length=8,
@@ -334,7 +354,7 @@ class GuardianGrantApi(APIView):
             validators=[RegexValidator(r"^[0-9]{6}\Z", _("The code is 6 digits."))],
         )
         relationship = serializers.ChoiceField(choices=GuardianRelationship.choices)
-        consents = serializers.ListField(child=_PolicyQuoteSerializer(), min_length=1, max_length=8)
+        consents = _FlatListField(child=_PolicyQuoteSerializer(), min_length=1, max_length=8)
 
     @extend_schema(
         operation_id="consents_guardian_grant",

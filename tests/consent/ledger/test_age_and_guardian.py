@@ -395,3 +395,20 @@ def test_the_guardian_page_needs_a_relationship(browser, newcomer, outbox):
 
     assert response.status_code == 400
     assert not ConsentRecord.objects.filter(subject=newcomer).exists()
+
+
+def test_the_age_step_and_the_childs_guardian_step_in_chinese_have_no_english(browser, newcomer):
+    from django.conf import settings
+
+    from tests.compliance_site.test_translations import assert_all_chinese
+
+    browser.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert_all_chinese(browser.get("/consent/"))
+    year = str(_this_year() - 9)
+    answered = _post(browser, "/consent/age/", {"year_of_birth": year, "lang": "zh-hans"})
+    assert answered.status_code == 302
+    assert_all_chinese(browser.get("/consent/"))
+    for year, status in (("12", 400), ("1990", 409)):  # a bad year; answered once
+        refused = _post(browser, "/consent/age/", {"year_of_birth": year, "lang": "zh-hans"})
+        assert refused.status_code == status
+        assert_all_chinese(refused)
