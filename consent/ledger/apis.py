@@ -31,6 +31,7 @@ from consent.identity.services import (
 from consent.ledger.models import ConsentRecord, GuardianRelationship
 from consent.ledger.receipts import receipt_pdf
 from consent.ledger.selectors import (
+    age_stated,
     client_evidence_for,
     consent_record_for_receipt,
     consent_states_for,
@@ -226,6 +227,22 @@ class AgeApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         year_of_birth = serializers.JSONField(help_text="4 digits, e.g. 1990.")
+
+    @extend_schema(
+        operation_id="consents_age_state",
+        tags=["consent"],
+        summary="Whether the age step is answered, and whether a guardian consents for me",
+        responses={
+            200: inline_serializer(
+                "AgeState",
+                {"stated": serializers.BooleanField(), "under_14": serializers.BooleanField()},
+            ),
+            **errors({}),
+        },
+    )
+    def get(self, request: SignedInRequest) -> Response:
+        under_14 = minor_declared_on(request.user) is not None
+        return Response({"stated": age_stated(request.user), "under_14": under_14})
 
     @extend_schema(
         operation_id="consents_age",

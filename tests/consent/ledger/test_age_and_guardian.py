@@ -187,6 +187,14 @@ def test_a_missing_year_is_a_400(newcomer_api):
     assert response.json()["code"] == "invalid"
 
 
+def test_a_client_can_ask_whether_to_show_the_age_step(newcomer_api):
+    assert newcomer_api.get(AGE).json() == {"stated": False, "under_14": False}
+
+    newcomer_api.post(AGE, {"year_of_birth": _this_year() - 10}, format="json")
+
+    assert newcomer_api.get(AGE).json() == {"stated": True, "under_14": True}
+
+
 def test_the_age_step_is_answered_once(newcomer_api):
     newcomer_api.post(AGE, {"year_of_birth": _this_year() - 30}, format="json")
 
