@@ -23,6 +23,7 @@ from audit.models import AuditEvent
 from consent.identity.models import User
 from consent.ledger.gate import ConsentRequired, require_consent
 from consent.ledger.models import AgeStatement, ConsentRecord, MinorDeclaration
+from consent.ledger.receipts import receipt_verify
 from consent.ledger.selectors import ledger_export, minor_declared_on
 from tests.consent.conftest import last_code, quote, token_client, wrong
 from tests.erasure.kit import phone_forms, raw_scan
@@ -272,9 +273,13 @@ def test_each_receipt_states_the_guardians_relationship(newcomer, child_api, out
     )
 
     assert response.status_code == 201
-    assert {r["guardianRelationship"] for r in response.json()["receipts"]} == {relationship}
+    receipts = response.json()["receipts"]
+    assert {r["guardianRelationship"] for r in receipts} == {relationship}
+    assert all(receipt_verify(r) for r in receipts)  # the relationship is signed
     records = ConsentRecord.objects.filter(subject=newcomer)
     assert {r.guardian_relationship for r in records} == {relationship}
+    pdf = child_api.get(f"{CONSENTS}/receipts/{receipts[0]['consentReceiptID']}.pdf")
+    assert pdf.status_code == 200
 
 
 def test_a_guardian_who_declared_themselves_under_14_is_refused(newcomer, child_api, bob, outbox):
@@ -388,6 +393,8 @@ def test_a_child_in_the_centre_goes_to_one_guardian_step_for_two_purposes(
     assert sorted(r.purpose.code for r in records) == ["biometric_enrolment", "face_swap"]
     assert {r.guardian_relationship for r in records} == {"legal_guardian"}
     assert not User.objects.filter(phone_number=PARENT).exists()
+    # The number held between the two steps went with the grant: nothing keeps it now.
+    assert raw_scan(phone_forms(PARENT)) == []
 
 
 def test_the_guardian_page_needs_a_relationship(browser, newcomer, outbox):
