@@ -14,6 +14,7 @@ from consent.identity.models import (
 )
 from consent.ledger.models import (
     LANGUAGE_CHOICES,
+    AgeStatement,
     ConsentRecord,
     MinorDeclaration,
     PolicyText,
@@ -25,6 +26,7 @@ from consent.reports.models import ReportJob
 __all__ = [
     "CODE_FIELDS",
     "LANGUAGE_CHOICES",
+    "AgeStatement",
     "ApiToken",
     "CodeAttempts",
     "ConsentRecord",

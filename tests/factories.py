@@ -23,6 +23,17 @@ class UserFactory(DjangoModelFactory):
     phone_number = factory.Sequence(lambda n: f"+4474002{n % 100000:05d}")
     password = factory.django.Password(None)
 
+    @factory.post_generation
+    def age_stated(obj, create, extracted, **kwargs):
+        """14 or over by default, as after the consent centre's age step; pass
+        ``age_stated=False`` for someone who has not answered it yet."""
+        if create and extracted is not False:
+            from django.utils import timezone
+
+            from consent.ledger.models import AgeStatement
+
+            AgeStatement.objects.create(subject=obj, stated_on=timezone.localdate())
+
 
 class StaffFactory(UserFactory):
     """A staff member with a password and a confirmed TOTP device (``user.totp_device``);

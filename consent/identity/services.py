@@ -110,20 +110,36 @@ class CodeUse:
     """What a one-time code is sent for. It is stored with the code as a keyed digest
     (``SmsDevice.binding``) and the code passes only where it is used for exactly that:
     a guardian's code cannot sign the guardian in, a sign-in code cannot grant for a child,
-    and a guardian's code grants only the purpose it was asked for, for the child who asked."""
+    and a guardian's code grants exactly the set of purposes it was asked for, for the child
+    who asked: not a subset, not a superset (invariant "bound-codes", docs/ARCHITECTURE.md).
+    Build a guardian's use with ``CodeUse.guardian_grant``."""
 
     action: str
     subject_id: int | None = None
-    purpose: str = ""
-    # What the text message calls the purpose (its title in the reader's language); not
+    # Sorted and unique (``guardian_grant`` makes them so): the set is what is bound.
+    purposes: tuple[str, ...] = ()
+    # What the text message calls the purposes (their titles in the reader's language); not
     # part of what the code is bound to.
-    purpose_title: str = field(default="", compare=False)
+    purpose_titles: tuple[str, ...] = field(default=(), compare=False)
 
     SIGN_IN = "sign_in"
     GUARDIAN_GRANT = "guardian_grant"
 
+    @classmethod
+    def guardian_grant(
+        cls, *, subject_id: int, purposes: Sequence[str], titles: Sequence[str] = ()
+    ) -> CodeUse:
+        return cls(
+            cls.GUARDIAN_GRANT,
+            subject_id=subject_id,
+            purposes=tuple(sorted(set(purposes))),
+            purpose_titles=tuple(titles),
+        )
+
     def digest(self) -> str:
-        return keyed_digest("code-use", f"{self.action}:{self.subject_id or ''}:{self.purpose}")
+        # One purpose digests as it did when a code was bound to a single purpose.
+        bound = ",".join(sorted(set(self.purposes)))
+        return keyed_digest("code-use", f"{self.action}:{self.subject_id or ''}:{bound}")
 
 
 SIGN_IN = CodeUse(CodeUse.SIGN_IN)
@@ -189,7 +205,8 @@ def _sender() -> str:
 def _code_message(code: str, use: CodeUse) -> str:
     values = {"name": _sender(), "code": code}
     if use.action == CodeUse.GUARDIAN_GRANT:
-        values["purpose"] = use.purpose_title or use.purpose
+        # Between two quoted titles; in Chinese an enumeration comma.
+        values["purpose"] = _("”, “").join(use.purpose_titles or use.purposes)
         return (
             _(
                 "%(name)s: %(code)s is your code to give consent on behalf of your child to "
@@ -315,6 +332,7 @@ def _too_many(seconds: int) -> str:
 class _Attempt:
     user: User | None = None
     refusal: ApplicationError | None = None
+    verified: bool = False
 
 
 def token_login(*, phone: str, code: str, client_ip: str) -> str:
@@ -356,11 +374,18 @@ _PORTAL = {"channel": "portal"}
 
 
 def otp_check(
-    *, number: phonenumbers.PhoneNumber, code: str, use: CodeUse, client_ip: str
+    *,
+    number: phonenumbers.PhoneNumber,
+    code: str,
+    use: CodeUse,
+    client_ip: str,
+    account: bool = True,
 ) -> _Attempt:
     """Verify ``code`` for ``use``, entered from ``client_ip``, under row locks; record the
     outcome. Runs in the caller's transaction. A right code sent for another use fails as a
-    wrong code (``other_use``).
+    wrong code (``other_use``). With ``account=False`` (a guardian proving their number) a
+    right code creates no account: the attempt is ``verified`` and its ``user`` is the
+    number's own account only if its owner signed in themselves before.
 
     Back-off, lock-out and the daily caps count the number's wrong codes per client network
     (``CodeAttempts``): an attacker's wrong codes lock out the attacker's network, not the
@@ -382,6 +407,9 @@ def otp_check(
         return _Attempt(refusal=_invalid_code())
     mine.failures, mine.last_failure = 0, None
     mine.save(update_fields=["failures", "last_failure"])
+    if not account:
+        _record(AuditAction.OTP_VERIFIED, subject=None, data={"use": use.action})
+        return _Attempt(user=user_for_number(number), verified=True)
     return _subject_verified(device, number)
 
 
@@ -505,7 +533,7 @@ def _subject_verified(device: SmsDevice, number: phonenumbers.PhoneNumber) -> _A
         _record(AuditAction.OTP_FAILED, subject=user, data={"reason": "account_disabled"})
         return _Attempt(refusal=Forbidden(_("This account is disabled."), code="account_disabled"))
     _record(AuditAction.OTP_VERIFIED, actor=user, subject=user)
-    return _Attempt(user=user)
+    return _Attempt(user=user, verified=True)
 
 
 def _invalid_code() -> ApplicationError:

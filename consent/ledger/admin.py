@@ -172,6 +172,7 @@ class ConsentRecordAdmin(StaffViewAudited, _DpoReadable, admin.ModelAdmin):
         "user_agent_sha256",
         "ip_network",
         "guardian_pseudonym",
+        "guardian_relationship",
         "receipt_id",
         "receipt_shown",
     )

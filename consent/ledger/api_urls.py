@@ -15,6 +15,7 @@ urlpatterns = [
         apis.ReceiptApi.as_view(),
         name="api-consent-receipt",
     ),
+    path("consents/age", apis.AgeApi.as_view(), name="api-consent-age"),
     path(
         "consents/minor-declaration",
         apis.MinorDeclarationApi.as_view(),

@@ -28,9 +28,10 @@ from consent.identity.services import (
     CODE_LENGTH,
     PHONE_MAX_LENGTH,
 )
-from consent.ledger.models import ConsentRecord
+from consent.ledger.models import ConsentRecord, GuardianRelationship
 from consent.ledger.receipts import receipt_pdf
 from consent.ledger.selectors import (
+    age_stated,
     client_evidence_for,
     consent_record_for_receipt,
     consent_states_for,
@@ -40,6 +41,8 @@ from consent.ledger.selectors import (
     requested_language,
 )
 from consent.ledger.services import (
+    PolicyQuote,
+    age_state,
     consent_grant,
     consent_guardian_grant,
     consent_withdraw,
@@ -158,7 +161,7 @@ class ConsentListApi(APIView):
             **errors(
                 {
                     400: ["invalid", "malformed_request", "policy_mismatch"],
-                    403: ["guardian_required"],
+                    403: ["guardian_required", "age_required"],
                     404: ["unknown_purpose"],
                     409: ["already_granted", "erasure_in_progress"],
                 }
@@ -219,13 +222,70 @@ class ReceiptPdfApi(APIView):
         return attachment(pdf, "application/pdf", f"receipt-{receipt_id}.pdf")
 
 
+class AgeApi(APIView):
+    """The age step, asked once before the first grant: a year of birth and nothing more."""
+
+    class InputSerializer(serializers.Serializer):
+        year_of_birth = serializers.JSONField(help_text="4 digits, e.g. 1990.")
+
+    @extend_schema(
+        operation_id="consents_age_state",
+        tags=["consent"],
+        summary="Whether the age step is answered, and whether a guardian consents for me",
+        responses={
+            200: inline_serializer(
+                "AgeState",
+                {"stated": serializers.BooleanField(), "under_14": serializers.BooleanField()},
+            ),
+            **errors({}),
+        },
+    )
+    def get(self, request: SignedInRequest) -> Response:
+        under_14 = minor_declared_on(request.user) is not None
+        return Response({"stated": age_stated(request.user), "under_14": under_14})
+
+    @extend_schema(
+        operation_id="consents_age",
+        tags=["consent"],
+        summary="Give a year of birth before the first grant; under 14 goes to a guardian",
+        request=inline_serializer("AgeStep", {"year_of_birth": serializers.IntegerField()}),
+        responses={
+            201: inline_serializer(
+                "AgeStated",
+                {
+                    "under_14": serializers.BooleanField(),
+                    "next": serializers.ChoiceField(choices=["grant", "guardian"]),
+                },
+            ),
+            **errors(
+                {
+                    400: ["invalid", "malformed_request", "invalid_year"],
+                    409: ["age_stated", "erasure_in_progress"],
+                }
+            ),
+        },
+    )
+    def post(self, request: SignedInRequest) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
+        under_14 = age_state(
+            subject=request.user,
+            birth_year=serializer.validated_data["year_of_birth"],
+            evidence=evidence,
+        )
+        body = {"under_14": under_14, "next": "guardian" if under_14 else "grant"}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
 class MinorDeclarationApi(APIView):
-    """The subject declares an age under 14; from then on a guardian consents for them."""
+    """A correction: the subject who said 14 or over declares an age under 14; from then on a
+    guardian consents for them."""
 
     @extend_schema(
         operation_id="consents_minor_declaration",
         tags=["consent"],
-        summary="Declare an age under 14: consents given alone are withdrawn",
+        summary="Correct the age step to under 14: consents given alone are withdrawn",
         request=None,
         responses={
             201: inline_serializer(
@@ -241,23 +301,49 @@ class MinorDeclarationApi(APIView):
         return Response({"under_14_declared_on": declared}, status=status.HTTP_201_CREATED)
 
 
+def _messages(detail, prefix: str = "") -> list[str]:
+    """Nested validation errors as flat messages, each prefixed with where it is."""
+    if isinstance(detail, dict):
+        return [m for key, value in detail.items() for m in _messages(value, f"{prefix}{key}: ")]
+    if isinstance(detail, list):
+        return [m for value in detail for m in _messages(value, prefix)]
+    return [f"{prefix}{detail}"]
+
+
+class _FlatListField(serializers.ListField):
+    """A list whose items' errors come back as one flat list of messages: the API's error body
+    has one list of messages per input field (``compliance_site.openapi``)."""
+
+    def run_child_validation(self, data):
+        try:
+            return super().run_child_validation(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError(_messages(exc.detail)) from None
+
+
+_PURPOSES = _FlatListField(
+    child=StrictCharField(max_length=64),
+    min_length=1,
+    max_length=8,
+    help_text="The purposes the one code grants, for this child only.",
+)
+
+
 class GuardianRequestApi(APIView):
     class InputSerializer(serializers.Serializer):
         phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
-        purpose = StrictCharField(
-            max_length=64, help_text="The purpose the code grants (for this child only)."
-        )
+        purposes = _PURPOSES
 
     @extend_schema(
         operation_id="consents_guardian_request",
         tags=["consent"],
-        summary="Text a code to a parent or guardian, who then consents for a child under 14",
+        summary="Text ONE code to a parent or guardian, who then consents for a child under 14",
         request=InputSerializer,
         responses={
             202: ACCEPTED,
             **errors(
                 {
-                    400: ["invalid", "malformed_request", "invalid_phone"],
+                    400: ["invalid", "malformed_request", "invalid_phone", "invalid_purposes"],
                     404: ["unknown_purpose"],
                     409: ["guardian_not_needed", "guardian_is_subject"],
                     429: ["rate_limited"],
@@ -277,21 +363,25 @@ class GuardianRequestApi(APIView):
 
 
 class GuardianGrantApi(APIView):
-    class InputSerializer(_PolicyQuoteSerializer):
+    class InputSerializer(serializers.Serializer):
         phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
         code = StrictCharField(
             min_length=CODE_LENGTH,
             max_length=CODE_LENGTH,
             validators=[RegexValidator(r"^[0-9]{6}\Z", _("The code is 6 digits."))],
         )
+        relationship = serializers.ChoiceField(choices=GuardianRelationship.choices)
+        consents = _FlatListField(child=_PolicyQuoteSerializer(), min_length=1, max_length=8)
 
     @extend_schema(
         operation_id="consents_guardian_grant",
         tags=["consent"],
-        summary="A parent or guardian consents for a child, with the code sent to them",
+        summary="A parent or guardian consents for a child to every purpose the code was sent for",
         request=InputSerializer,
         responses={
-            201: _RECEIPT,
+            201: inline_serializer(
+                "Receipts", {"receipts": serializers.ListField(child=_ReceiptDoc())}
+            ),
             **errors(
                 {
                     400: [
@@ -299,11 +389,13 @@ class GuardianGrantApi(APIView):
                         "malformed_request",
                         "invalid_phone",
                         "invalid_code",
+                        "invalid_purposes",
+                        "invalid_relationship",
                         "locked_out",
                     ],
                     403: ["guardian_is_minor"],
                     404: ["unknown_purpose"],
-                    409: ["guardian_not_needed", "already_granted"],
+                    409: ["guardian_not_needed", "already_granted", "policy_mismatch"],
                     429: ["rate_limited"],
                 }
             ),
@@ -312,11 +404,15 @@ class GuardianGrantApi(APIView):
     def post(self, request: SignedInRequest) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
-        record = consent_guardian_grant(
+        data = serializer.validated_data
+        records = consent_guardian_grant(
             subject=request.user,
-            evidence=evidence,
+            phone=data["phone"],
+            code=data["code"],
+            relationship=data["relationship"],
+            quotes=[PolicyQuote(**quote) for quote in data["consents"]],
+            evidence=client_evidence_for(request, method=ConsentRecord.Method.API),
             client_ip=client_ip_for(request),
-            **serializer.validated_data,
         )
-        return _receipt_response(record, status.HTTP_201_CREATED)
+        receipts = [json.loads(record.receipt) for record in records]
+        return Response({"receipts": receipts}, status=status.HTTP_201_CREATED)

@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from consent.identity.services import CODE_LENGTH, PHONE_MAX_LENGTH
+from consent.ledger.models import GuardianRelationship
 
 # --- the consent centre -------------------------------------------------------------------------
 
@@ -25,7 +26,24 @@ class PurposeForm(forms.Form):
     purpose = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
 
-class GuardianPhoneForm(PurposeForm):
+class AgeForm(forms.Form):
+    """The age step: a year of birth and nothing more (checked by ``check_birth_year``)."""
+
+    year_of_birth = forms.CharField(
+        label=_("Year of birth"),
+        max_length=4,
+        help_text=_("4 digits. We ask only for the year, and keep it only for children under 14."),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "bday-year", "pattern": "[0-9]{4}"}
+        ),
+    )
+
+
+class GuardianPhoneForm(forms.Form):
+    """A child's request to a parent or guardian: their number and the purposes (one or
+    more, posted as repeated ``purpose`` fields) that ONE code will grant."""
+
+    purpose = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
     phone = forms.CharField(
         label=_("Parent's or guardian's mobile number"),
         max_length=PHONE_MAX_LENGTH,
@@ -33,8 +51,23 @@ class GuardianPhoneForm(PurposeForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
     )
 
+    def __init__(self, *args, purposes: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["purpose"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(code, code) for code in purposes]
 
-class GuardianCodeForm(PolicyQuoteForm):
+
+class GuardianCodeForm(forms.Form):
+    """The parent's or guardian's step: who they are to the child, and the one code. The
+    texts they consent to are quoted by repeated ``purpose``/``version``/``sha256`` fields,
+    one ``PolicyQuoteForm`` each."""
+
+    relationship = forms.ChoiceField(
+        label=_("You are the child's"),
+        choices=GuardianRelationship.choices,
+        widget=forms.RadioSelect,
+    )
     code = forms.CharField(
         label=_("Code"),
         min_length=CODE_LENGTH,

@@ -97,6 +97,17 @@ class PolicyText(models.Model):
         return self.text.split("\n", 1)[0].strip()
 
 
+class GuardianRelationship(models.TextChoices):
+    """Who may consent for a child under 14 (PIPL Art. 31): a fixed choice, stated by them."""
+
+    PARENT = "parent", _("parent")
+    LEGAL_GUARDIAN = "legal_guardian", _("legal guardian")
+    PARENTAL_RESPONSIBILITY = (
+        "parental_responsibility",
+        _("other person with parental responsibility"),
+    )
+
+
 class ConsentRecord(models.Model):
     """One grant or withdrawal, append-only (the database refuses UPDATE; erasure deletes).
 
@@ -132,9 +143,13 @@ class ConsentRecord(models.Model):
     text_sha256 = models.CharField(max_length=64)
     user_agent_sha256 = models.CharField(max_length=64, blank=True)
     ip_network = models.CharField(max_length=64, blank=True)
-    # A parent or guardian who granted on a child's behalf (PIPL Art. 31): their pseudonym in
-    # the audit log, never their phone number.
+    # A parent or guardian who granted on a child's behalf (PIPL Art. 31): a keyed digest of
+    # their number (``consent.ledger.services.guardian_pseudonym``), never the number, and the
+    # relationship they stated. They need no account of their own.
     guardian_pseudonym = models.CharField(max_length=32, blank=True)
+    guardian_relationship = models.CharField(
+        max_length=24, choices=GuardianRelationship.choices, blank=True, default=""
+    )
     receipt_id = models.UUIDField(unique=True)
     receipt = models.TextField(help_text="The signed receipt, JSON, exactly as issued.")
 
@@ -149,15 +164,37 @@ class ConsentRecord(models.Model):
 
 
 class MinorDeclaration(models.Model):
-    """The fact that a subject declared an age under 14, and the day: never a birth date."""
+    """A subject who may be under 14: the day they said so and, when they gave it at the age
+    step, their year of birth — never a birth date. The year is kept only for children, so
+    that their status ends by itself once they are certainly 14 (``minor_declared_on``);
+    without it (the correction button) the status lasts until erasure. Invariant
+    "minimum-data", docs/ARCHITECTURE.md."""
 
     subject = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="minor_declaration"
     )
     declared_on = models.DateField()
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("declaration of an age under 14")
 
     def __str__(self) -> str:
         return f"minor declaration {self.pk}"
+
+
+class AgeStatement(models.Model):
+    """A subject who gave a year of birth making them 14 or over: only that fact and the day,
+    never the year (invariant "minimum-data", docs/ARCHITECTURE.md). Asked once, before the
+    first grant; a child gets a ``MinorDeclaration`` instead."""
+
+    subject = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="age_statement"
+    )
+    stated_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("statement of an age of 14 or over")
+
+    def __str__(self) -> str:
+        return f"age statement {self.pk}"

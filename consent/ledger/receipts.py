@@ -6,7 +6,8 @@ issued. ``signature`` is Ed25519 over the RFC 8785 canonical JSON of the receipt
 ``/api/v1/audit/public-key`` and embedded as ``publicKey``). Besides the Kantara fields a
 receipt carries ``action`` (grant | withdraw), ``purposeCode``, ``policyVersion`` and
 ``policySha256`` (the SHA-256 of the exact text shown), and, when a parent or guardian gave
-the consent, ``guardianPrincipalId`` (their pseudonym, never their number).
+the consent, ``guardianPrincipalId`` (a keyed digest of their number, never the number) and
+``guardianRelationship`` (parent, legal guardian or other person with parental responsibility).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from reportlab.platypus import KeepTogether, Paragraph, Spacer
 from audit import signing
 from compliance_site import pdf
 from compliance_site.pdf import para as _para
-from consent.ledger.models import ConsentRecord, PolicyText, Purpose
+from consent.ledger.models import ConsentRecord, GuardianRelationship, PolicyText, Purpose
 from consent.ledger.policies import text_paragraphs
 from consent.ledger.selectors import retention_text
 
@@ -53,6 +54,7 @@ class ReceiptFacts:
     reason: str
     principal_id: str
     guardian_id: str
+    guardian_relationship: str
     purpose: Purpose
     text: PolicyText
     version: int
@@ -78,6 +80,13 @@ def _collection_method(facts: ReceiptFacts) -> str:
     method = methods[facts.method]
     if facts.guardian_id:
         method += " — " + _("given by a parent or guardian who verified their phone by SMS code")
+        if facts.guardian_relationship:
+            relationship = GuardianRelationship(facts.guardian_relationship).label
+            method += (
+                " ("
+                + _("stated relationship: %(relationship)s") % {"relationship": relationship}
+                + ")"
+            )
     if facts.reason == ConsentRecord.Reason.MINOR_DECLARED:
         method += " — " + _("withdrawn because the subject declared an age under 14")
     return method
@@ -127,6 +136,8 @@ def receipt_body(facts: ReceiptFacts) -> dict:
         }
     if facts.guardian_id:
         body["guardianPrincipalId"] = facts.guardian_id
+    if facts.guardian_relationship:
+        body["guardianRelationship"] = facts.guardian_relationship
     return body
 
 
@@ -169,6 +180,9 @@ def _facts_table(receipt: dict, styles: dict[str, ParagraphStyle]):
     ]
     if receipt.get("guardianPrincipalId"):
         rows.append((_("Parent or guardian (pseudonym)"), receipt["guardianPrincipalId"]))
+    if receipt.get("guardianRelationship") in GuardianRelationship.values:
+        label = GuardianRelationship(receipt["guardianRelationship"]).label
+        rows.append((_("Relationship to the child"), str(label)))
     rows += [
         (_("Retention"), purpose["termination"]),
         (_("Sensitive data"), _("yes (biometric)") if receipt["sensitive"] else _("no")),

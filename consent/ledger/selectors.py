@@ -9,14 +9,20 @@ from datetime import date, datetime
 from uuid import UUID
 
 from django.http import HttpRequest
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import get_supported_language_variant, ngettext
 from django.utils.translation import gettext as _
 
 from compliance_site.client_address import client_ip_for
 from compliance_site.errors import ApplicationError, NotFound
 from consent.identity.models import User
-from consent.ledger.models import ConsentRecord, MinorDeclaration, PolicyText, Purpose
+from consent.ledger.models import (
+    AgeStatement,
+    ConsentRecord,
+    MinorDeclaration,
+    PolicyText,
+    Purpose,
+)
 from consent.ledger.policies import LANGUAGES, text_paragraphs
 
 # --- the consent ledger -------------------------------------------------------------------------
@@ -277,11 +283,36 @@ def policy_text_for(record: ConsentRecord) -> PolicyText:
     return PolicyText.objects.get(policy_id=record.policy_id, language=record.language)
 
 
+# A child's status lasts while they may be under 14. From the year alone, someone born in Y
+# may still be 13 on the last day of Y + 14; from 1 January of Y + 15 they are certainly 14.
+MINOR_AGE = 14
+
+
+def is_possibly_under_14(birth_year: int, *, today: date | None = None) -> bool:
+    today = today or timezone.localdate()
+    return today.year - birth_year <= MINOR_AGE
+
+
 def minor_declared_on(subject: User) -> date | None:
-    return (
+    """The day the subject said they may be under 14, while that may still be true."""
+    row = (
         MinorDeclaration.objects.filter(subject=subject)
-        .values_list("declared_on", flat=True)
+        .values_list("declared_on", "birth_year")
         .first()
+    )
+    if row is None:
+        return None
+    declared_on, birth_year = row
+    if birth_year is not None and not is_possibly_under_14(birth_year):
+        return None
+    return declared_on
+
+
+def age_stated(subject: User) -> bool:
+    """Whether the subject has answered the age step (or declared an age under 14)."""
+    return (
+        AgeStatement.objects.filter(subject=subject).exists()
+        or MinorDeclaration.objects.filter(subject=subject).exists()
     )
 
 
@@ -300,6 +331,8 @@ def ledger_locate(subject_id: int) -> list[str]:
     found = [f"consent_record:{pk}" for pk in records]
     if MinorDeclaration.objects.filter(subject_id=subject_id).exists():
         found.append(f"minor_declaration:{subject_id}")
+    if AgeStatement.objects.filter(subject_id=subject_id).exists():
+        found.append(f"age_statement:{subject_id}")
     return found
 
 
@@ -309,7 +342,12 @@ def ledger_export(subject_id: int) -> dict:
     )
     declared = (
         MinorDeclaration.objects.filter(subject_id=subject_id)
-        .values_list("declared_on", flat=True)
+        .values_list("declared_on", "birth_year")
+        .first()
+    )
+    stated = (
+        AgeStatement.objects.filter(subject_id=subject_id)
+        .values_list("stated_on", flat=True)
         .first()
     )
     return {
@@ -325,9 +363,12 @@ def ledger_export(subject_id: int) -> dict:
                 "user_agent_sha256": r.user_agent_sha256,
                 "ip_network": r.ip_network,
                 "given_by_guardian": bool(r.guardian_pseudonym),
+                "guardian_relationship": r.guardian_relationship,
                 "receipt_id": str(r.receipt_id),
             }
             for r in records.order_by("id")
         ],
-        "under_14_declared_on": declared.isoformat() if declared else None,
+        "under_14_declared_on": declared[0].isoformat() if declared else None,
+        "year_of_birth": declared[1] if declared else None,
+        "age_14_or_over_stated_on": stated.isoformat() if stated else None,
     }

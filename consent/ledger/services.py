@@ -7,6 +7,8 @@ docs/ARCHITECTURE.md).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import phonenumbers
 from django.db import transaction
@@ -24,6 +26,7 @@ from compliance_site.errors import (
 from consent.identity.models import User
 from consent.identity.selectors import (
     e164,
+    keyed_digest,
 )
 from consent.identity.services import (
     CodeUse,
@@ -33,7 +36,9 @@ from consent.identity.services import (
 )
 from consent.ledger.gate import lock_subject
 from consent.ledger.models import (
+    AgeStatement,
     ConsentRecord,
+    GuardianRelationship,
     MinorDeclaration,
     PolicyText,
     PolicyVersion,
@@ -43,8 +48,10 @@ from consent.ledger.policies import LANGUAGES, text_sha256
 from consent.ledger.receipts import ReceiptFacts, receipt_issue
 from consent.ledger.selectors import (
     ClientEvidence,
+    age_stated,
     check_language,
     is_dpo,
+    is_possibly_under_14,
     latest_record_for,
     minor_declared_on,
     purpose_by_code,
@@ -107,11 +114,13 @@ def consent_grant(
 ) -> ConsentRecord:
     """Record the subject's explicit consent to one purpose's current text and issue a
     signed receipt. Refused (nothing written): a text that is not current (409
-    ``policy_mismatch``), a consent already current (409), a declared minor (403)."""
+    ``policy_mismatch``), a consent already current (409), a declared minor (403
+    ``guardian_required``), a subject who has not answered the age step (403 ``age_required``)."""
     row, text = check_policy(purpose=purpose, version=version, sha256=sha256)
     with transaction.atomic(durable=True):
         lock_subject(subject.pk)
         check_no_guardian_needed(subject=subject)
+        check_age_stated(subject=subject)
         _check_not_granted(latest_record_for(subject, row), row)
         return _record_write(
             subject=subject,
@@ -164,6 +173,14 @@ def _consent_withdraw(
     )
 
 
+@dataclass(frozen=True)
+class GuardianFacts:
+    """Who granted for a child: their pseudonym and the relationship they stated."""
+
+    pseudonym: str
+    relationship: str
+
+
 def _record_write(
     *,
     subject: User,
@@ -171,14 +188,15 @@ def _record_write(
     text: PolicyText,
     action: str,
     evidence: ClientEvidence,
-    actor: User,
-    guardian: User | None = None,
+    actor: User | None,
+    guardian: GuardianFacts | None = None,
     reason: str = "",
     erased: dict[str, int] | None = None,
 ) -> ConsentRecord:
     """Insert one record with its signed receipt, and its audit event. Caller's transaction."""
     now, receipt_id = timezone.now(), uuid.uuid4()
-    guardian_id = pseudonym_for(guardian) if guardian is not None else ""
+    guardian_id = guardian.pseudonym if guardian is not None else ""
+    relationship = guardian.relationship if guardian is not None else ""
     facts = ReceiptFacts(
         receipt_id=receipt_id,
         moment=now,
@@ -187,6 +205,7 @@ def _record_write(
         reason=reason,
         principal_id=pseudonym_for(subject),
         guardian_id=guardian_id,
+        guardian_relationship=relationship,
         purpose=purpose,
         text=text,
         version=text.policy.version,
@@ -204,6 +223,7 @@ def _record_write(
         user_agent_sha256=evidence.user_agent_sha256,
         ip_network=evidence.ip_network,
         guardian_pseudonym=guardian_id,
+        guardian_relationship=relationship,
         receipt_id=receipt_id,
         receipt=receipt_issue(facts),
     )
@@ -212,7 +232,7 @@ def _record_write(
 
 
 def _record_audit(
-    record: ConsentRecord, *, actor: User, version: int, erased: dict[str, int] | None
+    record: ConsentRecord, *, actor: User | None, version: int, erased: dict[str, int] | None
 ) -> None:
     # Evidence hashes and the network stay in the record: the log refuses addresses.
     data: dict = {
@@ -224,6 +244,7 @@ def _record_audit(
     }
     if record.guardian_pseudonym:
         data["guardian"] = record.guardian_pseudonym
+        data["relationship"] = record.guardian_relationship
     if record.reason:
         data["reason"] = record.reason
     if erased is not None:
@@ -241,40 +262,111 @@ def _record_audit(
 
 
 # --- minors and their guardians (PIPL Art. 31) ------------------------------------------------
+#
+# The age step comes before the first grant of any purpose (``check_age_stated``): a year of
+# birth, nothing more. 14 or over keeps only that fact and the day (``AgeStatement``); a child
+# keeps the year too (``MinorDeclaration``), so that their status ends once they are certainly
+# 14 (invariant "minimum-data", docs/ARCHITECTURE.md). A parent or guardian then grants the
+# purposes chosen with ONE code bound to this child and that set of purposes, and gets no
+# account: the records name them by ``guardian_pseudonym`` and the relationship they stated.
+
+# Nobody alive was born before this many years ago: an older year is a typing mistake.
+_OLDEST_AGE = 120
 
 
-def minor_declaration_create(*, subject: User, evidence: ClientEvidence) -> MinorDeclaration:
-    """Record that the subject declared an age under 14 (the fact and the day, nothing more).
+def check_age_stated(*, subject: User) -> None:
+    """No grant before the age step (``age_required``, 403)."""
+    if not age_stated(subject):
+        raise Forbidden(
+            _("First tell us your year of birth: children under 14 need a parent or guardian."),
+            code="age_required",
+        )
 
-    From then on only a parent or guardian can grant. Consents the subject gave alone were
-    never valid, so they are withdrawn now, erasing what was collected under them.
-    """
+
+def check_birth_year(value: object) -> int:
+    """A year of 4 digits, not in the future and not absurdly old; else ``invalid_year``."""
+    this_year = timezone.localdate().year
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or len(text) != 4 or not text.isascii() or not text.isdigit():
+        raise ApplicationError(_("Enter your year of birth as 4 digits."), code="invalid_year")
+    year = int(text)
+    if not this_year - _OLDEST_AGE <= year <= this_year:
+        raise ApplicationError(
+            _("Enter a year of birth between %(first)d and %(last)d.")
+            % {"first": this_year - _OLDEST_AGE, "last": this_year},
+            code="invalid_year",
+        )
+    return year
+
+
+def age_state(*, subject: User, birth_year: object, evidence: ClientEvidence) -> bool:
+    """Record the subject's answer to the age step, once; True if they may be under 14 (then
+    only a parent or guardian grants for them, and the year is kept to end that status), False
+    if 14 or over (only the fact and the day are kept, never the year)."""
+    year = check_birth_year(birth_year)
     with transaction.atomic(durable=True):
         lock_subject(subject.pk)
-        if minor_declared_on(subject) is not None:
-            raise Conflict(_("You have already told us you are under 14."), code="already_declared")
-        declaration = MinorDeclaration.objects.create(
-            subject=subject, declared_on=timezone.now().date()
-        )
+        if age_stated(subject):
+            raise Conflict(_("You have already told us your year of birth."), code="age_stated")
+        if is_possibly_under_14(year):
+            _minor_declare(subject=subject, evidence=evidence, birth_year=year)
+            return True
+        statement = AgeStatement.objects.create(subject=subject, stated_on=timezone.localdate())
         audit_record(
             actor=subject,
             subject=subject,
-            action=AuditAction.MINOR_DECLARED,
-            object_type="minor_declaration",
-            object_id=str(declaration.pk),
+            action=AuditAction.AGE_STATED,
+            object_type="age_statement",
+            object_id=str(statement.pk),
             data={"method": evidence.method},
         )
-        for purpose in Purpose.objects.exclude(current_version=None):
-            latest = latest_record_for(subject, purpose)
-            if latest is not None and latest.action == ConsentRecord.Action.GRANT:
-                if not latest.guardian_pseudonym:
-                    _consent_withdraw(
-                        subject=subject,
-                        purpose=purpose,
-                        evidence=evidence,
-                        reason=ConsentRecord.Reason.MINOR_DECLARED,
-                    )
+        return False
+
+
+def minor_declaration_create(*, subject: User, evidence: ClientEvidence) -> MinorDeclaration:
+    """A correction: the subject says they are under 14 after all (no year kept), replacing a
+    statement of 14 or over. From then on only a parent or guardian can grant; consents the
+    subject gave alone were never valid, so they are withdrawn now, erasing their data."""
+    with transaction.atomic(durable=True):
+        lock_subject(subject.pk)
+        if MinorDeclaration.objects.filter(subject=subject).exists():
+            raise Conflict(_("You have already told us you are under 14."), code="already_declared")
+        AgeStatement.objects.filter(subject=subject).delete()
+        return _minor_declare(subject=subject, evidence=evidence, birth_year=None)
+
+
+def _minor_declare(
+    *, subject: User, evidence: ClientEvidence, birth_year: int | None
+) -> MinorDeclaration:
+    """Caller's transaction, subject locked. The audit event holds no year."""
+    declaration = MinorDeclaration.objects.create(
+        subject=subject, declared_on=timezone.localdate(), birth_year=birth_year
+    )
+    audit_record(
+        actor=subject,
+        subject=subject,
+        action=AuditAction.MINOR_DECLARED,
+        object_type="minor_declaration",
+        object_id=str(declaration.pk),
+        data={"method": evidence.method, "step": "age" if birth_year else "correction"},
+    )
+    for purpose in Purpose.objects.exclude(current_version=None):
+        latest = latest_record_for(subject, purpose)
+        if latest is not None and latest.action == ConsentRecord.Action.GRANT:
+            if not latest.guardian_pseudonym:
+                _consent_withdraw(
+                    subject=subject,
+                    purpose=purpose,
+                    evidence=evidence,
+                    reason=ConsentRecord.Reason.MINOR_DECLARED,
+                )
     return declaration
+
+
+def guardian_pseudonym(number: phonenumbers.PhoneNumber) -> str:
+    """How the ledger names a parent or guardian: a keyed digest of their number (the same
+    number always gives the same name; the name does not give the number back)."""
+    return keyed_digest("guardian", e164(number))[:32]
 
 
 def check_guardian_request(*, subject: User, number: phonenumbers.PhoneNumber) -> None:
@@ -290,33 +382,62 @@ def check_guardian_request(*, subject: User, number: phonenumbers.PhoneNumber) -
         )
 
 
-def guardian_code_request(*, subject: User, phone: str, purpose: str, client_ip: str) -> str:
-    """Text a code to the parent or guardian of ``subject`` (a declared minor) so that they
-    can consent on the child's behalf to ``purpose``, which the text names; the code grants
-    that purpose for that child and nothing else (``CodeUse``). The same sending limits as
+def check_guardian_purposes(purposes: Sequence[str]) -> list[Purpose]:
+    """One or more known purposes, each once (``invalid_purposes``; ``unknown_purpose``)."""
+    if not purposes or len(set(purposes)) != len(purposes):
+        raise ApplicationError(
+            _("Choose one or more purposes, each once."), code="invalid_purposes"
+        )
+    return [purpose_by_code(code) for code in purposes]
+
+
+def check_relationship(relationship: str) -> str:
+    if relationship not in GuardianRelationship.values:
+        raise ApplicationError(
+            _(
+                "Say how you are related to the child: parent, legal guardian, or another person "
+                "with parental responsibility."
+            ),
+            code="invalid_relationship",
+        )
+    return relationship
+
+
+def guardian_code_request(
+    *, subject: User, phone: str, purposes: Sequence[str], client_ip: str
+) -> str:
+    """Text ONE code to the parent or guardian of ``subject`` (a child under 14) so that they
+    can consent on the child's behalf to ``purposes``, which the text names; the code grants
+    exactly that set for that child and nothing else (``CodeUse``). The same sending limits as
     signing in apply."""
     check_guardian_request(subject=subject, number=check_phone(phone))
-    purpose_by_code(purpose)  # unknown_purpose, before anything is sent
-    use = _guardian_use(subject=subject, purpose=purpose, title=_purpose_title(purpose))
+    rows = check_guardian_purposes(purposes)  # before anything is sent
+    use = CodeUse.guardian_grant(
+        subject_id=subject.pk,
+        purposes=[row.code for row in rows],
+        titles=[_purpose_title(row) for row in rows],
+    )
     return otp_request(phone=phone, client_ip=client_ip, use=use)
 
 
-def _guardian_use(*, subject: User, purpose: str, title: str = "") -> CodeUse:
-    """What a guardian's code is for: this child and this purpose, nothing else."""
-    return CodeUse(
-        CodeUse.GUARDIAN_GRANT, subject_id=subject.pk, purpose=purpose, purpose_title=title
-    )
-
-
-def _purpose_title(purpose: str) -> str:
+def _purpose_title(purpose: Purpose) -> str:
     """The title of the purpose's current text in the active language (the request's)."""
     try:
         language = check_language(translation.get_language() or "en")
     except ApplicationError:
         language = "en"
-    current = purpose_by_code(purpose).current_version_id
-    text = PolicyText.objects.filter(policy_id=current, language=language).first()
-    return text.title if text is not None else purpose
+    text = PolicyText.objects.filter(policy_id=purpose.current_version_id, language=language)
+    first = text.first()
+    return first.title if first is not None else purpose.code
+
+
+@dataclass(frozen=True)
+class PolicyQuote:
+    """Which text the client showed for a purpose: its version and SHA-256."""
+
+    purpose: str
+    version: int
+    sha256: str
 
 
 def consent_guardian_grant(
@@ -324,50 +445,54 @@ def consent_guardian_grant(
     subject: User,
     phone: str,
     code: str,
-    purpose: str,
-    version: int,
-    sha256: str,
+    relationship: str,
+    quotes: Sequence[PolicyQuote],
     evidence: ClientEvidence,
     client_ip: str,
-) -> ConsentRecord:
-    """A parent or guardian grants one purpose for a child under 14, proving control of their
-    own phone with the code texted to it. The guardian's account is created or used as at
-    sign-in; the record, its receipt and the audit event name them by pseudonym. The code
-    must have been sent for this child and this purpose (``guardian_code_request``); any
-    other code fails as a wrong one. Wrong codes count per client network, as at sign-in.
+) -> list[ConsentRecord]:
+    """A parent or guardian grants, in one step, every purpose quoted for a child under 14,
+    proving control of their own phone with the ONE code texted to it for this child and
+    exactly this set of purposes (``guardian_code_request``); any other code, or this code for
+    another set, fails as a wrong one. One record per purpose, each with its receipt naming the
+    guardian by ``guardian_pseudonym`` and the relationship they stated. No account is made for
+    the guardian; one who has an account and declared an age under 14 is refused.
 
-    The policy and the child's state are checked before the code, so a mistake does not use
+    The policies and the child's state are checked before the code, so a mistake does not use
     the code up. A wrong code is refused after its failure is committed (back-off, audit).
     """
     number = check_phone(phone)
     check_guardian_request(subject=subject, number=number)
-    row, text = check_policy(purpose=purpose, version=version, sha256=sha256)
-    _check_not_granted(latest_record_for(subject, row), row)
-    record = None
+    check_relationship(relationship)
+    check_guardian_purposes([quote.purpose for quote in quotes])
+    texts = [check_policy(purpose=q.purpose, version=q.version, sha256=q.sha256) for q in quotes]
+    for row, _text in texts:
+        _check_not_granted(latest_record_for(subject, row), row)
+    records: list[ConsentRecord] = []
     with transaction.atomic(durable=True):
-        use = _guardian_use(subject=subject, purpose=row.code)
-        attempt = otp_check(number=number, code=code, use=use, client_ip=client_ip)
-        guardian = attempt.user
-        if guardian is not None and minor_declared_on(guardian) is not None:
+        use = CodeUse.guardian_grant(subject_id=subject.pk, purposes=[r.code for r, _t in texts])
+        attempt = otp_check(number=number, code=code, use=use, client_ip=client_ip, account=False)
+        if attempt.verified and attempt.user is not None and minor_declared_on(attempt.user):
             attempt.refusal = Forbidden(
                 _("A parent or guardian must be 14 or older."), code="guardian_is_minor"
             )
-        elif guardian is not None:
+        elif attempt.verified:
             lock_subject(subject.pk)
-            _check_not_granted(latest_record_for(subject, row), row)
-            record = _record_write(
-                subject=subject,
-                purpose=row,
-                text=text,
-                action=ConsentRecord.Action.GRANT,
-                evidence=evidence,
-                actor=guardian,
-                guardian=guardian,
-            )
+            for row, text in texts:
+                _check_not_granted(latest_record_for(subject, row), row)
+                records.append(
+                    _record_write(
+                        subject=subject,
+                        purpose=row,
+                        text=text,
+                        action=ConsentRecord.Action.GRANT,
+                        evidence=evidence,
+                        actor=None,
+                        guardian=GuardianFacts(guardian_pseudonym(number), relationship),
+                    )
+                )
     if attempt.refusal is not None:
         raise attempt.refusal
-    assert record is not None  # a verified guardian and no refusal means a record
-    return record
+    return records
 
 
 # --- publishing policies --------------------------------------------------------------------
@@ -449,9 +574,10 @@ def _policy_version_create(
 
 
 def ledger_erase(subject_id: int) -> int:
-    """The inventory's erase for the ledger: the subject's records and declaration.
+    """The inventory's erase for the ledger: the subject's records and age answer.
     Idempotent; the audit log keeps its pseudonymised events (invariant "pseudonymous-log",
     docs/ARCHITECTURE.md)."""
     records = ConsentRecord.objects.filter(subject_id=subject_id).delete()[0]
     declarations = MinorDeclaration.objects.filter(subject_id=subject_id).delete()[0]
-    return records + declarations
+    statements = AgeStatement.objects.filter(subject_id=subject_id).delete()[0]
+    return records + declarations + statements

@@ -6,6 +6,7 @@ urlpatterns = [
     path("consent/", views.consent_centre_view, name="centre"),
     path("consent/grant/", views.consent_grant_view, name="grant"),
     path("consent/withdraw/", views.consent_withdraw_view, name="withdraw"),
+    path("consent/age/", views.age_view, name="age"),
     path("consent/under-14/", views.minor_declaration_view, name="minor_declaration"),
     path("consent/guardian/request/", views.guardian_request_view, name="guardian_request"),
     path("consent/guardian/", views.guardian_grant_view, name="guardian"),

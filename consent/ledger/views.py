@@ -25,10 +25,17 @@ from consent.identity.session_numbers import (
     session_number_hold,
     session_number_release,
 )
-from consent.ledger.forms import GuardianCodeForm, GuardianPhoneForm, PolicyQuoteForm, PurposeForm
+from consent.ledger.forms import (
+    AgeForm,
+    GuardianCodeForm,
+    GuardianPhoneForm,
+    PolicyQuoteForm,
+    PurposeForm,
+)
 from consent.ledger.models import LANGUAGE_CHOICES, ConsentRecord
 from consent.ledger.receipts import receipt_pdf
 from consent.ledger.selectors import (
+    age_stated,
     check_language,
     client_evidence_for,
     consent_history_for,
@@ -40,6 +47,8 @@ from consent.ledger.selectors import (
     policy_text_for,
 )
 from consent.ledger.services import (
+    PolicyQuote,
+    age_state,
     consent_grant,
     consent_guardian_grant,
     consent_withdraw,
@@ -61,17 +70,18 @@ def _centre_url(language: str, anchor: str = "") -> str:
 
 def _centre_context(request: SignedInHttpRequest, language: str) -> dict:
     states = {s.purpose.code: s for s in consent_states_for(request.user)}
-    cards = [
-        {"policy": policy, "consent": states[policy.purpose.code]}
-        for policy in policies_current(language)
-    ]
+    policies = policies_current(language)
+    cards = [{"policy": policy, "consent": states[policy.purpose.code]} for policy in policies]
     return {
         "language": language,
         "languages": LANGUAGE_CHOICES,
         "cards": cards,
         "history": consent_history_for(request.user),
         "minor_declared_on": minor_declared_on(request.user),
-        "guardian_form": GuardianPhoneForm(),
+        "age_stated": age_stated(request.user),
+        "age_form": AgeForm(),
+        # A child asks a guardian for any of these at once, with one code.
+        "guardian_purposes": [p for p in policies if states[p.purpose.code].state != "granted"],
     }
 
 
@@ -136,6 +146,34 @@ def consent_withdraw_view(request: SignedInHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def age_view(request: SignedInHttpRequest) -> HttpResponse:
+    """The age step. Under 14 goes straight to asking a parent or guardian."""
+    language = _posted_language(request)
+    form = AgeForm(request.POST)
+    if not form.is_valid():
+        return _centre(request, language, status=400, error=_form_error())
+    evidence = client_evidence_for(request, method=ConsentRecord.Method.PORTAL)
+    try:
+        under_14 = age_state(
+            subject=request.user, birth_year=form.cleaned_data["year_of_birth"], evidence=evidence
+        )
+    except ApplicationError as exc:
+        return _centre(request, language, status=exc.status_code, error=exc.detail)
+    if under_14:
+        messages.info(
+            request,
+            _(
+                "Thank you. As you may be under 14, a parent or guardian gives your consents: "
+                "ask them below."
+            ),
+        )
+        return redirect(_centre_url(language, "guardian"))
+    messages.success(request, _("Thank you. You can now choose your consents."))
+    return redirect(_centre_url(language))
+
+
+@login_required
+@require_POST
 def minor_declaration_view(request: SignedInHttpRequest) -> HttpResponse:
     language = _posted_language(request)
     evidence = client_evidence_for(request, method=ConsentRecord.Method.PORTAL)
@@ -144,21 +182,26 @@ def minor_declaration_view(request: SignedInHttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         return _centre(request, language, status=exc.status_code, error=exc.detail)
     messages.info(request, _("Thank you. From now on a parent or guardian gives your consents."))
-    return redirect(_centre_url(language, "minors"))
+    return redirect(_centre_url(language, "guardian"))
+
+
+def _purpose_codes() -> list[str]:
+    return [policy.purpose.code for policy in policies_current("en")]
 
 
 @login_required
 @require_POST
 def guardian_request_view(request: SignedInHttpRequest) -> HttpResponse:
     language = _posted_language(request)
-    form = GuardianPhoneForm(request.POST)
+    form = GuardianPhoneForm(request.POST, purposes=_purpose_codes())
     if not form.is_valid():
         return _centre(request, language, status=400, error=_form_error())
+    purposes = form.cleaned_data["purpose"]
     try:
         phone = guardian_code_request(
             subject=request.user,
             phone=form.cleaned_data["phone"],
-            purpose=form.cleaned_data["purpose"],
+            purposes=purposes,
             client_ip=client_ip_for(request),
         )
     except ApplicationError as exc:
@@ -168,7 +211,7 @@ def guardian_request_view(request: SignedInHttpRequest) -> HttpResponse:
         kind=_GUARDIAN,
         phone=phone,
         subject=request.user,
-        purpose=form.cleaned_data["purpose"],
+        purpose=",".join(sorted(purposes)),
     )
     messages.info(request, _("We sent a code to the parent or guardian by text message."))
     return redirect(f"{reverse('consent:guardian')}?lang={language}")
@@ -177,18 +220,31 @@ def guardian_request_view(request: SignedInHttpRequest) -> HttpResponse:
 def _guardian_page(
     request: HttpRequest, language: str, pending: SessionNumber, form, status: int = 200
 ):
+    chosen = pending.purpose.split(",")
     with translation.override(language):
-        policy = next(
-            (p for p in policies_current(language) if p.purpose.code == pending.purpose), None
-        )
+        policies = [p for p in policies_current(language) if p.purpose.code in chosen]
         context = {
             "language": language,
             "languages": LANGUAGE_CHOICES,
-            "policy": policy,
+            "policies": policies if len(policies) == len(chosen) else [],
             "phone": phone_display(pending.phone_number),
             "form": form,
         }
         return render(request, "consent/guardian.html", context, status=status)
+
+
+def _posted_quotes(request: HttpRequest) -> list[PolicyQuote] | None:
+    """The texts the guardian's page quoted (repeated purpose/version/sha256), or None."""
+    fields = [request.POST.getlist(name) for name in ("purpose", "version", "sha256")]
+    if not fields[0] or len({len(values) for values in fields}) != 1:
+        return None
+    quotes = []
+    for purpose, version, sha256 in zip(*fields, strict=True):
+        form = PolicyQuoteForm({"purpose": purpose, "version": version, "sha256": sha256})
+        if not form.is_valid():
+            return None
+        quotes.append(PolicyQuote(**form.cleaned_data))
+    return quotes
 
 
 @login_required
@@ -202,25 +258,29 @@ def guardian_grant_view(request: SignedInHttpRequest) -> HttpResponse:
         return _guardian_page(request, page_language(request), pending, GuardianCodeForm())
     language = _posted_language(request)
     form = GuardianCodeForm(request.POST)
-    if not form.is_valid():
+    quotes = _posted_quotes(request)
+    if not form.is_valid() or quotes is None:
+        if quotes is None:
+            form.add_error(None, _form_error())
         return _guardian_page(request, language, pending, form, status=400)
-    evidence = client_evidence_for(request, method=ConsentRecord.Method.PORTAL)
     try:
         consent_guardian_grant(
             subject=request.user,
             phone=pending.phone_number,
-            evidence=evidence,
+            code=form.cleaned_data["code"],
+            relationship=form.cleaned_data["relationship"],
+            quotes=quotes,
+            evidence=client_evidence_for(request, method=ConsentRecord.Method.PORTAL),
             client_ip=client_ip_for(request),
-            **form.cleaned_data,
         )
     except ApplicationError as exc:
         form.add_error("code" if exc.code in _CODE_ERRORS else None, exc.detail)
         return _guardian_page(request, language, pending, form, status=exc.status_code)
     session_number_release(session=request.session, kind=_GUARDIAN)
     messages.success(
-        request, _("Thank you. The consent given by the parent or guardian is recorded.")
+        request, _("Thank you. The consents given by the parent or guardian are recorded.")
     )
-    return redirect(_centre_url(language, f"purpose-{form.cleaned_data['purpose']}"))
+    return redirect(_centre_url(language, "history"))
 
 
 _CODE_ERRORS = {"invalid_code", "locked_out", "rate_limited"}

@@ -49,6 +49,7 @@ _EVENT_LABELS = {
     "CONSENT_GRANTED": gettext_lazy("Consent given"),
     "CONSENT_WITHDRAWN": gettext_lazy("Consent withdrawn"),
     "MINOR_DECLARED": gettext_lazy("Age under 14 declared"),
+    "AGE_STATED": gettext_lazy("Age of 14 or over stated"),
     "LIVENESS_CHALLENGE_ISSUED": gettext_lazy("Liveness challenge issued"),
     "LIVENESS_CHALLENGE_USED": gettext_lazy("Liveness challenge used"),
     "CAPTURE_CREATED": gettext_lazy("Face captured"),

@@ -55,6 +55,11 @@ def sign_in(portal: Portal, phone: str = PHONE) -> None:
 
 def grant(portal: Portal, *purposes: str) -> None:
     portal.goto("/consent/")
+    if portal.page.locator("#age form").count():  # first the year of birth, nothing more
+        portal.step("age-step")
+        portal.page.fill("#id_year_of_birth", "1990")
+        _submit(portal, "#age form button[type=submit]")
+        assert not portal.page.locator("#age form").count()
     portal.step("consent-centre")
     for purpose in purposes:
         _submit(portal, f"#purpose-{purpose} form[action='/consent/grant/'] button")

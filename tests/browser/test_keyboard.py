@@ -60,6 +60,9 @@ def test_a_person_signs_in_and_consents_with_the_keyboard_only(open_portal, view
 
     tab_to(portal, "a[href='/consent/']")
     press(portal, "Enter")
+    tab_to(portal, "#id_year_of_birth")  # the age step comes before any grant
+    portal.page.keyboard.type("1990")
+    press(portal, "Enter")
     tab_to(portal, "#purpose-biometric_enrolment form[action='/consent/grant/'] button")
     press(portal, "Space")
     assert portal.page.locator("#purpose-biometric_enrolment .state-granted").is_visible()

@@ -162,7 +162,7 @@ def test_erasure_is_audited_store_by_store_and_the_log_still_verifies(
         "consent.send_windows": 2,
         "consent.code_attempts": 2,
         "biometrics.subject_key": 1,
-        "consent.ledger": 2,
+        "consent.ledger": 3,  # two consent records and the statement of 14 or over
         "consent.subject": 1,
         "audit.pseudonyms": 1,
     }

@@ -134,15 +134,15 @@ def test_a_guardian_who_granted_and_asked_for_codes_is_erased_without_trace(
     alice, policies, _sms_outbox
 ):
     child = _child_asks_a_guardian(alice, PARENT)
-    granted = child.post(
-        "/consent/guardian/", {**quote("face_swap"), "code": last_code(_sms_outbox), "lang": "en"}
-    )
-    assert granted.status_code == 302
-    guardian = User.objects.get(phone_number=PARENT)  # made when the guardian's code passed
+    code = last_code(_sms_outbox)
+    body = {**quote("face_swap"), "code": code, "relationship": "parent", "lang": "en"}
+    assert child.post("/consent/guardian/", body).status_code == 302
+    assert not User.objects.filter(phone_number=PARENT).exists()  # granting makes no account
     _child_asks_a_guardian(alice, PARENT, declare=False)  # and again, left half-way
     anonymous = APIClient()
-    request_code(anonymous, PARENT)  # the guardian's own code requests
+    request_code(anonymous, PARENT)  # the guardian signs in themselves: now an account
     verify_code(anonymous, PARENT, last_code(_sms_outbox))
+    guardian = User.objects.get(phone_number=PARENT)
 
     certificate = _erase_through_api(guardian)
 

@@ -1,7 +1,7 @@
 """Every one-time code is bound to what it was sent for: signing in, or one guardian grant for
-one child and one purpose. Used for anything else it fails exactly like a wrong code (the same
-answer, a counted failure with its back-off, an audited reason), and the text message says
-what the code is for."""
+one child and one set of purposes. Used for anything else it fails exactly like a wrong code
+(the same answer, a counted failure with its back-off, an audited reason), and the text
+message says what the code is for."""
 
 from __future__ import annotations
 
@@ -49,14 +49,19 @@ def other_child_api(policies):
     return client
 
 
-def _ask_guardian(client, outbox, parent, purpose="face_swap") -> str:
-    body = {"phone": str(parent.phone_number), "purpose": purpose}
+def _ask_guardian(client, outbox, parent, purpose="face_swap", *more: str) -> str:
+    body = {"phone": str(parent.phone_number), "purposes": [purpose, *more]}
     assert client.post(GUARDIAN_REQUEST, body, format="json").status_code == 202
     return last_code(outbox)
 
 
-def _grant(client, parent, code, purpose="face_swap"):
-    body = {**quote(purpose), "phone": str(parent.phone_number), "code": code}
+def _grant(client, parent, code, purpose="face_swap", *more: str):
+    body = {
+        "phone": str(parent.phone_number),
+        "code": code,
+        "relationship": "parent",
+        "consents": [quote(p) for p in (purpose, *more)],
+    }
     return client.post(GUARDIAN_GRANT, body, format="json")
 
 
@@ -133,6 +138,36 @@ def test_a_guardian_code_for_one_purpose_does_not_grant_another(
     assert _grant(child_api, parent, code, purpose="face_swap").status_code == 201
 
 
+def test_a_guardian_code_for_one_purpose_does_not_grant_a_larger_set(
+    child_api, alice, parent, outbox, clock, audit_log
+):
+    code = _ask_guardian(child_api, outbox, parent, "face_swap")
+
+    response = _grant(child_api, parent, code, "face_swap", "biometric_enrolment")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_code"
+    assert audit_log(with_data=True)[-1] == ("OTP_FAILED", {"reason": "other_use", "failures": 1})
+    assert not ConsentRecord.objects.filter(subject=alice).exists()
+
+
+def test_a_guardian_code_for_two_purposes_does_not_grant_one_of_them(
+    child_api, alice, parent, outbox, clock
+):
+    code = _ask_guardian(child_api, outbox, parent, "face_swap", "biometric_enrolment")
+
+    response = _grant(child_api, parent, code, "face_swap")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_code"
+    assert not ConsentRecord.objects.filter(subject=alice).exists()
+    clock.shift(2)
+    # The same set in another order is the same set.
+    both = _grant(child_api, parent, code, "biometric_enrolment", "face_swap")
+    assert both.status_code == 201
+    assert ConsentRecord.objects.filter(subject=alice).count() == 2
+
+
 def test_the_binding_is_stored_with_the_code_as_a_keyed_digest(child_api, parent, outbox, api):
     bindings = []
     for purpose in ("face_swap", "biometric_enrolment"):
@@ -149,7 +184,7 @@ def test_the_binding_is_stored_with_the_code_as_a_keyed_digest(child_api, parent
 def test_the_guardian_request_names_the_purpose(child_api, parent, outbox):
     response = child_api.post(GUARDIAN_REQUEST, {"phone": str(parent.phone_number)}, format="json")
     unknown = child_api.post(
-        GUARDIAN_REQUEST, {"phone": str(parent.phone_number), "purpose": "nope"}, format="json"
+        GUARDIAN_REQUEST, {"phone": str(parent.phone_number), "purposes": ["nope"]}, format="json"
     )
 
     assert response.status_code == 400
@@ -170,7 +205,7 @@ def test_each_text_message_says_what_its_code_is_for(
     child_api, parent, outbox, api, language, sign_in, guardian
 ):
     request_code(api, "+447400155555", HTTP_ACCEPT_LANGUAGE=language)
-    body = {"phone": str(parent.phone_number), "purpose": "face_swap"}
+    body = {"phone": str(parent.phone_number), "purposes": ["face_swap"]}
     child_api.post(GUARDIAN_REQUEST, body, format="json", HTTP_ACCEPT_LANGUAGE=language)
 
     sign_in_text, guardian_text = (message.body for message in outbox)
@@ -182,7 +217,7 @@ def test_the_guardian_text_names_the_purpose_in_the_parents_language(child_api, 
     from consent.ledger.models import PolicyText, Purpose
 
     current = Purpose.objects.get(code="face_swap").current_version
-    body = {"phone": str(parent.phone_number), "purpose": "face_swap"}
+    body = {"phone": str(parent.phone_number), "purposes": ["face_swap"]}
     for language in ("en", "zh-hans"):
         child_api.post(GUARDIAN_REQUEST, body, format="json", HTTP_ACCEPT_LANGUAGE=language)
         title = PolicyText.objects.get(policy=current, language=language).title

@@ -189,7 +189,7 @@ def test_a_child_asks_a_guardian_in_the_portal_and_the_guardian_grants_there(
     granted = _post(
         browser,
         "/consent/guardian/",
-        {**quote("face_swap"), "code": last_code(outbox), "lang": "en"},
+        {**quote("face_swap"), "code": last_code(outbox), "relationship": "parent", "lang": "en"},
         page="/consent/guardian/",
     )
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+import phonenumbers
 import pytest
 from django.apps import apps
 
 from audit.services import pseudonym_for
-from consent.identity.models import User
 from consent.ledger.gate import ConsentRequired, require_consent
-from consent.ledger.models import ConsentRecord, MinorDeclaration
+from consent.ledger.models import AgeStatement, ConsentRecord, MinorDeclaration
+from consent.ledger.services import guardian_pseudonym
 from tests.consent.conftest import last_code, quote, token_client, wrong
 
 pytestmark = pytest.mark.django_db
@@ -34,10 +35,23 @@ def child_api(child):
     return client
 
 
+def _ask(client, phone=PARENT, *purposes: str):
+    body = {"phone": phone, "purposes": list(purposes or ["biometric_enrolment"])}
+    return client.post(GUARDIAN_REQUEST, body, format="json")
+
+
+def _grant_body(code, *purposes: str, phone=PARENT, relationship="parent") -> dict:
+    return {
+        "phone": phone,
+        "code": code,
+        "relationship": relationship,
+        "consents": [quote(p) for p in purposes or ["biometric_enrolment"]],
+    }
+
+
 def _guardian_grant(client, outbox, purpose="biometric_enrolment", phone=PARENT, code=None):
-    ask = {"phone": phone, "purpose": purpose}
-    assert client.post(GUARDIAN_REQUEST, ask, format="json").status_code == 202
-    body = {**quote(purpose), "phone": phone, "code": code or last_code(outbox)}
+    assert _ask(client, phone, purpose).status_code == 202
+    body = _grant_body(code or last_code(outbox), purpose, phone=phone)
     return client.post(GUARDIAN_GRANT, body, format="json")
 
 
@@ -45,15 +59,18 @@ def _row_counts() -> dict[str, int]:
     return {model._meta.label: model.objects.count() for model in apps.get_models()}
 
 
-def test_the_declaration_keeps_only_the_fact_and_the_day(child, child_api, ledger_events):
+def test_the_correction_keeps_only_the_fact_and_the_day(child, child_api, ledger_events):
     declaration = MinorDeclaration.objects.get(subject=child)
 
     assert {f.name for f in MinorDeclaration._meta.concrete_fields} == {
         "id",
         "subject",
         "declared_on",
+        "birth_year",  # given only at the age step, and only by a child
     }
     assert declaration.declared_on is not None
+    assert declaration.birth_year is None
+    assert not AgeStatement.objects.filter(subject=child).exists()  # replaced by the correction
     assert child_api.post(DECLARE).json()["code"] == "already_declared"
 
 
@@ -74,36 +91,39 @@ def test_a_guardian_verified_by_sms_grants_for_the_child(child, child_api, outbo
     response = _guardian_grant(child_api, outbox)
 
     assert response.status_code == 201
-    guardian = User.objects.get(phone_number=PARENT)
     record = ConsentRecord.objects.get(subject=child)
-    assert record.guardian_pseudonym == pseudonym_for(guardian)
-    receipt = response.json()["receipt"]
-    assert receipt["guardianPrincipalId"] == pseudonym_for(guardian)
+    assert record.guardian_pseudonym == guardian_pseudonym(phonenumbers.parse(PARENT))
+    assert record.guardian_relationship == "parent"
+    (receipt,) = response.json()["receipts"]
+    assert receipt["guardianPrincipalId"] == record.guardian_pseudonym
+    assert receipt["guardianRelationship"] == "parent"
     assert receipt["piiPrincipalId"] == pseudonym_for(child)
     assert "parent or guardian" in receipt["collectionMethod"]
+    assert "stated relationship: parent" in receipt["collectionMethod"]
     assert PARENT not in json.dumps(receipt) and PARENT[1:] not in json.dumps(receipt)
     require_consent(subject=child, purpose="biometric_enrolment")
     events = ledger_events()[start:]
     assert [name for name, _purpose, _data in events] == [
         "OTP_REQUESTED",
-        "SUBJECT_CREATED",
         "OTP_VERIFIED",
         "CONSENT_GRANTED",
     ]
-    assert events[-1][2]["guardian"] == pseudonym_for(guardian)
+    assert events[1][2] == {"use": "guardian_grant"}
+    assert events[-1][2]["guardian"] == record.guardian_pseudonym
+    assert events[-1][2]["relationship"] == "parent"
 
 
 def test_the_guardian_text_message_says_what_the_code_is_for(child_api, outbox):
-    child_api.post(GUARDIAN_REQUEST, {"phone": PARENT, "purpose": "face_swap"}, format="json")
+    _ask(child_api, PARENT, "face_swap")
 
     assert outbox[-1].to == PARENT
     assert "on behalf of your child" in outbox[-1].body
 
 
 def test_a_wrong_guardian_code_grants_nothing(child, child_api, outbox):
-    child_api.post(GUARDIAN_REQUEST, {"phone": PARENT, "purpose": "face_swap"}, format="json")
+    _ask(child_api, PARENT, "face_swap")
 
-    body = {**quote("face_swap"), "phone": PARENT, "code": wrong(last_code(outbox))}
+    body = _grant_body(wrong(last_code(outbox)), "face_swap")
     response = child_api.post(GUARDIAN_GRANT, body, format="json")
 
     assert response.status_code == 400
@@ -114,12 +134,12 @@ def test_a_wrong_guardian_code_grants_nothing(child, child_api, outbox):
 
 
 def test_a_wrong_text_quote_is_refused_before_the_code_is_used(child, child_api, outbox):
-    child_api.post(GUARDIAN_REQUEST, {"phone": PARENT, "purpose": "face_swap"}, format="json")
-    code = last_code(outbox)
-    body = {**quote("face_swap"), "sha256": "0" * 64, "phone": PARENT, "code": code}
+    _ask(child_api, PARENT, "face_swap")
+    body = _grant_body(last_code(outbox), "face_swap")
+    stale = {**body, "consents": [{**quote("face_swap"), "sha256": "0" * 64}]}
 
-    refused = child_api.post(GUARDIAN_GRANT, body, format="json")
-    granted = child_api.post(GUARDIAN_GRANT, {**body, **quote("face_swap")}, format="json")
+    refused = child_api.post(GUARDIAN_GRANT, stale, format="json")
+    granted = child_api.post(GUARDIAN_GRANT, body, format="json")
 
     assert refused.status_code == 409
     assert refused.json()["code"] == "policy_mismatch"
@@ -127,8 +147,7 @@ def test_a_wrong_text_quote_is_refused_before_the_code_is_used(child, child_api,
 
 
 def test_the_child_cannot_act_as_their_own_guardian(child, child_api, outbox):
-    body = {"phone": str(child.phone_number), "purpose": "face_swap"}
-    response = child_api.post(GUARDIAN_REQUEST, body, format="json")
+    response = _ask(child_api, str(child.phone_number), "face_swap")
 
     assert response.status_code == 409
     assert response.json()["code"] == "guardian_is_subject"
@@ -146,8 +165,7 @@ def test_a_guardian_who_declared_themselves_under_14_is_refused(child, child_api
 
 
 def test_an_adult_needs_no_guardian(alice, policies, outbox):
-    body = {"phone": PARENT, "purpose": "face_swap"}
-    response = token_client(alice).post(GUARDIAN_REQUEST, body, format="json")
+    response = _ask(token_client(alice), PARENT, "face_swap")
 
     assert response.status_code == 409
     assert response.json()["code"] == "guardian_not_needed"
@@ -196,17 +214,20 @@ def test_declaring_an_age_under_14_withdraws_consents_given_alone_and_erases_the
     [
         {},
         {"phone": PARENT},
-        {"phone": 447400166666, "purpose": "face_swap"},
-        {"phone": "not a number", "purpose": "face_swap"},
-        {"phone": "+44" + "7" * 100, "purpose": "face_swap"},
-        {"phone": PARENT, "purpose": ["face_swap"]},
+        {"phone": PARENT, "purposes": []},
+        {"phone": PARENT, "purposes": "face_swap"},
+        {"phone": PARENT, "purposes": ["face_swap", "face_swap"]},
+        {"phone": PARENT, "purposes": [["face_swap"]]},
+        {"phone": 447400166666, "purposes": ["face_swap"]},
+        {"phone": "not a number", "purposes": ["face_swap"]},
+        {"phone": "+44" + "7" * 100, "purposes": ["face_swap"]},
     ],
 )
 def test_a_malformed_guardian_request_is_a_400(child_api, outbox, body):
     response = child_api.post(GUARDIAN_REQUEST, body, format="json")
 
     assert response.status_code == 400
-    assert response.json()["code"] in ("invalid", "invalid_phone")
+    assert response.json()["code"] in ("invalid", "invalid_phone", "invalid_purposes")
     assert outbox == []
 
 
@@ -217,12 +238,21 @@ def test_a_malformed_guardian_request_is_a_400(child_api, outbox, body):
         {"code": 123456},
         {"code": "abcdef"},
         {"phone": None},
-        {"version": "1"},
-        {"sha256": "x" * 64},
+        {"relationship": "uncle"},
+        {"relationship": None},
+        {"consents": []},
+        {"consents": {"purpose": "face_swap"}},
+        # Quotes are built in the test (they read the database).
+        {"consents": [("face_swap", {"version": "1"})]},
+        {"consents": [("face_swap", {"sha256": "x" * 64})]},
+        {"consents": [("face_swap", {}), ("face_swap", {})]},
     ],
 )
 def test_a_malformed_guardian_grant_is_a_400_and_writes_nothing(child_api, change):
-    body = {**quote("face_swap"), "phone": PARENT, "code": "123456", **change}
+    consents = change.get("consents")
+    if isinstance(consents, list) and consents and isinstance(consents[0], tuple):
+        change = {"consents": [{**quote(p), **edit} for p, edit in consents]}
+    body = {**_grant_body("123456", "face_swap"), **change}
     before = _row_counts()
 
     response = child_api.post(GUARDIAN_GRANT, body, format="json")
