@@ -137,9 +137,13 @@ def _consent_withdraw(
 ) -> ConsentRecord:
     """Runs in the caller's transaction, with the subject's row locked.
 
-    Order matters: the stores registered for the purpose erase first, while the consent
-    still stands (a store may check the gate before deleting), then the withdrawal is
-    recorded and audited with what was erased. Any failure rolls all of it back.
+    Order matters: the stores registered for the purpose do what its withdrawal does first
+    (``inventory.withdraw``: each store's ``Withdrawal`` or erase, in erasure order, then the
+    data key if nothing readable needs it), while the consent still stands (a store may check
+    the gate before deleting), then the withdrawal is recorded and audited with what was
+    erased, store by store. Any failure rolls all of it back. Files are deleted at once, inside
+    the transaction (``capture_erase``); should it roll back, a row may be left without its
+    file, never a file without its row.
     """
     latest = latest_record_for(subject, purpose)
     if latest is None or latest.action != ConsentRecord.Action.GRANT:
@@ -148,9 +152,7 @@ def _consent_withdraw(
             code="not_granted",
             extra={"purpose": purpose.code},
         )
-    erased = {
-        store.name: store.erase(subject.pk) for store in inventory.stores_for_purpose(purpose.code)
-    }
+    erased = inventory.withdraw(purpose.code, subject.pk)
     text = PolicyText.objects.get(policy_id=latest.policy_id, language=latest.language)
     return _record_write(
         subject=subject,
