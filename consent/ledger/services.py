@@ -44,6 +44,7 @@ from consent.ledger.receipts import ReceiptFacts, receipt_issue
 from consent.ledger.selectors import (
     ClientEvidence,
     check_language,
+    granted_record_for,
     is_dpo,
     latest_record_for,
     minor_declared_on,
@@ -145,13 +146,7 @@ def _consent_withdraw(
     the transaction (``capture_erase``); should it roll back, a row may be left without its
     file, never a file without its row.
     """
-    latest = latest_record_for(subject, purpose)
-    if latest is None or latest.action != ConsentRecord.Action.GRANT:
-        raise Conflict(
-            _("You have not given this consent, so there is nothing to withdraw."),
-            code="not_granted",
-            extra={"purpose": purpose.code},
-        )
+    latest = granted_record_for(subject, purpose)
     erased = inventory.withdraw(purpose.code, subject.pk)
     text = PolicyText.objects.get(policy_id=latest.policy_id, language=latest.language)
     return _record_write(
