@@ -39,7 +39,7 @@ from consent.ledger.models import (
     PolicyVersion,
     Purpose,
 )
-from consent.ledger.policies import LANGUAGES, text_sha256
+from consent.ledger.policies import LANGUAGES, text_sha256, version_publish
 from consent.ledger.receipts import ReceiptFacts, receipt_issue
 from consent.ledger.selectors import (
     ClientEvidence,
@@ -422,17 +422,14 @@ def policy_publish(*, purpose: str, texts: dict[str, str], actor: User) -> Polic
 def _policy_version_create(
     *, purpose: Purpose, texts: dict[str, str], actor: User
 ) -> PolicyVersion:
-    latest = PolicyVersion.objects.filter(purpose=purpose).order_by("-version").first()
-    policy = PolicyVersion.objects.create(
-        purpose=purpose, version=(latest.version if latest else 0) + 1, published_at=timezone.now()
+    policy = version_publish(
+        purpose=purpose,
+        texts=texts,
+        version_model=PolicyVersion,
+        text_model=PolicyText,
+        now=timezone.now(),
     )
     digests = {language: text_sha256(text) for language, text in texts.items()}
-    PolicyText.objects.bulk_create(
-        PolicyText(policy=policy, language=language, text=text, sha256=digests[language])
-        for language, text in texts.items()
-    )
-    purpose.current_version = policy
-    purpose.save(update_fields=["current_version"])
     audit_record(
         actor=actor,
         subject=None,

@@ -158,6 +158,17 @@ def test_withdrawing_output_storage_erases_kept_results_older_than_24_hours(
     assert withdrawn_event(audit_events)["erased"] == {"swap.stored_results": 1}
 
 
+def test_after_output_storage_is_withdrawn_new_results_are_kept_24_hours_only(
+    alice, grant_consent, made, image_template
+):
+    grant_consent(alice, "output_storage")
+    withdraw(alice, "output_storage")
+
+    job = made(image_template)
+
+    assert not job.stored and job.expires_at == job.finished_at + timedelta(hours=24)
+
+
 # --- the key goes as soon as nothing readable needs it -------------------------------------------
 
 
