@@ -12,6 +12,12 @@ Purposes and how they depend on each other (decided here, shown to people as not
   as future ones. Granted alone it simply keeps nothing new; withdrawing ``face_swap`` cancels
   queued swaps but leaves results already kept under ``output_storage`` until that is
   withdrawn or their 30 days end.
+
+What each withdrawal erases is written in the texts of version 2 and in docs/ARCHITECTURE.md
+("Purposes and what withdrawal does"); shipped versions after the first are published by a
+data migration through ``publish_shipped``, the DPO's through ``policy_publish``, both by
+``version_publish``. ``text_sentences`` splits a text into the sentences the promise table
+(``tests/consent/ledger/test_policy_promises.py``) maps to their tests.
 """
 
 from __future__ import annotations
