@@ -36,7 +36,7 @@ from biometrics.uploads import PHOTO_MAX_BYTES
 from compliance_site import inventory, keystore
 from compliance_site.errors import Unprocessable
 from consent.identity.models import User
-from consent.ledger.gate import consent_state, lock_subject, require_consent
+from consent.ledger.gate import consent_state, require_consent
 
 CHALLENGE_STEPS = 2
 CHALLENGE_TTL = timedelta(minutes=2)
@@ -460,13 +460,17 @@ def subject_keys_expired_erase(now: datetime) -> inventory.Swept:
     """Data keys nothing readable needs any more: the sweep's last biometric rule (band
     ``KEYS``, after the results, reports and captures it just erased), so a key goes in the
     sweep that erased the last thing it opened. Each subject's row is locked first, as a
-    capture being stored locks it before using the key. Keys of subjects with a capture
+    capture being stored locks it before using the key; a row locked by someone else (a
+    withdrawal, a capture) is skipped until the next sweep rather than waited for, since the
+    sweep already holds row locks a withdrawal may wait on. Keys of subjects with a capture
     are skipped in the query: a capture needs its key."""
     swept = inventory.Swept()
     with_captures = Capture.objects.values("subject_id")
     candidates = SubjectKey.objects.exclude(subject_id__in=with_captures)
-    for subject_id in candidates.values_list("subject_id", flat=True).iterator():
-        lock_subject(subject_id)
+    for subject_id in list(candidates.values_list("subject_id", flat=True)):
+        mine = User.objects.select_for_update(skip_locked=True).filter(pk=subject_id)
+        if mine.values_list("pk", flat=True).first() is None:
+            continue
         swept.erased += sum(inventory.keys_release(subject_id).values())
     return swept
 
