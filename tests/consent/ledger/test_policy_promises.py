@@ -135,6 +135,8 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 SEM + "test_deleting_the_last_capture_and_result_destroys_the_data_key",
                 SEM + "test_the_retention_sweep_destroys_a_key_once_its_last_result_expired",
                 SEM + "test_a_key_that_still_opens_a_capture_survives_the_sweep",
+                "tests/reports/test_report.py::"
+                "test_a_data_key_only_a_stored_report_needs_goes_when_the_report_expires",
                 "tests/biometrics/test_vault.py::test_destroying_the_subject_key_makes_every_copy_unreadable",  # noqa: E501
             ),
         ),
