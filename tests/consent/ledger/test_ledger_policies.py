@@ -257,3 +257,31 @@ def test_publishing_for_an_unknown_purpose_is_refused(policies, dpo):
         policy_publish(purpose="marketing", texts=V3, actor=dpo)
 
     assert refused.value.code == "unknown_purpose"
+
+
+def test_a_grant_of_v1_made_before_the_v2_migration_is_outdated_and_publishing_runs_once(
+    alice, policies
+):
+    from django.utils import timezone
+
+    from consent.ledger.gate import consent_state
+    from consent.ledger.policies import publish_shipped
+    from consent.ledger.selectors import ClientEvidence
+    from consent.ledger.services import _record_write
+
+    purpose = Purpose.objects.get(code="face_swap")
+    v1 = PolicyText.objects.get(policy__purpose=purpose, policy__version=1, language="en")
+    with transaction.atomic():  # a grant recorded while v1 was current, as the ledger wrote it
+        _record_write(
+            subject=alice,
+            purpose=purpose,
+            text=v1,
+            action=ConsentRecord.Action.GRANT,
+            evidence=ClientEvidence(method=ConsentRecord.Method.API),
+            actor=alice,
+        )
+
+    assert consent_state(subject=alice, purpose="face_swap") == "consent_outdated"
+    models = {"version_model": PolicyVersion, "text_model": PolicyText, "now": timezone.now()}
+    assert publish_shipped(2, purpose_model=Purpose, **models) == []  # already published
+    assert PolicyVersion.objects.count() == 6
