@@ -49,6 +49,7 @@ class AuditAction(IntEnum):
     MASTER_KEY_CREATED = 409
     MASTER_KEY_RETIRED = 410
     MASTER_KEY_DESTROYED = 411
+    SUBJECT_KEY_DESTROYED = 412
     # 500–599: swap (templates and their records, by staff; jobs and results, by subjects)
     SWAP_TEMPLATE_ADDED = 501
     SWAP_TEMPLATE_LICENCE_RECORDED = 502

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.actions import AuditAction
-from audit.services import audit_record
+from audit.services import SubjectRef, audit_record
 from biometrics import vault
 from biometrics.analysis import AnalysisError, analyser_in_use, get_analyser
 from biometrics.analysis.images import decode_image
@@ -393,6 +393,23 @@ def capture_delete(*, subject: User, capture_id: Any) -> None:
             purpose=PURPOSE,
             data={"consent": state},
         )
+        subject_key_release(subject_id=subject.pk, actor=subject, reason="capture_deleted")
+
+
+def subject_key_release(*, subject_id: int, actor: User | None, reason: str) -> bool:
+    """Destroy the subject's data key, audited, if nothing readable needs it any more (no
+    keyed store holds anything: ``inventory.keys_release``). Called by every deletion of
+    keyed data, in its transaction with the subject's row locked. True if destroyed."""
+    released = inventory.keys_release(subject_id)
+    if released:
+        audit_record(
+            actor=actor,
+            subject=SubjectRef(subject_id),
+            action=AuditAction.SUBJECT_KEY_DESTROYED,
+            object_type="subject_key",
+            data={"reason": reason, "erased": released},
+        )
+    return bool(released)
 
 
 def captures_erase(subject_id: int) -> int:
@@ -402,15 +419,27 @@ def captures_erase(subject_id: int) -> int:
         return sum(capture_erase(capture=capture) for capture in captures)
 
 
+def captures_count(subject_id: int) -> int:
+    return Capture.objects.filter(subject_id=subject_id).count()
+
+
 def challenges_erase(subject_id: int) -> int:
     with transaction.atomic(savepoint=False):
         return LivenessChallenge.objects.filter(subject_id=subject_id).delete()[0]
+
+
+def challenges_count(subject_id: int) -> int:
+    return LivenessChallenge.objects.filter(subject_id=subject_id).count()
 
 
 def subject_key_erase(subject_id: int) -> int:
     """Crypto-shredding: after this, no copy of the subject's ciphertext opens again."""
     with transaction.atomic(savepoint=False):
         return vault.subject_key_destroy(subject_id=subject_id)
+
+
+def subject_key_count(subject_id: int) -> int:
+    return SubjectKey.objects.filter(subject_id=subject_id).count()
 
 
 # --- retention ----------------------------------------------------------------------------------
@@ -424,6 +453,25 @@ def captures_expired_erase(now: datetime) -> inventory.Swept:
         state = consent_state(subject=capture.subject_id, purpose=PURPOSE)
         swept.consent[state] = swept.consent.get(state, 0) + 1
         swept.erased += capture_erase(capture=capture)
+    return swept
+
+
+def subject_keys_expired_erase(now: datetime) -> inventory.Swept:
+    """Data keys nothing readable needs any more: the sweep's last biometric rule (band
+    ``KEYS``, after the results, reports and captures it just erased), so a key goes in the
+    sweep that erased the last thing it opened. Each subject's row is locked first, as a
+    capture being stored locks it before using the key; a row locked by someone else (a
+    withdrawal, a capture) is skipped until the next sweep rather than waited for, since the
+    sweep already holds row locks a withdrawal may wait on. Keys of subjects with a capture
+    are skipped in the query: a capture needs its key."""
+    swept = inventory.Swept()
+    with_captures = Capture.objects.values("subject_id")
+    candidates = SubjectKey.objects.exclude(subject_id__in=with_captures)
+    for subject_id in list(candidates.values_list("subject_id", flat=True)):
+        mine = User.objects.select_for_update(skip_locked=True).filter(pk=subject_id)
+        if mine.values_list("pk", flat=True).first() is None:
+            continue
+        swept.erased += sum(inventory.keys_release(subject_id).values())
     return swept
 
 

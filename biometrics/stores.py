@@ -1,8 +1,12 @@
 """The biometric stores in the personal-data inventory, with their retention rules.
 
 Registered from ``BiometricsConfig.ready()``. Withdrawing ``biometric_enrolment`` erases the
-captures and challenges; erasing an account erases them and then the subject key (band
-``KEYS``: destroying it is the crypto-shred that makes any copy left anywhere unreadable).
+captures and challenges (and, through swap's and reports' stores, everything made from them);
+erasing an account erases them and then the subject key (band ``KEYS``: destroying it is the
+crypto-shred that makes any copy left anywhere unreadable). The key also goes as soon as no
+``keyed`` store holds anything for the subject: after a withdrawal (``inventory.withdraw``),
+a deletion (``services.subject_key_release``) and in the retention sweep
+(``subject_keys_expired_erase``). A later capture makes a new key.
 
 Descriptions are marked for translation (``gettext_noop``) and translated where shown.
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 from biometrics import selectors, services, vault
 from biometrics.models import Capture
@@ -71,6 +75,9 @@ STORES = (
         erase=services.captures_erase,
         band=inventory.Band.CAPTURES,
         purposes=("biometric_enrolment",),
+        count=services.captures_count,
+        keyed=True,
+        items=ngettext_lazy("%(count)d face capture", "%(count)d face captures", "count"),
         files=captures_files,
         expiry=(
             inventory.Expiry("biometrics.captures", services.captures_expired_erase),
@@ -88,6 +95,10 @@ STORES = (
         erase=services.challenges_erase,
         band=inventory.Band.CAPTURES,
         purposes=("biometric_enrolment",),
+        count=services.challenges_count,
+        items=ngettext_lazy(
+            "%(count)d liveness challenge", "%(count)d liveness challenges", "count"
+        ),
         expiry=(inventory.Expiry("biometrics.challenges", services.challenges_expired_erase),),
     ),
     inventory.Store(
@@ -98,9 +109,10 @@ STORES = (
         ),
         why=gettext_noop("Encrypting your face data so that erasing the key erases every copy"),
         retention=gettext_noop(
-            "As long as the account exists; destroyed when it is erased. A copy in a database "
-            "backup stops opening when the master key it was encrypted under is destroyed, by the "
-            "date stated on the erasure certificate"
+            "As long as something of yours encrypted under it is kept; destroyed as soon as "
+            "nothing is (after a withdrawal, a deletion or the retention sweep) or when the "
+            "account is erased. A copy in a database backup stops opening when the master key "
+            "it was encrypted under is destroyed, by the date stated on the erasure certificate"
         ),
         legal_basis=gettext_noop("Security of processing (GDPR Art. 32)"),
         locate=selectors.subject_key_locate,
@@ -108,5 +120,8 @@ STORES = (
         erase=services.subject_key_erase,
         # After everything it encrypts (DERIVED, CAPTURES): destroying it is the crypto-shred.
         band=inventory.Band.KEYS,
+        count=services.subject_key_count,
+        items=ngettext_lazy("%(count)d data key", "%(count)d data keys", "count"),
+        expiry=(inventory.Expiry("biometrics.subject_keys", services.subject_keys_expired_erase),),
     ),
 )

@@ -21,6 +21,15 @@ The store contract
   id alone, so they keep working after the subject's own row is gone.
 - ``band`` places the store in the erasure order (``Band``, below); within a band stores are
   erased in the order of their names, so two stores in one band never depend on each other.
+- ``purposes`` names the consents whose withdrawal touches the store. By default withdrawal
+  erases it (``erase``) and the preview counts with ``<store>_count(subject_id)`` (the items
+  ``erase`` would erase now). Where withdrawal of one purpose does something else, the store
+  says so in ``withdrawal``: a ``Withdrawal(purpose, apply, count)`` whose
+  ``<what>_withdraw(subject_id)`` does it (the number erased; in the caller's transaction) and
+  whose ``<what>_withdraw_count(subject_id)`` says beforehand how many it will erase. Stores
+  holding ciphertext under the subject's data key say ``keyed=True``; the ``KEYS`` band's store
+  is erased as soon as no keyed store holds anything for the subject (``keys_release``:
+  after each withdrawal, deletion, and the retention sweep's ``KEYS`` rule).
 - ``expiry`` holds the store's retention rules, if time erases anything it holds: each names
   what expires (``"<app>.<what>"``) and its ``<what>_expired_erase(now)``, which erases, through
   the same per-item erase as deletion, withdrawal and erasure, whatever expired at ``now``,
@@ -117,6 +126,18 @@ class Expiry:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """What withdrawing ``purpose`` does to a store when it is not ``erase`` (e.g. keeping
+    young results for their last hours): ``apply(subject_id)`` does it in the caller's
+    transaction and returns the number of items erased; ``count(subject_id)`` is that number
+    beforehand, for the preview."""
+
+    purpose: str
+    apply: Callable[[int], int]  # "<what>_withdraw"
+    count: Callable[[int], int]  # "<what>_withdraw_count"
+
+
+@dataclass(frozen=True)
 class Store:
     name: str  # "<app>.<store>", stable: erasure certificates cite it
     what: str  # the data held, in plain words
@@ -136,6 +157,19 @@ class Store:
     files: Callable[[int], Iterable[StoreFile]] | None = None
     # What time erases from this store (empty: only deletion, withdrawal and erasure do).
     expiry: tuple[Expiry, ...] = ()
+    # "<store>_count": the items ``erase`` would erase now (the withdrawal preview's numbers).
+    count: Callable[[int], int] | None = None
+    # Per purpose, what withdrawal does when it is not ``erase``.
+    withdrawal: tuple[Withdrawal, ...] = ()
+    # Holds ciphertext under the subject's data key: the key lives while this holds anything.
+    keyed: bool = False
+    # How one item is counted in plain words, "%(count)d face capture(s)" (``ngettext_lazy``
+    # with "count"), for the withdrawal preview.
+    items: Any = None
+
+    def withdrawal_for(self, purpose: str) -> Withdrawal | None:
+        """What withdrawing ``purpose`` does here when it is not ``erase``."""
+        return next((rule for rule in self.withdrawal if rule.purpose == purpose), None)
 
 
 _stores: dict[str, Store] = {}
@@ -182,6 +216,77 @@ def files_all(subject_id: int) -> Iterable[tuple[str, StoreFile]]:
 
 def stores_for_purpose(purpose: str) -> list[Store]:
     return [store for store in stores() if purpose in store.purposes]
+
+
+def _held(store: Store, subject_id: int) -> int:
+    return store.count(subject_id) if store.count is not None else len(store.locate(subject_id))
+
+
+def key_needed(subject_id: int) -> bool:
+    """Whether any store holding ciphertext under the subject's data key holds anything."""
+    return any(_held(store, subject_id) for store in stores() if store.keyed)
+
+
+def keys_release(subject_id: int) -> dict[str, int]:
+    """Erase the subject's data key (the ``KEYS`` band) if nothing readable needs it any more:
+    the crypto-shred of any copy left anywhere (invariant "crypto-shredding",
+    docs/ARCHITECTURE.md). Caller's transaction, with the subject's row locked (a capture being
+    stored takes that lock before it uses the key); the caller audits what this returns
+    (``{store: 1}`` for a key destroyed, nothing when none was)."""
+    if key_needed(subject_id):
+        return {}
+    erased = {store.name: store.erase(subject_id) for store in stores() if store.band == Band.KEYS}
+    return {name: n for name, n in erased.items() if n}
+
+
+def withdraw(purpose: str, subject_id: int) -> dict[str, int]:
+    """Withdrawal's erasure, in the caller's transaction with the subject's row locked: every
+    store of the purpose in erasure order (its ``Withdrawal``, or ``erase``), then the key if
+    nothing keyed is left. What was erased, by store: the withdrawal's audit event lists it."""
+    erased = {}
+    for store in stores_for_purpose(purpose):
+        rule = store.withdrawal_for(purpose)
+        erased[store.name] = (rule.apply if rule else store.erase)(subject_id)
+    erased.update(keys_release(subject_id))
+    return erased
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a withdrawal will erase and what stays, per store, computed as ``withdraw`` will
+    act: ``erased`` has every store of the purpose (0 included), as the audit event will;
+    ``remaining`` the stores that will still hold something, with how many items."""
+
+    erased: list[tuple[Store, int]]
+    remaining: list[tuple[Store, int]]
+
+
+def withdrawal_preview(purpose: str, subject_id: int) -> Preview:
+    """Read-only twin of ``withdraw``: the same stores, the same counts, plus the key."""
+    erased: list[tuple[Store, int]] = []
+    remaining: list[tuple[Store, int]] = []
+    keyed_left = 0
+    for store in stores():
+        if store.band == Band.KEYS:
+            continue
+        held, going = _held(store, subject_id), 0
+        if purpose in store.purposes:
+            rule = store.withdrawal_for(purpose)
+            going = rule.count(subject_id) if rule else held
+            erased.append((store, going))
+        if store.keyed:
+            keyed_left += held - going
+        if held - going > 0:
+            remaining.append((store, held - going))
+    for store in stores():
+        if store.band == Band.KEYS:
+            held = _held(store, subject_id)
+            going = held if keyed_left == 0 else 0
+            if going:
+                erased.append((store, going))
+            if held - going > 0:
+                remaining.append((store, held - going))
+    return Preview(erased=erased, remaining=remaining)
 
 
 def record_of_processing() -> list[dict[str, str]]:

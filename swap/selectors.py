@@ -181,7 +181,7 @@ def swap_jobs_of_template(template_id: Any, *, statuses: tuple[str, ...]) -> Que
     """Every subject's jobs on a template in ``statuses``, locked (the depicted person's
     withdrawal stops and erases them)."""
     jobs = SwapJob.objects.select_for_update().filter(template_id=template_id, status__in=statuses)
-    return jobs.order_by("created_at")
+    return jobs.order_by("created_at", "pk")
 
 
 def retention_for(purpose: str) -> timedelta:

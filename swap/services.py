@@ -66,7 +66,7 @@ from biometrics.analysis import (
 )
 from biometrics.models import Capture
 from biometrics.selectors import capture_for
-from biometrics.services import OpenedCapture, capture_use
+from biometrics.services import OpenedCapture, capture_use, subject_key_release
 from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import ApplicationError, Forbidden, NotFound, Unprocessable
@@ -1007,6 +1007,7 @@ def swap_job_delete(*, subject: User, job_id: Any) -> SwapJob | None:
             result=had_result,
             consent=state,
         )
+        subject_key_release(subject_id=subject.pk, actor=subject, reason="result_deleted")
     return None
 
 
@@ -1029,11 +1030,15 @@ def swap_job_erase(*, job: SwapJob) -> int:
     return SwapJob.objects.filter(pk=job.pk).delete()[0]
 
 
-def _jobs_erase(subject_id: int, *, stored: bool) -> int:
+def _jobs_erase(subject_id: int, *, stored: bool, made_before: datetime | None = None) -> int:
     with transaction.atomic(savepoint=False):
         jobs = SwapJob.objects.select_for_update().filter(subject_id=subject_id, stored=stored)
+        if made_before is not None:
+            jobs = jobs.filter(finished_at__lte=made_before)
         erased = 0
-        for job in jobs:
+        # Locked in the order the depicted person's withdrawal locks a template's jobs
+        # (``swap_jobs_of_template``), so the two cannot deadlock on a shared job.
+        for job in jobs.order_by("created_at", "pk"):
             if job.status in SwapJob.ACTIVE:
                 _cancel(job, reason="erased", actor=None)
             erased += swap_job_erase(job=job)
@@ -1041,14 +1046,46 @@ def _jobs_erase(subject_id: int, *, stored: bool) -> int:
 
 
 def jobs_erase(subject_id: int) -> int:
-    """Inventory ``swap.jobs`` (face_swap): every job and result not kept under
-    output_storage; queued and running jobs are cancelled first (audited)."""
+    """Inventory ``swap.jobs`` (face_swap, biometric_enrolment): every job and result not kept
+    under output_storage; queued and running jobs are cancelled first (audited)."""
     return _jobs_erase(subject_id, stored=False)
 
 
+def jobs_count(subject_id: int) -> int:
+    return SwapJob.objects.filter(subject_id=subject_id, stored=False).count()
+
+
 def stored_results_erase(subject_id: int) -> int:
-    """Inventory ``swap.stored_results`` (output_storage): the results kept 30 days."""
+    """Inventory ``swap.stored_results`` (biometric_enrolment, account erasure): every result
+    kept under output_storage."""
     return _jobs_erase(subject_id, stored=True)
+
+
+def stored_results_count(subject_id: int) -> int:
+    return SwapJob.objects.filter(subject_id=subject_id, stored=True).count()
+
+
+def _day_ago() -> datetime:
+    return timezone.now() - retention_for(PURPOSE)
+
+
+def stored_results_withdraw(subject_id: int) -> int:
+    """Withdrawing output_storage, as its text says: results made more than 24 hours ago are
+    erased now; younger ones become 24-hour results (kept until 24 hours after they were
+    made, as if output storage had never been granted). Returns the number erased."""
+    erased = _jobs_erase(subject_id, stored=True, made_before=_day_ago())
+    young = SwapJob.objects.select_for_update().filter(subject_id=subject_id, stored=True)
+    for job in young:
+        assert job.finished_at is not None  # stored is set only when a job is done
+        job.stored, job.expires_at = False, job.finished_at + retention_for(PURPOSE)
+        job.save(update_fields=["stored", "expires_at"])
+    return erased
+
+
+def stored_results_withdraw_count(subject_id: int) -> int:
+    """How many results ``stored_results_withdraw`` would erase now."""
+    jobs = SwapJob.objects.filter(subject_id=subject_id, stored=True)
+    return jobs.filter(finished_at__lte=_day_ago()).count()
 
 
 # --- retention ----------------------------------------------------------------------------------

@@ -1,17 +1,25 @@
 """The swap stores in the personal-data inventory, with their retention rules.
 
 Registered from ``SwapConfig.ready()``. Results are kept 24 hours under ``face_swap`` unless
-``output_storage`` was granted when they were made (then 30 days): withdrawing ``face_swap``
-cancels queued and running jobs and erases every job and result not kept under
-``output_storage``; withdrawing ``output_storage`` erases the kept results (see
-``consent.ledger.policies``). Account erasure erases both (band ``DERIVED``: made from captures,
-encrypted under the subject's data key). ``swap.notices`` holds the messages left in an account
-when a result was erased because the person in its template withdrew their consent.
+``output_storage`` was granted when they were made (then 30 days). What each withdrawal does
+(the texts of version 2, ``consent.ledger.policies``):
+
+- ``biometric_enrolment``: every job and result goes, kept or not, running ones cancelled
+  (all were made from the person's captures: a job only ever uses its subject's own);
+- ``face_swap``: queued and running jobs are cancelled, every job and result not kept under
+  ``output_storage`` goes;
+- ``output_storage``: kept results made more than 24 hours ago go, younger ones become
+  24-hour results (``stored_results_withdraw``).
+
+Account erasure erases both (band ``DERIVED``: made from captures, encrypted under the
+subject's data key, so ``keyed``). ``swap.notices`` holds
+the messages left in an account when a result was erased because the person in its template
+withdrew their consent.
 """
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 from compliance_site import inventory
 from swap import selectors, services
@@ -26,7 +34,7 @@ STORES = (
         why=gettext_noop("Making the swaps you ask for"),
         retention=gettext_noop(
             "24 hours, unless output storage was granted when the result was made; cancelled and "
-            "erased when you withdraw face-swap consent"
+            "erased when you withdraw face-swap or biometric-enrolment consent"
         ),
         legal_basis=gettext_noop("Explicit consent (GDPR Art. 9(2)(a))"),
         locate=selectors.jobs_locate,
@@ -34,7 +42,12 @@ STORES = (
         erase=services.jobs_erase,
         band=inventory.Band.DERIVED,
         files=selectors.jobs_files,
-        purposes=("face_swap",),
+        purposes=("biometric_enrolment", "face_swap"),
+        count=services.jobs_count,
+        keyed=True,
+        items=ngettext_lazy(
+            "%(count)d swap request or result", "%(count)d swap requests and results", "count"
+        ),
         # Results past their time, kept under output_storage or not, and files no job names.
         expiry=(
             inventory.Expiry("swap.results", services.results_expired_erase),
@@ -47,14 +60,28 @@ STORES = (
             "Swap results kept in your account (encrypted files, labelled AI-generated)"
         ),
         why=gettext_noop("Keeping your results in your account"),
-        retention=gettext_noop("30 days after each was made, or until you withdraw output storage"),
+        retention=gettext_noop(
+            "30 days after each was made. If you withdraw output storage, those made more than 24 "
+            "hours ago are erased and the others are kept until 24 hours after they were made; "
+            "all are erased when you withdraw biometric enrolment"
+        ),
         legal_basis=gettext_noop("Consent (GDPR Art. 6(1)(a))"),
         locate=selectors.stored_results_locate,
         export=selectors.stored_results_export,
         erase=services.stored_results_erase,
         band=inventory.Band.DERIVED,
         files=selectors.stored_results_files,
-        purposes=("output_storage",),
+        purposes=("biometric_enrolment", "output_storage"),
+        count=services.stored_results_count,
+        withdrawal=(
+            inventory.Withdrawal(
+                "output_storage",
+                services.stored_results_withdraw,
+                services.stored_results_withdraw_count,
+            ),
+        ),
+        keyed=True,
+        items=ngettext_lazy("%(count)d kept swap result", "%(count)d kept swap results", "count"),
     ),
     inventory.Store(
         name="swap.notices",
@@ -69,6 +96,11 @@ STORES = (
         export=selectors.notices_export,
         erase=services.notices_erase,
         band=inventory.Band.DERIVED,
+        items=ngettext_lazy(
+            "%(count)d notice about an erased result",
+            "%(count)d notices about erased results",
+            "count",
+        ),
         expiry=(inventory.Expiry("swap.notices", services.notices_expired_erase),),
     ),
 )

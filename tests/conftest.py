@@ -111,19 +111,17 @@ def staff(db):
 
 @pytest.fixture
 def policies(db):
-    """The purposes and their v1 policies, as the data migration publishes them. Seeded again
-    here because a transactional test's flush empties every table, these included."""
+    """The purposes and their current policies (version 2), as the data migrations publish
+    them (version 1, then version 2 through ``publish_shipped``). Seeded again here because a
+    transactional test's flush empties every table, these included."""
     from django.utils import timezone
 
     from consent.ledger.models import PolicyText, PolicyVersion, Purpose
-    from consent.ledger.policies import seed_v1
+    from consent.ledger.policies import publish_shipped, seed_v1
 
-    seed_v1(
-        purpose_model=Purpose,
-        version_model=PolicyVersion,
-        text_model=PolicyText,
-        now=timezone.now(),
-    )
+    models = {"version_model": PolicyVersion, "text_model": PolicyText, "now": timezone.now()}
+    seed_v1(purpose_model=Purpose, **models)
+    publish_shipped(2, purpose_model=Purpose, **models)
     return Purpose.objects.order_by("position")
 
 

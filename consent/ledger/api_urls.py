@@ -31,5 +31,10 @@ urlpatterns = [
         apis.GuardianGrantApi.as_view(),
         name="api-consent-guardian-grant",
     ),
+    path(
+        "consents/<str:purpose>/withdrawal",
+        apis.ConsentWithdrawalPreviewApi.as_view(),
+        name="api-consent-withdrawal-preview",
+    ),
     path("consents/<str:purpose>", apis.ConsentWithdrawApi.as_view(), name="api-consent-withdraw"),
 ]

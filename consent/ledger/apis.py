@@ -6,6 +6,7 @@ import json
 
 from django.core.validators import RegexValidator
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -39,6 +40,7 @@ from consent.ledger.selectors import (
     policies_current,
     policy_text_for,
     requested_language,
+    withdrawal_preview_for,
 )
 from consent.ledger.services import (
     PolicyQuote,
@@ -190,6 +192,44 @@ class ConsentWithdrawApi(APIView):
         evidence = client_evidence_for(request, method=ConsentRecord.Method.API)
         record = consent_withdraw(subject=request.user, purpose=purpose, evidence=evidence)
         return _receipt_response(record, status.HTTP_200_OK)
+
+
+class _PreviewLineSerializer(serializers.Serializer):
+    store = serializers.CharField()
+    count = serializers.IntegerField()
+    items = serializers.CharField(help_text="The count in plain words: “2 face captures”.")
+    what = serializers.CharField()
+    retention = serializers.CharField(help_text="How long it is kept: why what remains remains.")
+
+
+class ConsentWithdrawalPreviewApi(APIView):
+    """What withdrawing a consent now would erase, store by store, and what would remain: the
+    counts the withdrawal then erases and records. Read-only; ask before ``DELETE``."""
+
+    class OutputSerializer(serializers.Serializer):
+        purpose = serializers.CharField(source="purpose.code")
+        summary = serializers.CharField()
+        erases = _PreviewLineSerializer(many=True)
+        remains = _PreviewLineSerializer(many=True)
+
+    @extend_schema(
+        operation_id="consents_withdrawal_preview",
+        tags=["consent"],
+        summary="Before withdrawing: exactly what the withdrawal will erase and what remains",
+        parameters=[
+            OpenApiParameter(
+                "lang", str, enum=["en", "zh-hans"], description="Else Accept-Language."
+            )
+        ],
+        responses={
+            200: OutputSerializer,
+            **errors({400: ["invalid_language"], 404: ["unknown_purpose"], 409: ["not_granted"]}),
+        },
+    )
+    def get(self, request: SignedInRequest, purpose: str) -> Response:
+        with translation.override(requested_language(request)):
+            preview = withdrawal_preview_for(request.user, purpose)
+            return Response(self.OutputSerializer(preview).data)
 
 
 class ReceiptApi(APIView):

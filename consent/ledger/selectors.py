@@ -13,8 +13,9 @@ from django.utils import timezone, translation
 from django.utils.translation import get_supported_language_variant, ngettext
 from django.utils.translation import gettext as _
 
+from compliance_site import inventory
 from compliance_site.client_address import client_ip_for
-from compliance_site.errors import ApplicationError, NotFound
+from compliance_site.errors import ApplicationError, Conflict, NotFound
 from consent.identity.models import User
 from consent.ledger.models import (
     AgeStatement,
@@ -209,6 +210,72 @@ def latest_record_for(subject: User, purpose: Purpose) -> ConsentRecord | None:
         .filter(subject=subject, purpose=purpose)
         .order_by("-id")
         .first()
+    )
+
+
+def granted_record_for(subject: User, purpose: Purpose) -> ConsentRecord:
+    """The grant a withdrawal would withdraw (current or outdated); ``not_granted`` (409)
+    when the latest record is no grant."""
+    latest = latest_record_for(subject, purpose)
+    if latest is None or latest.action != ConsentRecord.Action.GRANT:
+        raise Conflict(
+            _("You have not given this consent, so there is nothing to withdraw."),
+            code="not_granted",
+            extra={"purpose": purpose.code},
+        )
+    return latest
+
+
+# --- what a withdrawal will erase ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    """One store in a withdrawal preview, in the active language."""
+
+    store: str  # the store's stable name
+    count: int
+    items: str  # the count in plain words: "2 face captures"
+    what: str  # what the store holds
+    retention: str  # how long it is kept: why what remains remains
+
+
+@dataclass(frozen=True)
+class WithdrawalPreview:
+    purpose: Purpose
+    erases: list[PreviewLine]  # every store the withdrawal acts on (0 included)
+    remains: list[PreviewLine]  # every store that will still hold something
+
+    @property
+    def summary(self) -> str:
+        """ "2 face captures, 3 swap results", or "nothing": what will be erased."""
+        words = [line.items for line in self.erases if line.count]
+        return _(", ").join(words) if words else _("nothing")
+
+
+def _preview_line(store: inventory.Store, count: int) -> PreviewLine:
+    items = str(store.items % {"count": count}) if store.items is not None else str(count)
+    return PreviewLine(
+        store=store.name,
+        count=count,
+        items=items,
+        what=_(store.what),
+        retention=_(store.retention),
+    )
+
+
+def withdrawal_preview_for(subject: User, purpose: str) -> WithdrawalPreview:
+    """What withdrawing ``purpose`` now would erase, store by store, and what would remain,
+    computed by the inventory exactly as the withdrawal will act (``inventory.withdraw``):
+    the counts are the ones the withdrawal's audit event then records. Refused like the
+    withdrawal: ``unknown_purpose`` (404), ``not_granted`` (409)."""
+    row = purpose_by_code(purpose)
+    granted_record_for(subject, row)
+    preview = inventory.withdrawal_preview(row.code, subject.pk)
+    return WithdrawalPreview(
+        purpose=row,
+        erases=[_preview_line(store, n) for store, n in preview.erased],
+        remains=[_preview_line(store, n) for store, n in preview.remaining],
     )
 
 

@@ -44,12 +44,13 @@ from consent.ledger.models import (
     PolicyVersion,
     Purpose,
 )
-from consent.ledger.policies import LANGUAGES, text_sha256
+from consent.ledger.policies import LANGUAGES, text_sha256, version_publish
 from consent.ledger.receipts import ReceiptFacts, receipt_issue
 from consent.ledger.selectors import (
     ClientEvidence,
     age_stated,
     check_language,
+    granted_record_for,
     is_dpo,
     is_possibly_under_14,
     latest_record_for,
@@ -146,20 +147,16 @@ def _consent_withdraw(
 ) -> ConsentRecord:
     """Runs in the caller's transaction, with the subject's row locked.
 
-    Order matters: the stores registered for the purpose erase first, while the consent
-    still stands (a store may check the gate before deleting), then the withdrawal is
-    recorded and audited with what was erased. Any failure rolls all of it back.
+    Order matters: the stores registered for the purpose do what its withdrawal does first
+    (``inventory.withdraw``: each store's ``Withdrawal`` or erase, in erasure order, then the
+    data key if nothing readable needs it), while the consent still stands (a store may check
+    the gate before deleting), then the withdrawal is recorded and audited with what was
+    erased, store by store. Any failure rolls all of it back. Files are deleted at once, inside
+    the transaction (``capture_erase``); should it roll back, a row may be left without its
+    file, never a file without its row.
     """
-    latest = latest_record_for(subject, purpose)
-    if latest is None or latest.action != ConsentRecord.Action.GRANT:
-        raise Conflict(
-            _("You have not given this consent, so there is nothing to withdraw."),
-            code="not_granted",
-            extra={"purpose": purpose.code},
-        )
-    erased = {
-        store.name: store.erase(subject.pk) for store in inventory.stores_for_purpose(purpose.code)
-    }
+    latest = granted_record_for(subject, purpose)
+    erased = inventory.withdraw(purpose.code, subject.pk)
     text = PolicyText.objects.get(policy_id=latest.policy_id, language=latest.language)
     return _record_write(
         subject=subject,
@@ -550,17 +547,14 @@ def policy_publish(*, purpose: str, texts: dict[str, str], actor: User) -> Polic
 def _policy_version_create(
     *, purpose: Purpose, texts: dict[str, str], actor: User
 ) -> PolicyVersion:
-    latest = PolicyVersion.objects.filter(purpose=purpose).order_by("-version").first()
-    policy = PolicyVersion.objects.create(
-        purpose=purpose, version=(latest.version if latest else 0) + 1, published_at=timezone.now()
+    policy = version_publish(
+        purpose=purpose,
+        texts=texts,
+        version_model=PolicyVersion,
+        text_model=PolicyText,
+        now=timezone.now(),
     )
     digests = {language: text_sha256(text) for language, text in texts.items()}
-    PolicyText.objects.bulk_create(
-        PolicyText(policy=policy, language=language, text=text, sha256=digests[language])
-        for language, text in texts.items()
-    )
-    purpose.current_version = policy
-    purpose.save(update_fields=["current_version"])
     audit_record(
         actor=actor,
         subject=None,

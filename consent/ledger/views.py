@@ -45,6 +45,7 @@ from consent.ledger.selectors import (
     page_language,
     policies_current,
     policy_text_for,
+    withdrawal_preview_for,
 )
 from consent.ledger.services import (
     PolicyQuote,
@@ -127,8 +128,11 @@ def consent_grant_view(request: SignedInHttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def consent_withdraw_view(request: SignedInHttpRequest) -> HttpResponse:
+    """GET: check before you withdraw (what will be erased, what remains); POST withdraws."""
+    if request.method == "GET":
+        return _withdraw_check(request)
     language = _posted_language(request)
     form = PurposeForm(request.POST)
     if not form.is_valid():
@@ -142,6 +146,22 @@ def consent_withdraw_view(request: SignedInHttpRequest) -> HttpResponse:
         return _centre(request, language, status=exc.status_code, error=exc.detail)
     messages.success(request, _("Your consent is withdrawn, and the data it covered is erased."))
     return redirect(_centre_url(language, f"purpose-{form.cleaned_data['purpose']}"))
+
+
+def _withdraw_check(request: SignedInHttpRequest) -> HttpResponse:
+    language = page_language(request)
+    form = PurposeForm(request.GET)
+    if not form.is_valid():
+        return _centre(request, language, status=400, error=_form_error())
+    code = form.cleaned_data["purpose"]
+    with translation.override(language):
+        try:
+            preview = withdrawal_preview_for(request.user, code)
+        except ApplicationError as exc:
+            return _centre(request, language, status=exc.status_code, error=exc.detail)
+        [policy] = [p for p in policies_current(language) if p.purpose.code == code]
+        context = {"language": language, "policy": policy, "preview": preview}
+        return render(request, "consent/withdraw_check.html", context)
 
 
 @login_required

@@ -498,6 +498,10 @@ def reports_erase(subject_id: int) -> int:
         return _jobs_erase(ReportJob.objects.select_for_update().filter(subject_id=subject_id))
 
 
+def reports_count(subject_id: int) -> int:
+    return ReportJob.objects.filter(subject_id=subject_id).count()
+
+
 def reports_expired_erase(now: datetime) -> inventory.Swept:
     """Reports past their time, and files no job points at (a process killed between
     writing the file and committing the job) once older than the time a report is kept."""

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 from compliance_site import inventory
 from consent.reports.services import (
+    reports_count,
     reports_erase,
     reports_expired_erase,
     reports_export,
@@ -29,6 +30,9 @@ STORES = (
         band=inventory.Band.DERIVED,
         # A report holds thumbnails of your photos: withdrawing enrolment erases it too.
         purposes=("biometric_enrolment",),
+        count=reports_count,
+        keyed=True,
+        items=ngettext_lazy("%(count)d data report", "%(count)d data reports", "count"),
         expiry=(inventory.Expiry("consent.reports", reports_expired_erase),),
     ),
 )

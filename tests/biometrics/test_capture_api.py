@@ -403,7 +403,14 @@ def test_deleting_a_capture_erases_its_file_and_row_and_records_the_consent_stat
     assert response.status_code == 204
     assert not Capture.objects.filter(pk=capture.pk).exists()
     assert not (settings.MEDIA_ROOT / capture.photo).exists()
-    assert audit_events()[start:] == [("CAPTURE_DELETED", {"consent": "granted"})]
+    # Her only capture: nothing else needs her data key, so it is destroyed with it.
+    assert audit_events()[start:] == [
+        ("CAPTURE_DELETED", {"consent": "granted"}),
+        (
+            "SUBJECT_KEY_DESTROYED",
+            {"reason": "capture_deleted", "erased": {"biometrics.subject_key": 1}},
+        ),
+    ]
     assert api.delete(f"{CAPTURES_URL}/{capture.pk}").status_code == 404
 
 
@@ -433,7 +440,7 @@ def test_a_deletion_is_not_refused_when_consent_is_outdated(alice, staff, enroll
     response = client_for(alice).delete(f"{CAPTURES_URL}/{capture.pk}")
 
     assert response.status_code == 204
-    assert audit_events()[start:] == [("CAPTURE_DELETED", {"consent": "consent_outdated"})]
+    assert audit_events()[start:][0] == ("CAPTURE_DELETED", {"consent": "consent_outdated"})
 
 
 def test_withdrawing_biometric_consent_erases_captures_and_challenges(
@@ -456,9 +463,11 @@ def test_withdrawing_biometric_consent_erases_captures_and_challenges(
         "biometrics.captures": 2,
         "biometrics.challenges": 1,
         "consent.reports": 0,  # stored reports hold thumbnails of the photos
+        "swap.jobs": 0,  # results made from the captures
+        "swap.stored_results": 0,
+        "biometrics.subject_key": 1,  # nothing readable needs it any more
     }
-    # The key stays until the account is erased: swap outputs may still need it.
-    assert SubjectKey.objects.filter(subject=alice).exists()
+    assert not SubjectKey.objects.filter(subject=alice).exists()
 
 
 def test_a_withdrawal_during_the_analysis_wins_and_nothing_is_stored(

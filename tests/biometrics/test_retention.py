@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from audit.services import retention_sweep
 from audit.tasks import retention_sweep_task
-from biometrics.models import Capture, LivenessChallenge
+from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from biometrics.services import capture_use, liveness_challenge_issue
 from compliance_site import inventory
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-def _counts(captures=0, challenges=0, orphans=0) -> dict:
+def _counts(captures=0, challenges=0, orphans=0, keys=0) -> dict:
     """The sweep's counts: these for the biometric rules, 0 for every other app's."""
     counts = dict.fromkeys((rule.name for rule in inventory.expiries()), 0)
     counts.update(
@@ -28,6 +28,7 @@ def _counts(captures=0, challenges=0, orphans=0) -> dict:
             "biometrics.captures": captures,
             "biometrics.challenges": challenges,
             "biometrics.orphan_files": orphans,
+            "biometrics.subject_keys": keys,
         }
     )
     return counts
@@ -65,8 +66,10 @@ def test_captures_unused_for_365_days_are_erased_and_no_others(
     ]
 
     time_machine.move_to(T0 + timedelta(days=367, hours=1), tick=False)
-    assert retention_sweep() == _counts(captures=1)
+    # Alice's last capture goes, and with it her data key: nothing of hers needs it any more.
+    assert retention_sweep() == _counts(captures=1, keys=1)
     assert set(Capture.objects.values_list("pk", flat=True)) == {used.pk}
+    assert list(SubjectKey.objects.values_list("subject_id", flat=True)) == [bob.pk]
 
 
 def test_a_capture_at_364_days_is_kept(alice, enrolled, time_machine):

@@ -104,6 +104,10 @@ def delete_capture(portal: Portal) -> None:
 def withdraw(portal: Portal, purpose: str) -> None:
     portal.goto("/consent/")
     _submit(portal, f"#purpose-{purpose} form[action='/consent/withdraw/'] button")
+    # "Check before you withdraw": what will be erased, then the button that withdraws.
+    assert portal.page.locator("dt[data-store]").count() >= 1
+    portal.step("consent-withdrawal-check")
+    _submit(portal, "form[method='post'][action='/consent/withdraw/'] button")
     assert portal.page.locator(".message-success").is_visible()
     assert not portal.page.locator(f"#purpose-{purpose} .state-granted").count()
     portal.step("consent-withdrawn")

@@ -75,6 +75,8 @@ def test_a_person_signs_in_and_consents_with_the_keyboard_only(open_portal, view
     assert portal.path() == "/consent/"
     tab_to(portal, "#purpose-biometric_enrolment form[action='/consent/withdraw/'] button")
     press(portal, "Enter")
+    tab_to(portal, "form[method='post'][action='/consent/withdraw/'] button")  # check, then go
+    press(portal, "Enter")
     portal.language = "zh-hans"
     portal.step("keyboard-withdrawn-in-chinese")
     assert ConsentRecord.objects.count() == 2

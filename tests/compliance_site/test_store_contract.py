@@ -84,6 +84,16 @@ def test_every_store_declares_every_field_of_the_contract(store):
     assert store.erase.__name__ == f"{short}_erase"
     if store.files is not None:
         assert store.files.__name__ == f"{short}_files"
+    if store.count is not None:
+        assert store.count.__name__ == f"{short}_count"
+    for rule in store.withdrawal:
+        assert isinstance(rule, inventory.Withdrawal) and rule.purpose in store.purposes
+        assert rule.apply.__name__.endswith("_withdraw")
+        assert rule.count.__name__ == f"{rule.apply.__name__}_count"
+    if store.purposes or store.band == inventory.Band.KEYS:
+        # The withdrawal preview counts what will go, in plain words.
+        assert store.count is not None and store.items is not None
+        assert str(store.items % {"count": 2}).startswith("2 ")
     for rule in store.expiry:
         assert isinstance(rule, inventory.Expiry)
         rule_app, what = rule.name.split(".", 1)
@@ -121,6 +131,10 @@ def test_the_erasure_order_follows_the_bands_and_their_reasons():
     assert max(derived) < position("biometrics.captures")
 
 
+def test_the_stores_that_hold_ciphertext_under_the_key_say_so():
+    assert {store.name for store in inventory.stores() if store.keyed} == ENCRYPTED
+
+
 def test_the_sweep_runs_exactly_the_rules_the_stores_declare():
     assert [rule.name for rule in inventory.expiries()] == [
         "consent.reports",
@@ -130,6 +144,7 @@ def test_the_sweep_runs_exactly_the_rules_the_stores_declare():
         "biometrics.captures",
         "biometrics.orphan_files",
         "biometrics.challenges",
+        "biometrics.subject_keys",  # band KEYS: after everything it opens was swept
     ]
 
 
@@ -145,6 +160,8 @@ def test_each_store_is_declared_in_the_sub_domain_that_holds_its_data(app):
     for store in stores_module.STORES:
         callbacks = [store.locate, store.export, store.erase]
         callbacks += [rule.erase for rule in store.expiry]
+        callbacks += [store.count] if store.count is not None else []
+        callbacks += [f for rule in store.withdrawal for f in (rule.apply, rule.count)]
         declared_in = _home(_declaring_module(store, app))
         assert {_home(callback.__module__) for callback in callbacks} == {declared_in}, store.name
 

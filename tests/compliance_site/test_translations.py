@@ -153,6 +153,7 @@ def test_pages_of_a_signed_in_person_in_chinese_have_no_english(alice, policies,
         capture_page_without_consent,
         client.get("/dashboard/"),
         client.get("/consent/"),
+        client.get("/consent/withdraw/?purpose=biometric_enrolment"),  # check before you withdraw
         client.get(f"/consent/receipts/{record.receipt_id}/"),
         client.get("/capture/"),
         client.get("/captures/"),

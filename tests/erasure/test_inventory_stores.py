@@ -53,6 +53,8 @@ def test_every_expected_store_is_registered_in_erasure_order():
         "biometrics.captures",
         "biometrics.challenges",
         "consent.reports",  # stored reports hold thumbnails of the photos
+        "swap.jobs",  # every result is made from the person's captures
+        "swap.stored_results",
     }
     assert {row["store"] for row in inventory.record_of_processing()} == set(names)
 

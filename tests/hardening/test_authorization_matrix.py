@@ -55,6 +55,11 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     "api-otp-verify": ("POST", {}, every(415)),
     "api-purposes": ("GET", {}, every(200)),
     "api-consents": ("GET", {}, signed_in(200, anonymous=401)),
+    "api-consent-withdrawal-preview": (
+        "GET",
+        PURPOSE,
+        {A: 401, O: 200, X: 200, S: 409, D: 409, U: 409},
+    ),
     "api-consent-receipt-pdf": ("GET", RECEIPT, owner_only(200, anonymous=401, others=404)),
     "api-consent-receipt": ("GET", RECEIPT, owner_only(200, anonymous=401, others=404)),
     "api-consent-guardian-request": ("POST", {}, signed_in(415, anonymous=401)),

@@ -124,9 +124,9 @@ def test_the_summary_and_csvs_are_computed_from_the_exported_events(
         for r in rows(files["consents_by_purpose.csv"])
     }
     assert consents == {
-        ("biometric_enrolment", "1"): ("2", "0"),
-        ("face_swap", "1"): ("2", "0"),
-        ("output_storage", "1"): ("1", "1"),
+        ("biometric_enrolment", "2"): ("2", "0"),
+        ("face_swap", "2"): ("2", "0"),
+        ("output_storage", "2"): ("1", "1"),
     }
     requests = rows(files["requests.csv"])
     assert [(r["kind"], r["status"]) for r in requests] == [

@@ -246,6 +246,27 @@ def test_a_stored_report_is_erased_by_the_retention_sweep_after_24_hours(
     assert api.get(f"/api/v1/me/report/{job['id']}/download").status_code == 404
 
 
+def test_a_data_key_only_a_stored_report_needs_goes_when_the_report_expires(
+    long_history, alice, api_for, django_capture_on_commit_callbacks
+):
+    from biometrics.models import SubjectKey
+    from biometrics.services import capture_delete
+
+    for capture in Capture.objects.filter(subject=alice):
+        capture_delete(subject=alice, capture_id=capture.pk)
+    assert not SubjectKey.objects.filter(subject=alice).exists()  # nothing needed it
+    with django_capture_on_commit_callbacks(execute=True):
+        api_for(alice).get(REPORT_URL)
+    assert SubjectKey.objects.filter(subject=alice).exists()  # made to encrypt the report
+
+    with time_machine.travel(timedelta(hours=24, minutes=1)):
+        counts = retention_sweep()
+
+    assert counts["consent.reports"] == 1 and counts["biometrics.subject_keys"] == 1
+    assert not SubjectKey.objects.filter(subject=alice).exists()
+    assert SubjectKey.objects.filter(subject__phone_number="+447400100002").exists()  # Bob's
+
+
 def test_withdrawing_enrolment_erases_stored_reports_with_their_thumbnails(
     long_history, alice, api_for, django_capture_on_commit_callbacks
 ):

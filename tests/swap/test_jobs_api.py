@@ -224,6 +224,23 @@ def test_a_still_is_swapped_into_a_labelled_encrypted_result_with_its_job_id(
     assert inline.status_code == 200 and inline["Content-Disposition"].startswith("inline;")
 
 
+def test_no_setting_removes_the_label(alice, ready, image_template, run_on_commit):
+    api, capture = ready
+    asks = {"label": False, "watermark": "none", "provenance": False, "ai_label": 0}
+
+    with run_on_commit():
+        response = api.post(
+            SWAPS_URL,
+            {"capture": str(capture.pk), "template": str(image_template.pk), **asks},
+            format="json",
+        )
+
+    job = SwapJob.objects.get(pk=response.json()["id"])
+    png = open_result(job, vault.subject_key(alice.pk))
+    assert label_is_visible(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR))
+    assert read_png_provenance(png)["digital_source_type"] == DIGITAL_SOURCE_TYPE
+
+
 def test_the_swapped_face_differs_from_the_template_inside_the_face_only(
     alice, ready, image_template, run_on_commit
 ):

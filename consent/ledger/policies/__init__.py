@@ -12,11 +12,18 @@ Purposes and how they depend on each other (decided here, shown to people as not
   as future ones. Granted alone it simply keeps nothing new; withdrawing ``face_swap`` cancels
   queued swaps but leaves results already kept under ``output_storage`` until that is
   withdrawn or their 30 days end.
+
+What each withdrawal erases is written in the texts of version 2 and in docs/ARCHITECTURE.md
+("Purposes and what withdrawal does"); shipped versions after the first are published by a
+data migration through ``publish_shipped``, the DPO's through ``policy_publish``, both by
+``version_publish``. ``text_sentences`` splits a text into the sentences the promise table
+(``tests/consent/ledger/test_policy_promises.py``) maps to their tests.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +65,21 @@ def text_paragraphs(text: str) -> list[str]:
         if lines:
             paragraphs.append(("" if has_cjk(block) else " ").join(lines))
     return paragraphs
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？])\s*|(?<=[.!?])\s+")
+
+
+def text_sentences(text: str) -> list[str]:
+    """A policy text as sentences, deterministically, in either language: the title line, then
+    each paragraph (``text_paragraphs``) cut after every full stop, question or exclamation
+    mark followed by a space (English) or after every 。！？ (Chinese). The promise table
+    (``tests/consent/ledger/test_policy_promises.py``) maps each one to the test proving it."""
+    title = text.replace("\r\n", "\n").partition("\n")[0].strip()
+    sentences = [title]
+    for paragraph in text_paragraphs(text):
+        sentences += [part.strip() for part in _SENTENCE_END.split(paragraph) if part.strip()]
+    return sentences
 
 
 def policy_texts(version: int) -> dict[str, dict[str, str]]:
@@ -105,3 +127,45 @@ def seed_v1(*, purpose_model, version_model, text_model, now: datetime) -> bool:
             made[spec.code].works_with = made[spec.works_with]
             made[spec.code].save(update_fields=["works_with"])
     return True
+
+
+def version_publish(*, purpose, texts: dict[str, str], version_model, text_model, now: datetime):
+    """Publish ``texts`` as the purpose's next version and make it current: from then on the
+    gate treats every grant of an older version as outdated. The one way to publish, for the
+    DPO's ``consent.ledger.services.policy_publish`` (which checks, locks and audits around
+    it) and for the data migrations that publish shipped versions (historical models)."""
+    latest = version_model.objects.filter(purpose=purpose).order_by("-version").first()
+    policy = version_model.objects.create(
+        purpose=purpose, version=(latest.version if latest else 0) + 1, published_at=now
+    )
+    text_model.objects.bulk_create(
+        text_model(policy=policy, language=language, text=text, sha256=text_sha256(text))
+        for language, text in texts.items()
+    )
+    purpose.current_version = policy
+    purpose.save(update_fields=["current_version"])
+    return policy
+
+
+def publish_shipped(version: int, *, purpose_model, version_model, text_model, now: datetime):
+    """Publish the shipped texts of ``version`` (``v<N>/``) for every purpose whose current
+    texts differ from them, as its next version. Returns the purposes published, so that
+    a data migration can run on a database where the DPO already published them."""
+    published = []
+    for code, texts in policy_texts(version).items():
+        purpose = purpose_model.objects.get(code=code)
+        current = dict(
+            text_model.objects.filter(policy_id=purpose.current_version_id).values_list(
+                "language", "text"
+            )
+        )
+        if current != texts:
+            version_publish(
+                purpose=purpose,
+                texts=texts,
+                version_model=version_model,
+                text_model=text_model,
+                now=now,
+            )
+            published.append(code)
+    return published

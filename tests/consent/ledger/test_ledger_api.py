@@ -45,7 +45,7 @@ def test_a_grant_returns_201_with_a_receipt_and_opens_the_gate(alice_api, alice)
     receipt = response.json()["receipt"]
     assert receipt["action"] == "grant"
     assert receipt["purposeCode"] == "biometric_enrolment"
-    assert receipt["policyVersion"] == 1
+    assert receipt["policyVersion"] == 2
     assert receipt["policySha256"] == quote("biometric_enrolment")["sha256"]
     require_consent(subject=alice, purpose="biometric_enrolment")
 
@@ -70,7 +70,7 @@ def test_a_grant_is_recorded_with_its_evidence_and_audited_in_the_same_transacti
             "CONSENT_GRANTED",
             "face_swap",
             {
-                "version": 1,
+                "version": 2,
                 "language": "en",
                 "sha256": quote("face_swap")["sha256"],
                 "method": "api",
@@ -102,7 +102,7 @@ def test_withdrawal_returns_200_with_a_receipt_and_closes_the_gate(alice_api, al
     assert response.status_code == 200
     receipt = response.json()["receipt"]
     assert receipt["action"] == "withdraw"
-    assert receipt["policyVersion"] == 1
+    assert receipt["policyVersion"] == 2
     with pytest.raises(ConsentRequired):
         require_consent(subject=alice, purpose="biometric_enrolment")
     names = [(name, purpose) for name, purpose, _data in ledger_events()]
@@ -168,7 +168,7 @@ def test_the_consent_list_shows_every_purpose_and_its_state(alice_api):
 
     assert list(rows) == ["biometric_enrolment", "face_swap", "output_storage"]
     assert rows["biometric_enrolment"]["state"] == "granted"
-    assert rows["biometric_enrolment"]["version"] == 1
+    assert rows["biometric_enrolment"]["version"] == 2
     assert rows["biometric_enrolment"]["updated_at"]
     assert rows["face_swap"]["state"] == "withdrawn"
     assert rows["output_storage"] == {
@@ -182,7 +182,7 @@ def test_the_consent_list_shows_every_purpose_and_its_state(alice_api):
 
 @pytest.mark.parametrize(
     "override",
-    [{"sha256": "0" * 64}, {"version": 2}],
+    [{"sha256": "0" * 64}, {"version": 3}],
     ids=["wrong-sha256", "future-version"],
 )
 def test_a_grant_quoting_a_text_we_did_not_publish_is_a_409_and_writes_nothing(
@@ -192,7 +192,7 @@ def test_a_grant_quoting_a_text_we_did_not_publish_is_a_409_and_writes_nothing(
 
     assert response.status_code == 409
     assert response.json()["code"] == "policy_mismatch"
-    assert response.json()["version"] == 1
+    assert response.json()["version"] == 2
 
 
 def test_a_grant_quoting_another_purposes_text_is_a_409(alice_api, unchanged):
@@ -204,7 +204,7 @@ def test_a_grant_quoting_another_purposes_text_is_a_409(alice_api, unchanged):
 
 def test_a_grant_quoting_a_replaced_version_is_a_409_and_writes_nothing(alice_api, policies):
     old = quote("face_swap")
-    texts = {"en": "Face swap v2\n\nNew.\n", "zh-hans": "换脸 第二版\n\n新。\n"}
+    texts = {"en": "Face swap v3\n\nNew.\n", "zh-hans": "换脸 第三版\n\n新。\n"}
     policy_publish(purpose="face_swap", texts=texts, actor=StaffFactory(is_superuser=True))
     before = _row_counts()
 
@@ -212,7 +212,7 @@ def test_a_grant_quoting_a_replaced_version_is_a_409_and_writes_nothing(alice_ap
 
     assert response.status_code == 409
     assert response.json()["code"] == "policy_mismatch"
-    assert response.json()["version"] == 2
+    assert response.json()["version"] == 3
     assert _row_counts() == before
     assert _grant(alice_api, "face_swap").status_code == 201
 

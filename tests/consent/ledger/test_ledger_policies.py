@@ -37,9 +37,28 @@ PINNED_V1 = {
     ),
 }
 
-V2 = {
-    "en": "Face swap (v2) — consent to use my face template\n\nNew text.\n",
-    "zh-hans": "换脸（第二版）——同意使用我的人脸模板\n\n新文本。\n",
+# Version 2, published by the data migration 0013 (what each withdrawal erases).
+PINNED_V2 = {
+    ("biometric_enrolment", "en"): (
+        "9cdc40247457af46caa4ae4284fc24ea7ab3a0857b06522b7324e48c9ce0df12"
+    ),
+    ("biometric_enrolment", "zh-hans"): (
+        "a8ca038dcf8fd876969365ebd31cce3ae9e34054dc5c73099633c036e5659900"
+    ),
+    ("face_swap", "en"): "d7841c1da68131bc5521478f90716f8acf6319057e754fe35898e32d91f1408f",
+    ("face_swap", "zh-hans"): "f343251119cde43e9e1de6bd4dce6576d1286039162a73fb74baa1123b25441b",
+    ("output_storage", "en"): "f3ee4ff11d5cb8ef23d5a684d416e4fea7b542c9c4b3f712e40da72b9f5bff6c",
+    ("output_storage", "zh-hans"): (
+        "be35da11d2bf7d201d6c6c2aa196f2f02719583005c8f9069c4e1e485632148d"
+    ),
+}
+SHIPPED = {1: PINNED_V1, 2: PINNED_V2}
+CURRENT = 2
+
+# What a DPO publishes next in these tests (version 3).
+V3 = {
+    "en": "Face swap (v3) — consent to use my face template\n\nNew text.\n",
+    "zh-hans": "换脸（第三版）——同意使用我的人脸模板\n\n新文本。\n",
 }
 
 
@@ -50,19 +69,25 @@ def dpo(db):
     return user
 
 
-def test_the_shipped_v1_texts_are_exactly_the_published_ones():
-    for (purpose, language), digest in PINNED_V1.items():
-        raw = (POLICY_DIR / "v1" / f"{purpose}.{language}.txt").read_bytes()
-        assert hashlib.sha256(raw).hexdigest() == digest, f"{purpose}.{language} was edited"
-    assert {spec.code for spec in PURPOSES} == {p for p, _lang in PINNED_V1}
+@pytest.mark.parametrize("version", sorted(SHIPPED))
+def test_the_shipped_texts_are_exactly_the_published_ones(version):
+    for (purpose, language), digest in SHIPPED[version].items():
+        raw = (POLICY_DIR / f"v{version}" / f"{purpose}.{language}.txt").read_bytes()
+        assert hashlib.sha256(raw).hexdigest() == digest, f"v{version} {purpose}.{language} edited"
+    assert {spec.code for spec in PURPOSES} == {p for p, _lang in SHIPPED[version]}
+    assert sorted(path.name for path in POLICY_DIR.glob("v*")) == [f"v{v}" for v in SHIPPED]
 
 
-def test_the_migration_published_v1_of_every_purpose_with_its_retention(policies):
-    for (purpose, language), digest in PINNED_V1.items():
-        text = PolicyText.objects.get(policy__purpose__code=purpose, language=language)
-        assert text.policy.version == 1
-        assert text.sha256 == digest
-        assert hashlib.sha256(text.text.encode("utf-8")).hexdigest() == digest
+def test_the_migrations_published_v1_then_v2_of_every_purpose_with_its_retention(policies):
+    for version, pinned in SHIPPED.items():
+        for (purpose, language), digest in pinned.items():
+            text = PolicyText.objects.get(
+                policy__purpose__code=purpose, policy__version=version, language=language
+            )
+            assert text.sha256 == digest
+            assert hashlib.sha256(text.text.encode("utf-8")).hexdigest() == digest
+    for purpose in policies:
+        assert purpose.current_version.version == CURRENT
     rules = {p.code: (p.retention_days, p.retention_rule, p.sensitive) for p in policies}
     assert rules == {
         "biometric_enrolment": (365, "after_last_use", True),
@@ -78,10 +103,10 @@ def test_the_purposes_api_returns_each_text_with_the_sha256_of_exactly_that_text
 
     assert [row["code"] for row in rows] == ["biometric_enrolment", "face_swap", "output_storage"]
     for row in rows:
-        assert row["version"] == 1
+        assert row["version"] == CURRENT
         assert row["language"] == "en"
         assert row["sha256"] == hashlib.sha256(row["text"].encode("utf-8")).hexdigest()
-        assert row["sha256"] == PINNED_V1[(row["code"], "en")]
+        assert row["sha256"] == PINNED_V2[(row["code"], "en")]
         assert row["title"] == row["text"].split("\n")[0]
     by_code = {row["code"]: row for row in rows}
     assert by_code["biometric_enrolment"]["retention"] == (
@@ -109,7 +134,7 @@ def test_the_purposes_api_speaks_simplified_chinese_when_asked(policies, query, 
     assert {row["language"] for row in rows} == {"zh-hans"}
     assert rows[0]["title"] == "生物识别登记——同意采集并保存我的人脸数据"
     for row in rows:
-        assert row["sha256"] == PINNED_V1[(row["code"], "zh-hans")]
+        assert row["sha256"] == PINNED_V2[(row["code"], "zh-hans")]
 
 
 def test_an_explicit_lang_wins_over_accept_language(policies):
@@ -151,20 +176,20 @@ def test_the_database_refuses_to_change_a_consent_record(alice, grant_consent):
 
 
 def test_a_dpo_publishes_the_next_version_and_it_is_audited(policies, dpo, ledger_events):
-    policy = policy_publish(purpose="face_swap", texts=V2, actor=dpo)
+    policy = policy_publish(purpose="face_swap", texts=V3, actor=dpo)
 
-    assert policy.version == 2
+    assert policy.version == 3
     purpose = Purpose.objects.get(code="face_swap")
     assert purpose.current_version == policy
-    digests = {lang: hashlib.sha256(V2[lang].encode()).hexdigest() for lang in LANGUAGES}
+    digests = {lang: hashlib.sha256(V3[lang].encode()).hexdigest() for lang in LANGUAGES}
     assert dict(policy.texts.values_list("language", "sha256")) == digests
     assert ledger_events() == [
-        ("POLICY_PUBLISHED", "face_swap", {"version": 2, "sha256": digests}),
+        ("POLICY_PUBLISHED", "face_swap", {"version": 3, "sha256": digests}),
     ]
     assert PolicyText.objects.filter(policy__purpose=purpose, policy__version=1).count() == 2
     rows = {row["code"]: row for row in APIClient().get(PURPOSES_URL).json()}
-    assert rows["face_swap"]["version"] == 2
-    assert rows["face_swap"]["text"] == V2["en"]
+    assert rows["face_swap"]["version"] == 3
+    assert rows["face_swap"]["text"] == V3["en"]
 
 
 def test_a_new_version_makes_existing_grants_outdated_in_the_consent_list(
@@ -173,7 +198,7 @@ def test_a_new_version_makes_existing_grants_outdated_in_the_consent_list(
     from tests.consent.conftest import token_client
 
     grant_consent(alice, "face_swap", "biometric_enrolment")
-    policy_publish(purpose="face_swap", texts=V2, actor=dpo)
+    policy_publish(purpose="face_swap", texts=V3, actor=dpo)
 
     states = {r["purpose"]: r["state"] for r in token_client(alice).get("/api/v1/consents").json()}
 
@@ -182,29 +207,29 @@ def test_a_new_version_makes_existing_grants_outdated_in_the_consent_list(
         "face_swap": "outdated",
         "output_storage": "never",
     }
-    assert quote("face_swap")["version"] == 2
+    assert quote("face_swap")["version"] == 3
 
 
 def test_only_the_dpo_or_a_superuser_may_publish(policies, ledger_events):
     for actor in (StaffFactory(), StaffFactory(is_active=False, is_superuser=True), None):
         with pytest.raises(Forbidden):
-            policy_publish(purpose="face_swap", texts=V2, actor=actor)
+            policy_publish(purpose="face_swap", texts=V3, actor=actor)
     superuser = StaffFactory(is_superuser=True)
 
-    assert policy_publish(purpose="face_swap", texts=V2, actor=superuser).version == 2
+    assert policy_publish(purpose="face_swap", texts=V3, actor=superuser).version == 3
     assert [name for name, _p, _d in ledger_events()] == ["POLICY_PUBLISHED"]
 
 
 @pytest.mark.parametrize(
     "texts",
     [
-        {"en": V2["en"]},
-        {**V2, "fr": "Texte"},
-        {**V2, "en": ""},
-        {**V2, "en": "\n\nno title line"},
-        {**V2, "zh-hans": 5},
-        {**V2, "en": "Title\n" + "x" * 100_001},
-        {**V2, "en": "Title\x00"},
+        {"en": V3["en"]},
+        {**V3, "fr": "Texte"},
+        {**V3, "en": ""},
+        {**V3, "en": "\n\nno title line"},
+        {**V3, "zh-hans": 5},
+        {**V3, "en": "Title\n" + "x" * 100_001},
+        {**V3, "en": "Title\x00"},
     ],
 )
 def test_a_publish_with_bad_texts_is_refused_and_writes_nothing(policies, dpo, texts):
@@ -212,14 +237,14 @@ def test_a_publish_with_bad_texts_is_refused_and_writes_nothing(policies, dpo, t
         policy_publish(purpose="face_swap", texts=texts, actor=dpo)
 
     assert refused.value.code == "invalid_policy"
-    assert PolicyVersion.objects.count() == 3
+    assert PolicyVersion.objects.count() == 6
 
 
 def test_publishing_the_current_texts_again_is_refused(policies, dpo):
     current = dict(
-        PolicyText.objects.filter(policy__purpose__code="output_storage").values_list(
-            "language", "text"
-        )
+        PolicyText.objects.filter(
+            policy__purpose__code="output_storage", policy__version=CURRENT
+        ).values_list("language", "text")
     )
 
     with pytest.raises(Conflict) as refused:
@@ -229,6 +254,34 @@ def test_publishing_the_current_texts_again_is_refused(policies, dpo):
 
 def test_publishing_for_an_unknown_purpose_is_refused(policies, dpo):
     with pytest.raises(ApplicationError) as refused:
-        policy_publish(purpose="marketing", texts=V2, actor=dpo)
+        policy_publish(purpose="marketing", texts=V3, actor=dpo)
 
     assert refused.value.code == "unknown_purpose"
+
+
+def test_a_grant_of_v1_made_before_the_v2_migration_is_outdated_and_publishing_runs_once(
+    alice, policies
+):
+    from django.utils import timezone
+
+    from consent.ledger.gate import consent_state
+    from consent.ledger.policies import publish_shipped
+    from consent.ledger.selectors import ClientEvidence
+    from consent.ledger.services import _record_write
+
+    purpose = Purpose.objects.get(code="face_swap")
+    v1 = PolicyText.objects.get(policy__purpose=purpose, policy__version=1, language="en")
+    with transaction.atomic():  # a grant recorded while v1 was current, as the ledger wrote it
+        _record_write(
+            subject=alice,
+            purpose=purpose,
+            text=v1,
+            action=ConsentRecord.Action.GRANT,
+            evidence=ClientEvidence(method=ConsentRecord.Method.API),
+            actor=alice,
+        )
+
+    assert consent_state(subject=alice, purpose="face_swap") == "consent_outdated"
+    models = {"version_model": PolicyVersion, "text_model": PolicyText, "now": timezone.now()}
+    assert publish_shipped(2, purpose_model=Purpose, **models) == []  # already published
+    assert PolicyVersion.objects.count() == 6

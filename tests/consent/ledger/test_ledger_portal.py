@@ -44,7 +44,7 @@ def test_the_centre_shows_every_purpose_in_full_with_nothing_pre_ticked(browser)
     for purpose in ("biometric_enrolment", "face_swap", "output_storage"):
         assert f'id="purpose-{purpose}"' in html
     assert "We take no licence, ownership or other right to your face or likeness." in html
-    assert "Swaps that are waiting or running when" in html
+    assert "swaps that are waiting or running are cancelled at once" in html
     assert "useful only together with" in html  # face_swap needs biometric enrolment
     assert "checkbox" not in html
     assert " checked" not in html
@@ -59,7 +59,7 @@ def test_a_grant_and_a_withdrawal_are_one_button_each(browser, alice):
     assert granted["Location"] == "/consent/?lang=en#purpose-biometric_enrolment"
     require_consent(subject=alice, purpose="biometric_enrolment")
     page = browser.get(granted["Location"]).content.decode()
-    assert "Consent given (version 1)." in page
+    assert "Consent given (version 2)." in page
     assert "Your consent is recorded" in page
 
     withdrawn = _post(browser, "/consent/withdraw/", {"purpose": "biometric_enrolment"})

@@ -89,7 +89,7 @@ def test_a_grant_receipt_has_the_kantara_fields_and_ours(alice_api, alice, setti
     assert purpose["thirdPartyDisclosure"] is False
     assert "365 days" in purpose["termination"]
     assert receipt["action"] == "grant"
-    assert receipt["policyVersion"] == 1
+    assert receipt["policyVersion"] == 2
     assert receipt["policySha256"] == quote("biometric_enrolment")["sha256"]
 
 
@@ -116,7 +116,7 @@ def test_grant_and_withdrawal_receipts_verify_with_the_published_public_key(alic
     "tamper",
     [
         lambda r: r.update(action="withdraw"),
-        lambda r: r.update(policyVersion=2),
+        lambda r: r.update(policyVersion=r["policyVersion"] + 1),
         lambda r: r.update(consentTimestamp=r["consentTimestamp"] + 1),
         lambda r: r["services"][0]["purposes"][0].update(thirdPartyDisclosure=True),
         lambda r: r.update(extra="field"),
