@@ -464,6 +464,8 @@ def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> Swa
     queued when the transaction commits."""
     now = timezone.now()
     with transaction.atomic(durable=True):
+        # mutant: delete — tests/swap/test_jobs_api.py
+        #   test_a_swap_is_refused_without_face_swap_consent_and_nothing_is_stored
         require_consent(subject=subject, purpose=PURPOSE, lock=True)
         capture = capture_for(subject=subject, capture_id=capture_id)
         check_capture_live(capture)
@@ -582,6 +584,8 @@ def swap_job_claim(*, job_id: Any) -> SwapJob | None:
             return None
         job = claim.row
         refused = _claim_refusal(job, state, now)
+        # mutant: negate — tests/swap/test_jobs_lifecycle.py
+        #   test_a_job_whose_consent_is_outdated_when_claimed_is_cancelled_without_running
         if refused is not None:
             _end(job, *refused, now=now)
             return None
@@ -590,11 +594,17 @@ def swap_job_claim(*, job_id: Any) -> SwapJob | None:
 
 
 def _claim_refusal(job: SwapJob, consent: str, now: datetime) -> tuple[str, str] | None:
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_job_whose_consent_is_outdated_when_claimed_is_cancelled_without_running
     if consent != GRANTED:
         return SwapJob.Status.CANCELLED, consent
     reason = template_refusal(job.template, now)
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_job_on_a_template_whose_depicted_person_withdrew_fails_when_claimed
     if reason is not None:
         return SwapJob.Status.FAILED, reason
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_job_whose_capture_was_deleted_while_queued_fails_with_a_reason
     if job.capture_id is None:
         return SwapJob.Status.FAILED, "capture_deleted"
     return None
@@ -682,13 +692,21 @@ def _stop_reason(job: SwapJob) -> str:
     if row is None:
         return "deleted"
     status, claim, capture_id = row
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_the_subject_cancelling_a_running_clip_stops_it_between_frames
     if status != SwapJob.Status.RUNNING:
         return status
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_worker_whose_claim_was_taken_over_drops_its_output
     if claim != job.claim:
         return "claim_lost"
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_job_whose_capture_was_deleted_while_queued_fails_with_a_reason
     if capture_id is None:
         return "capture_deleted"
     state = consent_state(subject=job.subject_id, purpose=PURPOSE)
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_policy_published_while_a_clip_runs_stops_it_between_frames
     return "" if state == GRANTED else state
 
 
@@ -701,6 +719,8 @@ def _result_store(job: SwapJob, output: bytes) -> None:
     written: list[str] = []
     try:
         with transaction.atomic(durable=True):
+            # mutant: delete — tests/swap/test_jobs_lifecycle.py
+            #   test_a_policy_published_during_the_last_frame_keeps_no_result
             require_consent(subject=job.subject_id, purpose=PURPOSE, lock=True)
             claim = jobs.Claim.of(SWAP_JOBS, job)
             current = jobs.mine(claim).select_for_update().first()

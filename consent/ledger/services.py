@@ -148,6 +148,10 @@ def _consent_withdraw(
             code="not_granted",
             extra={"purpose": purpose.code},
         )
+    # mutant: skip erase — tests/biometrics/test_capture_api.py
+    #   test_withdrawing_biometric_consent_erases_captures_and_challenges
+    #   tests/swap/test_jobs_lifecycle.py
+    #   test_each_withdrawal_erases_the_results_kept_under_its_own_purpose
     erased = {
         store.name: store.erase(subject.pk) for store in inventory.stores_for_purpose(purpose.code)
     }
