@@ -267,7 +267,7 @@ def _mutate(source: str, statement: ast.stmt, kind: str, argument: str, where: s
             raise MarkerError(
                 f"{where}: the next statement calls no {argument}(…) with an argument"
             )
-        mutated = _replace(source, call, _text(source, call.args[0]))
+        mutated = _replace(source, call, f"({_text(source, call.args[0])})")
     try:
         compile(mutated, where, "exec")
     except SyntaxError as exc:
