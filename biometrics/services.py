@@ -234,8 +234,8 @@ def capture_create(*, subject: User, challenge_id: Any, photo: bytes, video: byt
     stores nothing but its audit event; the gate is checked again, with the subject's row
     locked, in the transaction that stores, so a withdrawal during the analysis wins.
     """
-    # mutant: delete — tests/biometrics/test_capture_api.py
-    #   test_a_capture_is_refused_without_biometric_consent
+    # mutant: delete — tests/biometrics/test_capture_gate_first.py
+    #   test_the_capture_service_refuses_an_outdated_consent_before_it_spends_the_challenge
     require_consent(subject=subject, purpose=PURPOSE)
     steps = liveness_challenge_use(subject=subject, challenge_id=challenge_id)
     try:

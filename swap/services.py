@@ -697,11 +697,11 @@ def _stop_reason(job: SwapJob) -> str:
     if status != SwapJob.Status.RUNNING:
         return status
     # mutant: delete — tests/swap/test_jobs_lifecycle.py
-    #   test_a_worker_whose_claim_was_taken_over_drops_its_output
+    #   test_a_worker_whose_claim_was_taken_over_mid_clip_stops_between_frames
     if claim != job.claim:
         return "claim_lost"
     # mutant: delete — tests/swap/test_jobs_lifecycle.py
-    #   test_a_job_whose_capture_was_deleted_while_queued_fails_with_a_reason
+    #   test_deleting_the_capture_while_a_clip_runs_stops_it_between_frames
     if capture_id is None:
         return "capture_deleted"
     state = consent_state(subject=job.subject_id, purpose=PURPOSE)

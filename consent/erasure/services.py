@@ -200,8 +200,8 @@ def _erase_last_and_prove(claim: jobs.Claim, stores: list[inventory.Store]) -> N
             raise ErasureIncomplete("the request was given to another run")
         request.subject_ref = None  # first: the erasure request is itself a store to prove
         request.save(update_fields=["subject_ref"])
-        # mutant: delete — tests/erasure/test_erasure.py
-        #   test_after_erasure_no_store_holds_anything_and_raw_scans_find_no_trace
+        # mutant: delete — tests/erasure/test_numbers.py
+        #   test_a_sign_in_started_while_the_erasure_runs_is_erased_before_the_certificate
         for store in stores[:-1]:  # whatever arrived since (or a store that missed some)
             if store.locate(subject_id):
                 erased = store.erase(subject_id)

@@ -136,16 +136,18 @@ def test_a_job_on_a_template_whose_depicted_person_withdrew_fails_when_claimed(
 
 
 def test_a_job_whose_capture_was_deleted_while_queued_fails_with_a_reason(
-    alice, queued, image_template, monkeypatch
+    alice, queued, image_template, monkeypatch, audit_events
 ):
     spy = EngineSpy(monkeypatch)
     job, tasks = queued(image_template)
 
     capture_delete(subject=alice, capture_id=job.capture_id)
+    start = len(audit_events())
     deliver(tasks)
 
     job.refresh_from_db()
     assert spy.calls == 0 and (job.status, job.error) == ("failed", "capture_deleted")
+    assert audit_events()[start:] == [("SWAP_JOB_FAILED", {"reason": "capture_deleted"})]
 
 
 @pytest.mark.parametrize(("kind", "code"), [("image", "corrupt_image"), ("video", "corrupt_video")])
