@@ -433,7 +433,7 @@ def apply_and_run(root: Path, mutant: Mutant, *, timeout: float = TIMEOUT) -> Ou
 
 def _first_failure(output: str) -> str:
     for line in output.splitlines():
-        if line.startswith(("FAILED ", "ERROR ")):
+        if line.startswith(("FAILED tests/", "ERROR tests/")):
             return line.split(" - ")[0]
     return ""
 
