@@ -42,8 +42,9 @@ test: venv
 
 # Each guard marked "# mutant:" in the apps is removed or inverted on its own and its named
 # tests run; fails if any mutant survives (tests/mutation.py). The marked files must be clean.
+# MUTANTS_FLAGS: e.g. --no-baseline, --list, or mutant names ('swap.services.*').
 mutants: venv
-	$(BIN)/python -m tests.mutation
+	$(BIN)/python -m tests.mutation $(MUTANTS_FLAGS)
 
 lint: venv
 	$(BIN)/ruff check .

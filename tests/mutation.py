@@ -475,7 +475,13 @@ def main(argv: Sequence[str] | None = None, *, root: Path = ROOT) -> int:
 
 
 def _run(root: Path, mutants: list[Mutant], options: argparse.Namespace) -> int:
-    changed = dirty(root, [m.path for m in mutants])
+    try:
+        changed = dirty(root, [m.path for m in mutants])
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(
+            f"refusing to start: git cannot say whether the files are clean: {exc}", file=sys.stderr
+        )
+        return 2
     if changed:
         print(
             f"refusing to start: git shows these marked files modified: {changed}", file=sys.stderr
