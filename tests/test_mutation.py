@@ -4,8 +4,12 @@ file byte-identical whatever happens, and refuse what it cannot run honestly."""
 
 from __future__ import annotations
 
+import shutil
+import signal
 import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +184,35 @@ def test_a_malformed_marker_stops_the_run_before_anything_is_mutated(
 
     assert mutation.main(["--list"], root=project) == 2
     assert error in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_run_stopped_by_a_signal_writes_the_original_back(project, signal_name):
+    """Ctrl-C or a CI timeout while a mutant's tests run: the runner (a process of its own,
+    copied into the project) puts the file back before it exits."""
+    shutil.copy(mutation.__file__, project / "tests" / "mutation.py")
+    (project / "tests" / "test_guard.py").write_text(
+        TESTS + "\n\ndef test_slow():\n    import time\n    time.sleep(60)\n"
+    )
+    _write_guard(project, GUARD.replace("test_a_child_is_refused", "test_slow", 1))
+    guard = project / "app" / "guard.py"
+    before = guard.read_bytes()
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "tests.mutation", "--no-baseline", "app.guard.allowed#1"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while guard.read_bytes() == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert guard.read_bytes() != before, "the mutant was never written"
+    time.sleep(1)  # its tests are running
+
+    runner.send_signal(getattr(signal, signal_name))
+    _out, err = runner.communicate(timeout=60)
+
+    assert runner.returncode == 130, err
+    assert "every file is restored" in err
+    assert guard.read_bytes() == before
