@@ -369,7 +369,8 @@ def run_tests(
     return done.returncode, (done.stdout + done.stderr)[-3000:]
 
 
-def collected(root: Path, tests: Sequence[str]) -> tuple[set[str], str]:
+def collected(root: Path, tests: Sequence[str]) -> tuple[set[str] | None, str]:
+    """The ids pytest collects from ``tests``; None (and its output) if collecting failed."""
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(  # noqa: S603
         [*pytest_command(tests, fail_fast=False), "--collect-only"],
@@ -379,8 +380,10 @@ def collected(root: Path, tests: Sequence[str]) -> tuple[set[str], str]:
         text=True,
         check=False,
     )
+    if done.returncode not in (0, 5):  # 5: nothing collected
+        return None, (done.stdout + done.stderr)[-3000:]
     ids = {line.strip() for line in done.stdout.splitlines() if "::" in line}
-    return ids, done.stdout + done.stderr
+    return ids, ""
 
 
 def missing_tests(root: Path, mutants: Sequence[Mutant]) -> list[str]:
@@ -388,7 +391,9 @@ def missing_tests(root: Path, mutants: Sequence[Mutant]) -> list[str]:
     wanted = sorted({test for mutant in mutants for test in mutant.tests})
     files = sorted({test.split("::")[0] for test in wanted})
     absent = [f for f in files if not (root / f).is_file()]
-    ids, _ = collected(root, [f for f in files if f not in absent])
+    ids, output = collected(root, [f for f in files if f not in absent])
+    if ids is None:
+        raise MarkerError(f"pytest cannot collect the named test files:\n{output}")
     missing = [t for t in wanted if t.split("::")[0] in absent]
     for test in wanted:
         if test in missing or "::" not in test:
@@ -487,7 +492,11 @@ def _run(root: Path, mutants: list[Mutant], options: argparse.Namespace) -> int:
             f"refusing to start: git shows these marked files modified: {changed}", file=sys.stderr
         )
         return 2
-    missing = missing_tests(root, mutants)
+    try:
+        missing = missing_tests(root, mutants)
+    except MarkerError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if missing:
         print(f"named tests that do not exist: {missing}", file=sys.stderr)
         return 2

@@ -156,6 +156,15 @@ def test_a_named_test_that_does_not_exist_is_refused(project, capsys):
     assert "tests/test_guard.py::test_a_child_is_welcome" in capsys.readouterr().err
 
 
+def test_a_test_file_that_cannot_be_collected_is_refused_as_such(project, capsys):
+    (project / "tests" / "test_guard.py").write_text(TESTS + "\nimport no_such_module\n")
+    _git(project, "commit", "-qam", "broken import")
+
+    assert mutation.main([], root=project) == 2
+    err = capsys.readouterr().err
+    assert "cannot collect" in err and "no_such_module" in err
+
+
 def test_tests_that_fail_without_a_mutant_are_refused(project, capsys):
     (project / "tests" / "test_guard.py").write_text(TESTS.replace('"X+LABEL"', '"nope"'))
     _git(project, "commit", "-qam", "broken test")
