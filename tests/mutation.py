@@ -4,9 +4,9 @@ A guard is a line whose loss would break a promise: a consent-gate call, a re-ch
 between frames, an erasure, a proof of emptiness, a refusal, a burnt-in label. Each is marked by
 an own-line comment directly above it naming how to break it and the tests that must notice::
 
-    # mutant: negate — tests/swap/test_jobs_lifecycle.py::test_a_job_whose_consent_is_outdated
-    #   tests/swap/test_jobs_lifecycle.py::test_withdrawing_face_swap_while_a_clip_runs
-    if consent != GRANTED:
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_policy_published_while_a_clip_runs_stops_it_between_frames
+    return "" if state == GRANTED else state
 
 Kinds (the statement is the next one after the marker):
 
@@ -16,9 +16,11 @@ Kinds (the statement is the next one after the marker):
 - ``skip NAME``: the first call of ``NAME(…)`` in the statement is replaced by its first
   argument (a filter that is bypassed: ``burn_label(frame)`` → ``frame``).
 
-Test ids follow the separator (``—`` or ``--``) and may continue on the comment lines right
-below the marker that hold nothing but test ids. A mutant's name is
-``<module>.<function>#<n>``, the n-th marker (from 1) in that function.
+Tests follow the separator (``—`` or ``--``) and continue on the comment lines right below
+the marker (every comment line between the marker and its statement belongs to it): a full id
+``tests/a.py::test_b``, or a file ``tests/a.py`` followed by names of tests in it (one per line
+keeps long names within the line length). A mutant's name is ``<module>.<function>#<n>``, the
+n-th marker (from 1) in that function.
 
 ``python -m tests.mutation`` applies each mutant on its own to the source file, runs only its
 tests in one pytest process (``-x``: the first failure kills it), writes the original back (in
