@@ -9,7 +9,7 @@ PORT ?= 8000
 # What `make lint` type-checks: every app.
 TYPED_APPS := compliance_site audit biometrics consent swap
 
-.PHONY: run test lint format bench messages venv clean load faults
+.PHONY: run test lint format bench messages venv clean load faults mutants
 
 venv: $(STAMP)
 
@@ -39,6 +39,12 @@ run: venv
 
 test: venv
 	$(BIN)/pytest
+
+# Each guard marked "# mutant:" in the apps is removed or inverted on its own and its named
+# tests run; fails if any mutant survives (tests/mutation.py). The marked files must be clean.
+# MUTANTS_FLAGS: e.g. --no-baseline, --list, or mutant names ('swap.services.*').
+mutants: venv
+	$(BIN)/python -m tests.mutation $(MUTANTS_FLAGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -85,6 +85,8 @@ class CaptureListApi(APIView):
         # gets the memory-only upload handlers; only then does DRF's authentication run, whose
         # CSRF check for a session is the first thing to read the body.
         if request.method == "POST":
+            # mutant: delete — tests/biometrics/test_capture_gate_first.py
+            #   test_a_capture_without_consent_is_refused_by_the_api_before_a_byte_is_read
             require_consent(subject=_asking(request), purpose=PURPOSE)
             use_capture_upload_handlers(request._request)
         super().initial(request, *args, **kwargs)

@@ -99,6 +99,8 @@ def liveness_challenge_issue(*, subject: User) -> LivenessChallenge:
     """
     now = timezone.now()
     with transaction.atomic(durable=True):
+        # mutant: delete — tests/biometrics/test_capture_api.py
+        #   test_a_challenge_is_refused_without_biometric_consent
         require_consent(subject=subject, purpose=PURPOSE, lock=True)
         voided = LivenessChallenge.objects.filter(subject=subject).delete()[0]
         challenge = LivenessChallenge.objects.create(
@@ -232,6 +234,8 @@ def capture_create(*, subject: User, challenge_id: Any, photo: bytes, video: byt
     stores nothing but its audit event; the gate is checked again, with the subject's row
     locked, in the transaction that stores, so a withdrawal during the analysis wins.
     """
+    # mutant: delete — tests/biometrics/test_capture_gate_first.py
+    #   test_the_capture_service_refuses_an_outdated_consent_before_it_spends_the_challenge
     require_consent(subject=subject, purpose=PURPOSE)
     steps = liveness_challenge_use(subject=subject, challenge_id=challenge_id)
     try:
@@ -264,6 +268,8 @@ def capture_store(*, subject: User, analysis: CaptureAnalysis) -> Capture:
     saved: list[str] = []
     try:
         with transaction.atomic(durable=True):
+            # mutant: delete — tests/biometrics/test_capture_api.py
+            #   test_a_withdrawal_during_the_analysis_wins_and_nothing_is_stored
             require_consent(subject=subject, purpose=PURPOSE, lock=True)
             key = _subject_key_for_capture(subject)
             saved.append(
@@ -348,6 +354,8 @@ def capture_use(*, subject: User, capture_id: Any, purpose: str) -> OpenedCaptur
     """Open the subject's capture for a use under ``purpose`` (e.g. ``face_swap``): gate, mark
     it used (retention runs from the last use), audit, decrypt."""
     with transaction.atomic(durable=True):
+        # mutant: delete — tests/biometrics/test_vault.py
+        #   test_using_a_capture_needs_the_use_purpose_and_marks_it_used
         require_consent(subject=subject, purpose=purpose, lock=True)
         capture = capture_for(subject=subject, capture_id=capture_id, lock=True)
         capture.last_used_at = timezone.now()

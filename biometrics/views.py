@@ -40,6 +40,8 @@ def capture_view(request: SignedInHttpRequest) -> HttpResponse:
     try:
         if request.method == "POST":
             # The gate before a byte of the body is read (the CSRF check reads it).
+            # mutant: delete — tests/biometrics/test_capture_gate_first.py
+            #   test_the_portal_upload_form_without_consent_is_refused_before_a_byte_is_read
             require_consent(subject=request.user, purpose=PURPOSE)
             use_capture_upload_handlers(request)
         return _capture_view(request)

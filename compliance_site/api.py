@@ -11,7 +11,6 @@ from rest_framework import exceptions, serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 from compliance_site.errors import ApplicationError, RateLimited
 
@@ -81,6 +80,11 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
+    # Imported here: rest_framework.views builds APIView on import, which reads the parser
+    # setting naming this module; imported at the top, a process whose first import is this
+    # module (a test file run on its own) fails on the circular import.
+    from rest_framework.views import set_rollback
+
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -233,6 +233,8 @@ def keys_release(subject_id: int) -> dict[str, int]:
     docs/ARCHITECTURE.md). Caller's transaction, with the subject's row locked (a capture being
     stored takes that lock before it uses the key); the caller audits what this returns
     (``{store: 1}`` for a key destroyed, nothing when none was)."""
+    # mutant: delete — tests/swap/test_withdrawal_semantics.py
+    #   test_a_key_that_still_opens_a_capture_survives_the_sweep
     if key_needed(subject_id):
         return {}
     erased = {store.name: store.erase(subject_id) for store in stores() if store.band == Band.KEYS}
@@ -246,7 +248,13 @@ def withdraw(purpose: str, subject_id: int) -> dict[str, int]:
     erased = {}
     for store in stores_for_purpose(purpose):
         rule = store.withdrawal_for(purpose)
+        # mutant: delete — tests/biometrics/test_capture_api.py
+        #   test_withdrawing_biometric_consent_erases_captures_and_challenges
+        #   tests/swap/test_withdrawal_semantics.py
+        #   test_withdrawing_enrolment_erases_every_result_made_from_the_face
         erased[store.name] = (rule.apply if rule else store.erase)(subject_id)
+    # mutant: delete — tests/swap/test_withdrawal_semantics.py
+    #   test_withdrawing_enrolment_destroys_the_data_key
     erased.update(keys_release(subject_id))
     return erased
 

@@ -62,14 +62,24 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
 def template_refusal(template: SwapTemplate, now: datetime) -> str | None:
     """Why ``template`` is not usable at ``now`` (a ``TEMPLATE_REFUSALS`` code), or None."""
     licence, consent = template.licence, template.depicted_consent
+    # mutant: delete — tests/swap/test_jobs_api.py
+    #   test_a_template_without_a_licence_or_depicted_consent_on_record_is_refused
     if licence is None:
         return "licence_missing"
+    # mutant: delete — tests/swap/test_jobs_api.py
+    #   test_a_template_whose_licence_or_depicted_consent_expired_is_refused
     if licence.expires_at is not None and licence.expires_at <= now:
         return "licence_expired"
+    # mutant: delete — tests/swap/test_jobs_api.py
+    #   test_a_template_without_a_licence_or_depicted_consent_on_record_is_refused
     if consent is None:
         return "depicted_consent_missing"
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_queued_job_on_a_template_whose_depicted_person_withdrew_is_cancelled_and_never_runs
     if consent.withdrawn_at is not None:
         return "depicted_consent_withdrawn"
+    # mutant: delete — tests/swap/test_jobs_api.py
+    #   test_a_template_whose_licence_or_depicted_consent_expired_is_refused
     if consent.expires_at <= now:
         return "depicted_consent_expired"
     return None

@@ -567,8 +567,13 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
     owners: set[int] = set()
     for job in swap_jobs_of_template(template_id, statuses=SwapJob.ACTIVE):
         counts["stopped" if job.status == SwapJob.Status.RUNNING else "cancelled"] += 1
+        # mutant: delete — tests/swap/test_depicted_withdrawal.py
+        #   test_a_running_clip_stops_between_frames_when_the_depicted_person_withdraws
+        #   test_queued_jobs_of_every_subject_are_cancelled_and_never_run
         _cancel(job, reason=WITHDRAWN, actor=None)
     for job in swap_jobs_of_template(template_id, statuses=(SwapJob.Status.DONE,)):
+        # mutant: delete — tests/swap/test_depicted_withdrawal.py
+        #   test_results_of_two_subjects_are_erased_and_each_owner_is_told_why
         counts["erased"] += _result_withdrawn_erase(job, template, now)
         owners.add(job.subject_id)
     audit_record(
@@ -618,6 +623,8 @@ def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> Swa
     queued when the transaction commits."""
     now = timezone.now()
     with transaction.atomic(durable=True):
+        # mutant: delete — tests/swap/test_jobs_api.py
+        #   test_a_swap_is_refused_without_face_swap_consent_and_nothing_is_stored
         require_consent(subject=subject, purpose=PURPOSE, lock=True)
         capture = capture_for(subject=subject, capture_id=capture_id)
         check_capture_live(capture)
@@ -736,6 +743,8 @@ def swap_job_claim(*, job_id: Any) -> SwapJob | None:
             return None
         job = claim.row
         refused = _claim_refusal(job, state, now)
+        # mutant: negate — tests/swap/test_jobs_lifecycle.py
+        #   test_a_job_whose_consent_is_outdated_when_claimed_is_cancelled_without_running
         if refused is not None:
             _end(job, *refused, now=now)
             return None
@@ -744,11 +753,17 @@ def swap_job_claim(*, job_id: Any) -> SwapJob | None:
 
 
 def _claim_refusal(job: SwapJob, consent: str, now: datetime) -> tuple[str, str] | None:
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_job_whose_consent_is_outdated_when_claimed_is_cancelled_without_running
     if consent != GRANTED:
         return SwapJob.Status.CANCELLED, consent
     reason = template_refusal(job.template, now)
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_job_on_a_template_whose_depicted_consent_expired_while_queued_fails_when_claimed
     if reason is not None:
         return SwapJob.Status.FAILED, reason
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_job_whose_capture_was_deleted_while_queued_fails_with_a_reason
     if job.capture_id is None:
         return SwapJob.Status.FAILED, "capture_deleted"
     return None
@@ -837,17 +852,27 @@ def _stop_reason(job: SwapJob) -> str:
     if row is None:
         return "deleted"
     status, claim, capture_id = row
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_the_subject_cancelling_a_running_clip_stops_it_between_frames
     if status != SwapJob.Status.RUNNING:
         return status
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_worker_whose_claim_was_taken_over_mid_clip_stops_between_frames
     if claim != job.claim:
         return "claim_lost"
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_deleting_the_capture_while_a_clip_runs_stops_it_between_frames
     if capture_id is None:
         return "capture_deleted"
     template = SwapTemplate.objects.select_related("licence", "depicted_consent")
     refusal = template_refusal(template.get(pk=job.template_id), timezone.now())
+    # mutant: negate — tests/swap/test_depicted_withdrawal.py
+    #   test_a_running_clip_stops_between_frames_when_the_depicted_consent_expires
     if refusal is not None:
         return refusal
     state = consent_state(subject=job.subject_id, purpose=PURPOSE)
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_policy_published_while_a_clip_runs_stops_it_between_frames
     return "" if state == GRANTED else state
 
 
@@ -861,6 +886,8 @@ def _result_store(job: SwapJob, output: bytes) -> None:
     written: list[str] = []
     try:
         with transaction.atomic(durable=True):
+            # mutant: delete — tests/swap/test_jobs_lifecycle.py
+            #   test_a_policy_published_during_the_last_frame_keeps_no_result
             require_consent(subject=job.subject_id, purpose=PURPOSE, lock=True)
             # The template before the job: the order a depicted person's withdrawal locks them.
             refusal = _template_refusal_locked(job.template_id)
@@ -870,6 +897,8 @@ def _result_store(job: SwapJob, output: bytes) -> None:
                 return  # cancelled, deleted or taken over meanwhile: the output is dropped
             if current.capture_id is None:
                 raise _Stopped(SwapJob.Status.CANCELLED, "capture_deleted")
+            # mutant: delete — tests/swap/test_depicted_withdrawal.py
+            #   test_an_image_whose_depicted_consent_expires_while_it_is_made_is_never_stored
             if refusal is not None:
                 raise _Stopped(SwapJob.Status.CANCELLED, refusal)
             key = vault.subject_key(job.subject_id)
@@ -1073,11 +1102,15 @@ def stored_results_withdraw(subject_id: int) -> int:
     """Withdrawing output_storage, as its text says: results made more than 24 hours ago are
     erased now; younger ones become 24-hour results (kept until 24 hours after they were
     made, as if output storage had never been granted). Returns the number erased."""
+    # mutant: delete — tests/swap/test_withdrawal_semantics.py
+    #   test_withdrawing_output_storage_erases_kept_results_older_than_24_hours
     erased = _jobs_erase(subject_id, stored=True, made_before=_day_ago())
     young = SwapJob.objects.select_for_update().filter(subject_id=subject_id, stored=True)
     for job in young:
         assert job.finished_at is not None  # stored is set only when a job is done
         job.stored, job.expires_at = False, job.finished_at + retention_for(PURPOSE)
+        # mutant: delete — tests/swap/test_withdrawal_semantics.py
+        #   test_withdrawing_output_storage_keeps_a_young_result_until_24_hours_after_it_was_made
         job.save(update_fields=["stored", "expires_at"])
     return erased
 

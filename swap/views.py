@@ -115,6 +115,8 @@ def depicted_withdraw_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _withdraw_page(request, blank)
     try:
+        # mutant: delete — tests/swap/test_depicted_withdrawal.py
+        #   test_attempts_are_limited_per_network_and_the_limit_is_audited
         withdrawal_attempt_check(request)
     except RateLimited as refusal:
         # Refusals show an empty form: the page never echoes a secret back.

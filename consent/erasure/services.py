@@ -194,10 +194,14 @@ def _erase_last_and_prove(claim: jobs.Claim, stores: list[inventory.Store]) -> N
     assert subject_id is not None
     with transaction.atomic(durable=True):
         # Locked: recovery cannot hand the request to another run until this commits.
+        # mutant: delete — tests/erasure/test_erasure.py
+        #   test_a_stalled_run_whose_request_was_handed_to_a_new_run_stops_and_completes_nothing
         if not jobs.mine(claim).select_for_update().exists():
             raise ErasureIncomplete("the request was given to another run")
         request.subject_ref = None  # first: the erasure request is itself a store to prove
         request.save(update_fields=["subject_ref"])
+        # mutant: delete — tests/erasure/test_numbers.py
+        #   test_a_sign_in_started_while_the_erasure_runs_is_erased_before_the_certificate
         for store in stores[:-1]:  # whatever arrived since (or a store that missed some)
             if store.locate(subject_id):
                 erased = store.erase(subject_id)
@@ -219,6 +223,8 @@ def _erase_last_and_prove(claim: jobs.Claim, stores: list[inventory.Store]) -> N
         request.heartbeat_at = timezone.now()
         request.save(update_fields=["progress", "completed_event_id", "heartbeat_at"])
         left = {name: refs for name, refs in inventory.locate_all(subject_id).items() if refs}
+        # mutant: delete — tests/erasure/test_erasure.py
+        #   test_an_erasure_that_cannot_prove_emptiness_is_not_certified
         if left:
             raise ErasureIncomplete(f"stores still hold data: {sorted(left)}")
         erased_number_forget(subject_id=subject_id)  # the stores needed it up to this check

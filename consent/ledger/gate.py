@@ -64,10 +64,14 @@ def require_consent(*, subject: Any, purpose: str, lock: bool = False) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_latest_sql(), [subject_id, purpose])
         latest = cursor.fetchone()
+    # mutant: negate — tests/consent/ledger/test_gate.py
+    #   test_the_gate_refuses_a_subject_who_never_consented
     if latest is None or latest[0] != ConsentRecord.Action.GRANT:
         if latest is None and not Purpose.objects.filter(code=purpose).exists():
             raise ValueError(f"unknown consent purpose {purpose!r}")
         raise ConsentRequired(purpose)
+    # mutant: delete — tests/consent/ledger/test_gate.py
+    #   test_a_new_policy_version_outdates_the_grant_until_the_subject_consents_again
     if latest[1] != latest[2]:
         raise ConsentOutdated(purpose)
 

@@ -121,6 +121,8 @@ def consent_grant(
     with transaction.atomic(durable=True):
         lock_subject(subject.pk)
         check_no_guardian_needed(subject=subject)
+        # mutant: delete — tests/consent/ledger/test_age_and_guardian.py
+        #   test_no_grant_before_the_year_of_birth
         check_age_stated(subject=subject)
         _check_not_granted(latest_record_for(subject, row), row)
         return _record_write(

@@ -67,8 +67,12 @@ def burn_label(image_bgr: np.ndarray, text: str = LABEL_TEXT) -> np.ndarray:
     x0, y0, x1, y1 = label_box(width, height, text)
     out = image_bgr.copy()
     region = out[y0:y1, x0:x1].astype(np.float32)
+    # mutant: delete — tests/swap/test_label.py
+    #   test_the_label_is_white_text_on_a_dark_box_whatever_lies_beneath
     out[y0:y1, x0:x1] = (region * (1 - _BOX_OPACITY)).astype(np.uint8)
     origin = (x0 + pad, y1 - pad)  # putText's origin is the text's bottom-left corner
+    # mutant: delete — tests/swap/test_label.py
+    #   test_the_label_is_white_text_on_a_dark_box_whatever_lies_beneath
     cv2.putText(out, text, origin, _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
     return out
 
@@ -117,6 +121,8 @@ def png_with_provenance(
 ) -> bytes:
     """PNG bytes of ``image_bgr`` (already labelled) with the provenance XMP in an iTXt chunk."""
     info = PngImagePlugin.PngInfo()
+    # mutant: delete — tests/swap/test_label.py
+    #   test_the_png_carries_the_iptc_source_type_and_the_job_in_xmp
     info.add_itxt(
         XMP_KEY, xmp_packet(provenance_fields(job_id=job_id, engine=engine, created=created))
     )

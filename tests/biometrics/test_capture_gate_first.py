@@ -49,10 +49,14 @@ def post(client, url: str, kind: str, **extra):
 @pytest.fixture
 def outdated(alice, grant_consent, staff):
     """Alice consented to a text that has since been replaced."""
+    grant_consent(alice, "biometric_enrolment")
+    publish_biometric_v2(staff)
+
+
+def publish_biometric_v2(staff) -> None:
     from consent.ledger.models import PolicyText, Purpose
     from consent.ledger.services import policy_publish
 
-    grant_consent(alice, "biometric_enrolment")
     staff.is_superuser = True
     staff.save(update_fields=["is_superuser"])
     current = Purpose.objects.get(code="biometric_enrolment").current_version
@@ -134,3 +138,19 @@ def test_with_consent_the_same_body_is_read_and_judged(alice, grant_consent):
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert body.position == body.total
+
+
+def test_the_capture_service_refuses_an_outdated_consent_before_it_spends_the_challenge(
+    alice, grant_consent, staff
+):
+    # The endpoints gate first (above); the service gates again itself, for any other caller.
+    from biometrics.services import capture_create, liveness_challenge_issue
+    from consent.ledger.gate import ConsentOutdated
+
+    grant_consent(alice, "biometric_enrolment")
+    challenge = liveness_challenge_issue(subject=alice)
+    publish_biometric_v2(staff)
+
+    with pytest.raises(ConsentOutdated):
+        capture_create(subject=alice, challenge_id=challenge.pk, photo=b"x", video=b"y")
+    assert LivenessChallenge.objects.filter(pk=challenge.pk).exists()

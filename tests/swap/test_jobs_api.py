@@ -118,6 +118,25 @@ def test_a_template_whose_licence_or_depicted_consent_expired_is_refused(
     assert nothing_stored(_media_root) and audit_events()[start:] == []
 
 
+@pytest.mark.parametrize("missing", ["licence", "depicted_consent"])
+def test_a_template_without_a_licence_or_depicted_consent_on_record_is_refused(
+    ready, missing, _media_root, audit_events
+):
+    # The services always record both; a row without one (made by hand, or half-restored from
+    # a backup) must be refused like any unusable template, not crash.
+    api, capture = ready
+    template = make_template()
+    type(template).objects.filter(pk=template.pk).update(**{missing: None})
+    start = len(audit_events())
+
+    response = request_swap(api, capture, template)
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "template_unavailable"
+    assert response.json()["reason"] == f"{missing}_missing"
+    assert nothing_stored(_media_root) and audit_events()[start:] == []
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [

@@ -153,16 +153,18 @@ def test_a_job_on_a_template_whose_depicted_consent_expired_while_queued_fails_w
 
 
 def test_a_job_whose_capture_was_deleted_while_queued_fails_with_a_reason(
-    alice, queued, image_template, monkeypatch
+    alice, queued, image_template, monkeypatch, audit_events
 ):
     spy = EngineSpy(monkeypatch)
     job, tasks = queued(image_template)
 
     capture_delete(subject=alice, capture_id=job.capture_id)
+    start = len(audit_events())
     deliver(tasks)
 
     job.refresh_from_db()
     assert spy.calls == 0 and (job.status, job.error) == ("failed", "capture_deleted")
+    assert audit_events()[start:] == [("SWAP_JOB_FAILED", {"reason": "capture_deleted"})]
 
 
 @pytest.mark.parametrize(("kind", "code"), [("image", "corrupt_image"), ("video", "corrupt_video")])
@@ -527,3 +529,92 @@ def test_with_c2pa_credentials_set_results_carry_a_signed_manifest_naming_the_jo
         open_result(job, vault.subject_key(alice.pk)), mime_type="image/png", trust_anchors_pem=ca
     )
     assert manifest["state"] == "Trusted" and manifest["job_id"] == str(job.pk)
+
+
+# --- what only the checks between frames and before storing catch -------------------------------
+# Each of these changes the state the worker reads without touching the job's row, so only the
+# check named in the test can stop the job (tests/mutation.py proves it: remove that check and
+# the test fails).
+
+FACE_SWAP_V2 = {"en": "Face swap v2\n\nNew terms.\n", "zh-hans": "换脸 第二版\n\n新条款。\n"}
+
+
+def _publish_face_swap_v2() -> None:
+    policy_publish(purpose="face_swap", texts=FACE_SWAP_V2, actor=StaffFactory(is_superuser=True))
+
+
+def test_a_policy_published_while_a_clip_runs_stops_it_between_frames(
+    queued, clip_template, monkeypatch, audit_events, _media_root
+):
+    job, tasks = queued(clip_template)
+    spy = EngineSpy(monkeypatch, on_call=lambda call: call == 2 and _publish_face_swap_v2())
+    start = len(audit_events())
+
+    deliver(tasks)
+
+    job.refresh_from_db()
+    assert spy.calls < CLIP_FRAMES  # stopped at the next check, not by the final one
+    assert (job.status, job.error, job.result) == ("cancelled", "consent_outdated", "")
+    assert result_files(_media_root) == []
+    assert names(audit_events, start)[-1] == "SWAP_JOB_CANCELLED"
+
+
+def test_a_policy_published_during_the_last_frame_keeps_no_result(
+    queued, image_template, monkeypatch, audit_events, _media_root
+):
+    # A still has no check between frames: the gate before storing is the only one left.
+    job, tasks = queued(image_template)
+    spy = EngineSpy(monkeypatch, on_call=lambda call: _publish_face_swap_v2())
+    start = len(audit_events())
+
+    deliver(tasks)
+
+    job.refresh_from_db()
+    assert spy.calls == 1
+    assert (job.status, job.error, job.result) == ("cancelled", "consent_outdated", "")
+    assert result_files(_media_root) == []
+    assert audit_events()[start:][-1] == ("SWAP_JOB_CANCELLED", {"reason": "consent_outdated"})
+
+
+def test_deleting_the_capture_while_a_clip_runs_stops_it_between_frames(
+    alice, queued, clip_template, monkeypatch, _media_root
+):
+    job, tasks = queued(clip_template)
+
+    def delete_capture(call: int) -> None:
+        if call == 2:
+            capture_delete(subject=alice, capture_id=job.capture_id)
+
+    spy = EngineSpy(monkeypatch, on_call=delete_capture)
+    deliver(tasks)
+
+    job.refresh_from_db()
+    assert spy.calls < CLIP_FRAMES
+    assert (job.status, job.error, job.result) == ("cancelled", "capture_deleted", "")
+    assert result_files(_media_root) == []
+
+
+def test_a_worker_whose_claim_was_taken_over_mid_clip_stops_between_frames(
+    queued, clip_template, settings, monkeypatch, _media_root
+):
+    job, tasks = queued(clip_template)
+    fresh = []
+
+    def take_over(call: int) -> None:
+        if call == 2:
+            later = timezone.now() + timedelta(seconds=settings.SWAP_STALE_AFTER + 5)
+            with time_machine.travel(later):
+                swap_jobs_recover()
+            fresh.append(swap_job_claim(job_id=job.pk))
+
+    spy = EngineSpy(monkeypatch, on_call=take_over)
+    deliver(tasks)
+
+    job.refresh_from_db()
+    assert spy.calls < CLIP_FRAMES
+    assert fresh[0] is not None and (job.status, job.claim, job.result) == (
+        "running",
+        fresh[0].claim,
+        "",
+    )
+    assert result_files(_media_root) == []

@@ -232,7 +232,8 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 JOBS_API + "test_another_users_capture_is_not_found_and_nothing_is_stored",
                 JOBS_API + "test_a_template_whose_licence_or_depicted_consent_expired_is_refused",
                 LIFECYCLE
-                + "test_a_queued_job_on_a_template_whose_depicted_person_withdrew_is_cancelled_and_never_runs",
+                + "test_a_queued_job_on_a_template_whose_depicted_person_withdrew_"
+                + "is_cancelled_and_never_runs",
             ),
         ),
         (
