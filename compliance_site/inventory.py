@@ -234,7 +234,7 @@ def keys_release(subject_id: int) -> dict[str, int]:
     stored takes that lock before it uses the key); the caller audits what this returns
     (``{store: 1}`` for a key destroyed, nothing when none was)."""
     # mutant: delete — tests/swap/test_withdrawal_semantics.py
-    #   test_a_key_that_still_opens_a_capture_survives_the_sweep
+    #   test_withdrawing_face_swap_keeps_the_key_that_still_opens_a_capture
     if key_needed(subject_id):
         return {}
     erased = {store.name: store.erase(subject_id) for store in stores() if store.band == Band.KEYS}

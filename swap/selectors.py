@@ -75,7 +75,7 @@ def template_refusal(template: SwapTemplate, now: datetime) -> str | None:
     if consent is None:
         return "depicted_consent_missing"
     # mutant: delete — tests/swap/test_jobs_lifecycle.py
-    #   test_a_queued_job_on_a_template_whose_depicted_person_withdrew_is_cancelled_and_never_runs
+    #   test_a_job_that_slipped_in_past_the_depicted_withdrawal_fails_when_claimed
     if consent.withdrawn_at is not None:
         return "depicted_consent_withdrawn"
     # mutant: delete — tests/swap/test_jobs_api.py

@@ -21,7 +21,7 @@ from biometrics.services import capture_delete
 from compliance_site import inventory
 from consent.ledger.services import policy_publish
 from swap.engines.content_credentials import c2pa_available
-from swap.models import SwapJob
+from swap.models import DepictedPersonConsent, SwapJob
 from swap.services import (
     swap_job_claim,
     swap_job_delete,
@@ -134,6 +134,26 @@ def test_a_queued_job_on_a_template_whose_depicted_person_withdrew_is_cancelled_
     assert spy.calls == 0
     assert (job.status, job.error) == ("cancelled", "depicted_consent_withdrawn")
     assert names(audit_events, start) == ["SWAP_JOB_CANCELLED", "SWAP_TEMPLATE_CONSENT_WITHDRAWN"]
+
+
+def test_a_job_that_slipped_in_past_the_depicted_withdrawal_fails_when_claimed(
+    queued, image_template, monkeypatch, audit_events
+):
+    # The race the template's lock closes: a job committed as if after the withdrawal had
+    # cancelled the template's jobs. The claim's own check of the template refuses it.
+    spy = EngineSpy(monkeypatch)
+    job, tasks = queued(image_template)
+    DepictedPersonConsent.objects.filter(template=image_template).update(
+        withdrawn_at=timezone.now()
+    )
+    start = len(audit_events())
+
+    deliver(tasks)
+
+    job.refresh_from_db()
+    assert spy.calls == 0
+    assert (job.status, job.error) == ("failed", "depicted_consent_withdrawn")
+    assert names(audit_events, start) == ["SWAP_JOB_FAILED"]
 
 
 def test_a_job_on_a_template_whose_depicted_consent_expired_while_queued_fails_when_claimed(

@@ -210,3 +210,17 @@ def test_a_key_that_still_opens_a_capture_survives_the_sweep(alice, enrolled):
     with time_machine.travel(timedelta(days=30)):
         assert retention_sweep()["biometrics.subject_keys"] == 0
     assert SubjectKey.objects.filter(subject=alice).exists()
+
+
+def test_withdrawing_face_swap_keeps_the_key_that_still_opens_a_capture(
+    alice, made, image_template, audit_events
+):
+    made(image_template)
+
+    withdraw(alice, "face_swap")
+
+    # The result (the only other thing under the key) went; the capture still needs the key.
+    assert not SwapJob.objects.filter(subject=alice).exists()
+    assert Capture.objects.filter(subject=alice).exists()
+    assert SubjectKey.objects.filter(subject=alice).exists()
+    assert "biometrics.subject_key" not in withdrawn_event(audit_events)["erased"]
