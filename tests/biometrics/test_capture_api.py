@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from biometrics.analysis.liveness import ACTIONS, OUT_OF_PLANE
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from biometrics.uploads import MEGABYTE
 from tests.erasure.kit import (
@@ -61,13 +62,19 @@ def png_header(width: int, height: int) -> bytes:
 # --- challenges ---------------------------------------------------------------------------------
 
 
-def test_a_challenge_is_two_distinct_random_steps_valid_two_minutes(api, alice, audit_events):
+def test_a_challenge_is_four_timed_random_actions_valid_two_minutes(api, alice, audit_events):
     before = timezone.now()
     body = challenge_for(api)
 
-    assert set(body) == {"id", "steps", "expires_at"}
-    assert len(body["steps"]) == 2 and len(set(body["steps"])) == 2
-    assert set(body["steps"]) <= {"turn_left", "turn_right", "blink"}
+    assert set(body) == {"id", "steps", "record_seconds", "expires_at"}
+    names = [step["step"] for step in body["steps"]]
+    assert len(names) == 4 and set(names) <= set(ACTIONS)
+    assert all(a != b for a, b in zip(names, names[1:], strict=False))  # no action twice in a row
+    assert set(names) & set(OUT_OF_PLANE)  # at least one move a flat picture cannot make
+    starts = [step["start"] for step in body["steps"]]
+    assert all(step["end"] - step["start"] == pytest.approx(1.5) for step in body["steps"])
+    assert all(b - a >= 1.69 for a, b in zip(starts, starts[1:], strict=False))
+    assert 0.6 <= starts[0] and body["steps"][-1]["end"] < body["record_seconds"] <= 9.8
     expires = parse_datetime(body["expires_at"])
     assert timedelta(seconds=119) <= expires - before <= timedelta(seconds=121)
     assert LivenessChallenge.objects.get(pk=UUID(body["id"])).subject == alice
@@ -75,9 +82,9 @@ def test_a_challenge_is_two_distinct_random_steps_valid_two_minutes(api, alice, 
 
 
 def test_challenges_vary_and_a_new_one_voids_the_previous(api, alice):
-    seen = {tuple(challenge_for(api)["steps"]) for _ in range(30)}
+    seen = {repr(challenge_for(api)["steps"]) for _ in range(30)}
 
-    assert len(seen) > 1  # 6 possible ordered pairs
+    assert len(seen) == 30  # over 10^5 possible timed challenges (README)
     assert LivenessChallenge.objects.filter(subject=alice).count() == 1
 
 
@@ -109,7 +116,8 @@ def test_a_live_capture_is_stored_and_answered_201(
     body = response.json()
     assert set(body) == {"id", "liveness"}
     assert body["liveness"]["passed"] is True
-    assert [s["step"] for s in body["liveness"]["steps"]] == challenge["steps"]
+    names = [step["step"] for step in challenge["steps"]]
+    assert [s["step"] for s in body["liveness"]["steps"]] == names
     assert all(s["seen"] for s in body["liveness"]["steps"])
     capture = Capture.objects.get(pk=body["id"])
     assert capture.subject == alice and capture.engine == "classic"
@@ -119,7 +127,7 @@ def test_a_live_capture_is_stored_and_answered_201(
         ("LIVENESS_CHALLENGE_ISSUED", {"steps": challenge["steps"], "voided": 0}),
         ("LIVENESS_CHALLENGE_USED", {}),
         ("SUBJECT_KEY_CREATED", {"key_id": "test1"}),
-        ("CAPTURE_CREATED", {"engine": "classic", "steps": challenge["steps"]}),
+        ("CAPTURE_CREATED", {"engine": "classic", "steps": names}),
     ]
 
 
