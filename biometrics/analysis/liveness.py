@@ -196,7 +196,8 @@ class LivenessConfig:
     # faces 0.5-2.5 (frontal) and stray detections on clothing up to ~0.15.
     extra_face_score: float = 0.3
     min_frames: int = 8
-    still_yaw_degrees: float = 6.0  # below all three of these the clip is "still"
+    still_yaw_degrees: float = 6.0  # below all four of these the clip is "still"
+    still_pitch_degrees: float = 6.0
     still_ear_drop: float = 0.2
     still_shape: float = 0.03
     # Planar check: frames turned or raised at least this far are compared with the rest pose;
@@ -281,7 +282,7 @@ def check_liveness(
 
 
 def _blank_report(steps: list[dict]) -> list[dict[str, Any]]:
-    return [{**step, "seen": False, "frame": None, "at": None} for step in steps]
+    return [{**step, "seen": False, "frame": None, "onset": None, "at": None} for step in steps]
 
 
 def _fail(code: str, detail: str, report: list[dict], scores: dict) -> LivenessResult:
@@ -415,6 +416,7 @@ def _check_motion(track: _Track, config: LivenessConfig) -> tuple[str, str] | No
         yaw_min=float(yaw.min()),
         yaw_max=float(yaw.max()),
         yaw_range=float(np.percentile(yaw, 95) - np.percentile(yaw, 5)),
+        pitch_range=_spread(_known(track.series["pitch"])),
         ear_baseline=baseline,
         ear_min=float(ear.min()),
         ear_drop=1.0 - float(np.percentile(ear, 3)) / baseline if baseline else 0.0,
@@ -425,11 +427,16 @@ def _check_motion(track: _Track, config: LivenessConfig) -> tuple[str, str] | No
     s = track.scores
     if (
         s["yaw_range"] < config.still_yaw_degrees
+        and s["pitch_range"] < config.still_pitch_degrees
         and s["ear_drop"] < config.still_ear_drop
         and s["motion"] < config.still_shape
     ):
         return "no_motion", "the face does not move: a still picture?"
     return None
+
+
+def _spread(values: np.ndarray) -> float:
+    return float(np.percentile(values, 95) - np.percentile(values, 5))
 
 
 def _known(values: np.ndarray) -> np.ndarray:
@@ -474,12 +481,15 @@ def _check_identity(
     if _count_faces(photo_faces, config) > 1:
         return "multiple_faces", "more than one face in the photo"
     reference = analyser.embed(photo_bgr, photo_faces[0])
-    indices = _frames_to_embed(track, report, config.embed_frames)
+    spread, onsets = _frames_to_embed(track, report, config.embed_frames)
     # Every chosen frame has a face (one face, or a step seen on its landmarks).
-    embeddings = [analyser.embed(frames[i], cast(Face, track.faces[i])) for i in indices]
-    to_photo = max(embedding_distance(reference, e) for e in embeddings)
+    embedded = {i: analyser.embed(frames[i], cast(Face, track.faces[i])) for i in spread | onsets}
+    to_photo = max(embedding_distance(reference, e) for e in embedded.values())
+    # Among themselves, only the frames near the rest pose: a face turned one way and the same
+    # face raised are further apart than either is from the frontal photo.
+    near_rest = [embedded[i] for i in sorted(spread)]
     between = max(
-        (embedding_distance(a, b) for n, a in enumerate(embeddings) for b in embeddings[n + 1 :]),
+        (embedding_distance(a, b) for n, a in enumerate(near_rest) for b in near_rest[n + 1 :]),
         default=0.0,
     )
     track.scores.update(embedding_distance_photo=to_photo, embedding_distance_frames=between)
@@ -491,16 +501,27 @@ def _check_identity(
     return None
 
 
-def _frames_to_embed(track: _Track, report: list[dict], count: int) -> list[int]:
-    """Evenly spread frames with one face, plus each step's frame: the person doing the
-    challenge must be the person in the photo."""
-    usable = [i for i, n in enumerate(track.counts) if n == 1]
+def _frames_to_embed(track: _Track, report: list[dict], count: int) -> tuple[set[int], set[int]]:
+    """Evenly spread frames with one face near the rest pose, plus the frame where each step
+    began: the person doing the challenge must be the person in the photo. (Frames of the
+    peak of a turn or look embed worst, and prove no more.)"""
+    s = track.scores
+    near_rest = (
+        np.nan_to_num(
+            np.maximum(
+                np.abs(track.series["yaw"] - s["yaw_rest"]),
+                np.abs(track.series["pitch"] - s["pitch_rest"]),
+            ),
+            nan=np.inf,
+        )
+        < 10.0
+    )
+    usable = [i for i, n in enumerate(track.counts) if n == 1 and near_rest[i]]
     if not usable:
         usable = [i for i, face in enumerate(track.faces) if face is not None]
     picks = np.linspace(0, len(usable) - 1, num=min(count, len(usable))).round().astype(int)
-    chosen = {usable[p] for p in picks}
-    chosen.update(item["frame"] for item in report if item["frame"] is not None)
-    return sorted(chosen)
+    onsets = {item["onset"] for item in report if item["onset"] is not None}
+    return {usable[p] for p in picks}, onsets
 
 
 # ---------------------------------------------------------------- the challenge
@@ -602,7 +623,9 @@ def match_steps(
                 and step["start"] <= at <= step["end"]
             ):
                 used.add(index)
-                report[number].update(seen=True, frame=event.peak, at=round(at, 2))
+                report[number].update(
+                    seen=True, frame=event.peak, onset=event.onset, at=round(at, 2)
+                )
                 break
     for index, event in enumerate(seen):
         if index not in used and event.kind != "blink":

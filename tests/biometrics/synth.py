@@ -61,7 +61,7 @@ CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 
 TURN_DEGREES = 30.0
-LOOK_DEGREES = 20.0
+LOOK_DEGREES = 16.0
 TILT_DEGREES = 22.0
 # A person begins moving this long after the prompt appears (a choice reaction time).
 REACTION = 0.45
@@ -182,7 +182,9 @@ class FaceRig:
         y = pts[:, 1] - self.cy
         z = self._depth(pts)
         x, z = x * math.cos(yaw) + z * math.sin(yaw), z * math.cos(yaw) - x * math.sin(yaw)
-        y = y * math.cos(pitch) - z * math.sin(pitch)
+        # Pitch about an axis at the face's mean depth: the face tips in place (the skull
+        # behind it does not show) while the nose still moves more than the cheeks.
+        y = y * math.cos(pitch) - (z - np.median(z[:68])) * math.sin(pitch)
         out = pts.copy()
         out[:, 0] = self.cx + np.clip(x, -r, r)
         out[:, 1] = self.cy + y

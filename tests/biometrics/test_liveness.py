@@ -288,7 +288,13 @@ def test_the_check_is_deterministic_and_its_result_serialises(clips, astronaut, 
     assert first == second
     decoded = json.loads(json.dumps(first.as_dict()))
     assert decoded["passed"] is False and decoded["code"] == "challenge_failed"
-    assert decoded["steps"][0] == {**swapped[0], "seen": False, "frame": None, "at": None}
+    assert decoded["steps"][0] == {
+        **swapped[0],
+        "seen": False,
+        "frame": None,
+        "onset": None,
+        "at": None,
+    }
     assert set(decoded["scores"]) >= {"yaw_range", "ear_min", "ear_baseline", "motion"}
 
 
