@@ -26,9 +26,9 @@ from django.utils.translation import gettext_lazy
 from audit.actions import AuditAction
 from audit.services import audit_record
 from biometrics import vault
-from biometrics.analysis import AnalysisError, analyser_in_use, get_analyser
+from biometrics.analysis import AnalysisError, analyser_in_use, get_analyser, get_pad
 from biometrics.analysis.images import decode_image
-from biometrics.analysis.liveness import challenge_draw, check_liveness
+from biometrics.analysis.liveness import LivenessResult, challenge_draw, check_liveness
 from biometrics.analysis.video import decode_video
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from biometrics.selectors import PURPOSE, capture_for, capture_retention, captures_expired
@@ -76,6 +76,9 @@ _REFUSALS = {
     ),
     "flat_motion": gettext_lazy(
         "The face moved like a flat picture: a photo or a screen is not accepted."
+    ),
+    "presentation_attack": gettext_lazy(
+        "The video looks like a photo, a screen or a mask, not a live face."
     ),
     "face_mismatch": gettext_lazy("The face in the video is not the face in the photo."),
 }
@@ -192,6 +195,8 @@ def capture_analyse(*, photo: bytes, video: bytes, steps: list[dict]) -> Capture
     result = check_liveness(
         decoded.frames, decoded.times, photo_bgr, steps, get_analyser("classic")
     )
+    if result.passed:
+        result = _passive_check(result, photo_bgr, decoded.frames)
     del decoded
     if not result.passed:
         raise CaptureRefused(
@@ -218,6 +223,31 @@ def capture_analyse(*, photo: bytes, video: bytes, steps: list[dict]) -> Capture
         landmarks=np.asarray(points, np.float32),
         engine=engine.name,
         liveness=_liveness_public(result.as_dict()),
+    )
+
+
+PAD_FRAMES = 3  # video frames the optional PAD model scores, besides the photo
+
+
+def _passive_check(result: LivenessResult, photo_bgr: np.ndarray, frames: list) -> LivenessResult:
+    """The operator's passive presentation-attack model, when one is configured: the photo and
+    ``PAD_FRAMES`` evenly spread frames must each score "real" at the threshold or above."""
+    pad = get_pad()
+    if pad is None:
+        return result
+    classic = get_analyser("classic")
+    picks = [frames[round(i)] for i in np.linspace(0, len(frames) - 1, PAD_FRAMES)]
+    scores = []
+    for image in [photo_bgr, *picks]:
+        faces = classic.detect(image)
+        if faces:
+            scores.append(pad.score(image, faces[0].box))
+    lowest = min(scores, default=0.0)
+    result.scores["pad_real"] = round(lowest, 4)
+    if lowest >= pad.settings.threshold:
+        return result
+    return LivenessResult(
+        False, "presentation_attack", result.steps, result.scores, "the PAD model says: not live"
     )
 
 
