@@ -36,6 +36,7 @@ STEP_LABELS = {
     "tilt_left": gettext_lazy("Tilt your head toward your left shoulder, then back"),
     "tilt_right": gettext_lazy("Tilt your head toward your right shoulder, then back"),
     "open_mouth": gettext_lazy("Open your mouth wide, then close it"),
+    "smile": gettext_lazy("Smile broadly, then relax"),
     "blink": gettext_lazy("Blink"),
 }
 

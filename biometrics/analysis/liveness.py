@@ -3,7 +3,8 @@
 ``check_liveness(frames, times, photo_bgr, steps, analyser)`` takes the sampled video frames and
 their times (seconds since the first frame), the face photo of the same capture, the
 challenge's steps and an analyser that gives the 68 landmarks (the ``classic`` one). It is
-deterministic: the same input always gives the same result.
+deterministic: the same input always gives the same result. It enforces invariant
+"live-person", docs/ARCHITECTURE.md.
 
 A challenge (``challenge_draw``) is ``ACTIONS_PER_CHALLENGE`` actions drawn from ``ACTIONS``,
 each with a window ``[start, end]`` in seconds from the start of the recording: the capture page
@@ -63,6 +64,7 @@ _CHANNELS: dict[str, tuple[str, int]] = {
     "tilt_left": ("roll", 1),  # the eye on the image's right goes down
     "tilt_right": ("roll", -1),
     "open_mouth": ("mouth", 1),
+    "smile": ("smile", 1),  # the mouth widens
 }
 ACTIONS = (*_CHANNELS, "blink")
 STEPS = ACTIONS  # the name the rest of the code base knows them by
@@ -188,6 +190,8 @@ class LivenessConfig:
     mouth_open: float = 0.2  # inner-lip opening ratio above rest...
     mouth_floor: float = 0.3  # ...and above this at all
     mouth_return: float = 0.1
+    smile_wider: float = 0.08  # mouth width over eye width above rest (0.74 -> 0.90 smiling)
+    smile_return: float = 0.04
     blink_ceiling: float = 0.20  # eyes shut: EAR below min(ceiling, ratio x open baseline)
     blink_ratio: float = 0.7
     reopen_ratio: float = 0.85  # and open again: EAR above this x baseline
@@ -300,7 +304,8 @@ def observe(frames: Sequence[np.ndarray], analyser: FaceAnalyser, config: Livene
     """Detect the face in every frame and measure the pose, mouth and eyes."""
     counts, faces = [], []
     series = {
-        name: np.full(len(frames), np.nan) for name in ("yaw", "pitch", "roll", "mouth", "ear")
+        name: np.full(len(frames), np.nan)
+        for name in ("yaw", "pitch", "roll", "mouth", "smile", "ear")
     }
     for index, frame in enumerate(frames):
         found = analyser.detect(frame)
@@ -315,6 +320,7 @@ def observe(frames: Sequence[np.ndarray], analyser: FaceAnalyser, config: Livene
         series["yaw"][index], series["pitch"][index] = yaw, pitch
         series["roll"][index] = head_roll(face.landmarks)
         series["mouth"][index] = mouth_opening(face.landmarks)
+        series["smile"][index] = mouth_width(face.landmarks)
         series["ear"][index] = eye_aspect_ratio(face.landmarks)
     return _Track(counts=counts, faces=faces, series=series)
 
@@ -376,6 +382,14 @@ def mouth_opening(landmarks: np.ndarray) -> float:
     return float(gaps / (3 * width)) if width else 0.0
 
 
+def mouth_width(landmarks: np.ndarray) -> float:
+    """Mouth corner to corner over outer eye corner to corner: ~0.75 at rest, wider smiling.
+    Both shrink alike in a turn or a look; an open mouth narrows it."""
+    pts = np.asarray(landmarks, np.float64)
+    eyes = np.linalg.norm(pts[36] - pts[45])
+    return float(np.linalg.norm(pts[48] - pts[54]) / eyes) if eyes else 0.0
+
+
 def eye_aspect_ratio(landmarks: np.ndarray) -> float:
     """Mean eye aspect ratio (Soukupova & Cech 2016) of both eyes: ~0.3 open, ~0 shut."""
     pts = np.asarray(landmarks, np.float64)
@@ -413,6 +427,7 @@ def _check_motion(track: _Track, config: LivenessConfig) -> tuple[str, str] | No
         pitch_rest=float(np.median(_known(track.series["pitch"]))),
         roll_rest=float(np.median(_known(track.series["roll"]))),
         mouth_rest=float(np.median(_known(track.series["mouth"]))),
+        smile_rest=float(np.median(_known(track.series["smile"]))),
         yaw_min=float(yaw.min()),
         yaw_max=float(yaw.max()),
         yaw_range=float(np.percentile(yaw, 95) - np.percentile(yaw, 5)),
@@ -554,6 +569,8 @@ def events(track: _Track, config: LivenessConfig = DEFAULT_CONFIG) -> list[Event
     mouth = np.maximum(track.series["mouth"] - s["mouth_rest"], 0)
     mouth[track.series["mouth"] < config.mouth_floor] = 0.0
     found += _excursions(mouth, 0.0, config.mouth_open, config.mouth_return, ("open_mouth", ""))
+    smile = np.maximum(track.series["smile"] - s["smile_rest"], 0)
+    found += _excursions(smile, 0.0, config.smile_wider, config.smile_return, ("smile", ""))
     found += _blinks(track.series["ear"], s["ear_baseline"], config)
     return sorted(found, key=lambda event: (event.onset, event.kind))
 

@@ -130,7 +130,8 @@ class FaceRig:
         self.cx = float(jaw[:, 0].mean())
         self.radius = float(abs(jaw[1, 0] - jaw[0, 0]) / 2)
         self.cy = float((landmarks[36:48, 1].mean() + landmarks[8, 1]) / 2)
-        self.mouth_drop = 0.45 * float(np.linalg.norm(landmarks[54] - landmarks[48]))
+        self.mouth_width = float(np.linalg.norm(landmarks[54] - landmarks[48]))
+        self.mouth_drop = 0.45 * self.mouth_width
 
     def pose(
         self,
@@ -141,6 +142,7 @@ class FaceRig:
         pitch_deg: float = 0.0,
         roll_deg: float = 0.0,
         mouth: float = 0.0,
+        smile: float = 0.0,
     ) -> np.ndarray:
         """The frame with the head turned by ``yaw_deg`` (> 0: nose toward the image's right),
         raised by ``pitch_deg`` (> 0: looking up), tilted by ``roll_deg`` (> 0: toward the
@@ -151,6 +153,8 @@ class FaceRig:
             dst = _close_lids(dst, blink)
         if mouth:
             dst = self._open_mouth(dst, mouth)
+        if smile:
+            dst = self._smile(dst, smile)
         if yaw_deg or pitch_deg:
             dst[: self.n_moving] = self._rotate(
                 dst[: self.n_moving], math.radians(yaw_deg), math.radians(pitch_deg)
@@ -199,6 +203,17 @@ class FaceRig:
             [self.cx + c * d[:, 0] - s * d[:, 1], self.cy + s * d[:, 0] + c * d[:, 1]], 1
         )
 
+    def _smile(self, pts: np.ndarray, amount: float) -> np.ndarray:
+        """Pull the mouth corners out and up (a broad smile), the lips along with them."""
+        out = pts.copy()
+        mid = (pts[48] + pts[54]) / 2
+        reach = amount * self.mouth_width
+        for index, share in _SMILE.items():
+            side = math.copysign(1.0, pts[index, 0] - mid[0])
+            out[index, 0] += side * reach * 0.16 * share
+            out[index, 1] -= reach * 0.07 * share
+        return out
+
     def _open_mouth(self, pts: np.ndarray, amount: float) -> np.ndarray:
         """Drop the lower lip, the chin and the lower jaw: the jaw hinges below the ears."""
         out = pts.copy()
@@ -221,6 +236,9 @@ def _paint_mouth(frame: np.ndarray, inner: np.ndarray, amount: float) -> None:
 
 # How much of the mouth's drop each point takes: the lower lips all of it, the chin nearly all,
 # the jaw less and less toward the ears.
+# How much of a smile's pull each mouth point takes: the corners all of it.
+_SMILE = {48: 1.0, 54: 1.0, 60: 0.9, 64: 0.9, 49: 0.5, 53: 0.5, 59: 0.5, 55: 0.5}
+_SMILE.update({61: 0.35, 63: 0.35, 67: 0.35, 65: 0.35, 50: 0.2, 52: 0.2, 58: 0.2, 56: 0.2})
 _JAW_DROP = {i: 1.0 for i in (55, 56, 57, 58, 59, 64, 65, 66, 67)}
 _JAW_DROP.update({48: 0.35, 54: 0.35, 60: 0.35, 64: 0.35})
 _JAW_DROP.update({8: 0.95, 7: 0.9, 9: 0.9, 6: 0.75, 10: 0.75, 5: 0.55, 11: 0.55, 4: 0.3, 12: 0.3})
@@ -346,9 +364,10 @@ ACTION_MOTION = {
     "tilt_left": ("roll_deg", TILT_DEGREES, TURN_OUT, TURN_HOLD, TURN_BACK),
     "tilt_right": ("roll_deg", -TILT_DEGREES, TURN_OUT, TURN_HOLD, TURN_BACK),
     "open_mouth": ("mouth", 1.0, 0.25, 0.4, 0.3),
+    "smile": ("smile", 1.0, 0.3, 0.4, 0.3),
     "blink": ("blink", 1.0, BLINK_CLOSE, BLINK_SHUT, BLINK_OPEN),
 }
-POSE_KEYS = ("yaw_deg", "pitch_deg", "roll_deg", "mouth", "blink")
+POSE_KEYS = ("yaw_deg", "pitch_deg", "roll_deg", "mouth", "smile", "blink")
 
 
 def layout(steps: Sequence[str], *, first: float = 0.6, slot: float = 1.7, window: float = 1.5):

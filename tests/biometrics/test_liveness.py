@@ -26,6 +26,7 @@ from biometrics.analysis.liveness import (
     head_roll,
     match_steps,
     mouth_opening,
+    mouth_width,
     observe,
 )
 from biometrics.analysis.liveness import _check_motion as measure_rest
@@ -34,7 +35,7 @@ from tests.biometrics import synth
 # Every action at least once, each codec once.
 CHALLENGES = {
     "libx264": synth.layout(["turn_left", "look_up", "blink", "open_mouth"]),
-    "vp8": synth.layout(["turn_right", "tilt_left", "look_down", "turn_left"]),
+    "vp8": synth.layout(["turn_right", "tilt_left", "look_down", "smile"]),
     "mp4v": synth.layout(["look_down", "tilt_right", "open_mouth", "turn_right"]),
 }
 TURNS = synth.layout(["turn_left", "turn_right"])
@@ -251,7 +252,7 @@ def test_pose_signs_follow_the_subjects_own_directions(astronaut, analyser):
     def measure(**pose):
         points = analyser.detect(rig.pose(**pose))[0].landmarks
         yaw, pitch = head_pose(points, 320, 240)
-        return yaw, pitch, head_roll(points), mouth_opening(points)
+        return yaw, pitch, head_roll(points), mouth_opening(points), mouth_width(points)
 
     rest = np.array(measure())
     assert (np.array(measure(yaw_deg=25)) - rest)[0] > 15  # turn_left: yaw up
@@ -261,6 +262,9 @@ def test_pose_signs_follow_the_subjects_own_directions(astronaut, analyser):
     assert (np.array(measure(roll_deg=20)) - rest)[2] > 12  # tilt_left: roll up
     assert (np.array(measure(mouth=1.0)) - rest)[3] > 0.2
     assert abs((np.array(measure(mouth=1.0)) - rest)[1]) < 10  # an open jaw is not a look
+    assert (np.array(measure(smile=1.0)) - rest)[4] > 0.12  # a smile widens the mouth
+    for other in ({"yaw_deg": 30}, {"pitch_deg": 16}, {"mouth": 1.0}):
+        assert (np.array(measure(**other)) - rest)[4] < 0.04  # and nothing else much
 
 
 # ---------------------------------------------------------------- the challenge and result
