@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -569,10 +570,20 @@ def events(track: _Track, config: LivenessConfig = DEFAULT_CONFIG) -> list[Event
     mouth = np.maximum(track.series["mouth"] - s["mouth_rest"], 0)
     mouth[track.series["mouth"] < config.mouth_floor] = 0.0
     found += _excursions(mouth, 0.0, config.mouth_open, config.mouth_return, ("open_mouth", ""))
-    smile = np.maximum(track.series["smile"] - s["smile_rest"], 0)
+    # A smile is held: a one-frame spike (landmark jitter in a turn reached +0.08) is not one.
+    smile = np.maximum(_median3(track.series["smile"]) - s["smile_rest"], 0)
     found += _excursions(smile, 0.0, config.smile_wider, config.smile_return, ("smile", ""))
     found += _blinks(track.series["ear"], s["ear_baseline"], config)
     return sorted(found, key=lambda event: (event.onset, event.kind))
+
+
+def _median3(values: np.ndarray) -> np.ndarray:
+    """Each value replaced by the median of it and its neighbours (NaN-aware)."""
+    padded = np.concatenate([values[:1], values, values[-1:]])
+    stacked = np.stack([padded[:-2], padded[1:-1], padded[2:]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all three NaN: the result is NaN
+        return np.asarray(np.nanmedian(stacked, axis=0), np.float64)
 
 
 def _excursions(
