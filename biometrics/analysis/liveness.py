@@ -570,8 +570,10 @@ def events(track: _Track, config: LivenessConfig = DEFAULT_CONFIG) -> list[Event
     mouth = np.maximum(track.series["mouth"] - s["mouth_rest"], 0)
     mouth[track.series["mouth"] < config.mouth_floor] = 0.0
     found += _excursions(mouth, 0.0, config.mouth_open, config.mouth_return, ("open_mouth", ""))
-    # A smile is held: a one-frame spike (landmark jitter in a turn reached +0.08) is not one.
+    # A smile is held: a one-frame spike is not one. And the width is read facing the camera
+    # only: in a 25-degree turn the far eye corner's landmark slips and the ratio jumps +0.09.
     smile = np.maximum(_median3(track.series["smile"]) - s["smile_rest"], 0)
+    smile[np.nan_to_num(np.abs(track.series["yaw"] - s["yaw_rest"])) > config.planar_degrees] = 0
     found += _excursions(smile, 0.0, config.smile_wider, config.smile_return, ("smile", ""))
     found += _blinks(track.series["ear"], s["ear_baseline"], config)
     return sorted(found, key=lambda event: (event.onset, event.kind))
