@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 from biometrics.analysis.liveness import ACTIONS, OUT_OF_PLANE
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from biometrics.uploads import MEGABYTE
+from tests.biometrics import synth
 from tests.erasure.kit import (
     CAPTURES_URL,
     CHALLENGE_URL,
@@ -186,6 +187,22 @@ def _malformed_challenge(api, media, **_):
     return upload(api, challenge="not-a-uuid", photo=media.photo, video=media.replay())
 
 
+def _a_clip_from_the_old_six_clip_library(api, media, **_):
+    # Two steps in order with no timing: it covered every challenge of the old space.
+    challenge = challenge_for(api)
+    names = [step["step"] for step in challenge["steps"]]
+    return upload(api, challenge=challenge["id"], photo=media.photo, video=media.video(names[:2]))
+
+
+def _a_photo_tilted_through_the_turns(api, media, **_):
+    challenge = challenge_for(api)
+    turns = synth.layout(["turn_left", "turn_right"])
+    LivenessChallenge.objects.filter(pk=challenge["id"]).update(steps=turns)
+    frames = synth.planar_frames(media.face, turns, fps=10, size=(320, 240), gain=(1.5, 1.0))
+    video = synth.encode(frames, fps=10)
+    return upload(api, challenge=challenge["id"], photo=media.photo, video=video)
+
+
 def _two_faces(api, media, **_):
     challenge = challenge_for(api)
     video = media.two_faces(challenge["steps"])
@@ -231,6 +248,8 @@ REFUSALS = [
     (_reused_challenge, 422, "challenge_invalid"),
     (_someone_elses_challenge, 422, "challenge_invalid"),
     (_malformed_challenge, 422, "challenge_invalid"),
+    (_a_clip_from_the_old_six_clip_library, 422, "challenge_failed"),
+    (_a_photo_tilted_through_the_turns, 422, "flat_motion"),
     (_two_faces, 422, "multiple_faces"),
     (_not_an_image, 422, "unsupported_image"),
     (_truncated_video, 422, "corrupt_video"),
