@@ -18,6 +18,7 @@ from onnx import TensorProto, helper
 
 from biometrics import analysis
 from biometrics.analysis import EngineSetupError, get_pad
+from biometrics.checks import pad_model_check
 from biometrics.models import Capture
 from tests.erasure.kit import client_for, enrol
 
@@ -131,3 +132,13 @@ def test_a_pad_model_is_refused_unless_licensed_checksummed_and_of_the_right_sig
 
     with pytest.raises(EngineSetupError, match=message.replace("(", r"\(").replace(")", r"\)")):
         get_pad()
+
+
+def test_a_misconfigured_pad_model_fails_the_start_up_check(pad_settings):
+    assert pad_model_check() == []  # none configured
+
+    pad_settings(LIVENESS_PAD_MODEL_SHA256="0" * 64)
+
+    errors = pad_model_check()
+    assert [error.id for error in errors] == ["biometrics.E001"]
+    assert "refusing to load it" in errors[0].msg
