@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from biometrics.analysis.liveness import ACTIONS, challenge_seconds
 from biometrics.selectors import (
     PURPOSE,
     capture_expires_at,
@@ -26,17 +27,32 @@ from consent.ledger.gate import require_consent
 _CONSENT = {403: ["consent_required", "consent_outdated"]}
 
 
+class _ChallengeStepSerializer(serializers.Serializer):
+    step = serializers.ChoiceField(choices=ACTIONS)
+    start = serializers.FloatField(help_text="Seconds from the start of the recording")
+    end = serializers.FloatField(help_text="The action must begin by then")
+
+
 class LivenessChallengeApi(APIView):
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
-        steps = serializers.ListField(child=serializers.CharField())
+        steps = _ChallengeStepSerializer(many=True)
+        record_seconds = serializers.SerializerMethodField()
         expires_at = serializers.DateTimeField()
+
+        def get_record_seconds(self, challenge) -> float:
+            """How long to record: until the last window closes, plus a little."""
+            return challenge_seconds(challenge.steps)
 
     @extend_schema(
         operation_id="liveness_challenge",
         tags=["captures"],
         summary="A new random liveness challenge (voids the previous one)",
-        description="Steps are `turn_left`, `turn_right` or `blink`, to do in order on video.",
+        description=(
+            "Four timed actions. Show each step's prompt `start` seconds after the recording "
+            "begins; the action must begin by `end`, and nothing else but blinks may happen. "
+            "Record for `record_seconds`. Actions: " + ", ".join(f"`{a}`" for a in ACTIONS) + "."
+        ),
         responses={200: OutputSerializer, **errors(_CONSENT)},
     )
     def get(self, request: SignedInRequest) -> Response:

@@ -20,3 +20,6 @@ class BiometricsConfig(AppConfig):
         checks.register(keystore.check_key_store, checks.Tags.security)
         # biometrics.analysis imports no Django: the face engines' settings are handed to it.
         analysis.configure({name: getattr(settings, name, None) for name in analysis.SETTING_NAMES})
+        from biometrics.checks import pad_model_check
+
+        checks.register(pad_model_check)

@@ -41,7 +41,10 @@ class SubjectKey(models.Model):
 
 
 class LivenessChallenge(models.Model):
-    """Two random steps the subject must perform on video; single use, short-lived.
+    """Four random timed actions the subject must perform on video; single use, short-lived.
+
+    ``steps`` is ``[{"step", "start", "end"}, ...]``: each action must begin between ``start``
+    and ``end`` seconds after the recording starts (``biometrics.analysis.liveness``).
 
     The random UUID is the challenge's only name: a client cannot guess another subject's, and
     using one deletes it (a failed attempt needs a new challenge).

@@ -26,9 +26,9 @@ from django.utils.translation import gettext_lazy
 from audit.actions import AuditAction
 from audit.services import SubjectRef, audit_record
 from biometrics import vault
-from biometrics.analysis import AnalysisError, analyser_in_use, get_analyser
+from biometrics.analysis import AnalysisError, analyser_in_use, get_analyser, get_pad
 from biometrics.analysis.images import decode_image
-from biometrics.analysis.liveness import STEPS, check_liveness
+from biometrics.analysis.liveness import LivenessResult, challenge_draw, check_liveness
 from biometrics.analysis.video import decode_video
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from biometrics.selectors import PURPOSE, capture_for, capture_retention, captures_expired
@@ -38,7 +38,6 @@ from compliance_site.errors import Unprocessable
 from consent.identity.models import User
 from consent.ledger.gate import consent_state, require_consent
 
-CHALLENGE_STEPS = 2
 CHALLENGE_TTL = timedelta(minutes=2)
 CAPTURE_FOLDER = "captures"
 # A ciphertext file with no capture row this old is a leftover of a crashed request.
@@ -72,7 +71,15 @@ _REFUSALS = {
     ),
     "multiple_faces": gettext_lazy("More than one face is in view. Make sure you are alone."),
     "no_motion": gettext_lazy("The face did not move: a still picture is not accepted."),
-    "challenge_failed": gettext_lazy("The movements asked for were not seen, in order."),
+    "challenge_failed": gettext_lazy(
+        "The movements asked for were not seen, each when its prompt was shown."
+    ),
+    "flat_motion": gettext_lazy(
+        "The face moved like a flat picture: a photo or a screen is not accepted."
+    ),
+    "presentation_attack": gettext_lazy(
+        "The video looks like a photo, a screen or a mask, not a live face."
+    ),
     "face_mismatch": gettext_lazy("The face in the video is not the face in the photo."),
 }
 
@@ -87,12 +94,13 @@ def _refusal_detail(code: str, fallback: str) -> str:
 # --- challenges ---------------------------------------------------------------------------------
 
 
-def _random_steps() -> list[str]:
-    return secrets.SystemRandom().sample(list(STEPS), CHALLENGE_STEPS)
+def _random_steps() -> list[dict]:
+    """Four timed actions (``challenge_draw``), from the operating system's random source."""
+    return challenge_draw(secrets.SystemRandom())
 
 
 def liveness_challenge_issue(*, subject: User) -> LivenessChallenge:
-    """A new challenge (two distinct random steps, valid 2 minutes) bound to ``subject``.
+    """A new challenge (four random timed actions, valid 2 minutes) bound to ``subject``.
 
     Only the newest challenge of a subject is live: issuing one voids the earlier ones, so a
     client asking in a loop keeps one row, and an old challenge cannot be saved up for later.
@@ -126,7 +134,7 @@ def _challenge_invalid() -> ChallengeRefused:
     )
 
 
-def liveness_challenge_use(*, subject: User, challenge_id: Any) -> list[str]:
+def liveness_challenge_use(*, subject: User, challenge_id: Any) -> list[dict]:
     """Spend the subject's challenge and return its steps; refused (422) if it is unknown,
     someone else's, used or expired. Committed before the upload is analysed, so any attempt,
     failed or not, uses it up."""
@@ -172,13 +180,13 @@ class CaptureAnalysis:
     liveness: dict  # passed, steps, scores
 
 
-def capture_analyse(*, photo: bytes, video: bytes, steps: list[str]) -> CaptureAnalysis:
+def capture_analyse(*, photo: bytes, video: bytes, steps: list[dict]) -> CaptureAnalysis:
     """Decode both files (in memory, with limits), check liveness against ``steps``, and
     compute the photo's embedding. ``CaptureRefused`` (422, with the analysis code) otherwise.
     The decoded video frames are dropped before this returns."""
     try:
         photo_bgr = decode_image(photo, max_bytes=PHOTO_MAX_BYTES)
-        frames = decode_video(video).frames
+        decoded = decode_video(video)
     except AnalysisError as exc:
         raise CaptureRefused(
             _refusal_detail(exc.code, exc.message),
@@ -186,8 +194,12 @@ def capture_analyse(*, photo: bytes, video: bytes, steps: list[str]) -> CaptureA
             extra={"new_challenge_required": True},
         ) from None
     # The liveness check needs the 68 landmarks: always the classic analyser (README).
-    result = check_liveness(frames, photo_bgr, steps, get_analyser("classic"))
-    del frames
+    result = check_liveness(
+        decoded.frames, decoded.times, photo_bgr, steps, get_analyser("classic")
+    )
+    if result.passed:
+        result = _passive_check(result, photo_bgr, decoded.frames)
+    del decoded
     if not result.passed:
         raise CaptureRefused(
             _refusal_detail(result.code or "", result.detail),
@@ -213,6 +225,31 @@ def capture_analyse(*, photo: bytes, video: bytes, steps: list[str]) -> CaptureA
         landmarks=np.asarray(points, np.float32),
         engine=engine.name,
         liveness=_liveness_public(result.as_dict()),
+    )
+
+
+PAD_FRAMES = 3  # video frames the optional PAD model scores, besides the photo
+
+
+def _passive_check(result: LivenessResult, photo_bgr: np.ndarray, frames: list) -> LivenessResult:
+    """The operator's passive presentation-attack model, when one is configured: the photo and
+    ``PAD_FRAMES`` evenly spread frames must each score "real" at the threshold or above."""
+    pad = get_pad()
+    if pad is None:
+        return result
+    classic = get_analyser("classic")
+    picks = [frames[round(i)] for i in np.linspace(0, len(frames) - 1, PAD_FRAMES)]
+    scores = []
+    for image in [photo_bgr, *picks]:
+        faces = classic.detect(image)
+        if faces:
+            scores.append(pad.score(image, faces[0].box))
+    lowest = min(scores, default=0.0)
+    result.scores["pad_real"] = round(lowest, 4)
+    if lowest >= pad.settings.threshold:
+        return result
+    return LivenessResult(
+        False, "presentation_attack", result.steps, result.scores, "the PAD model says: not live"
     )
 
 

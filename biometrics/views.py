@@ -6,6 +6,7 @@ posts to the API) and without JavaScript (the form below it posts here).
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from biometrics.analysis.liveness import challenge_seconds
 from biometrics.forms import CaptureForm
 from biometrics.selectors import PURPOSE, capture_expires_at, capture_retention, captures_of
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
@@ -29,6 +31,12 @@ from consent.ledger.gate import ConsentRequired, require_consent
 STEP_LABELS = {
     "turn_left": gettext_lazy("Turn your head to your left, then back to the camera"),
     "turn_right": gettext_lazy("Turn your head to your right, then back to the camera"),
+    "look_up": gettext_lazy("Look up, then back to the camera"),
+    "look_down": gettext_lazy("Look down, then back to the camera"),
+    "tilt_left": gettext_lazy("Tilt your head toward your left shoulder, then back"),
+    "tilt_right": gettext_lazy("Tilt your head toward your right shoulder, then back"),
+    "open_mouth": gettext_lazy("Open your mouth wide, then close it"),
+    "smile": gettext_lazy("Smile broadly, then relax"),
     "blink": gettext_lazy("Blink"),
 }
 
@@ -98,7 +106,10 @@ def _capture_page(
     context = {
         "form": form,
         "challenge": challenge,
-        "steps": [(step, STEP_LABELS[step]) for step in challenge.steps],
+        "steps": [(step["step"], STEP_LABELS[step["step"]]) for step in challenge.steps],
+        "windows": [{**step, "label": STEP_LABELS[step["step"]]} for step in challenge.steps],
+        "steps_json": json.dumps(challenge.steps),
+        "record_seconds": challenge_seconds(challenge.steps),
         "step_labels": STEP_LABELS,
         "error": error,
     }

@@ -197,8 +197,9 @@ def capture_analysis(capture_media):
     """A real analysis (liveness passed, embedding, landmarks) of a synthetic capture, made once:
     ``biometrics.services.capture_store(subject=..., analysis=...)`` stores it for a test."""
     from biometrics.services import capture_analyse
+    from tests.biometrics.synth import layout
 
-    steps = ["turn_left", "blink"]
+    steps = layout(["turn_left", "blink"])
     return capture_analyse(photo=capture_media.photo, video=capture_media.video(steps), steps=steps)
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from .errors import AnalysisError
 from .images import decode_image, sniff_image
+from .insight import SETTING_NAMES as ENGINE_SETTING_NAMES
 from .insight import (
-    SETTING_NAMES,
     EngineSetupError,
     ModelSettings,
     check_licence,
@@ -29,6 +29,8 @@ from .insight import (
     verify_analysis_models,
     verify_file,
 )
+from .pad import SETTING_NAMES as PAD_SETTING_NAMES
+from .pad import PadModel, PadSettings
 from .types import Face, FaceAnalyser, embedding_distance, keypoints_from_68
 from .video import CODECS as VIDEO_CODECS
 from .video import DecodedVideo, VideoLimits, decode_video, sniff_video
@@ -43,6 +45,7 @@ __all__ = [
     "Face",
     "FaceAnalyser",
     "ModelSettings",
+    "PadModel",
     "VideoLimits",
     "analyser_in_use",
     "check_licence",
@@ -53,6 +56,7 @@ __all__ = [
     "decode_video",
     "embedding_distance",
     "get_analyser",
+    "get_pad",
     "keypoints_from_68",
     "load_model",
     "model_settings",
@@ -64,11 +68,14 @@ __all__ = [
 ]
 
 DEFAULT_ANALYSER = "classic"
+# Every setting ``configure`` takes: the face engines' and the optional PAD model's.
+SETTING_NAMES = ENGINE_SETTING_NAMES + PAD_SETTING_NAMES
 
 _analysers: dict[str, FaceAnalyser] = {}
 _lock = threading.Lock()
 _config: dict[str, Any] = {}
 _choice: list[Callable[[], str]] = [lambda: DEFAULT_ANALYSER]
+_pad: list[PadModel | None] = []  # [] until first asked for; [None] when off
 
 
 def configure(config: Mapping[str, Any]) -> None:
@@ -76,6 +83,8 @@ def configure(config: Mapping[str, Any]) -> None:
     first built. This package imports no Django; its Django app calls this in ``ready()``."""
     _config.clear()
     _config.update({name: config.get(name) for name in SETTING_NAMES})
+    with _lock:
+        _pad.clear()  # read again with these settings
 
 
 def configuration() -> dict[str, Any]:
@@ -131,3 +140,13 @@ def analyser_in_use() -> FaceAnalyser:
     uses them later finds faces with it. (The liveness check always runs ``classic``: it needs
     the 68 landmarks.)"""
     return get_analyser(_choice[0]())
+
+
+def get_pad() -> PadModel | None:
+    """The operator's passive presentation-attack model (``pad.py``), checked and loaded once
+    per process; ``None`` when none is configured (the default)."""
+    with _lock:
+        if not _pad:
+            settings = PadSettings.from_config(_config)
+            _pad.append(PadModel(settings) if settings.enabled else None)
+        return _pad[0]

@@ -372,6 +372,16 @@ FACE_SWAP_MODEL_SHA256 = env_str("FACE_SWAP_MODEL_SHA256", "")
 FACE_ONNX_PROVIDERS = env_list("FACE_ONNX_PROVIDERS", [])
 # The licence the operator holds for the model files, e.g. "insightface-non-commercial".
 FACE_MODEL_LICENSE_ACCEPTED = env_str("FACE_MODEL_LICENSE_ACCEPTED", "")
+# Optional passive presentation-attack model for the liveness check (off when the path is
+# empty): an absolute .onnx path, its SHA-256 and the licence held for it; the probability of
+# "real" (class LIVENESS_PAD_REAL_INDEX) must reach LIVENESS_PAD_THRESHOLD on the photo and on
+# frames of the video. biometrics/analysis/pad.py gives the model's expected signature.
+LIVENESS_PAD_MODEL_PATH = env_str("LIVENESS_PAD_MODEL_PATH", "")
+LIVENESS_PAD_MODEL_SHA256 = env_str("LIVENESS_PAD_MODEL_SHA256", "")
+LIVENESS_PAD_LICENSE_ACCEPTED = env_str("LIVENESS_PAD_LICENSE_ACCEPTED", "")
+LIVENESS_PAD_THRESHOLD = env_float("LIVENESS_PAD_THRESHOLD", 0.5)
+LIVENESS_PAD_REAL_INDEX = env_int("LIVENESS_PAD_REAL_INDEX", 1, minimum=0)
+LIVENESS_PAD_CROP_SCALE = env_float("LIVENESS_PAD_CROP_SCALE", 2.7)
 
 # --- Swaps (README "Swaps") -------------------------------------------------------------------
 # A running job whose worker has not reported for this long is queued again by "jobs-recover",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
 import pytest
 
 from biometrics.analysis import get_analyser
@@ -15,23 +18,46 @@ CLIP_FPS = 10
 OTHER_PERSON = 3
 
 
+class Clip(NamedTuple):
+    """Sampled frames of a decoded clip and their times (seconds since the first frame)."""
+
+    frames: list[np.ndarray]
+    times: list[float]
+
+
 class Clips:
     """Synthetic clips, encoded and decoded again like an upload, cached by their recipe."""
 
     def __init__(self, faces: dict):
         self.faces = faces
-        self._cache: dict[tuple, list] = {}
+        self._cache: dict[tuple, Clip] = {}
 
-    def challenge(self, steps, *, codec="libx264", face="astronaut", seconds=4.0) -> list:
-        key = ("challenge", tuple(steps), codec, face, seconds)
+    def challenge(
+        self, steps, *, codec="libx264", face="astronaut", seconds=4.0, reaction=synth.REACTION
+    ) -> Clip:
+        key = ("challenge", repr(steps), codec, face, seconds, repr(reaction))
         return self._get(
             key,
             lambda: synth.challenge_frames(
-                self.faces[face], steps, fps=CLIP_FPS, seconds=seconds, size=CLIP_SIZE
+                self.faces[face],
+                steps,
+                fps=CLIP_FPS,
+                seconds=seconds,
+                size=CLIP_SIZE,
+                reaction=reaction,
             ),
         )
 
-    def replay(self, *, codec="libx264", shake=0.0) -> list:
+    def planar(self, steps, *, gain=(1.5, 1.0)) -> Clip:
+        """The still photo held up and tilted through ``steps`` (one homography a frame)."""
+        return self._get(
+            ("planar", repr(steps), repr(gain)),
+            lambda: synth.planar_frames(
+                self.faces["astronaut"], steps, fps=CLIP_FPS, size=CLIP_SIZE, gain=gain
+            ),
+        )
+
+    def replay(self, *, codec="libx264", shake=0.0) -> Clip:
         return self._get(
             ("replay", codec, shake),
             lambda: synth.replay_frames(
@@ -39,16 +65,16 @@ class Clips:
             ),
         )
 
-    def two_faces(self, steps) -> list:
+    def two_faces(self, steps) -> Clip:
         def make():
             face = self.faces["astronaut"]
             left = synth.challenge_frames(face, steps, fps=CLIP_FPS, size=CLIP_SIZE)
             right = synth.replay_frames(face, fps=CLIP_FPS, size=CLIP_SIZE)
             return synth.side_by_side(left, right)
 
-        return self._get(("two", tuple(steps)), make)
+        return self._get(("two", repr(steps)), make)
 
-    def spliced(self, steps) -> list:
+    def spliced(self, steps) -> Clip:
         def make():
             first = synth.challenge_frames(
                 self.faces["astronaut"], steps, fps=CLIP_FPS, size=CLIP_SIZE
@@ -58,14 +84,15 @@ class Clips:
             )
             return synth.spliced(first, second)
 
-        return self._get(("spliced", tuple(steps)), make)
+        return self._get(("spliced", repr(steps)), make)
 
-    def _get(self, key: tuple, make) -> list:
+    def _get(self, key: tuple, make) -> Clip:
         """Decoded sampled frames of the clip: through a real encode and decode."""
         if key not in self._cache:
             codec = next((part for part in key if part in synth.CODECS), "libx264")
             data = synth.encode(make(), fps=CLIP_FPS, codec=codec)
-            self._cache[key] = decode_video(data).frames
+            video = decode_video(data)
+            self._cache[key] = Clip(video.frames, video.times)
         return self._cache[key]
 
 

@@ -38,10 +38,13 @@ __all__ = [
     "challenge_frames",
     "encode",
     "jitter",
+    "layout",
     "make_challenge_video",
     "make_replay_video",
     "make_two_faces_video",
     "other_person_bgr",
+    "plane_homography",
+    "planar_frames",
     "replay_frames",
     "side_by_side",
     "spliced",
@@ -58,6 +61,10 @@ CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 
 TURN_DEGREES = 30.0
+LOOK_DEGREES = 16.0
+TILT_DEGREES = 22.0
+# A person begins moving this long after the prompt appears (a choice reaction time).
+REACTION = 0.45
 # Seconds: a turn goes out, holds, comes back; a blink closes, stays shut, opens.
 TURN_OUT, TURN_HOLD, TURN_BACK = 0.45, 0.3, 0.45
 BLINK_CLOSE, BLINK_SHUT, BLINK_OPEN = 0.1, 0.1, 0.15
@@ -122,30 +129,120 @@ class FaceRig:
         jaw = landmarks[[0, 16]]
         self.cx = float(jaw[:, 0].mean())
         self.radius = float(abs(jaw[1, 0] - jaw[0, 0]) / 2)
+        self.cy = float((landmarks[36:48, 1].mean() + landmarks[8, 1]) / 2)
+        self.mouth_width = float(np.linalg.norm(landmarks[54] - landmarks[48]))
+        self.mouth_drop = 0.45 * self.mouth_width
 
-    def pose(self, yaw_deg: float = 0.0, blink: float = 0.0, shift=(0.0, 0.0)) -> np.ndarray:
+    def pose(
+        self,
+        yaw_deg: float = 0.0,
+        blink: float = 0.0,
+        shift=(0.0, 0.0),
+        *,
+        pitch_deg: float = 0.0,
+        roll_deg: float = 0.0,
+        mouth: float = 0.0,
+        smile: float = 0.0,
+    ) -> np.ndarray:
         """The frame with the head turned by ``yaw_deg`` (> 0: nose toward the image's right),
-        the eyes ``blink`` closed (0 open, 1 shut) and the whole frame moved by ``shift`` px."""
+        raised by ``pitch_deg`` (> 0: looking up), tilted by ``roll_deg`` (> 0: toward the
+        subject's own left shoulder), the eyes ``blink`` closed and the mouth ``mouth`` open
+        (0 to 1), and the whole frame moved by ``shift`` px."""
         dst = self.src.copy()
         if blink:
             dst = _close_lids(dst, blink)
-        if yaw_deg:
-            dst[: self.n_moving] = self._turn(dst[: self.n_moving], math.radians(yaw_deg))
-        return _warp(self.frame, self.src, dst, self.triangles, shift)
+        if mouth:
+            dst = self._open_mouth(dst, mouth)
+        if smile:
+            dst = self._smile(dst, smile)
+        if yaw_deg or pitch_deg:
+            dst[: self.n_moving] = self._rotate(
+                dst[: self.n_moving], math.radians(yaw_deg), math.radians(pitch_deg)
+            )
+        if roll_deg:
+            dst[: self.n_moving] = self._roll(dst[: self.n_moving], math.radians(roll_deg))
+        frame = _warp(self.frame, self.src, dst, self.triangles, shift)
+        if mouth:
+            _paint_mouth(frame, dst[60:68] + np.asarray(shift), mouth)
+        return frame
 
-    def _turn(self, pts: np.ndarray, theta: float) -> np.ndarray:
-        """Rotate points on a vertical cylinder through the head about its axis."""
+    def _depth(self, pts: np.ndarray) -> np.ndarray:
+        """How far each point stands toward the camera: a vertical cylinder through the head,
+        rounded off above and below (an ellipsoid-ish skull), plus the nose."""
         r = self.radius * 1.05
         dx = np.clip(pts[:, 0] - self.cx, -r, r)
-        phi = np.arcsin(dx / r)
-        depth = np.zeros(len(pts))
+        dy = np.clip((pts[:, 1] - self.cy) / (1.6 * r), -0.95, 0.95)
+        depth = np.sqrt(r * r - dx * dx) * np.sqrt(1 - dy * dy)
         for index, extra in _NOSE_DEPTH.items():
-            depth[index] = extra * r
-        # Points rotate on the cylinder; those that would pass the silhouette stay on it.
-        turned = r * np.sin(np.clip(phi + theta, -math.pi / 2, math.pi / 2))
+            depth[index] += extra * r
+        return depth
+
+    def _rotate(self, pts: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
+        """Rotate the head's points in 3D (yaw about the vertical axis, then pitch about the
+        horizontal one, both through the head's centre) and project them orthographically:
+        points at different depths move by different amounts, as on a real head."""
+        r = self.radius * 1.05
+        x = np.clip(pts[:, 0] - self.cx, -r, r)
+        y = pts[:, 1] - self.cy
+        z = self._depth(pts)
+        x, z = x * math.cos(yaw) + z * math.sin(yaw), z * math.cos(yaw) - x * math.sin(yaw)
+        # Pitch about an axis at the face's mean depth: the face tips in place (the skull
+        # behind it does not show) while the nose still moves more than the cheeks.
+        y = y * math.cos(pitch) - (z - np.median(z[:68])) * math.sin(pitch)
         out = pts.copy()
-        out[:, 0] = self.cx + turned + depth * math.sin(theta)
+        out[:, 0] = self.cx + np.clip(x, -r, r)
+        out[:, 1] = self.cy + y
         return out
+
+    def _roll(self, pts: np.ndarray, angle: float) -> np.ndarray:
+        """Tilt in the image plane about the chin-to-brow middle. The subject's own left eye is
+        on the image's right; tilting to their left lowers it: clockwise on screen."""
+        c, s = math.cos(angle), math.sin(angle)
+        d = pts - (self.cx, self.cy)
+        return np.stack(
+            [self.cx + c * d[:, 0] - s * d[:, 1], self.cy + s * d[:, 0] + c * d[:, 1]], 1
+        )
+
+    def _smile(self, pts: np.ndarray, amount: float) -> np.ndarray:
+        """Pull the mouth corners out and up (a broad smile), the lips along with them."""
+        out = pts.copy()
+        mid = (pts[48] + pts[54]) / 2
+        reach = amount * self.mouth_width
+        for index, share in _SMILE.items():
+            side = math.copysign(1.0, pts[index, 0] - mid[0])
+            out[index, 0] += side * reach * 0.16 * share
+            out[index, 1] -= reach * 0.07 * share
+        return out
+
+    def _open_mouth(self, pts: np.ndarray, amount: float) -> np.ndarray:
+        """Drop the lower lip, the chin and the lower jaw: the jaw hinges below the ears."""
+        out = pts.copy()
+        drop = amount * self.mouth_drop
+        for index, share in _JAW_DROP.items():
+            out[index, 1] += drop * share
+        return out
+
+
+def _paint_mouth(frame: np.ndarray, inner: np.ndarray, amount: float) -> None:
+    """The dark inside of an open mouth, between the inner lip lines."""
+    if amount < 0.15:
+        return
+    polygon = np.round(inner * 16).astype(np.int32)
+    layer = frame.copy()
+    cv2.fillPoly(layer, [polygon], (40, 30, 45), cv2.LINE_AA, 4)
+    alpha = min(1.0, amount * 1.5)
+    cv2.addWeighted(layer, alpha, frame, 1 - alpha, 0, dst=frame)
+
+
+# How much of the mouth's drop each point takes: the lower lips all of it, the chin nearly all,
+# the jaw less and less toward the ears.
+# How much of a smile's pull each mouth point takes: the corners all of it.
+_SMILE = {48: 1.0, 54: 1.0, 60: 0.9, 64: 0.9, 49: 0.5, 53: 0.5, 59: 0.5, 55: 0.5}
+_SMILE.update({61: 0.35, 63: 0.35, 67: 0.35, 65: 0.35, 50: 0.2, 52: 0.2, 58: 0.2, 56: 0.2})
+_JAW_DROP = {i: 1.0 for i in (55, 56, 57, 58, 59, 64, 65, 66, 67)}
+_JAW_DROP.update({48: 0.35, 54: 0.35, 60: 0.35, 64: 0.35})
+_JAW_DROP.update({8: 0.95, 7: 0.9, 9: 0.9, 6: 0.75, 10: 0.75, 5: 0.55, 11: 0.55, 4: 0.3, 12: 0.3})
+_JAW_DROP.update({3: 0.12, 13: 0.12})
 
 
 # Control points: 68 landmarks, 20 forehead, 4 lash-line and 4 lid-crease points (these move),
@@ -258,41 +355,80 @@ def _warp(image, src, dst, triangles, shift) -> np.ndarray:
 
 # ---------------------------------------------------------------- timelines
 
+# Each action: the pose parameter it moves, how far, and its out / hold / back seconds.
+ACTION_MOTION = {
+    "turn_left": ("yaw_deg", TURN_DEGREES, TURN_OUT, TURN_HOLD, TURN_BACK),
+    "turn_right": ("yaw_deg", -TURN_DEGREES, TURN_OUT, TURN_HOLD, TURN_BACK),
+    "look_up": ("pitch_deg", LOOK_DEGREES, TURN_OUT, TURN_HOLD, TURN_BACK),
+    "look_down": ("pitch_deg", -LOOK_DEGREES, TURN_OUT, TURN_HOLD, TURN_BACK),
+    "tilt_left": ("roll_deg", TILT_DEGREES, TURN_OUT, TURN_HOLD, TURN_BACK),
+    "tilt_right": ("roll_deg", -TILT_DEGREES, TURN_OUT, TURN_HOLD, TURN_BACK),
+    "open_mouth": ("mouth", 1.0, 0.25, 0.4, 0.3),
+    "smile": ("smile", 1.0, 0.3, 0.4, 0.3),
+    "blink": ("blink", 1.0, BLINK_CLOSE, BLINK_SHUT, BLINK_OPEN),
+}
+POSE_KEYS = ("yaw_deg", "pitch_deg", "roll_deg", "mouth", "smile", "blink")
 
-def timeline(steps: Sequence[str], fps: float, seconds: float | None = None):
-    """Per frame ``(yaw_deg, blink)`` for performing ``steps`` in order."""
-    keys = [(0.0, 0.0, 0.0)]  # (time, yaw, blink) key frames, eased between
 
-    def hold(duration):
-        t, yaw, blink = keys[-1]
-        keys.append((t + duration, yaw, blink))
+def layout(steps: Sequence[str], *, first: float = 0.6, slot: float = 1.7, window: float = 1.5):
+    """Windowed steps for ``steps`` in consecutive slots, as the server lays out a challenge
+    (without its randomness): for tests that need a fixed one."""
+    return [
+        {
+            "step": step,
+            "start": round(first + n * slot, 2),
+            "end": round(first + n * slot + window, 2),
+        }
+        for n, step in enumerate(steps)
+    ]
 
-    hold(LEAD)
-    for number, step in enumerate(steps):
-        if number:
-            hold(GAP)
-        t = keys[-1][0]
-        if step in ("turn_left", "turn_right"):
-            yaw = TURN_DEGREES if step == "turn_left" else -TURN_DEGREES
-            keys += [(t + TURN_OUT, yaw, 0.0), (t + TURN_OUT + TURN_HOLD, yaw, 0.0)]
-            keys.append((t + TURN_OUT + TURN_HOLD + TURN_BACK, 0.0, 0.0))
-        elif step == "blink":
-            keys += [(t + BLINK_CLOSE, 0.0, 1.0), (t + BLINK_CLOSE + BLINK_SHUT, 0.0, 1.0)]
-            keys.append((t + BLINK_CLOSE + BLINK_SHUT + BLINK_OPEN, 0.0, 0.0))
-        else:
+
+def timeline(steps: Sequence, fps: float, seconds: float | None = None, *, reaction=REACTION):
+    """Per frame pose keyword arguments (``FaceRig.pose``) for performing ``steps``.
+
+    Windowed steps (``{"step", "start", "end"}``) begin ``reaction`` seconds after their
+    ``start``, as a person reacts to the prompt (a list of reactions gives one per step);
+    plain names are done one after another (``LEAD``, then ``GAP`` between)."""
+    starts = _start_times(steps, reaction)
+    tracks: dict[str, list] = {key: [(0.0, 0.0)] for key in POSE_KEYS}
+    end = 0.0
+    for step, t in zip(steps, starts, strict=True):
+        name = step["step"] if isinstance(step, dict) else step
+        if name not in ACTION_MOTION:
             raise ValueError(f"unknown step {step!r}")
-    hold(TAIL)
-    total = max(seconds or 0.0, keys[-1][0])
-    hold(total - keys[-1][0])
-    return [_at(keys, i / fps) for i in range(round(total * fps))]
+        key, amount, out, hold, back = ACTION_MOTION[name]
+        tracks[key] += [(t, 0.0), (t + out, amount), (t + out + hold, amount)]
+        tracks[key].append((t + out + hold + back, 0.0))
+        end = max(end, t + out + hold + back)
+    windowed = bool(steps) and isinstance(steps[0], dict)
+    # A windowed clip lasts as long as the capture page records (until the last window
+    # closes, plus half a second); a late action runs past that.
+    last = max(step["end"] for step in steps) + 0.5 if windowed else end + TAIL
+    total = max(seconds or 0.0, last, end + 0.1)
+    return [
+        {key: _at(keys, i / fps) for key, keys in tracks.items()} for i in range(round(total * fps))
+    ]
 
 
-def _at(keys, t: float) -> tuple[float, float]:
-    for (t0, y0, b0), (t1, y1, b1) in zip(keys, keys[1:], strict=False):
+def _start_times(steps: Sequence, reaction) -> list[float]:
+    if steps and isinstance(steps[0], dict):
+        reactions = reaction if isinstance(reaction, list | tuple) else [reaction] * len(steps)
+        return [step["start"] + r for step, r in zip(steps, reactions, strict=True)]
+    starts, t = [], LEAD
+    for name in steps:
+        starts.append(t)
+        key, _, out, hold, back = ACTION_MOTION[name]
+        t += out + hold + back + GAP
+    return starts
+
+
+def _at(keys, t: float) -> float:
+    """The eased value of key frames ``(time, value)`` at ``t``."""
+    for (t0, v0), (t1, v1) in zip(keys, keys[1:], strict=False):
         if t0 <= t <= t1 and t1 > t0:
             ease = (1 - math.cos(math.pi * (t - t0) / (t1 - t0))) / 2
-            return y0 + (y1 - y0) * ease, b0 + (b1 - b0) * ease
-    return keys[-1][1], keys[-1][2]
+            return v0 + (v1 - v0) * ease
+    return keys[-1][1]
 
 
 def jitter(count: int, amplitude: float = 1.0, seed: int = 7) -> np.ndarray:
@@ -308,12 +444,14 @@ def jitter(count: int, amplitude: float = 1.0, seed: int = 7) -> np.ndarray:
 # ---------------------------------------------------------------- frames
 
 
-def challenge_frames(face_bgr, steps, *, fps=15, seconds=4.0, size=(480, 360), shake=1.0):
-    """Frames of the still ``face_bgr`` performing ``steps`` in order."""
+def challenge_frames(
+    face_bgr, steps, *, fps=15, seconds=4.0, size=(480, 360), shake=1.0, reaction=REACTION
+):
+    """Frames of the still ``face_bgr`` performing ``steps`` (names in order, or windowed)."""
     rig = FaceRig(face_bgr, size)
-    poses = timeline(steps, fps, seconds)
+    poses = timeline(steps, fps, seconds, reaction=reaction)
     shifts = jitter(len(poses), shake)
-    return [rig.pose(yaw, blink, shift) for (yaw, blink), shift in zip(poses, shifts, strict=True)]
+    return [rig.pose(shift=shift, **pose) for pose, shift in zip(poses, shifts, strict=True)]
 
 
 def replay_frames(face_bgr, *, fps=15, seconds=4.0, size=(480, 360), shake=0.0):
@@ -323,6 +461,43 @@ def replay_frames(face_bgr, *, fps=15, seconds=4.0, size=(480, 360), shake=0.0):
     if not shake:
         return [rig.frame.copy() for _ in range(count)]
     return [rig.pose(shift=shift) for shift in jitter(count, shake)]
+
+
+def plane_homography(size, yaw_deg=0.0, pitch_deg=0.0, roll_deg=0.0, *, distance=1.0):
+    """The homography that shows a flat picture filling a frame of ``size`` as if held up and
+    turned by these angles about its centre (the camera's focal length = the frame's long side,
+    the picture ``distance`` focal lengths away)."""
+    w, h = size
+    f = float(max(w, h))
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    pts = np.column_stack([corners[:, 0] - w / 2, corners[:, 1] - h / 2, np.zeros(4)])
+    a, b, c = (math.radians(v) for v in (yaw_deg, pitch_deg, roll_deg))
+    yaw = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    pitch = np.array([[1, 0, 0], [0, math.cos(b), math.sin(b)], [0, -math.sin(b), math.cos(b)]])
+    roll = np.array([[math.cos(c), -math.sin(c), 0], [math.sin(c), math.cos(c), 0], [0, 0, 1]])
+    moved = pts @ (yaw @ pitch @ roll).T + [0, 0, f * distance]
+    projected = moved[:, :2] / moved[:, 2:] * f + [w / 2, h / 2]
+    return cv2.getPerspectiveTransform(corners.astype(np.float32), projected.astype(np.float32))
+
+
+def planar_frames(
+    face_bgr, steps, *, fps=15, seconds=4.0, size=(480, 360), shake=1.0, gain=(1.0, 1.0)
+):
+    """A photo held up to the camera and tilted to act out ``steps``: each frame is one
+    homography of the still (turns and looks as out-of-plane tilts of the picture, tilts as
+    in-plane turns; a flat picture cannot blink or open its mouth). A flat face reads as
+    less turned than it is tilted: ``gain`` (yaw, pitch) exaggerates the tilts."""
+    rig = FaceRig(face_bgr, size)
+    poses = timeline(steps, fps, seconds)
+    shifts = jitter(len(poses), shake)
+    frames = []
+    for pose, (dx, dy) in zip(poses, shifts, strict=True):
+        matrix = plane_homography(
+            size, -pose["yaw_deg"] * gain[0], pose["pitch_deg"] * gain[1], pose["roll_deg"]
+        )
+        matrix = np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]]) @ matrix
+        frames.append(cv2.warpPerspective(rig.frame, matrix, size, borderMode=cv2.BORDER_REPLICATE))
+    return frames
 
 
 def side_by_side(left: Sequence[np.ndarray], right: Sequence[np.ndarray]) -> list[np.ndarray]:

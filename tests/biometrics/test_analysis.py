@@ -55,7 +55,7 @@ def test_embeddings_are_unit_length_128_float32(astronaut, analyser):
 def test_the_photo_and_a_frame_of_its_synthetic_video_are_the_same_person(
     clips, astronaut, other_person, analyser
 ):
-    frame = clips.challenge(("turn_left", "turn_right"), codec="libx264")[-1]
+    frame = clips.challenge(("turn_left", "turn_right"), codec="libx264").frames[-1]
     photo = analyser.embed(astronaut, analyser.detect(astronaut)[0])
     video = analyser.embed(frame, analyser.detect(frame)[0])
     other = analyser.embed(other_person, analyser.detect(other_person)[0])

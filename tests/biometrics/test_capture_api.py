@@ -14,8 +14,10 @@ from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from biometrics.analysis.liveness import ACTIONS, OUT_OF_PLANE
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from biometrics.uploads import MEGABYTE
+from tests.biometrics import synth
 from tests.erasure.kit import (
     CAPTURES_URL,
     CHALLENGE_URL,
@@ -61,13 +63,19 @@ def png_header(width: int, height: int) -> bytes:
 # --- challenges ---------------------------------------------------------------------------------
 
 
-def test_a_challenge_is_two_distinct_random_steps_valid_two_minutes(api, alice, audit_events):
+def test_a_challenge_is_four_timed_random_actions_valid_two_minutes(api, alice, audit_events):
     before = timezone.now()
     body = challenge_for(api)
 
-    assert set(body) == {"id", "steps", "expires_at"}
-    assert len(body["steps"]) == 2 and len(set(body["steps"])) == 2
-    assert set(body["steps"]) <= {"turn_left", "turn_right", "blink"}
+    assert set(body) == {"id", "steps", "record_seconds", "expires_at"}
+    names = [step["step"] for step in body["steps"]]
+    assert len(names) == 4 and set(names) <= set(ACTIONS)
+    assert all(a != b for a, b in zip(names, names[1:], strict=False))  # no action twice in a row
+    assert set(names) & set(OUT_OF_PLANE)  # at least one move a flat picture cannot make
+    starts = [step["start"] for step in body["steps"]]
+    assert all(step["end"] - step["start"] == pytest.approx(1.5) for step in body["steps"])
+    assert all(b - a >= 1.69 for a, b in zip(starts, starts[1:], strict=False))
+    assert 0.6 <= starts[0] and body["steps"][-1]["end"] < body["record_seconds"] <= 9.8
     expires = parse_datetime(body["expires_at"])
     assert timedelta(seconds=119) <= expires - before <= timedelta(seconds=121)
     assert LivenessChallenge.objects.get(pk=UUID(body["id"])).subject == alice
@@ -75,9 +83,9 @@ def test_a_challenge_is_two_distinct_random_steps_valid_two_minutes(api, alice, 
 
 
 def test_challenges_vary_and_a_new_one_voids_the_previous(api, alice):
-    seen = {tuple(challenge_for(api)["steps"]) for _ in range(30)}
+    seen = {repr(challenge_for(api)["steps"]) for _ in range(30)}
 
-    assert len(seen) > 1  # 6 possible ordered pairs
+    assert len(seen) == 30  # over 10^5 possible timed challenges (README)
     assert LivenessChallenge.objects.filter(subject=alice).count() == 1
 
 
@@ -109,7 +117,8 @@ def test_a_live_capture_is_stored_and_answered_201(
     body = response.json()
     assert set(body) == {"id", "liveness"}
     assert body["liveness"]["passed"] is True
-    assert [s["step"] for s in body["liveness"]["steps"]] == challenge["steps"]
+    names = [step["step"] for step in challenge["steps"]]
+    assert [s["step"] for s in body["liveness"]["steps"]] == names
     assert all(s["seen"] for s in body["liveness"]["steps"])
     capture = Capture.objects.get(pk=body["id"])
     assert capture.subject == alice and capture.engine == "classic"
@@ -119,7 +128,7 @@ def test_a_live_capture_is_stored_and_answered_201(
         ("LIVENESS_CHALLENGE_ISSUED", {"steps": challenge["steps"], "voided": 0}),
         ("LIVENESS_CHALLENGE_USED", {}),
         ("SUBJECT_KEY_CREATED", {"key_id": "test1"}),
-        ("CAPTURE_CREATED", {"engine": "classic", "steps": challenge["steps"]}),
+        ("CAPTURE_CREATED", {"engine": "classic", "steps": names}),
     ]
 
 
@@ -178,6 +187,22 @@ def _malformed_challenge(api, media, **_):
     return upload(api, challenge="not-a-uuid", photo=media.photo, video=media.replay())
 
 
+def _a_clip_from_the_old_six_clip_library(api, media, **_):
+    # Two steps in order with no timing: it covered every challenge of the old space.
+    challenge = challenge_for(api)
+    names = [step["step"] for step in challenge["steps"]]
+    return upload(api, challenge=challenge["id"], photo=media.photo, video=media.video(names[:2]))
+
+
+def _a_photo_tilted_through_the_turns(api, media, **_):
+    challenge = challenge_for(api)
+    turns = synth.layout(["turn_left", "turn_right"])
+    LivenessChallenge.objects.filter(pk=challenge["id"]).update(steps=turns)
+    frames = synth.planar_frames(media.face, turns, fps=10, size=(320, 240), gain=(1.5, 1.0))
+    video = synth.encode(frames, fps=10)
+    return upload(api, challenge=challenge["id"], photo=media.photo, video=video)
+
+
 def _two_faces(api, media, **_):
     challenge = challenge_for(api)
     video = media.two_faces(challenge["steps"])
@@ -223,6 +248,8 @@ REFUSALS = [
     (_reused_challenge, 422, "challenge_invalid"),
     (_someone_elses_challenge, 422, "challenge_invalid"),
     (_malformed_challenge, 422, "challenge_invalid"),
+    (_a_clip_from_the_old_six_clip_library, 422, "challenge_failed"),
+    (_a_photo_tilted_through_the_turns, 422, "flat_motion"),
     (_two_faces, 422, "multiple_faces"),
     (_not_an_image, 422, "unsupported_image"),
     (_truncated_video, 422, "corrupt_video"),

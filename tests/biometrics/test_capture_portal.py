@@ -65,7 +65,8 @@ def test_the_capture_page_shows_the_challenge_with_js_in_a_static_file_only(brow
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []  # no inline script
     assert 'enctype="multipart/form-data"' in html  # the fallback form
     for step in challenge.steps:
-        assert f'data-step="{step}"' in html
+        assert f'data-step="{step["step"]}"' in html
+        assert f"{step['start']:.1f}–{step['end']:.1f} s" in html  # the windows, for uploads
 
 
 def test_the_upload_form_enrols_a_face_without_javascript(browser, alice, capture_media):

@@ -75,7 +75,7 @@ def capture(portal: Portal, camera: Path) -> None:
     portal.goto("/capture/")
     section = portal.page.locator("#camera")
     section.wait_for(state="visible")
-    steps = section.get_attribute("data-steps").split()
+    steps = json.loads(section.get_attribute("data-steps"))
     assert portal.page.locator("ol.steps li").count() == len(steps)
     write_camera_clip(camera, steps)
     portal.step("capture")

@@ -34,7 +34,7 @@ class Media:
 
     def video(self, steps, codec: str = "libx264") -> bytes:
         return self._clip(
-            ("challenge", tuple(steps), codec),
+            ("challenge", repr(steps), codec),
             lambda: synth.make_challenge_video(self.face, list(steps), codec=codec, **CLIP),
         )
 
@@ -43,7 +43,7 @@ class Media:
 
     def two_faces(self, steps) -> bytes:
         return self._clip(
-            ("two", tuple(steps)),
+            ("two", repr(steps)),
             lambda: synth.make_two_faces_video(self.face, list(steps), **CLIP),
         )
 

@@ -19,13 +19,14 @@ import pytest
 
 from biometrics.models import Capture, SubjectKey
 from swap.models import SwapTemplate
+from tests.biometrics import synth
 from tests.erasure.kit import CAPTURES_URL, challenge_for, client_for, upload
 from tests.swap.test_templates import ADD_TEMPLATE, add_form, admin_client  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 MEGABYTE = 1024 * 1024
-STEPS = ["turn_left", "blink"]
+STEPS = synth.layout(["turn_left", "blink"])
 MAX_SECONDS = 5.0
 MAX_PYTHON_PEAK = 64 * MEGABYTE  # tracemalloc: what Python objects held at the worst moment
 MAX_RSS_GROWTH = 256 * MEGABYTE  # whole process, C libraries (Pillow, FFmpeg) included

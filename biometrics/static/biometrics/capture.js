@@ -4,9 +4,8 @@
 (function () {
   "use strict";
 
-  var STEP_SECONDS = 2.6; // each movement: out and back
-  var LEAD_SECONDS = 1.0; // looking at the camera before the first movement
-  var TAIL_SECONDS = 0.8;
+  // The challenge's steps carry their windows: each prompt shows at its "start" (seconds since
+  // the recording began) until its "end"; the server checks each movement begins in between.
   var COUNTDOWN = 3;
 
   var section = document.getElementById("camera");
@@ -21,7 +20,11 @@
   var countdown = document.getElementById("countdown");
   var statusLine = document.getElementById("status");
   var start = document.getElementById("start");
-  var challenge = { id: data.challenge, steps: data.steps.split(" ") };
+  var challenge = {
+    id: data.challenge,
+    steps: JSON.parse(data.steps),
+    recordSeconds: parseFloat(data.recordSeconds)
+  };
   var stream = null;
   section.hidden = false;
 
@@ -76,16 +79,22 @@
     var chunks = [];
     recorder.ondataavailable = function (event) { if (event.data.size) chunks.push(event.data); };
     var stopped = new Promise(function (done) { recorder.onstop = done; });
+    var started = new Promise(function (done) { recorder.onstart = done; });
     recorder.start();
+    await started;
+    // Times count from the recording's start, as the server reads the video's timestamps.
+    var zero = performance.now();
+    function until(seconds) { return sleep(Math.max(0, seconds - (performance.now() - zero) / 1000)); }
     section.classList.add("recording");
     say(text("Ready"));
-    await sleep(LEAD_SECONDS);
     for (var i = 0; i < challenge.steps.length; i++) {
-      say((i + 1) + ". " + label(challenge.steps[i]));
-      await sleep(STEP_SECONDS);
+      var step = challenge.steps[i];
+      await until(step.start);
+      say((i + 1) + ". " + label(step.step));
+      await until(step.end);
+      say(text("Ready"));
     }
-    say(text("Ready"));
-    await sleep(TAIL_SECONDS);
+    await until(challenge.recordSeconds);
     recorder.stop();
     await stopped;
     section.classList.remove("recording");
@@ -112,13 +121,14 @@
     var response = await fetch(data.challengeUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } });
     if (!response.ok) throw new Error("challenge");
     var body = await response.json();
-    challenge = { id: body.id, steps: body.steps };
+    challenge = { id: body.id, steps: body.steps, recordSeconds: body.record_seconds };
     var list = document.querySelector("ol.steps");
     if (list) {
       list.textContent = "";
       body.steps.forEach(function (step) {
         var item = document.createElement("li");
-        item.textContent = label(step);
+        item.dataset.step = step.step;
+        item.textContent = label(step.step);
         list.appendChild(item);
       });
     }
