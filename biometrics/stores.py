@@ -86,7 +86,9 @@ STORES = (
     ),
     inventory.Store(
         name="biometrics.challenges",
-        what=gettext_noop("Liveness challenges: the two movements asked for, and when"),
+        what=gettext_noop(
+            "Liveness challenges: the movements asked for and the moments at which each was asked"
+        ),
         why=gettext_noop("Checking that a capture is recorded live, not replayed"),
         retention=gettext_noop("2 minutes; deleted when used or by the next retention sweep"),
         legal_basis=gettext_noop("Explicit consent (GDPR Art. 9(2)(a))"),
