@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.db import connection
 
-from audit import merkle
+from audit import merkle, witness
 from audit.actions import AuditAction
 from audit.leaves import as_utc, format_time
 from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditNode
@@ -19,6 +20,31 @@ class InvalidParameter(ApplicationError):
 
 def checkpoint_latest() -> AuditCheckpoint | None:
     return AuditCheckpoint.objects.order_by("-id").first()
+
+
+def checkpoint_text(checkpoint: AuditCheckpoint) -> bytes:
+    """The checkpoint as the text of a C2SP tlog-checkpoint note (origin, size, root)."""
+    return witness.checkpoint_text(
+        checkpoint.log_id, checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash)
+    )
+
+
+def checkpoint_note(checkpoint: AuditCheckpoint) -> str:
+    """The signed note: its text, a blank line, the log's signature and every cosignature."""
+    lines = checkpoint.note_signatures.order_by("id").values_list("line", flat=True)
+    return checkpoint_text(checkpoint).decode() + "\n" + "".join(lines)
+
+
+def checkpoint_cosigners(
+    checkpoint: AuditCheckpoint, witnesses: list[witness.Verifier]
+) -> list[str]:
+    """The names of the given witnesses whose cosignature on the checkpoint verifies."""
+    text, signatures = witness.split_note(checkpoint_note(checkpoint))
+    return witness.cosigners(text, signatures, witnesses)
+
+
+def configured_witnesses() -> list[witness.Verifier]:
+    return [witness.parse_vkey(config["vkey"]) for config in settings.AUDIT_WITNESSES]
 
 
 def sealed_size() -> int:

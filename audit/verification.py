@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 
-from audit import signing
+from audit import signing, witness
 from audit.leaves import leaf_bytes_from_row, leaf_hash
 from audit.merkle import CompactRange
 from audit.models import AuditCheckpoint, AuditEvent, AuditNode
-from audit.selectors import leaf_rows
+from audit.selectors import checkpoint_cosigners, leaf_rows
 
 _CHUNK = 5000
 
@@ -52,8 +52,11 @@ class VerificationResult:
 
 
 class _Checker:
-    def __init__(self, result: VerificationResult):
+    def __init__(self, result: VerificationResult, trusted: list[witness.Checkpoint]):
         self.result = result
+        self.trusted: dict[int, list[witness.Checkpoint]] = {}
+        for checkpoint in trusted:
+            self.trusted.setdefault(checkpoint.size, []).append(checkpoint)
         self.tree = CompactRange()
         self.levels: dict[int, bytearray] = {}
         self.checkpoints = list(AuditCheckpoint.objects.order_by("id"))
@@ -109,7 +112,14 @@ class _Checker:
 
     def check_roots_at(self, size: int) -> None:
         due = self.roots_due.get(size, ())
-        root = self.tree.root().hex() if due else ""
+        root = self.tree.root().hex() if due or size in self.trusted else ""
+        for kept in self.trusted.get(size, ()):
+            if kept.root.hex() != root:
+                self.fail(
+                    None,
+                    f"the log is not consistent with the trusted checkpoint of tree size {size}: "
+                    "its first events were rewritten (a fork)",
+                )
         for checkpoint in due:
             if checkpoint.root_hash != root and not self.root_failed:
                 self.root_failed = True
@@ -159,14 +169,57 @@ def _check_unsealed(checker: _Checker, result: VerificationResult) -> None:
         )
 
 
-def audit_log_verify() -> VerificationResult:
+def _check_trusted(checker: _Checker, size: int) -> None:
+    """A trusted checkpoint (kept by an auditor, or a witness's) larger than the log: events
+    were cut off, or the log was rolled back, however consistent what is left looks."""
+    largest = max(checker.trusted, default=0)
+    if largest > size:
+        checker.fail(
+            size,
+            f"the log holds {size} events but a trusted checkpoint covers {largest}: "
+            "events were removed (truncated or rolled back)",
+        )
+
+
+def _check_quorum(checker: _Checker, witnesses: list[witness.Verifier], quorum: int) -> None:
+    """The newest checkpoint must carry ``quorum`` cosignatures: witnesses refuse to cosign a
+    rolled-back or forked log, so a checkpoint without them is one they were not shown or
+    refused."""
+    if not quorum or not checker.checkpoints:
+        return
+    latest = checker.checkpoints[-1]
+    try:
+        names = checkpoint_cosigners(latest, witnesses)
+    except witness.FormatError as exc:
+        names, reason = [], f" ({exc})"
+    else:
+        reason = ""
+    if len(names) < quorum:
+        checker.fail(
+            None,
+            f"the latest checkpoint (tree size {latest.tree_size}) has {len(names)} of the "
+            f"{quorum} witness cosignatures required{reason}: witnesses refused it (a rollback "
+            "or fork) or were not asked",
+        )
+
+
+def audit_log_verify(
+    *,
+    trusted: list[witness.Checkpoint] | None = None,
+    witnesses: list[witness.Verifier] | None = None,
+    quorum: int = 0,
+) -> VerificationResult:
+    """Verify the log; ``trusted`` checkpoints (already verified) must be prefixes of it, and
+    with ``quorum`` the latest checkpoint must be cosigned by that many of ``witnesses``."""
     result = VerificationResult()
-    checker = _Checker(result)
+    checker = _Checker(result, trusted or [])
     result.checkpoints = len(checker.checkpoints)
     checker.check_signatures()
     checker.check_roots_at(0)
     complete = all(checker.add_leaf(row) for row in leaf_rows())
     result.tree_size = size = checker.tree.size
+    _check_trusted(checker, size)
+    _check_quorum(checker, witnesses or [], quorum)
     signed = max(checker.roots_due, default=0)
     if complete and signed > size:
         checker.fail(size, f"a checkpoint covers {signed} leaves but only {size} exist (deleted)")

@@ -318,6 +318,18 @@ AUDIT_LOG_ID = env_str("AUDIT_LOG_ID", "faceledger-dev")
 # Ed25519 private key (PEM). Required; local settings make a dev key once.
 AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "")
 AUDIT_SEAL_INTERVAL = env_float("AUDIT_SEAL_INTERVAL", 5.0)
+# Witnesses (C2SP tlog-witness) the sealer asks to cosign each new checkpoint: a comma-separated
+# list of "<witness vkey> <URL prefix of its add-checkpoint>". Checkpoints are C2SP signed notes
+# whose origin (and log key name) is AUDIT_LOG_ID: in production a schema-less URL such as
+# "faceledger.example/audit". A checkpoint is trusted once AUDIT_WITNESS_QUORUM of the
+# configured witnesses cosigned it (0: no cosignature required).
+AUDIT_WITNESSES = [
+    {"vkey": vkey, "url": url}
+    for vkey, _, url in (item.partition(" ") for item in env_list("AUDIT_WITNESSES", []))
+]
+AUDIT_WITNESS_QUORUM = env_int("AUDIT_WITNESS_QUORUM", 0)
+# Seconds per witness request: a slow or dead witness never holds the sealer up for longer.
+AUDIT_WITNESS_TIMEOUT = env_float("AUDIT_WITNESS_TIMEOUT", 3.0)
 CELERY_BEAT_SCHEDULE["audit-seal"] = {
     "task": "audit.tasks.audit_seal",
     "schedule": AUDIT_SEAL_INTERVAL,
