@@ -351,7 +351,7 @@ class NoteKey:
 def parse_vkey(text: str) -> NoteKey:
     """A signed-note verifier key: <name>+<hex key id>+<base64(type ‖ public key)>."""
     try:
-        name, hex_id, encoded = text.strip().split("+")
+        name, hex_id, encoded = text.strip().split("+", 2)
         material = base64.b64decode(encoded, validate=True)
         given = bytes.fromhex(hex_id)
     except ValueError as exc:

@@ -23,16 +23,24 @@ The module also holds the formats the service uses to sign and read them (signed
 and signature lines, tlog-checkpoint note text, cosignature/v1 messages, consistency proofs).
 """
 
+# ruff: noqa: E402 (the path fix below must run before the standard library imports)
 from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.realpath(__file__))
+if __name__ == "__main__" and sys.path and os.path.realpath(sys.path[0] or ".") == _HERE:
+    # Run as a script from inside the app: its folder (which holds an ``audit/selectors.py``)
+    # must not shadow the standard library's modules of the same name.
+    del sys.path[0]
 
 import argparse
 import base64
 import binascii
 import hashlib
 import json
-import os
 import struct
-import sys
 import tempfile
 import threading
 import time
@@ -102,7 +110,7 @@ def verifier_for(name: str, key: Ed25519PublicKey, sig_type: int = ED25519) -> V
 
 def parse_vkey(text: str) -> Verifier:
     """``<name>+<hex key id>+<base64(type ‖ public key)>`` (signed-note verifier key)."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # the base64 key may hold "+" too
     if len(parts) != 3:
         raise FormatError("a verifier key is <name>+<key id>+<base64 key>")
     name, hex_id, encoded = parts
