@@ -6,7 +6,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from audit import stores
+        from audit import checks, stores  # noqa: F401 (checks registers itself)
         from compliance_site import inventory
 
         inventory.register_all(stores.STORES)

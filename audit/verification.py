@@ -55,8 +55,8 @@ class _Checker:
     def __init__(self, result: VerificationResult, trusted: list[witness.Checkpoint]):
         self.result = result
         self.trusted: dict[int, list[witness.Checkpoint]] = {}
-        for checkpoint in trusted:
-            self.trusted.setdefault(checkpoint.size, []).append(checkpoint)
+        for kept in trusted:
+            self.trusted.setdefault(kept.size, []).append(kept)
         self.tree = CompactRange()
         self.levels: dict[int, bytearray] = {}
         self.checkpoints = list(AuditCheckpoint.objects.order_by("id"))

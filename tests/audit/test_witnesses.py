@@ -194,3 +194,30 @@ def test_a_restarted_witness_still_refuses_a_rollback(witnesses, alice):
         truncate_to(3)
         rolled = grow(alice, 1, start=50)
         assert cosigners(rolled) == []
+
+
+def test_the_transparency_page_says_who_cosigned_and_how_to_keep_a_checkpoint(
+    witnesses, alice, client
+):
+    grow(alice, 1)
+    page = client.get("/transparency/").content.decode()
+    assert "Cosigned by 2 of our 2 independent witnesses" in page
+    assert "--trusted-checkpoint checkpoint-today.txt" in page
+    assert all(w.vkey in page for w in witnesses)
+    chinese = client.get("/transparency/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "已获我们 2 个独立见证方中的 2 个联署" in chinese
+
+
+def test_a_bad_witness_setting_is_a_system_check_error():
+    from audit.checks import witness_problems
+
+    good = witness.Verifier(
+        "w.test/a", witness.COSIGNATURE_V1, witness.Ed25519PrivateKey.generate().public_key()
+    )
+    assert witness_problems([{"vkey": good.vkey, "url": "http://127.0.0.1:1"}], 1) == []
+    assert witness_problems([{"vkey": good.vkey, "url": "http://127.0.0.1:1"}], 2)
+    assert witness_problems([{"vkey": "nonsense", "url": "http://x"}], 0)
+    assert witness_problems([{"vkey": good.vkey, "url": ""}], 0)
+    with override_settings(AUDIT_WITNESSES=[{"vkey": "nonsense", "url": ""}]):
+        with pytest.raises(CommandError, match="audit.E001"):
+            call_command("check")
