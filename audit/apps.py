@@ -10,3 +10,9 @@ class AuditConfig(AppConfig):
         from compliance_site import inventory
 
         inventory.register_all(stores.STORES)
+
+        from django.db.models.signals import post_migrate
+
+        from audit.db_roles import grant_after_migrate
+
+        post_migrate.connect(grant_after_migrate, sender=self, dispatch_uid="audit-db-roles")

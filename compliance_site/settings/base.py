@@ -88,6 +88,10 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+# PostgreSQL: the role the web and worker processes connect as (their DATABASE_URL), when
+# migrations run as another, owning role (the migrate step's DATABASE_URL). After each migrate
+# it gets SELECT and INSERT on the audit tables and nothing more there (audit.db_roles).
+DATABASE_SERVICE_ROLE = env_str("DATABASE_SERVICE_ROLE", "")
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web server and the worker read while the other writes. secure_delete
     # overwrites deleted rows (off in some SQLite builds: an erased number would stay readable
