@@ -9,11 +9,12 @@ leaf hashes were rewritten to match (then the signed roots disagree).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from hashlib import sha256
 
 from django.conf import settings
 from django.db import connection
 
-from audit import signing, witness
+from audit import copy_rows, signing, witness
 from audit.leaves import leaf_bytes_from_row, leaf_hash
 from audit.merkle import CompactRange
 from audit.models import AuditCheckpoint, AuditEvent, AuditNode
@@ -83,18 +84,23 @@ class _Checker:
             previous = max(previous, checkpoint.tree_size)
 
     def add_leaf(self, row) -> bool:
-        """Rebuild one leaf. Goes on past a bad leaf (with the rebuilt hash) so that the
-        signed roots still narrow down where a consistent rewrite starts; stops at a gap."""
+        """Rebuild one leaf from a ``leaf_rows`` row."""
         index, stored, event_id, *columns = row
-        stored = bytes(stored)
+        leaf = None if event_id is None else leaf_bytes_from_row(index, columns)
+        return self.add_rebuilt(index, bytes(stored), leaf)
+
+    def add_rebuilt(self, index: int, stored: bytes, leaf: bytes | None) -> bool:
+        """Check one rebuilt leaf (None: its event is missing). Goes on past a bad leaf (with
+        the rebuilt hash) so that the signed roots still narrow down where a consistent rewrite
+        starts; stops at a gap."""
         if index != self.tree.size:
             self.fail(self.tree.size, "leaf missing (a gap in the indexes)")
             return False
-        if event_id is None:
+        if leaf is None:
             self.fail_leaf(index, "the event of this leaf is missing (deleted)")
             digest = stored
         else:
-            digest = leaf_hash(leaf_bytes_from_row(index, columns))
+            digest = leaf_hash(leaf)
             if digest != stored:
                 self.fail_leaf(
                     index,
@@ -132,8 +138,41 @@ class _Checker:
         if due and not self.root_failed:
             self.verified_size = size
 
+    def add_copied(self) -> bool:
+        """Every leaf, read with COPY (PostgreSQL); the fast path of ``add_leaf``."""
+        tree, levels, roots_due, trusted = self.tree, self.levels, self.roots_due, self.trusted
+        for index, stored_hex, leaf in copy_rows.leaves():
+            if index != tree.size or leaf is None:
+                if not self.add_rebuilt(index, bytes.fromhex(stored_hex), leaf):
+                    return False
+                continue
+            digest = sha256(b"\x00" + leaf).digest()
+            if digest.hex() != stored_hex:
+                self.fail_leaf(
+                    index,
+                    "the event does not match its leaf hash (modified, reordered or inserted)",
+                )
+            for level, _idx, node in tree.append(digest):
+                levels.setdefault(level, bytearray()).extend(node)
+            if tree.size in roots_due or tree.size in trusted:
+                self.check_roots_at(tree.size)
+        return True
+
+    def nodes_match_quickly(self) -> bool:
+        """PostgreSQL: each level's stored hashes in one query, compared with the rebuild; on a
+        mismatch ``check_nodes`` names the node."""
+        stored_levels = set(AuditNode.objects.values_list("level", flat=True).distinct())
+        for level in sorted(stored_levels | set(self.levels)):
+            expected = self.levels.get(level, bytearray())
+            count, end, hexes = copy_rows.node_level_hex(level)
+            if count != end or hexes != expected.hex():
+                return False
+        return True
+
     def check_nodes(self) -> None:
         """The stored subtree hashes that proofs are served from must match the rebuild."""
+        if connection.vendor == "postgresql" and self.nodes_match_quickly():
+            return
         stored_levels = AuditNode.objects.values_list("level", flat=True).distinct()
         for level in sorted(set(stored_levels) | set(self.levels)):
             expected = self.levels.get(level, bytearray())
@@ -216,7 +255,10 @@ def audit_log_verify(
     result.checkpoints = len(checker.checkpoints)
     checker.check_signatures()
     checker.check_roots_at(0)
-    complete = all(checker.add_leaf(row) for row in leaf_rows())
+    if connection.vendor == "postgresql":
+        complete = checker.add_copied()
+    else:
+        complete = all(checker.add_leaf(row) for row in leaf_rows())
     result.tree_size = size = checker.tree.size
     _check_trusted(checker, size)
     _check_quorum(checker, witnesses or [], quorum)
