@@ -9,7 +9,7 @@ exact template of ``audit.leaves`` (the time formatted by the database the way
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from django.db import connection
 
@@ -57,7 +57,7 @@ def copy_lines(sql: str, params=()) -> Iterator[str]:
                 yield rest.decode("utf-8")
 
 
-def leaves() -> Iterator[tuple[int, str, bytes | None]]:
+def leaves() -> Generator[tuple[int, str, bytes | None], None, None]:
     """(index, stored leaf hash in hex, rebuilt leaf bytes or None when the event is gone)."""
     for line in copy_lines(LEAVES_SQL):
         fields = line.split("\t")
@@ -69,16 +69,18 @@ def leaves() -> Iterator[tuple[int, str, bytes | None]]:
         (index, stored, _id, action, actor, data, object_id, object_type, purpose, request_id,
          subject, time) = fields  # fmt: skip
         if _NEEDS_ESCAPE.search(actor + object_id + object_type + purpose + request_id + subject):
-            actor, object_id, object_type = _s(actor), _s(object_id), _s(object_type)
-            purpose, request_id, subject = _s(purpose), _s(request_id), _s(subject)
+            leaf = (
+                f'{{"action":{action},"actor":{_s(actor)},"data":{data},"index":{index},'
+                f'"object_id":{_s(object_id)},"object_type":{_s(object_type)},'
+                f'"purpose":{_s(purpose)},"request_id":{_s(request_id)},'
+                f'"subject":{_s(subject)},"time":"{time}"}}'
+            )
         else:
-            actor, object_id, object_type = f'"{actor}"', f'"{object_id}"', f'"{object_type}"'
-            purpose, request_id, subject = f'"{purpose}"', f'"{request_id}"', f'"{subject}"'
-        leaf = (
-            f'{{"action":{action},"actor":{actor},"data":{data},"index":{index},'
-            f'"object_id":{object_id},"object_type":{object_type},"purpose":{purpose},'
-            f'"request_id":{request_id},"subject":{subject},"time":"{time}"}}'
-        )
+            leaf = (
+                f'{{"action":{action},"actor":"{actor}","data":{data},"index":{index},'
+                f'"object_id":"{object_id}","object_type":"{object_type}","purpose":"{purpose}",'
+                f'"request_id":"{request_id}","subject":"{subject}","time":"{time}"}}'
+            )
         yield int(index), stored, leaf.encode("utf-8")
 
 
