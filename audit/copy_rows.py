@@ -1,9 +1,9 @@
 """PostgreSQL: the log's leaves, events and tree nodes read with COPY, for verification.
 
 A million events through the ORM cost tens of seconds in row objects alone; COPY streams the
-same rows as text, and each leaf is rebuilt here straight from its event's columns with the
-exact template of ``audit.leaves`` (the time formatted by the database the way
-``leaves.format_time`` does; any string needing a JSON escape goes through ``leaves._s``).
+same rows as text, and each leaf is rebuilt from its event's stored columns by the database,
+with the exact template of ``audit.leaves`` (``LEAF_SQL``), so that Python only hashes.
+``tests/audit/test_verify_copy_path.py`` holds every kind of character to the same bytes.
 """
 
 from __future__ import annotations
@@ -13,14 +13,46 @@ from collections.abc import Generator, Iterator
 
 from django.db import connection
 
-from audit.leaves import _NEEDS_ESCAPE, _s
+# The time as ``leaves.format_time`` writes it, and each string as its JSON text: PostgreSQL's
+# to_json escapes exactly what JSON requires (", \ and control characters: \b \f \n \r \t
+# short, the rest \u00xx in lower case), as ``json.dumps(ensure_ascii=False)`` and RFC 8785 do.
+_TIME = "'\"' || to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || '\"'"
 
-# One row per leaf, in index order; the event's columns are NULL when its row is missing.
+
+def _json(column: str) -> str:
+    return f"to_json(e.{column})::text"
+
+
+# One row per leaf, in index order: the index, the stored leaf hash (hex), and the leaf rebuilt
+# from its event's stored columns with the template of ``audit.leaves`` (NULL when the event is
+# missing).
+LEAF_SQL = (
+    "'{\"action\":' || e.action || ',\"actor\":' || "
+    + _json("actor")
+    + ' || \',"data":\' || e.data_jcs || \',"index":\' || l."index"'
+    + " || ',\"object_id\":' || "
+    + _json("object_id")
+    + " || ',\"object_type\":' || "
+    + _json("object_type")
+    + " || ',\"purpose\":' || "
+    + _json("purpose")
+    + " || ',\"request_id\":' || "
+    + _json("request_id")
+    + " || ',\"subject\":' || "
+    + _json("subject")
+    + " || ',\"time\":' || "
+    + _TIME
+    + " || '}'"
+)
+_FROM = "FROM audit_auditleaf l LEFT JOIN audit_auditevent e ON e.id = l.event_id"
 LEAVES_SQL = (
-    "COPY (SELECT l.\"index\", encode(l.leaf_hash, 'hex'), e.id, e.action, e.actor, "
-    "e.data_jcs, e.object_id, e.object_type, e.purpose, e.request_id, e.subject, "
-    "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
-    "FROM audit_auditleaf l LEFT JOIN audit_auditevent e ON e.id = l.event_id "
+    f"COPY (SELECT l.\"index\", encode(l.leaf_hash, 'hex'), {LEAF_SQL} {_FROM} "
+    'ORDER BY l."index") TO STDOUT'
+)
+# The same rows as stored (the benchmark's baseline reads these).
+COLUMNS_SQL = (
+    'COPY (SELECT l."index", l.leaf_hash, e.id, e.action, e.actor, e.data_jcs, e.object_id, '
+    f"e.object_type, e.purpose, e.request_id, e.subject, e.time {_FROM} "
     'ORDER BY l."index") TO STDOUT'
 )
 _ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))")
@@ -60,38 +92,27 @@ def copy_lines(sql: str, params=()) -> Iterator[str]:
 def leaves() -> Generator[tuple[int, str, bytes | None], None, None]:
     """(index, stored leaf hash in hex, rebuilt leaf bytes or None when the event is gone)."""
     for line in copy_lines(LEAVES_SQL):
-        fields = line.split("\t")
-        if fields[2] == "\\N":
-            yield int(fields[0]), fields[1], None
-            continue
-        if "\\" in line:
-            fields = [_unescape(field) for field in fields]
-        (index, stored, _id, action, actor, data, object_id, object_type, purpose, request_id,
-         subject, time) = fields  # fmt: skip
-        if _NEEDS_ESCAPE.search(actor + object_id + object_type + purpose + request_id + subject):
-            leaf = (
-                f'{{"action":{action},"actor":{_s(actor)},"data":{data},"index":{index},'
-                f'"object_id":{_s(object_id)},"object_type":{_s(object_type)},'
-                f'"purpose":{_s(purpose)},"request_id":{_s(request_id)},'
-                f'"subject":{_s(subject)},"time":"{time}"}}'
-            )
+        index, stored, leaf = line.split("\t")
+        if leaf == "\\N":
+            yield int(index), stored, None
         else:
-            leaf = (
-                f'{{"action":{action},"actor":"{actor}","data":{data},"index":{index},'
-                f'"object_id":"{object_id}","object_type":"{object_type}","purpose":"{purpose}",'
-                f'"request_id":"{request_id}","subject":"{subject}","time":"{time}"}}'
-            )
-        yield int(index), stored, leaf.encode("utf-8")
+            yield int(index), stored, (_unescape(leaf) if "\\" in leaf else leaf).encode()
 
 
-def node_level_hex(level: int) -> tuple[int, int, str]:
-    """(count, largest idx + 1, every hash of the level in idx order as hex) of stored nodes."""
+def node_level(level: int) -> tuple[int, int, bytes]:
+    """(count, largest idx + 1, every hash of the level in idx order) of stored nodes."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), COALESCE(max(idx) + 1, 0), "
-            "COALESCE(string_agg(encode(hash, 'hex'), '' ORDER BY idx), '') "
+            "COALESCE(string_agg(hash, ''::bytea ORDER BY idx), ''::bytea) "
             "FROM audit_auditnode WHERE level = %s",
             [level],
         )
-        count, end, hexes = cursor.fetchone()
-    return count, end, hexes
+        count, end, hashes = cursor.fetchone()
+    return count, end, bytes(hashes)
+
+
+def node_top_level() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(max(level), 0) FROM audit_auditnode")
+        return int(cursor.fetchone()[0])

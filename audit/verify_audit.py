@@ -311,16 +311,31 @@ def _check_checkpoints(key, checkpoints: list, leaf_hashes: list[bytes], log_id:
     return previous
 
 
+def _leaf_index(line: bytes) -> int | None:
+    """The ``index`` of a leaf without parsing it all: in RFC 8785 order it is the member after
+    ``data``, and only strings follow it, in which a quote is always escaped, so its key is the
+    last ``,"index":`` of the line. A line that is not a genuine leaf fails its hash anyway;
+    None sends anything unusual through the JSON parser."""
+    at = line.rfind(b',"index":')
+    end = line.find(b",", at + 9)
+    digits = line[at + 9 : end]
+    if at < 0 or end < 0 or not digits.isdigit() or (len(digits) > 1 and digits[0] == 48):
+        return None
+    return int(digits)
+
+
 def _check_events(events: bytes, leaf_hashes: list[bytes], complete: bool) -> int:
     lines = events.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     last = -1
     for number, line in enumerate(lines, start=1):
-        try:
-            index = json.loads(line)["index"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise Invalid(f"events.jsonl line {number}: not an event object") from exc
+        index = _leaf_index(line)
+        if index is None:
+            try:
+                index = json.loads(line)["index"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise Invalid(f"events.jsonl line {number}: not an event object") from exc
         if not isinstance(index, int) or not last < index < len(leaf_hashes):
             raise Invalid(f"events.jsonl line {number}: index {index!r} out of order or range")
         if complete and index != last + 1:
