@@ -73,7 +73,7 @@ def _unescape(field: str) -> str:
     return _ESCAPE.sub(_unescape_match, field) if "\\" in field else field
 
 
-def copy_lines(sql: str, params=()) -> Iterator[str]:
+def copy_lines(sql: str, params=()) -> Generator[str, None, None]:
     """The lines a ``COPY … TO STDOUT`` query streams, decoded, without their newline."""
     with connection.cursor() as cursor:
         raw = cursor.cursor
@@ -89,27 +89,45 @@ def copy_lines(sql: str, params=()) -> Iterator[str]:
                 yield rest.decode("utf-8")
 
 
-def leaves() -> Generator[tuple[int, str, bytes | None], None, None]:
-    """(index, stored leaf hash in hex, rebuilt leaf bytes or None when the event is gone)."""
-    for line in copy_lines(LEAVES_SQL):
-        index, stored, leaf = line.split("\t")
-        if leaf == "\\N":
-            yield int(index), stored, None
-        else:
-            yield int(index), stored, (_unescape(leaf) if "\\" in leaf else leaf).encode()
+class Leaves:
+    """(stored leaf hash in hex, rebuilt leaf bytes or None when the event is gone) of every
+    leaf, in index order; ``last_index`` is the index of the last row read (-1 before any)."""
+
+    def __init__(self) -> None:
+        self.last_index = -1
+        self._lines = copy_lines(LEAVES_SQL)
+
+    def __iter__(self) -> Iterator[tuple[str, bytes | None]]:
+        line = ""
+        for line in self._lines:
+            _index, stored, leaf = line.split("\t")
+            if leaf == "\\N":
+                yield stored, None
+            else:
+                yield stored, (_unescape(leaf) if "\\" in leaf else leaf).encode()
+        if line:
+            self.last_index = int(line.split("\t", 1)[0])
+
+    def close(self) -> None:
+        self._lines.close()
+
+
+def leaves() -> Leaves:
+    return Leaves()
 
 
 def node_level(level: int) -> tuple[int, int, bytes]:
-    """(count, largest idx + 1, every hash of the level in idx order) of stored nodes."""
+    """(count, largest idx + 1, SHA-256 of every hash of the level in idx order) of the stored
+    nodes: the database concatenates and hashes, 32 bytes come back."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), COALESCE(max(idx) + 1, 0), "
-            "COALESCE(string_agg(hash, ''::bytea ORDER BY idx), ''::bytea) "
+            "sha256(COALESCE(string_agg(hash, ''::bytea ORDER BY idx), ''::bytea)) "
             "FROM audit_auditnode WHERE level = %s",
             [level],
         )
-        count, end, hashes = cursor.fetchone()
-    return count, end, bytes(hashes)
+        count, end, digest = cursor.fetchone()
+    return count, end, bytes(digest)
 
 
 def node_top_level() -> int:

@@ -155,8 +155,8 @@ class _Checker:
         due = set(self.roots_due) | set(self.trusted)
         stored: list[str] = []
         digests = bytearray()
-        for index, stored_hex, leaf in rows:
-            if index != size or leaf is None:
+        for stored_hex, leaf in rows:
+            if leaf is None:
                 return False
             digest = sha(b"\x00" + leaf).digest()
             stored.append(stored_hex)
@@ -178,7 +178,8 @@ class _Checker:
                 if self.root_failed or self.result.problems:
                     return False
         self.tree = CompactRange(size, stack)
-        return "".join(stored) == digests.hex()
+        # Rows come by unique index in order: they are 0..size-1 exactly when the last is.
+        return rows.last_index == size - 1 and "".join(stored) == digests.hex()
 
     def nodes_match_quickly(self) -> bool:
         """PostgreSQL: each level's stored hashes in one query, compared with the rebuild; on a
@@ -186,8 +187,8 @@ class _Checker:
         top = max(copy_rows.node_top_level(), max(self.levels, default=0))
         for level in range(1, top + 1):
             expected = self.levels.get(level, bytearray())
-            count, end, hashes = copy_rows.node_level(level)
-            if count != end or hashes != expected:
+            count, end, digest = copy_rows.node_level(level)
+            if count != end or digest != sha256(expected).digest():
                 return False
         return True
 
