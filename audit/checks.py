@@ -38,3 +38,19 @@ def check_witnesses(app_configs, **kwargs) -> list[Error]:
         Error(problem, hint='Each entry: "<witness vkey> <URL>".', id="audit.E001")
         for problem in witness_problems(settings.AUDIT_WITNESSES, settings.AUDIT_WITNESS_QUORUM)
     ]
+
+
+@register()
+def check_log_origin(app_configs, **kwargs) -> list[Error]:
+    """The log id is the checkpoints' C2SP origin and the name of the log's note key."""
+    try:
+        witness.check_key_name(settings.AUDIT_LOG_ID)
+    except witness.FormatError as exc:
+        return [
+            Error(
+                f"AUDIT_LOG_ID: {exc}",
+                hint='A schema-less URL naming this log, e.g. "faceledger.example/audit".',
+                id="audit.E002",
+            )
+        ]
+    return []

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
+from audit import verification
 from audit.actions import AuditAction
 from audit.services import audit_record, audit_seal
-from audit import verification
 from audit.verification import audit_log_verify
 
 pytestmark = pytest.mark.django_db

@@ -221,3 +221,9 @@ def test_a_bad_witness_setting_is_a_system_check_error():
     with override_settings(AUDIT_WITNESSES=[{"vkey": "nonsense", "url": ""}]):
         with pytest.raises(CommandError, match="audit.E001"):
             call_command("check")
+
+
+def test_a_log_id_that_cannot_name_a_note_key_is_a_system_check_error():
+    with override_settings(AUDIT_LOG_ID="faceledger audit+1"):
+        with pytest.raises(CommandError, match="audit.E002"):
+            call_command("check")
