@@ -440,7 +440,11 @@ def _handler(witness: Witness) -> type[BaseHTTPRequestHandler]:
             if urllib.parse.urlsplit(self.path).path.rstrip("/").split("/")[-1] != "add-checkpoint":
                 self._answer(404, "text/plain", b"not found\n")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            raw_length = self.headers.get("Content-Length") or "0"
+            if not raw_length.isdigit():
+                self._answer(400, "text/plain", b"a Content-Length is required\n")
+                return
+            length = int(raw_length)
             if length > 64 * 1024:
                 self._answer(413, "text/plain", b"request too large\n")
                 return

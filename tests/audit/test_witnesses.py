@@ -227,3 +227,16 @@ def test_a_log_id_that_cannot_name_a_note_key_is_a_system_check_error():
     with override_settings(AUDIT_LOG_ID="faceledger audit+1"):
         with pytest.raises(CommandError, match="audit.E002"):
             call_command("check")
+
+
+def test_the_witness_refuses_malformed_requests_with_a_4xx(witnesses):
+    url = witnesses[0].url + "/add-checkpoint"
+    assert witness.request(url, b"not a request", 5)[0] == 400
+    assert witness.request(url, b"old 01\n\nx\n", 5)[0] == 400
+    assert (
+        witness.request(url, b"old 0\n\nfaceledger-test\n1\nnot base64\n\n\xe2\x80\x94 x y\n", 5)[0]
+        == 400
+    )
+    assert witness.request(url, b"x" * (65 * 1024), 5)[0] == 413
+    assert witness.request(witnesses[0].url + "/elsewhere", b"", 5)[0] == 404
+    assert witness.request(witnesses[0].url + "/checkpoint?origin=nobody", None, 5)[0] == 404
