@@ -6,6 +6,7 @@ app_name = "audit-api"
 
 urlpatterns = [
     path("audit/checkpoint", apis.CheckpointApi.as_view(), name="checkpoint"),
+    path("audit/log/checkpoint", apis.CheckpointNoteApi.as_view(), name="checkpoint-note"),
     path("audit/public-key", apis.PublicKeyApi.as_view(), name="public-key"),
     path("audit/proof/inclusion", apis.InclusionProofApi.as_view(), name="inclusion-proof"),
     path("audit/proof/consistency", apis.ConsistencyProofApi.as_view(), name="consistency-proof"),

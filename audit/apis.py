@@ -76,6 +76,28 @@ class CheckpointApi(_PublicApi):
         return Response({**checkpoint.body(), "signature": checkpoint.signature})
 
 
+class CheckpointNoteApi(_PublicApi):
+    """The latest checkpoint as a C2SP signed note (tlog-checkpoint), with the log's signature
+    and every witness cosignature, as tools of the transparency-log ecosystem read it."""
+
+    @extend_schema(
+        operation_id="audit_checkpoint_note",
+        tags=["audit"],
+        summary="The latest checkpoint as a C2SP signed note, with witness cosignatures",
+        responses={
+            (200, "text/plain"): OpenApiTypes.STR,
+            **errors({404: ["not_found"]}, signed_in=False),
+        },
+    )
+    def get(self, request):
+        checkpoint = selectors.checkpoint_latest()
+        if checkpoint is None:
+            raise NotFound("No checkpoint has been issued yet.")
+        return HttpResponse(
+            selectors.checkpoint_note(checkpoint), content_type="text/plain; charset=utf-8"
+        )
+
+
 class PublicKeyApi(_PublicApi):
     @extend_schema(
         operation_id="audit_public_key",

@@ -6,7 +6,13 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from audit import stores
+        from audit import checks, stores  # noqa: F401 (checks registers itself)
         from compliance_site import inventory
 
         inventory.register_all(stores.STORES)
+
+        from django.db.models.signals import post_migrate
+
+        from audit.db_roles import grant_after_migrate
+
+        post_migrate.connect(grant_after_migrate, sender=self, dispatch_uid="audit-db-roles")

@@ -1,10 +1,11 @@
 """The audit log's tables.
 
-``AuditEvent``, ``AuditLeaf``, ``AuditNode`` and ``AuditCheckpoint`` are append-only: migration
-0002 installs database triggers that refuse UPDATE, DELETE and TRUNCATE on them. Events are
-written only by ``audit.services.audit_record``; leaves, nodes and checkpoints only by the sealer
-(``audit.services.audit_seal``). ``SubjectPseudonym`` is deliberately outside that set: erasure
-deletes a mapping row, and the log still verifies because it holds only the pseudonym.
+``AuditEvent``, ``AuditLeaf``, ``AuditNode``, ``AuditCheckpoint`` and ``AuditNoteSignature`` are
+append-only: migrations 0002 and 0003 install database triggers that refuse UPDATE, DELETE and
+TRUNCATE on them. Events are written only by ``audit.services.audit_record``; leaves, nodes,
+checkpoints and their note signatures only by the sealer (``audit.services.audit_seal``).
+``SubjectPseudonym`` is deliberately outside that set: erasure deletes a mapping row, and the
+log still verifies because it holds only the pseudonym.
 """
 
 from __future__ import annotations
@@ -124,6 +125,26 @@ class AuditCheckpoint(models.Model):
         }
 
 
+class AuditNoteSignature(models.Model):
+    """One signature line of a checkpoint's C2SP signed note (``audit.witness``): the log's own
+    (written with the checkpoint, ``cosigned_at`` empty) or a witness's cosignature/v1 (written
+    when the witness answers, with its timestamp). The note is the checkpoint's text
+    (``checkpoint_text``) followed by these lines, in id order."""
+
+    checkpoint = models.ForeignKey(
+        AuditCheckpoint, on_delete=models.PROTECT, related_name="note_signatures"
+    )
+    name = models.CharField(max_length=200)
+    line = models.TextField()
+    cosigned_at = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "audit note signature"
+
+    def __str__(self) -> str:
+        return f"signature by {self.name} on checkpoint {self.checkpoint_id}"
+
+
 class SubjectPseudonym(models.Model):
     """Subject id → random pseudonym. No foreign key: audit imports no other app, and erasure
     deletes this row while the log keeps only the pseudonym."""
@@ -140,4 +161,4 @@ class SubjectPseudonym(models.Model):
 
 
 # The tables the triggers protect, and that test flushes must leave alone.
-APPEND_ONLY_MODELS = (AuditEvent, AuditLeaf, AuditNode, AuditCheckpoint)
+APPEND_ONLY_MODELS = (AuditEvent, AuditLeaf, AuditNode, AuditCheckpoint, AuditNoteSignature)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.db import connection
 
-from audit import merkle
+from audit import merkle, witness
 from audit.actions import AuditAction
 from audit.leaves import as_utc, format_time
 from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditNode
@@ -19,6 +20,31 @@ class InvalidParameter(ApplicationError):
 
 def checkpoint_latest() -> AuditCheckpoint | None:
     return AuditCheckpoint.objects.order_by("-id").first()
+
+
+def checkpoint_text(checkpoint: AuditCheckpoint) -> bytes:
+    """The checkpoint as the text of a C2SP tlog-checkpoint note (origin, size, root)."""
+    return witness.checkpoint_text(
+        checkpoint.log_id, checkpoint.tree_size, bytes.fromhex(checkpoint.root_hash)
+    )
+
+
+def checkpoint_note(checkpoint: AuditCheckpoint) -> str:
+    """The signed note: its text, a blank line, the log's signature and every cosignature."""
+    lines = checkpoint.note_signatures.order_by("id").values_list("line", flat=True)
+    return checkpoint_text(checkpoint).decode() + "\n" + "".join(lines)
+
+
+def checkpoint_cosigners(
+    checkpoint: AuditCheckpoint, witnesses: list[witness.Verifier]
+) -> list[str]:
+    """The names of the given witnesses whose cosignature on the checkpoint verifies."""
+    text, signatures = witness.split_note(checkpoint_note(checkpoint))
+    return witness.cosigners(text, signatures, witnesses)
+
+
+def configured_witnesses() -> list[witness.Verifier]:
+    return [witness.parse_vkey(config["vkey"]) for config in settings.AUDIT_WITNESSES]
 
 
 def sealed_size() -> int:
@@ -90,7 +116,7 @@ def consistency_proof(*, first: int, second: int) -> dict:
 
 
 LEAF_ROW_CHUNK = 5000
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "time",
     "actor",
     "subject",
@@ -110,7 +136,7 @@ def _events_by_id(ids: list[int]) -> dict[int, tuple]:
     if not ids:
         return {}
     low, high = min(ids), max(ids)
-    events = AuditEvent.objects.values_list("id", *_EVENT_COLUMNS)
+    events = AuditEvent.objects.values_list("id", *EVENT_COLUMNS)
     if high - low < 2 * len(ids):
         events = events.filter(id__gte=low, id__lte=high)
     else:
@@ -131,7 +157,7 @@ def leaf_rows(start: int = 0, end: int | None = None):
     while start < end:
         chunk = list(leaves.filter(index__gte=start, index__lt=end)[:LEAF_ROW_CHUNK])
         events = _events_by_id([c[2] for c in chunk])
-        missing = (None,) * len(_EVENT_COLUMNS)
+        missing = (None,) * len(EVENT_COLUMNS)
         for index, digest, event_id in chunk:
             columns = events.get(event_id)
             yield (index, digest, event_id if columns else None, *(columns or missing))
@@ -160,7 +186,7 @@ def subject_events(pseudonym: str) -> list[dict]:
     rows = (
         AuditEvent.objects.filter(subject=pseudonym)
         .order_by("id")
-        .values_list("id", *_EVENT_COLUMNS, "leaf__index", "leaf__leaf_hash")
+        .values_list("id", *EVENT_COLUMNS, "leaf__index", "leaf__leaf_hash")
     )
     events = [_subject_event(row) for row in rows.iterator(chunk_size=2000)]
     events.sort(key=lambda e: (e["index"] is None, e["index"] or 0))
@@ -168,7 +194,7 @@ def subject_events(pseudonym: str) -> list[dict]:
 
 
 def _subject_event(row: tuple) -> dict:
-    columns = dict(zip(_EVENT_COLUMNS, row[1:10], strict=True))
+    columns = dict(zip(EVENT_COLUMNS, row[1:10], strict=True))
     index, digest = row[10], row[11]
     return {
         "action": columns["action"],

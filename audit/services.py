@@ -10,6 +10,7 @@ import hashlib
 import io
 import ipaddress
 import json
+import logging
 import re
 import secrets
 import unicodedata
@@ -26,12 +27,26 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from audit import merkle, signing
+from audit import merkle, signing, witness
 from audit.actions import AuditAction
-from audit.leaves import as_utc, format_time, jcs, leaf_bytes_for, leaf_bytes_from_row, leaf_hash
+from audit.leaves import as_utc, format_time, jcs, leaf_bytes_from_row, leaf_hash
 from audit.merkle import CompactRange
-from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditNode, SubjectPseudonym
-from audit.selectors import leaf_rows, tree_hashes
+from audit.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditLeaf,
+    AuditNode,
+    AuditNoteSignature,
+    SubjectPseudonym,
+)
+from audit.selectors import (
+    EVENT_COLUMNS,
+    checkpoint_note,
+    checkpoint_text,
+    consistency_proof,
+    leaf_rows,
+    tree_hashes,
+)
 from compliance_site import inventory, request_context
 from compliance_site.errors import ApplicationError
 
@@ -64,6 +79,8 @@ _MOBILE_TYPES = frozenset(
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 _MAX_STRING_FIELD = {"object_type": 64, "object_id": 128, "purpose": 64}
+
+logger = logging.getLogger(__name__)
 
 
 # --- pseudonyms ---------------------------------------------------------------------------------
@@ -402,13 +419,31 @@ def _seal_horizon() -> int:
         return int(cursor.fetchone()[0])
 
 
-def _unsealed_events(*, since_horizon: int, limit: int):
+def _unsealed_events(*, since_horizon: int, limit: int) -> list[tuple]:
+    """(id, then the leaf columns of ``selectors.leaf_rows``) of unsealed events, by id."""
     events = AuditEvent.objects.filter(leaf__isnull=True)
     if connection.vendor == "postgresql":
         events = events.filter(txid__gte=since_horizon)
     else:
         events = events.filter(id__gte=since_horizon)
-    return list(events.order_by("id")[:limit])
+    return list(events.order_by("id").values_list("id", *EVENT_COLUMNS)[:limit])
+
+
+def _append_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert many leaf or node rows: COPY on PostgreSQL (a seal's batch in one stream),
+    bulk INSERTs elsewhere."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        names = ", ".join(connection.ops.quote_name(c) for c in columns)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=2000
+    )
 
 
 def _tree_edge(size: int) -> CompactRange:
@@ -423,12 +458,28 @@ def _checkpoint_issue(*, tree_size: int, root: bytes, horizon: int) -> AuditChec
         "root_hash": root.hex(),
         "timestamp": format_time(timezone.now()),
     }
-    return AuditCheckpoint.objects.create(
+    checkpoint = AuditCheckpoint.objects.create(
         **body, signature=signing.sign_json(body), seal_horizon=horizon
     )
+    AuditNoteSignature.objects.create(
+        checkpoint=checkpoint,
+        name=settings.AUDIT_LOG_ID,
+        line=signing.sign_note(checkpoint_text(checkpoint)),
+    )
+    return checkpoint
 
 
 def audit_seal(*, limit: int = SEAL_BATCH_LIMIT) -> AuditCheckpoint | None:
+    """Seal (``_seal``), then, once the checkpoint is committed, ask the configured witnesses
+    to cosign it (``checkpoint_cosign``): a witness that is down or refuses never stops
+    sealing, it only leaves the checkpoint with fewer cosignatures."""
+    checkpoint = _seal(limit=limit)
+    if checkpoint is not None and settings.AUDIT_WITNESSES:
+        checkpoint_cosign(checkpoint=checkpoint)
+    return checkpoint
+
+
+def _seal(*, limit: int) -> AuditCheckpoint | None:
     """Give committed, unsealed events the next indexes, store their leaf hashes and the
     subtrees they complete, and sign a checkpoint. Returns it, or None when nothing was new.
 
@@ -453,17 +504,90 @@ def audit_seal(*, limit: int = SEAL_BATCH_LIMIT) -> AuditCheckpoint | None:
             return None
         size = previous.tree_size if previous else 0
         tree = _tree_edge(size)
-        leaves: list[AuditLeaf] = []
-        nodes: list[AuditNode] = []
-        for event in events:
-            digest = leaf_hash(leaf_bytes_for(event, tree.size))
-            leaves.append(AuditLeaf(index=tree.size, event_id=event.pk, leaf_hash=digest))
-            nodes.extend(AuditNode(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(digest))
-        AuditLeaf.objects.bulk_create(leaves, batch_size=2000)
-        AuditNode.objects.bulk_create(nodes, batch_size=2000)
+        leaves: list[tuple] = []
+        nodes: list[tuple] = []
+        for event_id, *columns in events:
+            digest = leaf_hash(leaf_bytes_from_row(tree.size, columns))
+            leaves.append((tree.size, event_id, digest))
+            nodes.extend(tree.append(digest))
+        _append_rows(AuditLeaf, ("index", "event_id", "leaf_hash"), leaves)
+        _append_rows(AuditNode, ("level", "idx", "hash"), nodes)
         # A truncated batch leaves events behind: keep looking from the old horizon.
         next_horizon = horizon if len(events) < limit else since
         return _checkpoint_issue(tree_size=tree.size, root=tree.root(), horizon=next_horizon)
+
+
+# --- witnesses ----------------------------------------------------------------------------------
+
+
+def _witness_old_size(name: str, newest: int) -> int:
+    """The size this witness last cosigned for us, as far as our own records go."""
+    last = (
+        AuditNoteSignature.objects.filter(name=name, cosigned_at__isnull=False)
+        .order_by("-checkpoint_id")
+        .values_list("checkpoint__tree_size", flat=True)
+        .first()
+    )
+    return last if last is not None and last <= newest else 0
+
+
+def _witness_ask(url: str, checkpoint: AuditCheckpoint, old: int, note: str) -> tuple[int, bytes]:
+    proof = [
+        bytes.fromhex(h) for h in consistency_proof(first=old, second=checkpoint.tree_size)["proof"]
+    ]
+    body = witness.add_checkpoint_body(old, proof, note)
+    return witness.request(
+        f"{url.rstrip('/')}/add-checkpoint", body, settings.AUDIT_WITNESS_TIMEOUT
+    )
+
+
+def _witness_cosignature(config: dict, checkpoint: AuditCheckpoint, note: str) -> str:
+    """One witness's cosignature line on ``note`` (tlog-witness add-checkpoint). When our
+    record of what it last cosigned is stale (409), retry once from the size it names."""
+    verifier = witness.parse_vkey(config["vkey"])
+    old = _witness_old_size(verifier.name, checkpoint.tree_size)
+    status, body = _witness_ask(config["url"], checkpoint, old, note)
+    if status == 409:
+        named = body.decode("ascii", "replace").strip()
+        if not named.isdigit() or int(named) > checkpoint.tree_size or int(named) == old:
+            raise witness.FormatError(f"refused (409): it cosigned size {named}")
+        status, body = _witness_ask(config["url"], checkpoint, int(named), note)
+    if status != 200:
+        raise witness.FormatError(f"refused ({status}): {body[:200]!r}")
+    text, _ = witness.split_note(note)
+    for line in body.decode("utf-8").splitlines(keepends=True):
+        signatures = [witness.parse_signature_line(line)]
+        if witness.cosigned_at(text, signatures, verifier) is not None:
+            return line
+    raise witness.FormatError("its answer holds no valid cosignature of its key")
+
+
+def checkpoint_cosign(*, checkpoint: AuditCheckpoint) -> list[str]:
+    """Ask every configured witness to cosign ``checkpoint``; store each valid cosignature.
+    Returns the names of the witnesses that cosigned. Failures are logged, never raised."""
+    note = checkpoint_note(checkpoint)
+    cosigned = []
+    for config in settings.AUDIT_WITNESSES:
+        try:
+            line = _witness_cosignature(config, checkpoint, note)
+        except (OSError, ValueError, LookupError) as exc:
+            logger.warning(
+                "witness %s did not cosign tree size %s: %s",
+                config.get("url"),
+                checkpoint.tree_size,
+                exc,
+            )
+            continue
+        sig = witness.parse_signature_line(line)
+        with transaction.atomic(durable=True):
+            AuditNoteSignature.objects.create(
+                checkpoint=checkpoint,
+                name=sig.name,
+                line=line,
+                cosigned_at=int.from_bytes(sig.signature[:8], "big"),
+            )
+        cosigned.append(sig.name)
+    return cosigned
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -530,10 +654,20 @@ def _export_events(
 
 
 def _export_checkpoints(size: int) -> bytes:
+    """Each checkpoint's JSON body and signature, and its C2SP signed note (``note``: the log's
+    signature line and the witnesses' cosignatures), when it has one."""
     rows = AuditCheckpoint.objects.filter(tree_size__lte=size).order_by("id")
-    return json.dumps(
-        [{**row.body(), "signature": row.signature} for row in rows], indent=1
-    ).encode()
+    lines: dict[int, list[str]] = {}
+    signatures = AuditNoteSignature.objects.filter(checkpoint__tree_size__lte=size).order_by("id")
+    for checkpoint_id, line in signatures.values_list("checkpoint_id", "line"):
+        lines.setdefault(checkpoint_id, []).append(line)
+    exported = []
+    for row in rows:
+        entry = {**row.body(), "signature": row.signature}
+        if row.pk in lines:
+            entry["note"] = checkpoint_text(row).decode() + "\n" + "".join(lines[row.pk])
+        exported.append(entry)
+    return json.dumps(exported, indent=1).encode()
 
 
 def _sha256_hex(data: bytes) -> str:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from audit import witness
 from audit.leaves import jcs
 
 
@@ -78,3 +79,16 @@ def verify(message: bytes, signature_b64: str, key: Ed25519PublicKey | None = No
 
 def verify_json(obj: dict, signature_b64: str, key: Ed25519PublicKey | None = None) -> bool:
     return verify(jcs(obj), signature_b64, key)
+
+
+# --- checkpoints as C2SP signed notes -----------------------------------------------------------
+
+
+def checkpoint_verifier() -> witness.Verifier:
+    """The log's note key: named by its origin (``AUDIT_LOG_ID``), as tlog-checkpoint expects."""
+    return witness.verifier_for(settings.AUDIT_LOG_ID, public_key())
+
+
+def sign_note(text: bytes) -> str:
+    """The log's signature line on a note text (c2sp.org/signed-note, Ed25519)."""
+    return witness.sign_note(text, settings.AUDIT_LOG_ID, _private_key())

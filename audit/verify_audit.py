@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Offline verifier for a Faceledger audit export. Needs Python 3.11+ and ``cryptography``.
 
-    python verify_audit.py [--public-key FILE | --fingerprint HEX] BUNDLE
+    python verify_audit.py [--public-key FILE | --fingerprint HEX]
+        [--trusted-checkpoint FILE]... [--witness VKEY... --quorum N] BUNDLE
 
 BUNDLE is the .zip, or a folder it was unpacked to. Pin the key: ``--public-key`` takes the PEM
 the service publishes (``/api/v1/audit/public-key``), ``--fingerprint`` the fingerprint shown
@@ -29,6 +30,15 @@ Checks, trusting only the (pinned) key:
    it (no comment). Bytes glued in front, a local entry the directory does not list (which
    ``jar`` and streaming unzippers extract), gaps and trailing bytes are refused; so are data
    descriptors, extra fields, zip64 and encryption, which the exporter never writes.
+6. with ``--trusted-checkpoint`` (a checkpoint you kept earlier: the C2SP signed note served at
+   ``/api/v1/audit/log/checkpoint``, signed by the log's key): that the log is at least that
+   large and its first events still hash to that root. A log cut short or rebuilt since is
+   refused, however consistent with itself it looks;
+7. with ``--witness`` keys (C2SP vkeys) and ``--quorum N``: that the latest checkpoint carries
+   valid cosignature/v1 lines from at least N of those witnesses, which refuse to cosign a log
+   that was rolled back or forked.
+The note formats (signed-note, tlog-checkpoint, tlog-cosignature) are read here with their own
+few lines of code, so that this file stays self-contained.
 Exit status 0 when everything holds, 1 with the first problem otherwise, 2 for a usage error.
 """
 
@@ -43,6 +53,7 @@ import struct
 import sys
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -300,16 +311,31 @@ def _check_checkpoints(key, checkpoints: list, leaf_hashes: list[bytes], log_id:
     return previous
 
 
+def _leaf_index(line: bytes) -> int | None:
+    """The ``index`` of a leaf without parsing it all: in RFC 8785 order it is the member after
+    ``data``, and only strings follow it, in which a quote is always escaped, so its key is the
+    last ``,"index":`` of the line. A line that is not a genuine leaf fails its hash anyway;
+    None sends anything unusual through the JSON parser."""
+    at = line.rfind(b',"index":')
+    end = line.find(b",", at + 9)
+    digits = line[at + 9 : end]
+    if at < 0 or end < 0 or not digits.isdigit() or (len(digits) > 1 and digits[0] == 48):
+        return None
+    return int(digits)
+
+
 def _check_events(events: bytes, leaf_hashes: list[bytes], complete: bool) -> int:
     lines = events.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     last = -1
     for number, line in enumerate(lines, start=1):
-        try:
-            index = json.loads(line)["index"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise Invalid(f"events.jsonl line {number}: not an event object") from exc
+        index = _leaf_index(line)
+        if index is None:
+            try:
+                index = json.loads(line)["index"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise Invalid(f"events.jsonl line {number}: not an event object") from exc
         if not isinstance(index, int) or not last < index < len(leaf_hashes):
             raise Invalid(f"events.jsonl line {number}: index {index!r} out of order or range")
         if complete and index != last + 1:
@@ -320,6 +346,117 @@ def _check_events(events: bytes, leaf_hashes: list[bytes], complete: bool) -> in
     if complete and last + 1 != len(leaf_hashes):
         raise Invalid(f"first bad index {last + 1}: missing from a complete export")
     return len(lines)
+
+
+# --- C2SP signed notes: checkpoints and cosignatures --------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoteKey:
+    name: str
+    sig_type: int  # 0x01 Ed25519 note signature, 0x04 cosignature/v1
+    key: Ed25519PublicKey
+
+    @property
+    def key_id(self) -> bytes:
+        raw = self.key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return _sha256(self.name.encode() + b"\n" + bytes([self.sig_type]) + raw)[:4]
+
+
+def parse_vkey(text: str) -> NoteKey:
+    """A signed-note verifier key: <name>+<hex key id>+<base64(type ‖ public key)>."""
+    try:
+        name, hex_id, encoded = text.strip().split("+", 2)
+        material = base64.b64decode(encoded, validate=True)
+        given = bytes.fromhex(hex_id)
+    except ValueError as exc:
+        raise Invalid(f"not a verifier key: {text!r}") from exc
+    if len(material) != 33 or material[0] not in (1, 4):
+        raise Invalid(f"not an Ed25519 or cosignature/v1 verifier key: {text!r}")
+    key = NoteKey(name, material[0], Ed25519PublicKey.from_public_bytes(material[1:]))
+    if key.key_id != given:
+        raise Invalid(f"the key id of {name} does not match its key")
+    return key
+
+
+def split_note(note: str) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """(note text, [(key name, key id ‖ signature)]) of a signed note."""
+    cut = note.rfind("\n\n")
+    if cut < 0 or not note.endswith("\n") or any(ord(c) < 32 and c != "\n" for c in note):
+        raise Invalid("not a signed note (text, a blank line, signature lines)")
+    signatures = []
+    for line in note[cut + 2 :].splitlines():
+        name, _, encoded = line.removeprefix("\u2014 ").partition(" ")
+        if not line.startswith("\u2014 ") or not encoded:
+            raise Invalid(f"not a note signature line: {line!r}")
+        try:
+            signatures.append((name, base64.b64decode(encoded, validate=True)))
+        except ValueError as exc:
+            raise Invalid(f"not a note signature line: {line!r}") from exc
+    return note[: cut + 1].encode(), signatures
+
+
+def note_verified(text: bytes, signatures, key: NoteKey) -> bool:
+    """A valid signature line of ``key``: Ed25519 over the text, or cosignature/v1 over
+    "cosignature/v1\\ntime <t>\\n" and the text."""
+    for name, blob in signatures:
+        if name != key.name or blob[:4] != key.key_id:
+            continue
+        if key.sig_type == 1:
+            message, signature = text, blob[4:]
+        elif len(blob) == 4 + 8 + 64:
+            stamp = int.from_bytes(blob[4:12], "big")
+            message, signature = b"cosignature/v1\ntime %d\n" % stamp + text, blob[12:]
+        else:
+            continue
+        try:
+            key.key.verify(signature, message)
+            return True
+        except InvalidSignature:
+            continue
+    return False
+
+
+def read_checkpoint(note: str, log_key: NoteKey) -> tuple[int, bytes, bytes, list]:
+    """(size, root, text, signatures) of a checkpoint note signed by ``log_key``."""
+    text, signatures = split_note(note)
+    lines = text.decode("utf-8").split("\n")
+    if len(lines) < 4 or lines[0] != log_key.name or not lines[1].isdigit():
+        raise Invalid(f"not a checkpoint of log {log_key.name!r}")
+    if not note_verified(text, signatures, log_key):
+        raise Invalid("the checkpoint is not signed by the log's key")
+    root = base64.b64decode(lines[2], validate=True)
+    return int(lines[1]), root, text, signatures
+
+
+def _check_trusted(note: str, log_key: NoteKey, leaf_hashes: list[bytes]) -> int:
+    size, root, _, _ = read_checkpoint(note, log_key)
+    if size > len(leaf_hashes):
+        raise Invalid(
+            f"the log holds {len(leaf_hashes)} events but the trusted checkpoint covers {size}: "
+            "events were removed (truncated or rolled back)"
+        )
+    if merkle_roots(leaf_hashes, {size})[size] != root:
+        raise Invalid(
+            f"the log is not consistent with the trusted checkpoint of tree size {size}: its "
+            "first events were rewritten (a fork)"
+        )
+    return size
+
+
+def _check_quorum(
+    checkpoints: list, log_key: NoteKey, witnesses: list[NoteKey], quorum: int
+) -> int:
+    if not checkpoints or "note" not in checkpoints[-1]:
+        raise Invalid("the latest checkpoint has no signed note, so no cosignatures")
+    _, _, text, signatures = read_checkpoint(checkpoints[-1]["note"], log_key)
+    found = sum(note_verified(text, signatures, w) for w in witnesses)
+    if found < quorum:
+        raise Invalid(
+            f"the latest checkpoint has {found} of the {quorum} witness cosignatures required: "
+            "witnesses refused it (a rollback or fork) or were not asked"
+        )
+    return found
 
 
 def fingerprint(key: Ed25519PublicKey) -> str:
@@ -351,7 +488,16 @@ def _bundle_key(pem: bytes, pinned: str | None) -> tuple[Ed25519PublicKey, str]:
     return key, f"key pinned: sha256:{found} (Ed25519), the key you gave"
 
 
-def verify(path: Path, pinned: str | None = None) -> str:
+@dataclass(frozen=True)
+class Trust:
+    """What the auditor brings: checkpoint notes kept earlier, witness keys and a quorum."""
+
+    checkpoints: tuple[str, ...] = ()
+    witnesses: tuple[NoteKey, ...] = ()
+    quorum: int = 0
+
+
+def verify(path: Path, pinned: str | None = None, trust: Trust = Trust()) -> str:  # noqa: B008
     """Check the bundle; ``pinned`` is the expected key's fingerprint (hex, lower case)."""
     entries = _entries(path)
     missing = [name for name in FILES if name not in entries]
@@ -375,6 +521,13 @@ def verify(path: Path, pinned: str | None = None) -> str:
     count = _check_events(files["events.jsonl"], leaf_hashes, manifest["complete"])
     if count != manifest["events"]:
         raise Invalid(f"events.jsonl has {count} events, the manifest says {manifest['events']}")
+    log_key = NoteKey(manifest["log_id"], 1, key)
+    remembered = [_check_trusted(note, log_key, leaf_hashes) for note in trust.checkpoints]
+    if remembered:
+        key_line += f"\nextends the trusted checkpoints of tree sizes {remembered}"
+    if trust.quorum:
+        found = _check_quorum(checkpoints, log_key, list(trust.witnesses), trust.quorum)
+        key_line += f"\nlatest checkpoint cosigned by {found} witnesses (quorum {trust.quorum})"
     return (
         f"OK: log {manifest['log_id']}, {count} events verified against "
         f"{len(checkpoints)} checkpoints (tree size {signed_size}); {len(files)} files match "
@@ -401,6 +554,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HEX",
         help="SHA-256 of the raw Ed25519 public key, hex",
     )
+    parser.add_argument(
+        "--trusted-checkpoint",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a checkpoint note you kept (repeatable); the log must extend it",
+    )
+    parser.add_argument(
+        "--witness", action="append", default=[], metavar="VKEY", help="a witness's vkey"
+    )
+    parser.add_argument(
+        "--quorum", type=int, default=0, help="witness cosignatures the latest checkpoint needs"
+    )
     parser.add_argument("bundle", type=Path, help="the export (.zip) or its unpacked folder")
     return parser
 
@@ -415,7 +582,17 @@ def main(argv: list[str]) -> int:
         except (Invalid, OSError) as exc:
             parser.error(f"--public-key: {exc}")
     try:
-        print(verify(args.bundle, pinned))
+        trust = Trust(
+            tuple(p.read_text(encoding="utf-8") for p in args.trusted_checkpoint),
+            tuple(parse_vkey(v) for v in args.witness),
+            args.quorum,
+        )
+    except (Invalid, OSError, UnicodeDecodeError) as exc:
+        parser.error(f"--trusted-checkpoint or --witness: {exc}")
+    if args.quorum > len(args.witness):
+        parser.error("--quorum is larger than the number of --witness keys")
+    try:
+        print(verify(args.bundle, pinned, trust))
     except (Invalid, OSError, ValueError, KeyError, TypeError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

@@ -35,10 +35,17 @@ def auditor_view(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def transparency_view(request: HttpRequest) -> HttpResponse:
-    """Public: the latest checkpoint, the public key, how to verify, the verifier, and whether
+    """Public: the latest checkpoint and who cosigned it, the public key, how to keep a
+    checkpoint and check the log against it later, how to verify, the verifier, and whether
     swap outputs carry C2PA Content Credentials (if not, the operator's stated reason)."""
+    checkpoint = selectors.checkpoint_latest()
+    witnesses = selectors.configured_witnesses()
     context = {
-        "checkpoint": selectors.checkpoint_latest(),
+        "checkpoint": checkpoint,
+        "cosigners": selectors.checkpoint_cosigners(checkpoint, witnesses) if checkpoint else [],
+        "witnesses": witnesses,
+        "quorum": settings.AUDIT_WITNESS_QUORUM,
+        "log_vkey": signing.checkpoint_verifier().vkey,
         "public_key": signing.public_key_pem(),
         "fingerprint": signing.public_key_fingerprint(),
         "verifier_sha256": verifier_sha256(),

@@ -88,6 +88,10 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+# PostgreSQL: the role the web and worker processes connect as (their DATABASE_URL), when
+# migrations run as another, owning role (the migrate step's DATABASE_URL). After each migrate
+# it gets SELECT and INSERT on the audit tables and nothing more there (audit.db_roles).
+DATABASE_SERVICE_ROLE = env_str("DATABASE_SERVICE_ROLE", "")
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web server and the worker read while the other writes. secure_delete
     # overwrites deleted rows (off in some SQLite builds: an erased number would stay readable
@@ -318,6 +322,18 @@ AUDIT_LOG_ID = env_str("AUDIT_LOG_ID", "faceledger-dev")
 # Ed25519 private key (PEM). Required; local settings make a dev key once.
 AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "")
 AUDIT_SEAL_INTERVAL = env_float("AUDIT_SEAL_INTERVAL", 5.0)
+# Witnesses (C2SP tlog-witness) the sealer asks to cosign each new checkpoint: a comma-separated
+# list of "<witness vkey> <URL prefix of its add-checkpoint>". Checkpoints are C2SP signed notes
+# whose origin (and log key name) is AUDIT_LOG_ID: in production a schema-less URL such as
+# "faceledger.example/audit". A checkpoint is trusted once AUDIT_WITNESS_QUORUM of the
+# configured witnesses cosigned it (0: no cosignature required).
+AUDIT_WITNESSES = [
+    {"vkey": vkey, "url": url}
+    for vkey, _, url in (item.partition(" ") for item in env_list("AUDIT_WITNESSES", []))
+]
+AUDIT_WITNESS_QUORUM = env_int("AUDIT_WITNESS_QUORUM", 0)
+# Seconds per witness request: a slow or dead witness never holds the sealer up for longer.
+AUDIT_WITNESS_TIMEOUT = env_float("AUDIT_WITNESS_TIMEOUT", 3.0)
 CELERY_BEAT_SCHEDULE["audit-seal"] = {
     "task": "audit.tasks.audit_seal",
     "schedule": AUDIT_SEAL_INTERVAL,

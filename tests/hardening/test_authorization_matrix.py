@@ -47,6 +47,7 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     "api-health": ("GET", {}, every(200)),
     "api-docs": ("GET", {}, every(200)),
     "audit-api:checkpoint": ("GET", {}, every(200)),
+    "audit-api:checkpoint-note": ("GET", {}, every(200)),
     "audit-api:public-key": ("GET", {}, every(200)),
     "audit-api:inclusion-proof": ("GET", {}, every(400)),
     "audit-api:consistency-proof": ("GET", {}, every(400)),

@@ -140,6 +140,7 @@ def test_anonymous_api_calls_are_limited_per_address(client, settings):
         "/api/v1/audit/proof/inclusion?index=0&tree_size=1",
         "/api/v1/audit/proof/consistency?first=1&second=1",
         "/api/v1/audit/checkpoint",
+        "/api/v1/audit/log/checkpoint",
         "/api/v1/purposes",
     ],
 )
