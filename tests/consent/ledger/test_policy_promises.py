@@ -62,7 +62,7 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
             "on-screen prompts (turn your head, blink).",
             "我们采集的内容：一张您的面部照片，以及一段您按屏幕提示（转头、眨眼）完成动作的短视频。",
             (
-                CAPTURE_API + "test_a_challenge_is_two_distinct_random_steps_valid_two_minutes",
+                CAPTURE_API + "test_a_challenge_is_four_timed_random_actions_valid_two_minutes",
                 CAPTURE_API + "test_a_live_capture_is_stored_and_answered_201",
             ),
         ),
