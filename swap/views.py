@@ -41,6 +41,10 @@ from swap.throttles import withdrawal_attempt_check
 JOB_ERRORS = {
     "no_target_face": gettext_lazy("No face was found in the template."),
     "no_source_face": gettext_lazy("No face was found in your capture."),
+    "face_turned_away": gettext_lazy("The face in the template is turned too far from the camera."),
+    "source_turned_away": gettext_lazy(
+        "Your face is turned too far from the camera in your capture."
+    ),
     "corrupt_image": gettext_lazy("The template cannot be read."),
     "corrupt_video": gettext_lazy("The template cannot be read."),
     "template_unreadable": gettext_lazy("The template cannot be read."),
