@@ -112,8 +112,13 @@ class FaceTracker:
 
     Landmarks of a face that keeps still jitter by a pixel or two from frame to frame (the
     predictor follows the detector's box), which makes a swapped face shimmer. A tracked face's
-    landmarks are therefore smoothed, the more the slower they move (``steady``: the share of
-    the face's size under which movement counts as jitter; fast moves pass unsmoothed)."""
+    landmarks therefore go through a One-Euro filter (Casiez, Roussel and Vogel, CHI 2012): a
+    low-pass whose cut-off rises with the face's speed, so a still face is held steady and a
+    fast move is followed at once. Units are frames and face sizes: ``min_cutoff`` (cycles per
+    frame) is the cut-off of a still face, ``beta`` how fast it opens with speed (face sizes
+    per frame). Unlike the paper's, the cut-off opens with the square of the speed: a pixel of
+    jitter hardly opens it, a jump opens it wide. One filter for all 68 points, so the face's
+    shape is never smeared."""
 
     def __init__(
         self,
@@ -121,14 +126,17 @@ class FaceTracker:
         *,
         reach: float = 0.5,
         detect_width: int = 200,
-        steady: float = 0.04,
+        min_cutoff: float = 0.01,
+        beta: float = 200.0,
     ):
         self.analyser = analyser
         self.reach = reach
         self.detect_width = detect_width
-        self.steady = steady
+        self.min_cutoff = min_cutoff
+        self.beta = beta
         self.box: tuple[int, int, int, int] | None = None
         self.landmarks: np.ndarray | None = None
+        self.velocity: np.ndarray | None = None
 
     def find(self, frame: np.ndarray) -> Face | None:
         face = self._near_last(frame, self.box) if self.box else None
@@ -139,16 +147,23 @@ class FaceTracker:
             face = faces[0] if faces else None
         self.box = face.box if face else None
         self.landmarks = face.landmarks if face else None
+        if face is None:
+            self.velocity = None
         return face
 
     def _smoothed(self, face: Face) -> Face:
         if face.landmarks is None or self.landmarks is None:
             return face
         size = float(np.ptp(face.landmarks, axis=0).max()) or 1.0
-        speed = float(np.median(np.linalg.norm(face.landmarks - self.landmarks, axis=1)))
-        # alpha 1 takes the new landmarks as they are; a small alpha mostly keeps the old ones.
-        alpha = float(np.clip(speed / (self.steady * size), 0.25, 1.0))
-        landmarks = (self.landmarks + alpha * (face.landmarks - self.landmarks)).astype(np.float32)
+        step = face.landmarks - self.landmarks
+        # The speed is itself smoothed (cut-off 1 cycle per frame) so one noisy frame does
+        # not open the filter.
+        velocity = step if self.velocity is None else self.velocity
+        velocity = velocity + _alpha(1.0) * (step - velocity)
+        self.velocity = velocity
+        speed = float(np.median(np.linalg.norm(velocity, axis=1))) / size
+        alpha = _alpha(self.min_cutoff + self.beta * speed**2)
+        landmarks = (self.landmarks + alpha * step).astype(np.float32)
         return replace(face, landmarks=landmarks, kps=keypoints_from_68(landmarks))
 
     def _near_last(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> Face | None:
@@ -167,6 +182,11 @@ class FaceTracker:
         centre = np.array([(x0 + x1) / 2 - cx0, (y0 + y1) / 2 - cy0]) * scale
         nearest = min(faces, key=lambda f: np.linalg.norm(_centre(f) - centre))
         return _moved(nearest, 1 / scale, cx0, cy0)
+
+
+def _alpha(cutoff: float) -> float:
+    """The weight of a new sample in a one-pole low-pass of ``cutoff`` cycles per frame."""
+    return 1.0 / (1.0 + 1.0 / (2 * np.pi * cutoff))
 
 
 def _centre(face: Face) -> np.ndarray:
