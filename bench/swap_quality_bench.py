@@ -19,6 +19,12 @@ and embedded, then compared with the source's and the original target's embeddin
   original clip, averaged over the clips (target <= 1.2). A still face is the hard case: its
   own frames barely change, so any shimmer of the swap shows.
 
+- ``swap.watermark_survival_<transform>``: share of marked outputs whose job id is still read
+  after JPEG quality 70, a resize to 50 %, a 10 % crop (5 % off each side), and, for clips
+  made by ``swap_video``, an H.264 re-encode at 400 kbit/s (target >= 0.95 each).
+- ``swap.watermark_psnr``: the lowest PSNR of a marked still against the unmarked result
+  (target >= 40 dB).
+
 A contact sheet is written next to the figures (``swap_quality_sheet.png``): sources down the
 side, targets along the top, each cell the result with its distances to the source (s) and to
 the original target (t), green when it is closer to the source.
@@ -26,19 +32,22 @@ the original target (t), green when it is closer to the source.
 
 from __future__ import annotations
 
+import io
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import av  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from biometrics.analysis import Face, get_analyser  # noqa: E402
-from swap.engines import get_engine  # noqa: E402
-from swap.engines.video import FaceTracker  # noqa: E402
+from swap.engines import get_engine, watermark  # noqa: E402
+from swap.engines.video import FaceTracker, read_video_mark, swap_video  # noqa: E402
 from tests.biometrics import synth  # noqa: E402
 
 try:  # the shared results file, when the benchmark helpers are there
@@ -193,6 +202,14 @@ def contact_sheet(people: list[Person], rows, threshold: float) -> np.ndarray:
 # ---------------------------------------------------------------- flicker
 
 
+FLICKER_PLAN = [
+    ("astronaut", "hanks"),
+    ("astronaut", "t1-2"),
+    ("hanks", "astronaut"),
+    ("hanks", "t1-4"),
+]
+
+
 def clip_frames(person: Person, turn: bool) -> tuple[list[np.ndarray], np.ndarray]:
     """A face held still, or turning slowly, with a hand-held wobble of a pixel; and the face
     region's mask in frame 0."""
@@ -254,6 +271,78 @@ def flicker_ratio(people: list[Person], engine, analyser) -> tuple[float, float,
     return float(np.mean(ratios)), float(max(still)), "\n".join(lines)
 
 
+# ---------------------------------------------------------------- the watermark
+
+
+def _jpeg70(image: np.ndarray) -> np.ndarray:
+    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 70])[1]
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def _half(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    return cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+
+
+def _crop10(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    return np.ascontiguousarray(image[h // 20 : h - h // 20, w // 20 : w - w // 20])
+
+
+STILL_TRANSFORMS = {"jpeg70": _jpeg70, "resize50": _half, "crop10": _crop10}
+
+
+def watermark_stills(rows) -> tuple[dict[str, float], float]:
+    """Every swap result marked with an id of its own, then transformed and read."""
+    kept = dict.fromkeys(STILL_TRANSFORMS, 0)
+    worst_psnr = float("inf")
+    for result, _ in rows.values():
+        job_id = str(uuid.uuid4())
+        marked = watermark.embed(result, job_id)
+        worst_psnr = min(worst_psnr, watermark.psnr(result, marked))
+        for name, transform in STILL_TRANSFORMS.items():
+            kept[name] += watermark.read(transform(marked)) == watermark.mark_of(job_id)
+    return {name: count / len(rows) for name, count in kept.items()}, worst_psnr
+
+
+def reencode(data: bytes, bitrate: int = 400_000) -> bytes:
+    """The clip through H.264 again at a lower bitrate, as a messaging app does."""
+    buffer = io.BytesIO()
+    with av.open(io.BytesIO(data)) as source, av.open(buffer, "w", format="mp4") as out:
+        stream = None
+        for frame in source.decode(video=0):
+            if stream is None:
+                stream = out.add_stream("libx264", rate=CLIP_FPS)
+                stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "yuv420p"
+                stream.bit_rate = bitrate
+            out.mux(stream.encode(frame.reformat(format="yuv420p")))
+        out.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def watermark_clips(people: list[Person], engine, analyser) -> float:
+    """Clips made by ``swap_video``, re-encoded at 400 kbit/s, read."""
+    by_name = {p.name: p for p in people}
+    kept = total = 0
+    for target_name, source_name in FLICKER_PLAN:
+        frames, _ = clip_frames(by_name[target_name], False)
+        job_id = str(uuid.uuid4())
+        source = by_name[source_name]
+        made = swap_video(
+            source.image,
+            source.face,
+            synth.encode(frames, fps=CLIP_FPS),
+            engine,
+            analyser,
+            job_id=job_id,
+            on_progress=lambda _: None,
+            should_stop=lambda: False,
+        )
+        kept += read_video_mark(reencode(made)) == watermark.mark_of(job_id)
+        total += 1
+    return kept / total
+
+
 def measure() -> dict[str, tuple[float, str, float | None, str]]:
     analyser, engine = get_analyser(), get_engine()
     threshold = analyser.embedding_threshold
@@ -266,7 +355,14 @@ def measure() -> dict[str, tuple[float, str, float | None, str]]:
     print(f"contact sheet: {SHEET.relative_to(ROOT)}")
     flicker, worst_still, lines = flicker_ratio(people, engine, analyser)
     print(lines)
+    survival, worst_psnr = watermark_stills(rows)
+    survival["h264"] = watermark_clips(people, engine, analyser)
+    print(f"watermark: {survival}, PSNR ≥ {worst_psnr:.1f} dB")
     pairs = f"{len(rows)} ordered pairs of {len(people)} real faces"
+    marks = {
+        f"swap.watermark_survival_{name}": (share, "share", None, "≥ 0.95 id read after it")
+        for name, share in survival.items()
+    }
     return {
         "swap.identity_gain": (gain, "share", None, f"≥ 0.9 closer to source; {pairs}"),
         "swap.identity_match": (match, "share", None, f"≥ 0.6 under {threshold}; {pairs}"),
@@ -277,6 +373,8 @@ def measure() -> dict[str, tuple[float, str, float | None, str]]:
             None,
             "informational: worst clip of a face held still",
         ),
+        "swap.watermark_psnr": (worst_psnr, "dB", None, "≥ 40 dB, worst marked still"),
+        **marks,
     }
 
 

@@ -32,6 +32,7 @@ from biometrics.analysis import (
     sniff_video,
 )
 
+from . import watermark
 from .base import SwapEngine
 from .content_credentials import C2paCredentials, c2pa_sign
 from .errors import TURNED_AWAY, SwapCancelled, SwapError
@@ -88,9 +89,9 @@ def swap_image(
     moment = _now(created)
     # mutant: skip burn_label — tests/swap/test_jobs_api.py
     #   test_a_still_is_swapped_into_a_labelled_encrypted_result_with_its_job_id
-    png = png_with_provenance(
-        burn_label(swapped), job_id=job_id, engine=engine.name, created=moment
-    )
+    # The invisible mark first, then the label over it: the label stays crisp.
+    marked = watermark.embed(swapped, job_id)
+    png = png_with_provenance(burn_label(marked), job_id=job_id, engine=engine.name, created=moment)
     if c2pa_credentials is None:
         return png
     fields = provenance_fields(job_id=job_id, engine=engine.name, created=moment)
@@ -223,6 +224,7 @@ class _Job:
     should_stop: Callable[[], bool]
     limits: VideoLimits
     expected_frames: int
+    job_id: str
     frames: int = 0
     swapped: int = 0
     percent: int = 0
@@ -313,6 +315,7 @@ def _transcode(
         should_stop=should_stop,
         limits=limits,
         expected_frames=_expected_frames(source, video, limits),
+        job_id=fields["job_id"],
     )
     buffer = io.BytesIO()
     # +faststart needs a file it can reopen; mp4.faststart does that move in memory instead.
@@ -447,7 +450,7 @@ def _one_frame(job: _Job, frame: av.VideoFrame, output, stream) -> None:
             # A head turned away for a moment: the frame passes, labelled, as one without a face.
     # mutant: skip burn_label — tests/swap/test_jobs_api.py
     #   test_a_clip_is_swapped_frame_by_frame_into_a_labelled_h264_mp4_that_keeps_its_sound
-    picture = _to_yuv420p(burn_label(image))
+    picture = _to_yuv420p(burn_label(watermark.embed(image, job.job_id)))
     picture.pts, picture.time_base = frame.pts, frame.time_base
     output.mux(stream.encode(picture))
     job.report(min(99, job.frames * 100 // job.expected_frames))
@@ -499,6 +502,20 @@ def read_mp4_provenance(data: bytes) -> dict[str, str]:
         for key, value in metadata.items()
         if key.startswith(METADATA_PREFIX)
     }
+
+
+def read_video_mark(data: bytes, *, tries: int = 12) -> str | None:
+    """The watermark (``watermark.read``) of a clip: ``tries`` frames spread over its first
+    ``tries * 5``, the first that reads wins. None when no frame carries one."""
+    with av.open(io.BytesIO(data), mode="r") as container:
+        for number, frame in enumerate(container.decode(video=0)):
+            if number >= tries * 5:
+                break
+            if number % 5 == 0:
+                found = watermark.read(frame_to_bgr(frame))
+                if found is not None:
+                    return found
+    return None
 
 
 def iter_frames(data: bytes) -> Iterator[np.ndarray]:
