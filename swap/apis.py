@@ -351,6 +351,8 @@ class MarkCheckApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
+        # mutant: delete — tests/swap/test_mark_check.py
+        #   test_checks_are_limited_per_network_and_nothing_about_the_caller_is_kept
         mark_check_attempt_check(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

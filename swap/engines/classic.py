@@ -94,6 +94,8 @@ class ClassicEngine:
         local = dst - np.array(rect[:2], dtype=np.float64)
         if _face_size(local) < 8 or _hull_area(local) < 16:
             return target_bgr.copy()  # squashed to nothing: nothing to paint
+        # mutant: delete — tests/swap/test_engines_identity.py
+        #   test_a_target_turned_away_is_refused_with_a_clear_code
         self._check_pose(local, "target")
         goal = self._goal(src, local)
         warped, covered = _warp(source_image_bgr, src, goal, crop.shape[:2])

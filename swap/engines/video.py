@@ -87,10 +87,12 @@ def swap_image(
         raise SwapError("no_target_face", "no face was found in the target image")
     swapped = engine.swap(source_image, source_face, target, faces[0])
     moment = _now(created)
+    # The invisible mark first, then the label over it: the label stays crisp.
+    # mutant: skip embed — tests/swap/test_watermark.py
+    #   test_a_swapped_still_carries_its_job_id_through_what_apps_do_to_it
+    marked = watermark.embed(swapped, job_id)
     # mutant: skip burn_label — tests/swap/test_jobs_api.py
     #   test_a_still_is_swapped_into_a_labelled_encrypted_result_with_its_job_id
-    # The invisible mark first, then the label over it: the label stays crisp.
-    marked = watermark.embed(swapped, job_id)
     png = png_with_provenance(burn_label(marked), job_id=job_id, engine=engine.name, created=moment)
     if c2pa_credentials is None:
         return png
