@@ -17,6 +17,8 @@ import pytest
 from biometrics.analysis import embedding_distance
 from swap.engines import SwapError
 from swap.engines.classic import ClassicEngine, similarity, yaw_degrees
+from swap.engines.video import iter_frames, swap_video
+from tests.swap.conftest import label_is_visible
 
 
 def _packaged(name: str) -> np.ndarray:
@@ -126,4 +128,48 @@ def test_a_source_turned_away_is_refused_with_its_own_code(
     with pytest.raises(SwapError) as refused:
         engine.swap(astronaut, _turned(astronaut_face, 0), other_person, other_face)
 
+    assert refused.value.code == "source_turned_away"
+
+
+class _TurnsAway:
+    """Delegates to the real engine, but every other frame's target is "turned away" (or, with
+    ``source``, the source is, every time)."""
+
+    name = "classic"
+
+    def __init__(self, engine, *, source: bool = False):
+        self.engine, self.source, self.calls = engine, source, 0
+
+    def swap(self, *args):
+        self.calls += 1
+        if self.source:
+            raise SwapError("source_turned_away", "turned")
+        if self.calls % 2:
+            raise SwapError("face_turned_away", "turned")
+        return self.engine.swap(*args)
+
+
+def _run_clip(engine, analyser, other_person, other_face, clip):
+    return swap_video(
+        other_person,
+        other_face,
+        clip,
+        engine,
+        analyser,
+        job_id="job-turns",
+        on_progress=lambda _: None,
+        should_stop=lambda: False,
+    )
+
+
+def test_a_clip_passes_frames_turned_away_through_labelled_and_fails_a_turned_source(
+    engine, analyser, other_person, other_face, clip_silent
+):
+    out = _run_clip(_TurnsAway(engine), analyser, other_person, other_face, clip_silent)
+
+    frames = list(iter_frames(out))
+    assert len(frames) == len(list(iter_frames(clip_silent)))
+    assert all(label_is_visible(frame) for frame in frames)
+    with pytest.raises(SwapError) as refused:
+        _run_clip(_TurnsAway(engine, source=True), analyser, other_person, other_face, clip_silent)
     assert refused.value.code == "source_turned_away"
