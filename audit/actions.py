@@ -69,6 +69,8 @@ class AuditAction(IntEnum):
     SWAP_RESULT_DELETED = 521
     # A result erased because the depicted person withdrew, with the notice left to its owner.
     SWAP_RESULT_ERASED = 522
+    # Someone asked the public "was this made here?" check; the answer only, nobody's data.
+    SWAP_MARK_CHECKED = 530
     # 600–699: data-subject requests and erasure
     ERASURE_REQUESTED = 601
     ERASURE_STORE_ERASED = 602

@@ -16,6 +16,7 @@ urlpatterns = [
         apis.DepictedWithdrawalApi.as_view(),
         name="api-depicted-withdrawals",
     ),
+    path("made-here", apis.MarkCheckApi.as_view(), name="api-mark-check"),
     path("swaps/<str:job_id>", apis.SwapDetailApi.as_view(), name="api-swap"),
     path("swaps/<str:job_id>/result", apis.SwapResultApi.as_view(), name="api-swap-result"),
 ]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,10 +31,11 @@ from swap.selectors import (
 from swap.services import (
     swap_job_delete,
     swap_job_request,
+    swap_mark_check,
     swap_result_open,
     swap_template_withdraw_by_secret,
 )
-from swap.throttles import withdrawal_attempt_check
+from swap.throttles import mark_check_attempt_check, withdrawal_attempt_check
 
 _CONSENT = {403: ["consent_required", "consent_outdated"]}
 
@@ -307,3 +309,52 @@ class DepictedWithdrawalApi(APIView):
         serializer.is_valid(raise_exception=True)
         done = swap_template_withdraw_by_secret(secret=serializer.validated_data["secret"])
         return Response(self.OutputSerializer(done).data)
+
+
+class MarkCheckApi(APIView):
+    """Public: was this image or clip made by this service, and when? No account."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="JPEG, PNG or WebP, or an MP4 or WebM clip")
+
+    class OutputSerializer(serializers.Serializer):
+        made_here = serializers.BooleanField(help_text="Made by this service's face swap")
+        made_at = serializers.DateTimeField(
+            allow_null=True, help_text="When it was made; null when not made here"
+        )
+
+    @extend_schema(
+        operation_id="made_here_check",
+        tags=["swaps"],
+        summary="Was this image or clip made here?",
+        description=(
+            "Reads the invisible mark every swap result carries (it survives re-encoding, "
+            "resizing and cropping) and answers whether this service made it and when, "
+            "nothing else. The file is not kept. Every check counts against the caller's "
+            "network (429 past the limit)."
+        ),
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            200: OutputSerializer,
+            **errors(
+                {
+                    400: ["invalid", "malformed_request"],
+                    422: ["unprocessable"],
+                    429: ["rate_limited"],
+                },
+                signed_in=False,
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        # mutant: delete — tests/swap/test_mark_check.py
+        #   test_checks_are_limited_per_network_and_nothing_about_the_caller_is_kept
+        mark_check_attempt_check(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = swap_mark_check(data=serializer.validated_data["file"].read())
+        return Response(self.OutputSerializer(answer).data)

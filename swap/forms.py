@@ -28,3 +28,13 @@ class DepictedWithdrawalForm(forms.Form):
         label=_("I understand: this cannot be undone."),
         error_messages={"required": _("Tick the box to confirm the withdrawal.")},
     )
+
+
+class MarkCheckForm(forms.Form):
+    """The public "was this made here?" check: one image or clip."""
+
+    file = forms.FileField(
+        label=_("An image or a clip"),
+        help_text=_("JPEG, PNG or WebP, or an MP4 or WebM clip; at most 50 MB."),
+        error_messages={"required": _("Choose a file to check.")},
+    )

@@ -1176,3 +1176,66 @@ def swap_jobs_recover(*, now: datetime | None = None) -> dict[str, int]:
     been claimed ``SWAP_MAX_ATTEMPTS`` times; a pending job that long in the queue is queued
     again (its message may be lost: the filesystem broker loses a killed worker's)."""
     return jobs.recover(SWAP_JOBS, now=now)
+
+
+# ---------------------------------------------------------------- "was this made here?"
+
+
+@dataclass(frozen=True)
+class MarkCheck:
+    """The public answer: whether this service made the upload, and when. Nothing else: not
+    the job, not who asked for it, not whose face it is."""
+
+    made_here: bool
+    made_at: datetime | None
+
+
+MARK_CHECK_MAX_BYTES = 50 * 1024 * 1024
+
+
+def swap_mark_check(*, data: bytes) -> MarkCheck:
+    """Read the invisible mark (``swap.engines.watermark``) of an uploaded image or clip and
+    look its job up. Audited with the answer only; the upload is neither kept nor hashed.
+    ``Unprocessable`` (422, ``reason`` = the decoder's code) when it cannot be read."""
+    from swap.engines import watermark
+    from swap.engines.video import read_video_mark
+
+    if len(data) > MARK_CHECK_MAX_BYTES:
+        reason = "upload_too_large"
+        raise Unprocessable(str(_MARK_REFUSALS[reason]), extra={"reason": reason})
+    kind = "video" if sniff_video(data) is not None else "image"
+    try:
+        mark = read_video_mark(data) if kind == "video" else watermark.read(decode_image(data))
+    except AnalysisError as exc:
+        raise Unprocessable(str(_MARK_REFUSALS[exc.code]), extra={"reason": exc.code}) from None
+    except Exception:  # noqa: BLE001 - any decoder failure on untrusted bytes is the same refusal
+        raise Unprocessable(
+            str(_MARK_REFUSALS["corrupt_video"]), extra={"reason": "corrupt_video"}
+        ) from None
+    job = _job_with_mark(mark) if mark is not None else None
+    answer = MarkCheck(made_here=job is not None, made_at=job.finished_at if job else None)
+    with transaction.atomic(durable=True):
+        audit_record(
+            actor=None,
+            subject=None,
+            action=AuditAction.SWAP_MARK_CHECKED,
+            data={"kind": kind, "made_here": answer.made_here},
+        )
+    return answer
+
+
+def _job_with_mark(mark: str) -> SwapJob | None:
+    """The finished job whose id starts with the mark's 64 bits (UUIDs order by their bytes,
+    so those ids are one range)."""
+    low, high = uuid.UUID(mark + "0" * 16), uuid.UUID(mark + "f" * 16)
+    return (
+        SwapJob.objects.filter(id__gte=low, id__lte=high, status=SwapJob.Status.DONE)
+        .only("finished_at")
+        .first()
+    )
+
+
+_MARK_REFUSALS = {
+    **_MEDIA_REFUSALS,
+    "upload_too_large": gettext_lazy("The file is too large: at most 50 MB."),
+}

@@ -23,7 +23,7 @@ from biometrics.selectors import captures_of
 from compliance_site.errors import ApplicationError, RateLimited
 from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import GRANTED, consent_state
-from swap.forms import DepictedWithdrawalForm, SwapRequestForm
+from swap.forms import DepictedWithdrawalForm, MarkCheckForm, SwapRequestForm
 from swap.selectors import (
     PURPOSE,
     STORAGE_PURPOSE,
@@ -34,13 +34,22 @@ from swap.selectors import (
     template_usable_until,
     templates_usable,
 )
-from swap.services import swap_job_delete, swap_job_request, swap_template_withdraw_by_secret
-from swap.throttles import withdrawal_attempt_check
+from swap.services import (
+    swap_job_delete,
+    swap_job_request,
+    swap_mark_check,
+    swap_template_withdraw_by_secret,
+)
+from swap.throttles import mark_check_attempt_check, withdrawal_attempt_check
 
 # People read these; jobs store stable codes.
 JOB_ERRORS = {
     "no_target_face": gettext_lazy("No face was found in the template."),
     "no_source_face": gettext_lazy("No face was found in your capture."),
+    "face_turned_away": gettext_lazy("The face in the template is turned too far from the camera."),
+    "source_turned_away": gettext_lazy(
+        "Your face is turned too far from the camera in your capture."
+    ),
     "corrupt_image": gettext_lazy("The template cannot be read."),
     "corrupt_video": gettext_lazy("The template cannot be read."),
     "template_unreadable": gettext_lazy("The template cannot be read."),
@@ -135,3 +144,30 @@ def depicted_withdraw_view(request: HttpRequest) -> HttpResponse:
 def _withdraw_page(request: HttpRequest, form, *, error: str = "", status: int = 200):
     context = {"form": form, "error": error}
     return render(request, "swap/depicted_withdraw.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def mark_check_view(request: HttpRequest) -> HttpResponse:
+    """Public: was this image or clip made here, and when? Every POST counts against the
+    network's limit before the file is read."""
+    form = MarkCheckForm(request.POST or None, request.FILES or None)
+    if request.method == "GET":
+        return _mark_page(request, MarkCheckForm())
+    try:
+        mark_check_attempt_check(request)
+    except RateLimited as refusal:
+        response = _mark_page(request, form, error=refusal.detail, status=refusal.status_code)
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
+    if not form.is_valid():
+        return _mark_page(request, form, status=400)
+    try:
+        answer = swap_mark_check(data=form.cleaned_data["file"].read())
+    except ApplicationError as refusal:
+        return _mark_page(request, form, error=refusal.detail, status=refusal.status_code)
+    return _mark_page(request, MarkCheckForm(), answer=answer)
+
+
+def _mark_page(request: HttpRequest, form, *, error: str = "", status: int = 200, answer=None):
+    context = {"form": form, "error": error, "answer": answer}
+    return render(request, "swap/mark_check.html", context, status=status)

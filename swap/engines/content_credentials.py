@@ -15,6 +15,7 @@ to a CA the reader trusts.
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import json
@@ -131,7 +132,20 @@ def manifest_definition(fields: dict[str, str]) -> dict[str, Any]:
                 },
             },
             {"label": ASSERTION_LABEL, "data": dict(fields)},
+            soft_binding(fields["job_id"]),
         ],
+    }
+
+
+def soft_binding(job_id: str) -> dict[str, Any]:
+    """The C2PA soft-binding assertion: the invisible watermark in the pixels (``watermark``)
+    and the value it carries, so a copy stripped of its manifest can be matched to it again."""
+    from . import watermark
+
+    value = base64.b64encode(bytes.fromhex(watermark.mark_of(job_id))).decode()
+    return {
+        "label": "c2pa.soft-binding",
+        "data": {"alg": watermark.ALGORITHM, "blocks": [{"scope": {}, "value": value}]},
     }
 
 

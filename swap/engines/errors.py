@@ -7,6 +7,10 @@ service maps them (``code`` and ``message`` are stable and safe to show).
 
 from __future__ import annotations
 
+# A face turned too far from the camera for the engine to paint without tearing.
+TURNED_AWAY = "face_turned_away"
+SOURCE_TURNED_AWAY = "source_turned_away"
+
 
 class SwapError(Exception):
     """Input that cannot be swapped: ``code`` is stable, ``message`` is for people."""

@@ -32,9 +32,10 @@ from biometrics.analysis import (
     sniff_video,
 )
 
+from . import watermark
 from .base import SwapEngine
 from .content_credentials import C2paCredentials, c2pa_sign
-from .errors import SwapCancelled, SwapError
+from .errors import TURNED_AWAY, SwapCancelled, SwapError
 from .label import LABEL_TEXT, burn_label, png_with_provenance, provenance_fields
 from .mp4 import faststart
 
@@ -86,11 +87,13 @@ def swap_image(
         raise SwapError("no_target_face", "no face was found in the target image")
     swapped = engine.swap(source_image, source_face, target, faces[0])
     moment = _now(created)
+    # The invisible mark first, then the label over it: the label stays crisp.
+    # mutant: skip embed — tests/swap/test_watermark.py
+    #   test_a_swapped_still_carries_its_job_id_through_what_apps_do_to_it
+    marked = watermark.embed(swapped, job_id)
     # mutant: skip burn_label — tests/swap/test_jobs_api.py
     #   test_a_still_is_swapped_into_a_labelled_encrypted_result_with_its_job_id
-    png = png_with_provenance(
-        burn_label(swapped), job_id=job_id, engine=engine.name, created=moment
-    )
+    png = png_with_provenance(burn_label(marked), job_id=job_id, engine=engine.name, created=moment)
     if c2pa_credentials is None:
         return png
     fields = provenance_fields(job_id=job_id, engine=engine.name, created=moment)
@@ -112,8 +115,13 @@ class FaceTracker:
 
     Landmarks of a face that keeps still jitter by a pixel or two from frame to frame (the
     predictor follows the detector's box), which makes a swapped face shimmer. A tracked face's
-    landmarks are therefore smoothed, the more the slower they move (``steady``: the share of
-    the face's size under which movement counts as jitter; fast moves pass unsmoothed)."""
+    landmarks therefore go through a One-Euro filter (Casiez, Roussel and Vogel, CHI 2012): a
+    low-pass whose cut-off rises with the face's speed, so a still face is held steady and a
+    fast move is followed at once. Units are frames and face sizes: ``min_cutoff`` (cycles per
+    frame) is the cut-off of a still face, ``beta`` how fast it opens with speed (face sizes
+    per frame). Unlike the paper's, the cut-off opens with the square of the speed: a pixel of
+    jitter hardly opens it, a jump opens it wide. One filter for all 68 points, so the face's
+    shape is never smeared."""
 
     def __init__(
         self,
@@ -121,14 +129,17 @@ class FaceTracker:
         *,
         reach: float = 0.5,
         detect_width: int = 200,
-        steady: float = 0.04,
+        min_cutoff: float = 0.01,
+        beta: float = 200.0,
     ):
         self.analyser = analyser
         self.reach = reach
         self.detect_width = detect_width
-        self.steady = steady
+        self.min_cutoff = min_cutoff
+        self.beta = beta
         self.box: tuple[int, int, int, int] | None = None
         self.landmarks: np.ndarray | None = None
+        self.velocity: np.ndarray | None = None
 
     def find(self, frame: np.ndarray) -> Face | None:
         face = self._near_last(frame, self.box) if self.box else None
@@ -139,16 +150,23 @@ class FaceTracker:
             face = faces[0] if faces else None
         self.box = face.box if face else None
         self.landmarks = face.landmarks if face else None
+        if face is None:
+            self.velocity = None
         return face
 
     def _smoothed(self, face: Face) -> Face:
         if face.landmarks is None or self.landmarks is None:
             return face
         size = float(np.ptp(face.landmarks, axis=0).max()) or 1.0
-        speed = float(np.median(np.linalg.norm(face.landmarks - self.landmarks, axis=1)))
-        # alpha 1 takes the new landmarks as they are; a small alpha mostly keeps the old ones.
-        alpha = float(np.clip(speed / (self.steady * size), 0.25, 1.0))
-        landmarks = (self.landmarks + alpha * (face.landmarks - self.landmarks)).astype(np.float32)
+        step = face.landmarks - self.landmarks
+        # The speed is itself smoothed (cut-off 1 cycle per frame) so one noisy frame does
+        # not open the filter.
+        velocity = step if self.velocity is None else self.velocity
+        velocity = velocity + _alpha(1.0) * (step - velocity)
+        self.velocity = velocity
+        speed = float(np.median(np.linalg.norm(velocity, axis=1))) / size
+        alpha = _alpha(self.min_cutoff + self.beta * speed**2)
+        landmarks = (self.landmarks + alpha * step).astype(np.float32)
         return replace(face, landmarks=landmarks, kps=keypoints_from_68(landmarks))
 
     def _near_last(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> Face | None:
@@ -167,6 +185,11 @@ class FaceTracker:
         centre = np.array([(x0 + x1) / 2 - cx0, (y0 + y1) / 2 - cy0]) * scale
         nearest = min(faces, key=lambda f: np.linalg.norm(_centre(f) - centre))
         return _moved(nearest, 1 / scale, cx0, cy0)
+
+
+def _alpha(cutoff: float) -> float:
+    """The weight of a new sample in a one-pole low-pass of ``cutoff`` cycles per frame."""
+    return 1.0 / (1.0 + 1.0 / (2 * np.pi * cutoff))
 
 
 def _centre(face: Face) -> np.ndarray:
@@ -203,6 +226,7 @@ class _Job:
     should_stop: Callable[[], bool]
     limits: VideoLimits
     expected_frames: int
+    job_id: str
     frames: int = 0
     swapped: int = 0
     percent: int = 0
@@ -293,6 +317,7 @@ def _transcode(
         should_stop=should_stop,
         limits=limits,
         expected_frames=_expected_frames(source, video, limits),
+        job_id=fields["job_id"],
     )
     buffer = io.BytesIO()
     # +faststart needs a file it can reopen; mp4.faststart does that move in memory instead.
@@ -418,11 +443,16 @@ def _one_frame(job: _Job, frame: av.VideoFrame, output, stream) -> None:
     image = _to_bgr(frame, stream.width, stream.height)
     face = job.tracker.find(image)
     if face is not None:
-        image = job.engine.swap(job.source_image, job.source_face, image, face)
-        job.swapped += 1
+        try:
+            image = job.engine.swap(job.source_image, job.source_face, image, face)
+            job.swapped += 1
+        except SwapError as exc:
+            if exc.code != TURNED_AWAY:
+                raise
+            # A head turned away for a moment: the frame passes, labelled, as one without a face.
     # mutant: skip burn_label — tests/swap/test_jobs_api.py
     #   test_a_clip_is_swapped_frame_by_frame_into_a_labelled_h264_mp4_that_keeps_its_sound
-    picture = _to_yuv420p(burn_label(image))
+    picture = _to_yuv420p(burn_label(watermark.embed(image, job.job_id)))
     picture.pts, picture.time_base = frame.pts, frame.time_base
     output.mux(stream.encode(picture))
     job.report(min(99, job.frames * 100 // job.expected_frames))
@@ -474,6 +504,20 @@ def read_mp4_provenance(data: bytes) -> dict[str, str]:
         for key, value in metadata.items()
         if key.startswith(METADATA_PREFIX)
     }
+
+
+def read_video_mark(data: bytes, *, tries: int = 12) -> str | None:
+    """The watermark (``watermark.read``) of a clip: ``tries`` frames spread over its first
+    ``tries * 5``, the first that reads wins. None when no frame carries one."""
+    with av.open(io.BytesIO(data), mode="r") as container:
+        for number, frame in enumerate(container.decode(video=0)):
+            if number >= tries * 5:
+                break
+            if number % 5 == 0:
+                found = watermark.read(frame_to_bgr(frame))
+                if found is not None:
+                    return found
+    return None
 
 
 def iter_frames(data: bytes) -> Iterator[np.ndarray]:

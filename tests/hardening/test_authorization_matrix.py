@@ -84,6 +84,9 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     # The depicted person's withdrawal: public, the secret is the only credential.
     "api-depicted-withdrawals": ("POST", {}, every(415)),
     "swap:depicted_withdraw": ("GET", {}, every(200)),
+    # "Was this made here?": public, answers only whether and when.
+    "api-mark-check": ("POST", {}, every(400)),
+    "swap:mark_check": ("GET", {}, every(200)),
     "api-swap": ("GET", JOB, owner_only(200, anonymous=401, others=404)),
     "api-swap-result": ("GET", JOB, owner_only(200, anonymous=401, others=404)),
     "set_language": ("POST", {}, every(302)),
