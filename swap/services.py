@@ -576,6 +576,8 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
         #   test_results_of_two_subjects_are_erased_and_each_owner_is_told_why
         counts["erased"] += _result_withdrawn_erase(job, template, now)
         owners.add(job.subject_id)
+    for owner in sorted(owners):
+        _key_release_unless_busy(owner)
     audit_record(
         actor=actor,
         subject=None,
@@ -588,6 +590,16 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
 
 
 WITHDRAWN = "depicted_consent_withdrawn"
+
+
+def _key_release_unless_busy(subject_id: int) -> None:
+    """The owner's data key goes now if the erased result was the last thing it opened (the
+    policy text: destroyed as soon as nothing encrypted with it is kept). The owner's row is
+    locked without waiting, as the sweep does: a result being stored holds it and waits on the
+    template this withdrawal holds, so a busy owner is left to the sweep's ``KEYS`` rule."""
+    mine = User.objects.select_for_update(skip_locked=True).filter(pk=subject_id)
+    if mine.values_list("pk", flat=True).first() is not None:
+        subject_key_release(subject_id=subject_id, actor=None, reason=WITHDRAWN)
 
 
 def _result_withdrawn_erase(job: SwapJob, template: SwapTemplate, now: datetime) -> int:

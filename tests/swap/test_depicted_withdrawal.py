@@ -425,3 +425,25 @@ def test_staff_issue_a_new_secret_and_the_old_one_stops_working(
     assert names(audit_events, start) == ["SWAP_TEMPLATE_CONSENT_SECRET_ISSUED"]
     assert withdraw_on_page(old).status_code == 403
     assert withdraw_on_page(new).status_code == 200
+
+
+def test_the_depicted_withdrawal_destroys_a_key_its_erasure_left_with_nothing_to_open(
+    alice, swapper, audit_events
+):
+    """The policy text: the data key is destroyed as soon as nothing encrypted with it is kept.
+    Alice deleted her capture; her one result is the last thing under her key. The depicted
+    person's withdrawal erases it, so the key goes with it, not at some later sweep."""
+    from biometrics.models import Capture, SubjectKey
+
+    template = make_template("image")
+    job, _tasks = swapper(alice)(template)
+    [capture] = Capture.objects.filter(subject=alice)
+    assert client_for(alice).delete(f"/api/v1/captures/{capture.pk}").status_code == 204
+    assert SubjectKey.objects.filter(subject=alice).exists()  # the result still needs it
+
+    assert withdraw_on_page(template.depicted_consent.withdrawal_secret).status_code == 200
+
+    assert not SwapJob.objects.filter(pk=job.pk).exists()
+    assert not SubjectKey.objects.filter(subject=alice).exists()
+    destroyed = [data for name, data in audit_events() if name == "SUBJECT_KEY_DESTROYED"]
+    assert destroyed[-1]["reason"] == "depicted_consent_withdrawn"
