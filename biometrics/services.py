@@ -392,6 +392,8 @@ def capture_delete(*, subject: User, capture_id: Any) -> None:
         state = consent_state(subject=subject, purpose=PURPOSE, lock=True)
         capture = capture_for(subject=subject, capture_id=capture_id, lock=True)
         capture_erase(capture=capture)
+        # Stored reports show a thumbnail of the photo: no copy outlives the capture.
+        copies = inventory.copies_erase("biometrics.captures", subject.pk)
         audit_record(
             actor=subject,
             subject=subject,
@@ -399,7 +401,7 @@ def capture_delete(*, subject: User, capture_id: Any) -> None:
             object_type="capture",
             object_id=str(capture.pk),
             purpose=PURPOSE,
-            data={"consent": state},
+            data={"consent": state, **({"copies_erased": copies} if copies else {})},
         )
         subject_key_release(subject_id=subject.pk, actor=subject, reason="capture_deleted")
 

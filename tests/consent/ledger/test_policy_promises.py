@@ -125,6 +125,8 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 CAPTURE_API
                 + "test_deleting_a_capture_erases_its_file_and_row_and_records_the_consent_state",
                 CAPTURE_API + "test_withdrawing_biometric_consent_erases_captures_and_challenges",
+                "tests/reports/test_report.py::"
+                "test_deleting_a_capture_leaves_no_copy_of_its_photo_in_a_stored_report",
             ),
         ),
         (
@@ -138,6 +140,8 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 "tests/reports/test_report.py::"
                 "test_a_data_key_only_a_stored_report_needs_goes_when_the_report_expires",
                 "tests/biometrics/test_vault.py::test_destroying_the_subject_key_makes_every_copy_unreadable",  # noqa: E501
+                "tests/swap/test_depicted_withdrawal.py::"
+                "test_the_depicted_withdrawal_destroys_a_key_its_erasure_left_with_nothing_to_open",
             ),
         ),
         (
