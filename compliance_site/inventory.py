@@ -165,6 +165,9 @@ class Store:
     withdrawal: tuple[Withdrawal, ...] = ()
     # Holds ciphertext under the subject's data key: the key lives while this holds anything.
     keyed: bool = False
+    # "<store>_sealed", for a keyed store whose items do not all need the key (a failed swap
+    # has no result): how many of the subject's items do now. Default: ``count``.
+    sealed: Callable[[int], int] | None = None
     # How one item is counted in plain words, "%(count)d face capture(s)" (``ngettext_lazy``
     # with "count"), for the withdrawal preview.
     items: Any = None
@@ -237,9 +240,14 @@ def copies_erase(source: str, subject_id: int) -> dict[str, int]:
     return {name: n for name, n in erased.items() if n}
 
 
+def _sealed(store: Store, subject_id: int) -> int:
+    return store.sealed(subject_id) if store.sealed is not None else _held(store, subject_id)
+
+
 def key_needed(subject_id: int) -> bool:
-    """Whether any store holding ciphertext under the subject's data key holds anything."""
-    return any(_held(store, subject_id) for store in stores() if store.keyed)
+    """Whether any store holding ciphertext under the subject's data key holds anything that
+    needs the key (``Store.sealed``)."""
+    return any(_sealed(store, subject_id) for store in stores() if store.keyed)
 
 
 def keys_release(subject_id: int) -> dict[str, int]:
@@ -298,7 +306,9 @@ def withdrawal_preview(purpose: str, subject_id: int) -> Preview:
             going = rule.count(subject_id) if rule else held
             erased.append((store, going))
         if store.keyed:
-            keyed_left += held - going
+            # What the purpose's withdrawal leaves of its stores still needs the key (erased
+            # entirely, or kept results); other stores need it for their sealed items.
+            keyed_left += held - going if purpose in store.purposes else _sealed(store, subject_id)
         if held - going > 0:
             remaining.append((store, held - going))
     for store in stores():

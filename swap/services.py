@@ -45,6 +45,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -1094,6 +1095,14 @@ def jobs_erase(subject_id: int) -> int:
 
 def jobs_count(subject_id: int) -> int:
     return SwapJob.objects.filter(subject_id=subject_id, stored=False).count()
+
+
+def jobs_sealed(subject_id: int) -> int:
+    """The jobs that need the subject's data key: a result under it, or a job still to be made
+    from a capture. A failed or cancelled job keeps its row for a day to say why, not the key."""
+    jobs = SwapJob.objects.filter(subject_id=subject_id, stored=False)
+    needing = Q(result__gt="") | Q(status__in=SwapJob.ACTIVE, capture__isnull=False)
+    return jobs.filter(needing).count()
 
 
 def stored_results_erase(subject_id: int) -> int:

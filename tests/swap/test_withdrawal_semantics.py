@@ -224,3 +224,28 @@ def test_withdrawing_face_swap_keeps_the_key_that_still_opens_a_capture(
     assert Capture.objects.filter(subject=alice).exists()
     assert SubjectKey.objects.filter(subject=alice).exists()
     assert "biometrics.subject_key" not in withdrawn_event(audit_events)["erased"]
+
+
+def test_a_failed_swap_holds_nothing_under_the_key_so_deleting_the_last_capture_destroys_it(
+    alice, ready, image_template, django_capture_on_commit_callbacks, audit_events
+):
+    """The policy text: the key is destroyed as soon as nothing encrypted with it is kept. A
+    swap that failed has no result: its row (kept 24 hours, to say why) is not a reason to
+    keep the key once the last capture is gone."""
+    from tests.swap.jobkit import expire_depicted_consent
+
+    api, capture = ready
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        job_id = request_swap(api, capture, image_template).json()["id"]
+    expire_depicted_consent(image_template)
+    for task in queued:
+        task()
+    job = SwapJob.objects.get(pk=job_id)
+    assert job.status == "failed" and not job.result
+
+    assert api.delete(f"/api/v1/captures/{capture.pk}").status_code == 204
+
+    assert not SubjectKey.objects.filter(subject=alice).exists()
+    assert SwapJob.objects.filter(pk=job_id).exists()  # the failure is still explained
+    name, data = audit_events()[-1]
+    assert name == "SUBJECT_KEY_DESTROYED" and data["reason"] == "capture_deleted"
