@@ -392,8 +392,11 @@ def capture_delete(*, subject: User, capture_id: Any) -> None:
         state = consent_state(subject=subject, purpose=PURPOSE, lock=True)
         capture = capture_for(subject=subject, capture_id=capture_id, lock=True)
         capture_erase(capture=capture)
+        copies: dict[str, int] = {}
         # Stored reports show a thumbnail of the photo: no copy outlives the capture.
-        copies = inventory.copies_erase("biometrics.captures", subject.pk)
+        # mutant: delete — tests/reports/test_report.py
+        #   test_deleting_a_capture_leaves_no_copy_of_its_photo_in_a_stored_report
+        copies.update(inventory.copies_erase("biometrics.captures", subject.pk))
         audit_record(
             actor=subject,
             subject=subject,

@@ -577,6 +577,8 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
         #   test_results_of_two_subjects_are_erased_and_each_owner_is_told_why
         counts["erased"] += _result_withdrawn_erase(job, template, now)
         owners.add(job.subject_id)
+    # mutant: delete — tests/swap/test_depicted_withdrawal.py
+    #   test_the_depicted_withdrawal_destroys_a_key_its_erasure_left_with_nothing_to_open
     for owner in sorted(owners):
         _key_release_unless_busy(owner)
     audit_record(
