@@ -1018,6 +1018,9 @@ def swap_result_open(*, subject: User, job_id: Any) -> OpenedResult:
     if job.status != SwapJob.Status.DONE or not job.result:
         raise ResultNotReady(_("This swap has no result yet."), extra={"status": job.status})
     purpose = STORAGE_PURPOSE if job.stored else PURPOSE
+    if job.expires_at <= timezone.now():
+        # Past its retention: erased by the next sweep, never served meanwhile.
+        raise NotFound(_("This result no longer exists."), code="result_gone")
     try:
         content = vault.unseal(subject.pk, vault.blob_read(job.result), aad=result_aad(job.pk))
     except (DecryptionError, FileNotFoundError):

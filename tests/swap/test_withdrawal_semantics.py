@@ -249,3 +249,22 @@ def test_a_failed_swap_holds_nothing_under_the_key_so_deleting_the_last_capture_
     assert SwapJob.objects.filter(pk=job_id).exists()  # the failure is still explained
     name, data = audit_events()[-1]
     assert name == "SUBJECT_KEY_DESTROYED" and data["reason"] == "capture_deleted"
+
+
+def test_a_result_past_its_24_hours_is_not_served_even_before_the_sweep_erases_it(
+    alice, grant_consent, made, image_template
+):
+    """Kept 24 hours, then erased: the sweep runs every hour or so, and meanwhile a result past
+    its time is gone for the subject (404 ``result_gone``), here after output storage was
+    withdrawn while it was 23 hours old."""
+    grant_consent(alice, "output_storage")
+    job = made(image_template)
+    with time_machine.travel(job.finished_at + timedelta(hours=23)):
+        withdraw(alice, "output_storage")
+
+    with time_machine.travel(job.finished_at + timedelta(hours=23, minutes=59)):
+        assert client_for(alice).get(f"{SWAPS_URL}/{job.pk}/result").status_code == 200
+    with time_machine.travel(job.finished_at + timedelta(hours=24, minutes=1)):
+        response = client_for(alice).get(f"{SWAPS_URL}/{job.pk}/result")
+
+    assert response.status_code == 404 and response.json()["code"] == "result_gone"

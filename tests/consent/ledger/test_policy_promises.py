@@ -350,6 +350,8 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 SEM + "test_withdrawing_output_storage_erases_kept_results_older_than_24_hours",
                 SEM
                 + "test_withdrawing_output_storage_keeps_a_young_result_until_24_hours_after_it_was_made",  # noqa: E501
+                SEM
+                + "test_a_result_past_its_24_hours_is_not_served_even_before_the_sweep_erases_it",
             ),
         ),
         (
