@@ -466,6 +466,8 @@ def captures_expired_erase(now: datetime) -> inventory.Swept:
         state = consent_state(subject=capture.subject_id, purpose=PURPOSE)
         swept.consent[state] = swept.consent.get(state, 0) + 1
         swept.erased += capture_erase(capture=capture)
+        # A stored report showing its photo goes with it, as at deletion.
+        inventory.copies_erase("biometrics.captures", capture.subject_id)
     return swept
 
 

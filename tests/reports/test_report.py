@@ -373,3 +373,23 @@ def test_deleting_a_capture_leaves_no_copy_of_its_photo_in_a_stored_report(
     assert not default_storage.exists(name)
     [deleted] = [data for event, data in audit_events() if event == "CAPTURE_DELETED"]
     assert deleted["copies_erased"] == {"consent.reports": 1}
+
+
+def test_a_capture_erased_by_retention_leaves_no_copy_of_its_photo_in_a_stored_report(
+    long_history, alice, api_for, django_capture_on_commit_callbacks
+):
+    """At most 365 days after its last use the capture is erased automatically; a report made
+    the day before showed its photo, and goes in the same sweep."""
+    [capture] = Capture.objects.filter(subject=alice)
+    end = capture.created_at + timedelta(days=365)
+    with time_machine.travel(end - timedelta(hours=1)):
+        with django_capture_on_commit_callbacks(execute=True):
+            job_id = api_for(alice).get(REPORT_URL).json()["id"]
+    name = ReportJob.objects.get(pk=job_id).file
+    assert name and default_storage.exists(name)
+
+    with time_machine.travel(end + timedelta(minutes=1)):
+        retention_sweep()
+
+    assert not Capture.objects.filter(subject=alice).exists()
+    assert not ReportJob.objects.filter(pk=job_id).exists() and not default_storage.exists(name)

@@ -127,6 +127,8 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 CAPTURE_API + "test_withdrawing_biometric_consent_erases_captures_and_challenges",
                 "tests/reports/test_report.py::"
                 "test_deleting_a_capture_leaves_no_copy_of_its_photo_in_a_stored_report",
+                "tests/reports/test_report.py::"
+                "test_a_capture_erased_by_retention_leaves_no_copy_of_its_photo_in_a_stored_report",
             ),
         ),
         (
