@@ -71,6 +71,8 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
             "除此之外不采集任何信息：不收集身份证件、通讯录或位置信息。",
             (
                 CAPTURE_API + "test_unexpected_file_fields_are_refused",
+                "tests/biometrics/test_vault.py::"
+                "test_a_photo_uploaded_with_its_location_is_kept_without_it",
                 "tests/erasure/test_inventory_stores.py::"
                 "test_exports_are_json_safe_and_never_hold_biometric_bytes",
             ),
