@@ -447,3 +447,44 @@ def test_the_depicted_withdrawal_destroys_a_key_its_erasure_left_with_nothing_to
     assert not SubjectKey.objects.filter(subject=alice).exists()
     destroyed = [data for name, data in audit_events() if name == "SUBJECT_KEY_DESTROYED"]
     assert destroyed[-1]["reason"] == "depicted_consent_withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("header", "spoofed", "real"),
+    [
+        # Behind our proxy: the client writes the first addresses, the proxy appends the last.
+        ("HTTP_X_FORWARDED_FOR", lambda n: f"10.0.0.{n}, 203.0.113.5", "203.0.113.5"),
+        # Without a configured header, a forged X-Forwarded-For is ignored.
+        ("", lambda n: f"10.0.0.{n}", "203.0.113.5"),
+    ],
+)
+def test_the_limit_holds_against_forged_forwarded_addresses(settings, header, spoofed, real):
+    settings.CLIENT_IP_HEADER = header
+    template = make_template("image")
+    wrong = "0000-0000-0000-0000-0000-0000-0000"
+    for n in range(10):
+        response = withdraw_on_page(wrong, REMOTE_ADDR=real, HTTP_X_FORWARDED_FOR=spoofed(n))
+        assert response.status_code == 403
+
+    last = withdraw_on_page(
+        template.depicted_consent.withdrawal_secret,
+        REMOTE_ADDR=real,
+        HTTP_X_FORWARDED_FOR=spoofed(99),
+    )
+
+    assert last.status_code == 429
+    assert template_refusal(template, timezone.now()) is None
+
+
+def test_the_limit_counts_an_ipv6_client_by_its_64_not_by_each_address():
+    template = make_template("image")
+    wrong = "0000-0000-0000-0000-0000-0000-0000"
+    for n in range(10):
+        response = withdraw_on_page(wrong, REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}")
+        assert response.status_code == 403
+
+    rotated = withdraw_on_page(
+        template.depicted_consent.withdrawal_secret, REMOTE_ADDR="2001:db8:1:2:ffff::1"
+    )
+
+    assert rotated.status_code == 429
