@@ -488,3 +488,21 @@ def test_the_limit_counts_an_ipv6_client_by_its_64_not_by_each_address():
     )
 
     assert rotated.status_code == 429
+
+
+def test_after_the_withdrawal_no_cache_may_show_the_template_poster_again(alice):
+    """The poster is the depicted person's face: a browser may not reuse its copy without
+    asking again, and asked again after the withdrawal, the answer is no."""
+    template = make_template("image")
+    api = client_for(alice)
+    poster = f"/api/v1/templates/{template.pk}/poster"
+    first = api.get(poster)
+    assert first.status_code == 200
+    directives = {d.strip() for d in first["Cache-Control"].split(",")}
+    assert "private" in directives
+    assert directives & {"no-cache", "no-store"}  # never reused without asking
+    assert not any(d.startswith("max-age=") and d != "max-age=0" for d in directives)
+
+    assert withdraw_on_page(template.depicted_consent.withdrawal_secret).status_code == 200
+
+    assert api.get(poster).status_code in (404, 422)
