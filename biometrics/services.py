@@ -352,8 +352,12 @@ def capture_decrypt(capture: Capture) -> OpenedCapture:
 
 def capture_use(*, subject: User, capture_id: Any, purpose: str) -> OpenedCapture:
     """Open the subject's capture for a use under ``purpose`` (e.g. ``face_swap``): gate, mark
-    it used (retention runs from the last use), audit, decrypt."""
+    it used (retention runs from the last use), audit, decrypt. The capture is kept under
+    biometric_enrolment to be used in swaps: that consent must be current too."""
     with transaction.atomic(durable=True):
+        # mutant: delete — tests/swap/test_jobs_api.py
+        #   test_a_capture_is_not_used_while_its_enrolment_consent_is_outdated
+        require_consent(subject=subject, purpose=PURPOSE, lock=True)
         # mutant: delete — tests/biometrics/test_vault.py
         #   test_using_a_capture_needs_the_use_purpose_and_marks_it_used
         require_consent(subject=subject, purpose=purpose, lock=True)

@@ -67,6 +67,7 @@ from biometrics.analysis import (
 )
 from biometrics.models import Capture
 from biometrics.selectors import capture_for
+from biometrics.services import PURPOSE as BIOMETRIC_PURPOSE
 from biometrics.services import OpenedCapture, capture_use, subject_key_release
 from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
@@ -641,6 +642,9 @@ def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> Swa
         # mutant: delete — tests/swap/test_jobs_api.py
         #   test_a_swap_is_refused_without_face_swap_consent_and_nothing_is_stored
         require_consent(subject=subject, purpose=PURPOSE, lock=True)
+        # The capture is kept under biometric_enrolment to be used in swaps: a new text of it,
+        # not yet agreed to, stops its use (as ``capture_use`` checks again when the job runs).
+        require_consent(subject=subject, purpose=BIOMETRIC_PURPOSE)
         capture = capture_for(subject=subject, capture_id=capture_id)
         check_capture_live(capture)
         template = template_usable_for(template_id, now=now)

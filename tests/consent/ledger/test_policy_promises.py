@@ -87,6 +87,7 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 "tests/biometrics/test_liveness.py::test_a_replayed_still_photo_fails_with_no_motion",
                 "tests/biometrics/test_vault.py::test_no_plaintext_photo_embedding_or_landmarks_is_kept_anywhere",  # noqa: E501
                 JOBS_API + "test_using_a_capture_for_a_swap_marks_it_used",
+                JOBS_API + "test_a_capture_is_not_used_while_its_enrolment_consent_is_outdated",
             ),
         ),
         (
