@@ -644,6 +644,8 @@ def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> Swa
         require_consent(subject=subject, purpose=PURPOSE, lock=True)
         # The capture is kept under biometric_enrolment to be used in swaps: a new text of it,
         # not yet agreed to, stops its use (as ``capture_use`` checks again when the job runs).
+        # mutant: delete — tests/swap/test_jobs_api.py
+        #   test_a_capture_is_not_used_while_its_enrolment_consent_is_outdated
         require_consent(subject=subject, purpose=BIOMETRIC_PURPOSE)
         capture = capture_for(subject=subject, capture_id=capture_id)
         check_capture_live(capture)
