@@ -891,6 +891,11 @@ def _stop_reason(job: SwapJob) -> str:
     #   test_a_running_clip_stops_between_frames_when_the_depicted_consent_expires
     if refusal is not None:
         return refusal
+    enrolment = consent_state(subject=job.subject_id, purpose=BIOMETRIC_PURPOSE)
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_biometric_text_published_while_a_clip_runs_stops_it_and_keeps_no_result
+    if enrolment != GRANTED:
+        return enrolment
     state = consent_state(subject=job.subject_id, purpose=PURPOSE)
     # mutant: delete — tests/swap/test_jobs_lifecycle.py
     #   test_a_policy_published_while_a_clip_runs_stops_it_between_frames
@@ -910,6 +915,9 @@ def _result_store(job: SwapJob, output: bytes) -> None:
             # mutant: delete — tests/swap/test_jobs_lifecycle.py
             #   test_a_policy_published_during_the_last_frame_keeps_no_result
             require_consent(subject=job.subject_id, purpose=PURPOSE, lock=True)
+            # mutant: delete — tests/swap/test_jobs_lifecycle.py
+            #   test_a_biometric_text_published_during_a_stills_frame_keeps_no_result
+            require_consent(subject=job.subject_id, purpose=BIOMETRIC_PURPOSE)
             # The template before the job: the order a depicted person's withdrawal locks them.
             refusal = _template_refusal_locked(job.template_id)
             claim = jobs.Claim.of(SWAP_JOBS, job)
