@@ -506,3 +506,31 @@ def test_after_the_withdrawal_no_cache_may_show_the_template_poster_again(alice)
     assert withdraw_on_page(template.depicted_consent.withdrawal_secret).status_code == 200
 
     assert api.get(poster).status_code in (404, 422)
+
+
+def test_the_public_page_refuses_a_cross_site_post_without_its_csrf_token():
+    """A page elsewhere cannot make a visitor's browser withdraw with a secret it holds: the
+    form needs the token of our own page."""
+    template = make_template("image")
+    browser = Client(enforce_csrf_checks=True)
+
+    forged = browser.post(
+        PAGE, {"secret": template.depicted_consent.withdrawal_secret, "confirm": "on"}
+    )
+
+    assert forged.status_code == 403
+    assert template_refusal(template, timezone.now()) is None
+    page = browser.get(PAGE)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert token is not None
+    done = browser.post(
+        PAGE,
+        {
+            "secret": template.depicted_consent.withdrawal_secret,
+            "confirm": "on",
+            "csrfmiddlewaretoken": token.group(1),
+        },
+    )
+    assert done.status_code == 200
+    template.refresh_from_db()
+    assert template_refusal(template, timezone.now()) == "depicted_consent_withdrawn"
