@@ -681,3 +681,40 @@ def test_a_biometric_text_published_during_a_stills_frame_keeps_no_result(
     job.refresh_from_db()
     assert (job.status, job.error, job.result) == ("cancelled", "consent_outdated", "")
     assert result_files(_media_root) == []
+
+
+def test_a_clip_swap_writes_no_file_but_its_encrypted_result(
+    queued, clip_template, monkeypatch, tmp_path, _media_root
+):
+    """ "We decrypt your face template in memory": making a clip opens no temporary file (the
+    standard library's temporary files are refused; the temporary folder stays empty) and
+    leaves exactly one new file, the result, which is ciphertext."""
+    import tempfile
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a temporary file was asked for")
+
+    for name in (
+        "mkstemp",
+        "mkdtemp",
+        "NamedTemporaryFile",
+        "TemporaryFile",
+        "SpooledTemporaryFile",
+    ):
+        monkeypatch.setattr(tempfile, name, refused)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    job, tasks = queued(clip_template)
+    before = {p for p in _media_root.rglob("*") if p.is_file()}
+
+    deliver(tasks)
+
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    after = {p for p in _media_root.rglob("*") if p.is_file()}
+    [new] = after - before
+    assert new.name == job.result.split("/")[-1]
+    assert b"ftyp" not in new.read_bytes()[:64]  # not an MP4 in clear
+    assert list(scratch.iterdir()) == []

@@ -232,6 +232,7 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 JOBS_API + "test_the_swapped_face_differs_from_the_template_inside_the_face_only",
                 JOBS_API
                 + "test_a_clip_is_swapped_frame_by_frame_into_a_labelled_h264_mp4_that_keeps_its_sound",  # noqa: E501
+                LIFECYCLE + "test_a_clip_swap_writes_no_file_but_its_encrypted_result",
             ),
         ),
         (
