@@ -22,7 +22,9 @@ STORES = (
             "your data key"
         ),
         why=gettext_noop("Answering your request for a copy of your data"),
-        retention=gettext_noop("24 hours after the report is made"),
+        retention=gettext_noop(
+            "24 hours after the report is made, or sooner: when a capture it shows is deleted"
+        ),
         legal_basis=gettext_noop("Legal obligation to answer access requests (GDPR Art. 15)"),
         locate=reports_locate,
         export=reports_export,
