@@ -25,6 +25,17 @@ PHONE = "+447700900556"  # the benchmark's own subject
 PURPOSE = "biometric_enrolment"
 
 
+def _age_stated(subject) -> None:
+    """The age step comes before any grant (an adult's year of birth)."""
+    from consent.ledger.models import ConsentRecord
+    from consent.ledger.selectors import ClientEvidence, age_stated
+    from consent.ledger.services import age_state
+
+    if not age_stated(subject):
+        evidence = ClientEvidence(method=ConsentRecord.Method.API)
+        age_state(subject=subject, birth_year=1990, evidence=evidence)
+
+
 def _subject():
     from consent.identity.models import User
     from consent.ledger.gate import ConsentRequired, require_consent
@@ -33,6 +44,7 @@ def _subject():
     from consent.ledger.services import consent_grant
 
     subject, _ = User.objects.get_or_create(phone_number=PHONE)
+    _age_stated(subject)
     try:
         require_consent(subject=subject, purpose=PURPOSE)
     except ConsentRequired:

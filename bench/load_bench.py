@@ -94,12 +94,15 @@ from consent.identity.models import ApiToken, User
 from consent.ledger.models import ConsentRecord, PolicyText, Purpose
 from consent.reports.services import report_job_request
 from consent.identity.selectors import token_digest
-from consent.ledger.selectors import ClientEvidence
-from consent.ledger.services import consent_grant
+from consent.ledger.selectors import ClientEvidence, age_stated
+from consent.ledger.services import age_state, consent_grant
 
 out = []
 for n in range(SUBJECTS):
     user, _ = User.objects.get_or_create(phone_number=f"+4474009{n:05d}")
+    if not age_stated(user):  # the age step comes before any grant
+        age_state(subject=user, birth_year=1990,
+                  evidence=ClientEvidence(method=ConsentRecord.Method.API))
     key = secrets.token_urlsafe(32)
     ApiToken.objects.create(user=user, key_digest=token_digest(key),
                             expires_at=timezone.now() + timedelta(hours=1))

@@ -34,6 +34,17 @@ STILL_ROUNDS = 2 * ROUNDS + 1
 CLIP = {"fps": 30, "seconds": 3.0, "size": (640, 360)}
 
 
+def _age_stated(subject) -> None:
+    """The age step comes before any grant (an adult's year of birth)."""
+    from consent.ledger.models import ConsentRecord
+    from consent.ledger.selectors import ClientEvidence, age_stated
+    from consent.ledger.services import age_state
+
+    if not age_stated(subject):
+        evidence = ClientEvidence(method=ConsentRecord.Method.API)
+        age_state(subject=subject, birth_year=1990, evidence=evidence)
+
+
 def _subject():
     from consent.identity.models import User
     from consent.ledger.gate import GRANTED, consent_state
@@ -42,6 +53,7 @@ def _subject():
     from consent.ledger.services import consent_grant
 
     subject, _ = User.objects.get_or_create(phone_number=PHONE)
+    _age_stated(subject)
     for code in ("biometric_enrolment", "face_swap"):
         if consent_state(subject=subject, purpose=code) != GRANTED:
             text = PolicyText.objects.get(

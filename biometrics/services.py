@@ -389,8 +389,12 @@ def capture_decrypt(capture: Capture) -> OpenedCapture:
 
 def capture_use(*, subject: User, capture_id: Any, purpose: str) -> OpenedCapture:
     """Open the subject's capture for a use under ``purpose`` (e.g. ``face_swap``): gate, mark
-    it used (retention runs from the last use), audit, decrypt."""
+    it used (retention runs from the last use), audit, decrypt. The capture is kept under
+    biometric_enrolment to be used in swaps: that consent must be current too."""
     with transaction.atomic(durable=True):
+        # mutant: delete — tests/swap/test_jobs_api.py
+        #   test_a_capture_is_not_used_while_its_enrolment_consent_is_outdated
+        require_consent(subject=subject, purpose=PURPOSE, lock=True)
         # mutant: delete — tests/biometrics/test_vault.py
         #   test_using_a_capture_needs_the_use_purpose_and_marks_it_used
         require_consent(subject=subject, purpose=purpose, lock=True)
@@ -429,6 +433,11 @@ def capture_delete(*, subject: User, capture_id: Any) -> None:
         state = consent_state(subject=subject, purpose=PURPOSE, lock=True)
         capture = capture_for(subject=subject, capture_id=capture_id, lock=True)
         capture_erase(capture=capture)
+        copies: dict[str, int] = {}
+        # Stored reports show a thumbnail of the photo: no copy outlives the capture.
+        # mutant: delete — tests/reports/test_report.py
+        #   test_deleting_a_capture_leaves_no_copy_of_its_photo_in_a_stored_report
+        copies.update(inventory.copies_erase("biometrics.captures", subject.pk))
         audit_record(
             actor=subject,
             subject=subject,
@@ -436,7 +445,7 @@ def capture_delete(*, subject: User, capture_id: Any) -> None:
             object_type="capture",
             object_id=str(capture.pk),
             purpose=PURPOSE,
-            data={"consent": state},
+            data={"consent": state, **({"copies_erased": copies} if copies else {})},
         )
         subject_key_release(subject_id=subject.pk, actor=subject, reason="capture_deleted")
 
@@ -498,6 +507,8 @@ def captures_expired_erase(now: datetime) -> inventory.Swept:
         state = consent_state(subject=capture.subject_id, purpose=PURPOSE)
         swept.consent[state] = swept.consent.get(state, 0) + 1
         swept.erased += capture_erase(capture=capture)
+        # A stored report showing its photo goes with it, as at deletion.
+        inventory.copies_erase("biometrics.captures", capture.subject_id)
     return swept
 
 

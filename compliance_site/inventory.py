@@ -29,7 +29,9 @@ The store contract
   whose ``<what>_withdraw_count(subject_id)`` says beforehand how many it will erase. Stores
   holding ciphertext under the subject's data key say ``keyed=True``; the ``KEYS`` band's store
   is erased as soon as no keyed store holds anything for the subject (``keys_release``:
-  after each withdrawal, deletion, and the retention sweep's ``KEYS`` rule).
+  after each withdrawal, deletion, and the retention sweep's ``KEYS`` rule). A store holding
+  copies of another store's items (a report's thumbnails of capture photos) names it in
+  ``copies_of``; deleting one of those items erases the copies (``copies_erase``).
 - ``expiry`` holds the store's retention rules, if time erases anything it holds: each names
   what expires (``"<app>.<what>"``) and its ``<what>_expired_erase(now)``, which erases, through
   the same per-item erase as deletion, withdrawal and erasure, whatever expired at ``now``,
@@ -163,9 +165,15 @@ class Store:
     withdrawal: tuple[Withdrawal, ...] = ()
     # Holds ciphertext under the subject's data key: the key lives while this holds anything.
     keyed: bool = False
+    # "<store>_sealed", for a keyed store whose items do not all need the key (a failed swap
+    # has no result): how many of the subject's items do now. Default: ``count``.
+    sealed: Callable[[int], int] | None = None
     # How one item is counted in plain words, "%(count)d face capture(s)" (``ngettext_lazy``
     # with "count"), for the withdrawal preview.
     items: Any = None
+    # Stores whose items this one holds copies of (a report's thumbnails of capture photos):
+    # deleting one of their items erases this store for the subject too (``copies_erase``).
+    copies_of: tuple[str, ...] = ()
 
     def withdrawal_for(self, purpose: str) -> Withdrawal | None:
         """What withdrawing ``purpose`` does here when it is not ``erase``."""
@@ -222,9 +230,24 @@ def _held(store: Store, subject_id: int) -> int:
     return store.count(subject_id) if store.count is not None else len(store.locate(subject_id))
 
 
+def copies_erase(source: str, subject_id: int) -> dict[str, int]:
+    """Erase, in the caller's transaction, every store holding copies of items of ``source``
+    for the subject (``Store.copies_of``): called when one of those items is deleted, so no
+    copy of it outlives it. What was erased, by store."""
+    erased = {
+        store.name: store.erase(subject_id) for store in stores() if source in store.copies_of
+    }
+    return {name: n for name, n in erased.items() if n}
+
+
+def _sealed(store: Store, subject_id: int) -> int:
+    return store.sealed(subject_id) if store.sealed is not None else _held(store, subject_id)
+
+
 def key_needed(subject_id: int) -> bool:
-    """Whether any store holding ciphertext under the subject's data key holds anything."""
-    return any(_held(store, subject_id) for store in stores() if store.keyed)
+    """Whether any store holding ciphertext under the subject's data key holds anything that
+    needs the key (``Store.sealed``)."""
+    return any(_sealed(store, subject_id) for store in stores() if store.keyed)
 
 
 def keys_release(subject_id: int) -> dict[str, int]:
@@ -283,7 +306,9 @@ def withdrawal_preview(purpose: str, subject_id: int) -> Preview:
             going = rule.count(subject_id) if rule else held
             erased.append((store, going))
         if store.keyed:
-            keyed_left += held - going
+            # What the purpose's withdrawal leaves of its stores still needs the key (erased
+            # entirely, or kept results); other stores need it for their sealed items.
+            keyed_left += held - going if purpose in store.purposes else _sealed(store, subject_id)
         if held - going > 0:
             remaining.append((store, held - going))
     for store in stores():

@@ -99,7 +99,9 @@ class TemplatePosterApi(APIView):
     def get(self, request: Request, template_id: str) -> FileResponse:
         template = template_usable_for(template_id)
         response = FileResponse(template.poster.open("rb"), content_type="image/jpeg")
-        response["Cache-Control"] = "private, max-age=300"
+        # The depicted person's face: a browser asks again each time, so that once they
+        # withdraw (or the template stops being usable) no cached copy is shown.
+        response["Cache-Control"] = "private, no-cache"
         return response
 
 

@@ -126,6 +126,8 @@ def template_usable_for(template_id: Any, *, now: datetime | None = None) -> Swa
     """The template, if usable now; ``TemplateUnavailable`` (422, with the reason) if not."""
     template = template_for(template_id)
     reason = template_refusal(template, now or timezone.now())
+    # mutant: delete — tests/swap/test_jobs_api.py
+    #   test_a_template_whose_licence_or_depicted_consent_expired_is_refused
     if reason is not None:
         raise TemplateUnavailable(str(TEMPLATE_REFUSALS[reason]), extra={"reason": reason})
     return template

@@ -45,6 +45,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -66,6 +67,7 @@ from biometrics.analysis import (
 )
 from biometrics.models import Capture
 from biometrics.selectors import capture_for
+from biometrics.services import PURPOSE as BIOMETRIC_PURPOSE
 from biometrics.services import OpenedCapture, capture_use, subject_key_release
 from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
@@ -576,6 +578,10 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
         #   test_results_of_two_subjects_are_erased_and_each_owner_is_told_why
         counts["erased"] += _result_withdrawn_erase(job, template, now)
         owners.add(job.subject_id)
+    # mutant: delete — tests/swap/test_depicted_withdrawal.py
+    #   test_the_depicted_withdrawal_destroys_a_key_its_erasure_left_with_nothing_to_open
+    for owner in sorted(owners):
+        _key_release_unless_busy(owner)
     audit_record(
         actor=actor,
         subject=None,
@@ -588,6 +594,16 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
 
 
 WITHDRAWN = "depicted_consent_withdrawn"
+
+
+def _key_release_unless_busy(subject_id: int) -> None:
+    """The owner's data key goes now if the erased result was the last thing it opened (the
+    policy text: destroyed as soon as nothing encrypted with it is kept). The owner's row is
+    locked without waiting, as the sweep does: a result being stored holds it and waits on the
+    template this withdrawal holds, so a busy owner is left to the sweep's ``KEYS`` rule."""
+    mine = User.objects.select_for_update(skip_locked=True).filter(pk=subject_id)
+    if mine.values_list("pk", flat=True).first() is not None:
+        subject_key_release(subject_id=subject_id, actor=None, reason=WITHDRAWN)
 
 
 def _result_withdrawn_erase(job: SwapJob, template: SwapTemplate, now: datetime) -> int:
@@ -626,6 +642,11 @@ def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> Swa
         # mutant: delete — tests/swap/test_jobs_api.py
         #   test_a_swap_is_refused_without_face_swap_consent_and_nothing_is_stored
         require_consent(subject=subject, purpose=PURPOSE, lock=True)
+        # The capture is kept under biometric_enrolment to be used in swaps: a new text of it,
+        # not yet agreed to, stops its use (as ``capture_use`` checks again when the job runs).
+        # mutant: delete — tests/swap/test_jobs_api.py
+        #   test_a_capture_is_not_used_while_its_enrolment_consent_is_outdated
+        require_consent(subject=subject, purpose=BIOMETRIC_PURPOSE)
         capture = capture_for(subject=subject, capture_id=capture_id)
         check_capture_live(capture)
         template = template_usable_for(template_id, now=now)
@@ -870,6 +891,11 @@ def _stop_reason(job: SwapJob) -> str:
     #   test_a_running_clip_stops_between_frames_when_the_depicted_consent_expires
     if refusal is not None:
         return refusal
+    enrolment = consent_state(subject=job.subject_id, purpose=BIOMETRIC_PURPOSE)
+    # mutant: delete — tests/swap/test_jobs_lifecycle.py
+    #   test_a_biometric_text_published_while_a_clip_runs_stops_it_and_keeps_no_result
+    if enrolment != GRANTED:
+        return enrolment
     state = consent_state(subject=job.subject_id, purpose=PURPOSE)
     # mutant: delete — tests/swap/test_jobs_lifecycle.py
     #   test_a_policy_published_while_a_clip_runs_stops_it_between_frames
@@ -889,6 +915,9 @@ def _result_store(job: SwapJob, output: bytes) -> None:
             # mutant: delete — tests/swap/test_jobs_lifecycle.py
             #   test_a_policy_published_during_the_last_frame_keeps_no_result
             require_consent(subject=job.subject_id, purpose=PURPOSE, lock=True)
+            # mutant: delete — tests/swap/test_jobs_lifecycle.py
+            #   test_a_biometric_text_published_during_a_stills_frame_keeps_no_result
+            require_consent(subject=job.subject_id, purpose=BIOMETRIC_PURPOSE)
             # The template before the job: the order a depicted person's withdrawal locks them.
             refusal = _template_refusal_locked(job.template_id)
             claim = jobs.Claim.of(SWAP_JOBS, job)
@@ -1003,6 +1032,9 @@ def swap_result_open(*, subject: User, job_id: Any) -> OpenedResult:
     if job.status != SwapJob.Status.DONE or not job.result:
         raise ResultNotReady(_("This swap has no result yet."), extra={"status": job.status})
     purpose = STORAGE_PURPOSE if job.stored else PURPOSE
+    if job.expires_at <= timezone.now():
+        # Past its retention: erased by the next sweep, never served meanwhile.
+        raise NotFound(_("This result no longer exists."), code="result_gone")
     try:
         content = vault.unseal(subject.pk, vault.blob_read(job.result), aad=result_aad(job.pk))
     except (DecryptionError, FileNotFoundError):
@@ -1084,6 +1116,14 @@ def jobs_count(subject_id: int) -> int:
     return SwapJob.objects.filter(subject_id=subject_id, stored=False).count()
 
 
+def jobs_sealed(subject_id: int) -> int:
+    """The jobs that need the subject's data key: a result under it, or a job still to be made
+    from a capture. A failed or cancelled job keeps its row for a day to say why, not the key."""
+    jobs = SwapJob.objects.filter(subject_id=subject_id, stored=False)
+    needing = Q(result__gt="") | Q(status__in=SwapJob.ACTIVE, capture__isnull=False)
+    return jobs.filter(needing).count()
+
+
 def stored_results_erase(subject_id: int) -> int:
     """Inventory ``swap.stored_results`` (biometric_enrolment, account erasure): every result
     kept under output_storage."""
@@ -1102,9 +1142,12 @@ def stored_results_withdraw(subject_id: int) -> int:
     """Withdrawing output_storage, as its text says: results made more than 24 hours ago are
     erased now; younger ones become 24-hour results (kept until 24 hours after they were
     made, as if output storage had never been granted). Returns the number erased."""
+    erased = 0
+    # (Its own statement, so that deleting it leaves the function running: the mutant is
+    # killed by what the test checks, not by a NameError.)
     # mutant: delete — tests/swap/test_withdrawal_semantics.py
     #   test_withdrawing_output_storage_erases_kept_results_older_than_24_hours
-    erased = _jobs_erase(subject_id, stored=True, made_before=_day_ago())
+    erased += _jobs_erase(subject_id, stored=True, made_before=_day_ago())
     young = SwapJob.objects.select_for_update().filter(subject_id=subject_id, stored=True)
     for job in young:
         assert job.finished_at is not None  # stored is set only when a job is done

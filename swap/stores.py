@@ -45,6 +45,7 @@ STORES = (
         purposes=("biometric_enrolment", "face_swap"),
         count=services.jobs_count,
         keyed=True,
+        sealed=services.jobs_sealed,
         items=ngettext_lazy(
             "%(count)d swap request or result", "%(count)d swap requests and results", "count"
         ),

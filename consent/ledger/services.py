@@ -120,6 +120,8 @@ def consent_grant(
     row, text = check_policy(purpose=purpose, version=version, sha256=sha256)
     with transaction.atomic(durable=True):
         lock_subject(subject.pk)
+        # mutant: delete — tests/consent/ledger/test_minors.py
+        #   test_a_child_cannot_grant_alone
         check_no_guardian_needed(subject=subject)
         # mutant: delete — tests/consent/ledger/test_age_and_guardian.py
         #   test_no_grant_before_the_year_of_birth
@@ -352,6 +354,8 @@ def _minor_declare(
     for purpose in Purpose.objects.exclude(current_version=None):
         latest = latest_record_for(subject, purpose)
         if latest is not None and latest.action == ConsentRecord.Action.GRANT:
+            # mutant: delete — tests/consent/ledger/test_minors.py
+            #   test_declaring_an_age_under_14_withdraws_consents_given_alone_and_erases_their_data
             if not latest.guardian_pseudonym:
                 _consent_withdraw(
                     subject=subject,

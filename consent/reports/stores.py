@@ -22,7 +22,9 @@ STORES = (
             "your data key"
         ),
         why=gettext_noop("Answering your request for a copy of your data"),
-        retention=gettext_noop("24 hours after the report is made"),
+        retention=gettext_noop(
+            "24 hours after the report is made, or sooner: when a capture it shows is deleted"
+        ),
         legal_basis=gettext_noop("Legal obligation to answer access requests (GDPR Art. 15)"),
         locate=reports_locate,
         export=reports_export,
@@ -30,6 +32,8 @@ STORES = (
         band=inventory.Band.DERIVED,
         # A report holds thumbnails of your photos: withdrawing enrolment erases it too.
         purposes=("biometric_enrolment",),
+        # A report shows thumbnails of the capture photos: deleting a capture erases them.
+        copies_of=("biometrics.captures",),
         count=reports_count,
         keyed=True,
         items=ngettext_lazy("%(count)d data report", "%(count)d data reports", "count"),

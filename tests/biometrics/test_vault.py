@@ -3,16 +3,18 @@ data that does not open once its master key is gone (rotation: test_key_schedule
 
 from __future__ import annotations
 
+import io
 import shutil
 from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.utils import timezone
+from PIL import Image
 
 from biometrics import vault
 from biometrics.models import Capture, SubjectKey
-from biometrics.services import capture_decrypt, capture_use
+from biometrics.services import capture_analyse, capture_decrypt, capture_use
 from compliance_site import keystore
 from compliance_site.crypto import DecryptionError
 from consent.ledger.gate import ConsentRequired
@@ -122,3 +124,26 @@ def test_using_a_capture_needs_the_use_purpose_and_marks_it_used(
     assert capture.last_used_at > capture.created_at
     assert np.array_equal(opened.embedding, capture_analysis.embedding)
     assert audit_events(names_only=True)[start:] == ["CAPTURE_USED"]
+
+
+def test_a_photo_uploaded_with_its_location_is_kept_without_it(capture_media):
+    """The text's "no ... location": a phone's JPEG carries GPS coordinates in its EXIF block.
+    The stored photo is re-encoded from the pixels, so neither the block nor the coordinates
+    survive. (The test above looks for "Exif" in the ciphertext, where it never is.)"""
+    image = Image.open(io.BytesIO(capture_media.photo))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)})
+    tagged = io.BytesIO()
+    image.save(tagged, format="JPEG", exif=exif, quality=95)
+    photo = tagged.getvalue()
+    assert b"Exif" in photo and b"PhoneMaker" in photo
+
+    steps = ["turn_left", "blink"]
+    analysis = capture_analyse(photo=photo, video=capture_media.video(steps), steps=steps)
+
+    kept = analysis.photo_jpeg
+    assert kept.startswith(b"\xff\xd8\xff")
+    assert b"Exif" not in kept and b"PhoneMaker" not in kept
+    assert not Image.open(io.BytesIO(kept)).getexif()

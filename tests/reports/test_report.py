@@ -350,3 +350,46 @@ def test_the_status_of_a_job_whose_worker_died_says_failed_not_running(
 
     assert status["status"] == "failed" and status["error"] == "worker_lost"
     assert audit_events()[-1] == ("REPORT_FAILED", {"error": "worker_lost"})
+
+
+def test_deleting_a_capture_leaves_no_copy_of_its_photo_in_a_stored_report(
+    long_history, alice, api_for, audit_events, django_capture_on_commit_callbacks
+):
+    """The biometric text: the photo is kept until you delete the capture. A stored report
+    made while the capture existed holds a thumbnail of it: deleting the capture takes it."""
+    api = api_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = api.get(REPORT_URL).json()["id"]
+    [capture] = Capture.objects.filter(subject=alice)
+    name = ReportJob.objects.get(pk=job_id).file
+    download = f"/api/v1/me/report/{job_id}/download"
+    before = PdfReader(io.BytesIO(api.get(download).content))
+    assert [image for page in before.pages for image in page.images]
+
+    assert api.delete(f"/api/v1/captures/{capture.pk}").status_code == 204
+
+    assert api.get(download).status_code == 404
+    assert not ReportJob.objects.filter(subject=alice).exists()
+    assert not default_storage.exists(name)
+    [deleted] = [data for event, data in audit_events() if event == "CAPTURE_DELETED"]
+    assert deleted["copies_erased"] == {"consent.reports": 1}
+
+
+def test_a_capture_erased_by_retention_leaves_no_copy_of_its_photo_in_a_stored_report(
+    long_history, alice, api_for, django_capture_on_commit_callbacks
+):
+    """At most 365 days after its last use the capture is erased automatically; a report made
+    the day before showed its photo, and goes in the same sweep."""
+    [capture] = Capture.objects.filter(subject=alice)
+    end = capture.created_at + timedelta(days=365)
+    with time_machine.travel(end - timedelta(hours=1)):
+        with django_capture_on_commit_callbacks(execute=True):
+            job_id = api_for(alice).get(REPORT_URL).json()["id"]
+    name = ReportJob.objects.get(pk=job_id).file
+    assert name and default_storage.exists(name)
+
+    with time_machine.travel(end + timedelta(minutes=1)):
+        retention_sweep()
+
+    assert not Capture.objects.filter(subject=alice).exists()
+    assert not ReportJob.objects.filter(pk=job_id).exists() and not default_storage.exists(name)

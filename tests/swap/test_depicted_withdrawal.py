@@ -425,3 +425,112 @@ def test_staff_issue_a_new_secret_and_the_old_one_stops_working(
     assert names(audit_events, start) == ["SWAP_TEMPLATE_CONSENT_SECRET_ISSUED"]
     assert withdraw_on_page(old).status_code == 403
     assert withdraw_on_page(new).status_code == 200
+
+
+def test_the_depicted_withdrawal_destroys_a_key_its_erasure_left_with_nothing_to_open(
+    alice, swapper, audit_events
+):
+    """The policy text: the data key is destroyed as soon as nothing encrypted with it is kept.
+    Alice deleted her capture; her one result is the last thing under her key. The depicted
+    person's withdrawal erases it, so the key goes with it, not at some later sweep."""
+    from biometrics.models import Capture, SubjectKey
+
+    template = make_template("image")
+    job, _tasks = swapper(alice)(template)
+    [capture] = Capture.objects.filter(subject=alice)
+    assert client_for(alice).delete(f"/api/v1/captures/{capture.pk}").status_code == 204
+    assert SubjectKey.objects.filter(subject=alice).exists()  # the result still needs it
+
+    assert withdraw_on_page(template.depicted_consent.withdrawal_secret).status_code == 200
+
+    assert not SwapJob.objects.filter(pk=job.pk).exists()
+    assert not SubjectKey.objects.filter(subject=alice).exists()
+    destroyed = [data for name, data in audit_events() if name == "SUBJECT_KEY_DESTROYED"]
+    assert destroyed[-1]["reason"] == "depicted_consent_withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("header", "spoofed", "real"),
+    [
+        # Behind our proxy: the client writes the first addresses, the proxy appends the last.
+        ("HTTP_X_FORWARDED_FOR", lambda n: f"10.0.0.{n}, 203.0.113.5", "203.0.113.5"),
+        # Without a configured header, a forged X-Forwarded-For is ignored.
+        ("", lambda n: f"10.0.0.{n}", "203.0.113.5"),
+    ],
+)
+def test_the_limit_holds_against_forged_forwarded_addresses(settings, header, spoofed, real):
+    settings.CLIENT_IP_HEADER = header
+    template = make_template("image")
+    wrong = "0000-0000-0000-0000-0000-0000-0000"
+    for n in range(10):
+        response = withdraw_on_page(wrong, REMOTE_ADDR=real, HTTP_X_FORWARDED_FOR=spoofed(n))
+        assert response.status_code == 403
+
+    last = withdraw_on_page(
+        template.depicted_consent.withdrawal_secret,
+        REMOTE_ADDR=real,
+        HTTP_X_FORWARDED_FOR=spoofed(99),
+    )
+
+    assert last.status_code == 429
+    assert template_refusal(template, timezone.now()) is None
+
+
+def test_the_limit_counts_an_ipv6_client_by_its_64_not_by_each_address():
+    template = make_template("image")
+    wrong = "0000-0000-0000-0000-0000-0000-0000"
+    for n in range(10):
+        response = withdraw_on_page(wrong, REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}")
+        assert response.status_code == 403
+
+    rotated = withdraw_on_page(
+        template.depicted_consent.withdrawal_secret, REMOTE_ADDR="2001:db8:1:2:ffff::1"
+    )
+
+    assert rotated.status_code == 429
+
+
+def test_after_the_withdrawal_no_cache_may_show_the_template_poster_again(alice):
+    """The poster is the depicted person's face: a browser may not reuse its copy without
+    asking again, and asked again after the withdrawal, the answer is no."""
+    template = make_template("image")
+    api = client_for(alice)
+    poster = f"/api/v1/templates/{template.pk}/poster"
+    first = api.get(poster)
+    assert first.status_code == 200
+    directives = {d.strip() for d in first["Cache-Control"].split(",")}
+    assert "private" in directives
+    assert directives & {"no-cache", "no-store"}  # never reused without asking
+    assert not any(d.startswith("max-age=") and d != "max-age=0" for d in directives)
+
+    assert withdraw_on_page(template.depicted_consent.withdrawal_secret).status_code == 200
+
+    assert api.get(poster).status_code in (404, 422)
+
+
+def test_the_public_page_refuses_a_cross_site_post_without_its_csrf_token():
+    """A page elsewhere cannot make a visitor's browser withdraw with a secret it holds: the
+    form needs the token of our own page."""
+    template = make_template("image")
+    browser = Client(enforce_csrf_checks=True)
+
+    forged = browser.post(
+        PAGE, {"secret": template.depicted_consent.withdrawal_secret, "confirm": "on"}
+    )
+
+    assert forged.status_code == 403
+    assert template_refusal(template, timezone.now()) is None
+    page = browser.get(PAGE)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert token is not None
+    done = browser.post(
+        PAGE,
+        {
+            "secret": template.depicted_consent.withdrawal_secret,
+            "confirm": "on",
+            "csrfmiddlewaretoken": token.group(1),
+        },
+    )
+    assert done.status_code == 200
+    template.refresh_from_db()
+    assert template_refusal(template, timezone.now()) == "depicted_consent_withdrawn"

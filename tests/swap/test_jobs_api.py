@@ -461,3 +461,32 @@ def test_a_result_kept_after_face_swap_is_withdrawn_still_downloads_under_output
 
     assert job.stored and download.status_code == 200
     assert audit_events()[-1] == ("SWAP_RESULT_DOWNLOADED", {"consent": "granted"})
+
+
+def test_a_capture_is_not_used_while_its_enrolment_consent_is_outdated(
+    alice, ready, image_template, staff, django_capture_on_commit_callbacks, _media_root
+):
+    """The capture is kept under biometric_enrolment "to use in swaps you ask for": once a new
+    biometric text is published and not yet agreed to, the face template is not used, even
+    with a current face_swap consent. Refused at the request (403, naming the purpose) and,
+    for a job already queued, at its run (cancelled, never decrypted)."""
+    from biometrics.models import Capture
+    from tests.biometrics.test_capture_gate_first import publish_biometric_v2
+
+    api, capture = ready
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        queued_id = request_swap(api, capture, image_template).json()["id"]
+    used_before = Capture.objects.get(pk=capture.pk).last_used_at
+    publish_biometric_v2(staff)
+
+    response = request_swap(api, capture, image_template)
+    for task in queued:
+        task()
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "consent_outdated"
+    assert response.json()["purpose"] == "biometric_enrolment"
+    job = SwapJob.objects.get(pk=queued_id)
+    assert (job.status, job.error, job.result) == ("cancelled", "consent_outdated", "")
+    assert Capture.objects.get(pk=capture.pk).last_used_at == used_before
+    assert SwapJob.objects.count() == 1

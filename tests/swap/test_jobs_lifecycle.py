@@ -638,3 +638,83 @@ def test_a_worker_whose_claim_was_taken_over_mid_clip_stops_between_frames(
         "",
     )
     assert result_files(_media_root) == []
+
+
+def _publish_biometric_v_next() -> None:
+    from consent.ledger.models import PolicyText, Purpose
+
+    current = Purpose.objects.get(code="biometric_enrolment").current_version
+    texts = {t.language: t.text + "\n\nRevised." for t in PolicyText.objects.filter(policy=current)}
+    policy_publish(
+        purpose="biometric_enrolment", texts=texts, actor=StaffFactory(is_superuser=True)
+    )
+
+
+def test_a_biometric_text_published_while_a_clip_runs_stops_it_and_keeps_no_result(
+    queued, clip_template, image_template, monkeypatch, _media_root
+):
+    """The capture is used only while biometric_enrolment is current: a new text of it stops a
+    running clip between frames, and a still at its storing, as a new face_swap text does."""
+    clip, clip_tasks = queued(clip_template)
+    still, still_tasks = queued(image_template)
+    spy = EngineSpy(monkeypatch, on_call=lambda call: call == 2 and _publish_biometric_v_next())
+
+    deliver(clip_tasks)
+
+    clip.refresh_from_db()
+    assert spy.calls < CLIP_FRAMES
+    assert (clip.status, clip.error, clip.result) == ("cancelled", "consent_outdated", "")
+    assert result_files(_media_root) == []
+    deliver(still_tasks)  # its run opens no capture under the outdated text
+    still.refresh_from_db()
+    assert (still.status, still.error, still.result) == ("cancelled", "consent_outdated", "")
+
+
+def test_a_biometric_text_published_during_a_stills_frame_keeps_no_result(
+    queued, image_template, monkeypatch, _media_root
+):
+    job, tasks = queued(image_template)
+    EngineSpy(monkeypatch, on_call=lambda call: _publish_biometric_v_next())
+
+    deliver(tasks)
+
+    job.refresh_from_db()
+    assert (job.status, job.error, job.result) == ("cancelled", "consent_outdated", "")
+    assert result_files(_media_root) == []
+
+
+def test_a_clip_swap_writes_no_file_but_its_encrypted_result(
+    queued, clip_template, monkeypatch, tmp_path, _media_root
+):
+    """ "We decrypt your face template in memory": making a clip opens no temporary file (the
+    standard library's temporary files are refused; the temporary folder stays empty) and
+    leaves exactly one new file, the result, which is ciphertext."""
+    import tempfile
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a temporary file was asked for")
+
+    for name in (
+        "mkstemp",
+        "mkdtemp",
+        "NamedTemporaryFile",
+        "TemporaryFile",
+        "SpooledTemporaryFile",
+    ):
+        monkeypatch.setattr(tempfile, name, refused)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    job, tasks = queued(clip_template)
+    before = {p for p in _media_root.rglob("*") if p.is_file()}
+
+    deliver(tasks)
+
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    after = {p for p in _media_root.rglob("*") if p.is_file()}
+    [new] = after - before
+    assert new.name == job.result.split("/")[-1]
+    assert b"ftyp" not in new.read_bytes()[:64]  # not an MP4 in clear
+    assert list(scratch.iterdir()) == []

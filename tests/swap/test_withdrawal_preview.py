@@ -161,3 +161,27 @@ def test_the_check_page_for_an_unknown_purpose_is_a_clear_404(browser, policies)
 
     assert response.status_code == 404
     assert "There is no purpose called" in response.content.decode()
+
+
+def test_the_preview_says_when_a_face_swap_withdrawal_takes_the_key_and_it_does(
+    alice, ready, image_template, grant_consent, django_capture_on_commit_callbacks, audit_events
+):
+    """No capture left, a 24-hour result and a kept one two days old: withdrawing output
+    storage erases the kept one and keeps the key (the 24-hour result needs it); withdrawing
+    face swap then erases the last thing under the key, and the preview says the key goes."""
+    api, capture = ready
+    with django_capture_on_commit_callbacks(execute=True):
+        request_swap(api, capture, image_template)
+    grant_consent(alice, "output_storage")
+    with django_capture_on_commit_callbacks(execute=True):
+        old = request_swap(api, capture, image_template).json()["id"]
+    SwapJob.objects.filter(pk=old).update(finished_at=timezone.now() - timedelta(days=2))
+    assert api.delete(f"/api/v1/captures/{capture.pk}").status_code == 204
+
+    for purpose, key_goes in (("output_storage", False), ("face_swap", True)):
+        preview = api.get(f"{CONSENTS}/{purpose}/withdrawal").json()
+        promised = {line["store"]: line["count"] for line in preview["erases"]}
+        assert ("biometrics.subject_key" in promised) is key_goes, purpose
+        assert api.delete(f"{CONSENTS}/{purpose}").status_code == 200
+        events = [data for name, data in audit_events() if name == "CONSENT_WITHDRAWN"]
+        assert events[-1]["erased"] == promised, purpose

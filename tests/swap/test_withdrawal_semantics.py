@@ -224,3 +224,47 @@ def test_withdrawing_face_swap_keeps_the_key_that_still_opens_a_capture(
     assert Capture.objects.filter(subject=alice).exists()
     assert SubjectKey.objects.filter(subject=alice).exists()
     assert "biometrics.subject_key" not in withdrawn_event(audit_events)["erased"]
+
+
+def test_a_failed_swap_holds_nothing_under_the_key_so_deleting_the_last_capture_destroys_it(
+    alice, ready, image_template, django_capture_on_commit_callbacks, audit_events
+):
+    """The policy text: the key is destroyed as soon as nothing encrypted with it is kept. A
+    swap that failed has no result: its row (kept 24 hours, to say why) is not a reason to
+    keep the key once the last capture is gone."""
+    from tests.swap.jobkit import expire_depicted_consent
+
+    api, capture = ready
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        job_id = request_swap(api, capture, image_template).json()["id"]
+    expire_depicted_consent(image_template)
+    for task in queued:
+        task()
+    job = SwapJob.objects.get(pk=job_id)
+    assert job.status == "failed" and not job.result
+
+    assert api.delete(f"/api/v1/captures/{capture.pk}").status_code == 204
+
+    assert not SubjectKey.objects.filter(subject=alice).exists()
+    assert SwapJob.objects.filter(pk=job_id).exists()  # the failure is still explained
+    name, data = audit_events()[-1]
+    assert name == "SUBJECT_KEY_DESTROYED" and data["reason"] == "capture_deleted"
+
+
+def test_a_result_past_its_24_hours_is_not_served_even_before_the_sweep_erases_it(
+    alice, grant_consent, made, image_template
+):
+    """Kept 24 hours, then erased: the sweep runs every hour or so, and meanwhile a result past
+    its time is gone for the subject (404 ``result_gone``), here after output storage was
+    withdrawn while it was 23 hours old."""
+    grant_consent(alice, "output_storage")
+    job = made(image_template)
+    with time_machine.travel(job.finished_at + timedelta(hours=23)):
+        withdraw(alice, "output_storage")
+
+    with time_machine.travel(job.finished_at + timedelta(hours=23, minutes=59)):
+        assert client_for(alice).get(f"{SWAPS_URL}/{job.pk}/result").status_code == 200
+    with time_machine.travel(job.finished_at + timedelta(hours=24, minutes=1)):
+        response = client_for(alice).get(f"{SWAPS_URL}/{job.pk}/result")
+
+    assert response.status_code == 404 and response.json()["code"] == "result_gone"

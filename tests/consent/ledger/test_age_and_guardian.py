@@ -427,3 +427,26 @@ def test_the_age_step_and_the_childs_guardian_step_in_chinese_have_no_english(br
         refused = _post(browser, "/consent/age/", {"year_of_birth": year, "lang": "zh-hans"})
         assert refused.status_code == status
         assert_all_chinese(refused)
+
+
+def test_a_guardians_code_for_one_child_grants_nothing_for_another(newcomer, child_api, outbox):
+    """Attack: a second child, who knows the parent's number, types the code the parent was
+    sent for the first child. The code is bound to that child: it is a wrong code here, and it
+    still works for the child it was sent for."""
+    from tests.factories import UserFactory
+
+    sibling = UserFactory(phone_number="+447400100008", age_stated=False)
+    sibling_api = token_client(sibling)
+    assert (
+        sibling_api.post(AGE, {"year_of_birth": _this_year() - 9}, format="json").status_code == 201
+    )
+    assert _ask(child_api, "face_swap").status_code == 202
+    code = last_code(outbox)
+
+    # From another network: a wrong code backs off the network it came from, not the child's.
+    sibling_api.defaults["REMOTE_ADDR"] = "203.0.113.9"
+    stolen = _grant(sibling_api, code, "face_swap")
+
+    assert stolen.status_code == 400 and stolen.json()["code"] == "invalid_code"
+    assert not ConsentRecord.objects.filter(subject=sibling).exists()
+    assert _grant(child_api, code, "face_swap").status_code == 201

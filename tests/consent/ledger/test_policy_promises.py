@@ -71,6 +71,8 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
             "除此之外不采集任何信息：不收集身份证件、通讯录或位置信息。",
             (
                 CAPTURE_API + "test_unexpected_file_fields_are_refused",
+                "tests/biometrics/test_vault.py::"
+                "test_a_photo_uploaded_with_its_location_is_kept_without_it",
                 "tests/erasure/test_inventory_stores.py::"
                 "test_exports_are_json_safe_and_never_hold_biometric_bytes",
             ),
@@ -85,6 +87,7 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 "tests/biometrics/test_liveness.py::test_a_replayed_still_photo_fails_with_no_motion",
                 "tests/biometrics/test_vault.py::test_no_plaintext_photo_embedding_or_landmarks_is_kept_anywhere",  # noqa: E501
                 JOBS_API + "test_using_a_capture_for_a_swap_marks_it_used",
+                JOBS_API + "test_a_capture_is_not_used_while_its_enrolment_consent_is_outdated",
             ),
         ),
         (
@@ -125,6 +128,10 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 CAPTURE_API
                 + "test_deleting_a_capture_erases_its_file_and_row_and_records_the_consent_state",
                 CAPTURE_API + "test_withdrawing_biometric_consent_erases_captures_and_challenges",
+                "tests/reports/test_report.py::"
+                "test_deleting_a_capture_leaves_no_copy_of_its_photo_in_a_stored_report",
+                "tests/reports/test_report.py::"
+                "test_a_capture_erased_by_retention_leaves_no_copy_of_its_photo_in_a_stored_report",
             ),
         ),
         (
@@ -138,6 +145,10 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 "tests/reports/test_report.py::"
                 "test_a_data_key_only_a_stored_report_needs_goes_when_the_report_expires",
                 "tests/biometrics/test_vault.py::test_destroying_the_subject_key_makes_every_copy_unreadable",  # noqa: E501
+                "tests/swap/test_depicted_withdrawal.py::"
+                "test_the_depicted_withdrawal_destroys_a_key_its_erasure_left_with_nothing_to_open",
+                SEM + "test_a_failed_swap_holds_nothing_under_the_key_so_deleting_the_last_"
+                "capture_destroys_it",
             ),
         ),
         (
@@ -221,6 +232,7 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 JOBS_API + "test_the_swapped_face_differs_from_the_template_inside_the_face_only",
                 JOBS_API
                 + "test_a_clip_is_swapped_frame_by_frame_into_a_labelled_h264_mp4_that_keeps_its_sound",  # noqa: E501
+                LIFECYCLE + "test_a_clip_swap_writes_no_file_but_its_encrypted_result",
             ),
         ),
         (
@@ -344,6 +356,8 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
                 SEM + "test_withdrawing_output_storage_erases_kept_results_older_than_24_hours",
                 SEM
                 + "test_withdrawing_output_storage_keeps_a_young_result_until_24_hours_after_it_was_made",  # noqa: E501
+                SEM
+                + "test_a_result_past_its_24_hours_is_not_served_even_before_the_sweep_erases_it",
             ),
         ),
         (
