@@ -18,6 +18,7 @@ from biometrics.services import capture_analyse, capture_decrypt, capture_use
 from compliance_site import keystore
 from compliance_site.crypto import DecryptionError
 from consent.ledger.gate import ConsentRequired
+from tests.biometrics.synth import layout
 from tests.erasure.kit import database_hits, distinctive_runs, folder_hits
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ def test_a_photo_uploaded_with_its_location_is_kept_without_it(capture_media):
     photo = tagged.getvalue()
     assert b"Exif" in photo and b"PhoneMaker" in photo
 
-    steps = ["turn_left", "blink"]
+    steps = layout(["turn_left", "blink"])
     analysis = capture_analyse(photo=photo, video=capture_media.video(steps), steps=steps)
 
     kept = analysis.photo_jpeg
