@@ -75,6 +75,8 @@ STORES = (
         erase=services.captures_erase,
         band=inventory.Band.CAPTURES,
         purposes=("biometric_enrolment",),
+        # A stored report shows thumbnails of the photos: deleting a capture erases them.
+        copied_to=("consent.reports",),
         count=services.captures_count,
         keyed=True,
         items=ngettext_lazy("%(count)d face capture", "%(count)d face captures", "count"),

@@ -29,9 +29,10 @@ The store contract
   whose ``<what>_withdraw_count(subject_id)`` says beforehand how many it will erase. Stores
   holding ciphertext under the subject's data key say ``keyed=True``; the ``KEYS`` band's store
   is erased as soon as no keyed store holds anything for the subject (``keys_release``:
-  after each withdrawal, deletion, and the retention sweep's ``KEYS`` rule). A store holding
-  copies of another store's items (a report's thumbnails of capture photos) names it in
-  ``copies_of``; deleting one of those items erases the copies (``copies_erase``).
+  after each withdrawal, deletion, and the retention sweep's ``KEYS`` rule). A store whose items
+  are copied into another (capture photos into a report's thumbnails) names that store in
+  ``copied_to``; deleting one of its items erases the copies (``copies_erase``). The source
+  names the copy, never the reverse, so a lower layer (``consent.reports``) names no upper one.
 - ``expiry`` holds the store's retention rules, if time erases anything it holds: each names
   what expires (``"<app>.<what>"``) and its ``<what>_expired_erase(now)``, which erases, through
   the same per-item erase as deletion, withdrawal and erasure, whatever expired at ``now``,
@@ -171,9 +172,9 @@ class Store:
     # How one item is counted in plain words, "%(count)d face capture(s)" (``ngettext_lazy``
     # with "count"), for the withdrawal preview.
     items: Any = None
-    # Stores whose items this one holds copies of (a report's thumbnails of capture photos):
-    # deleting one of their items erases this store for the subject too (``copies_erase``).
-    copies_of: tuple[str, ...] = ()
+    # Stores holding copies of this store's items (a report's thumbnails of capture photos):
+    # deleting one of its items erases those stores for the subject too (``copies_erase``).
+    copied_to: tuple[str, ...] = ()
 
     def withdrawal_for(self, purpose: str) -> Withdrawal | None:
         """What withdrawing ``purpose`` does here when it is not ``erase``."""
@@ -232,11 +233,9 @@ def _held(store: Store, subject_id: int) -> int:
 
 def copies_erase(source: str, subject_id: int) -> dict[str, int]:
     """Erase, in the caller's transaction, every store holding copies of items of ``source``
-    for the subject (``Store.copies_of``): called when one of those items is deleted, so no
+    for the subject (``Store.copied_to``): called when one of those items is deleted, so no
     copy of it outlives it. What was erased, by store."""
-    erased = {
-        store.name: store.erase(subject_id) for store in stores() if source in store.copies_of
-    }
+    erased = {name: _stores[name].erase(subject_id) for name in _stores[source].copied_to}
     return {name: n for name, n in erased.items() if n}
 
 

@@ -32,8 +32,6 @@ STORES = (
         band=inventory.Band.DERIVED,
         # A report holds thumbnails of your photos: withdrawing enrolment erases it too.
         purposes=("biometric_enrolment",),
-        # A report shows thumbnails of the capture photos: deleting a capture erases them.
-        copies_of=("biometrics.captures",),
         count=reports_count,
         keyed=True,
         items=ngettext_lazy("%(count)d data report", "%(count)d data reports", "count"),

@@ -27,6 +27,7 @@ ALLOWED = {
         "ID",
         "AI",
         "RFC",
+        "C2SP",
         "Ed25519",
         "GDPR",
         "PIPL",
