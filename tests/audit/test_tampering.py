@@ -10,6 +10,7 @@ from audit.leaves import leaf_bytes_for, leaf_hash
 from audit.models import AuditEvent, AuditLeaf
 from audit.services import audit_seal, pseudonym_erase
 from audit.verification import audit_log_verify
+from tests.audit import helpers
 from tests.audit.helpers import record_events
 
 pytestmark = pytest.mark.django_db
@@ -18,19 +19,7 @@ TABLES = ("audit_auditevent", "audit_auditleaf", "audit_auditnode", "audit_audit
 
 
 def disable_triggers() -> None:
-    """What a superuser can do. The test's transaction rolls it back afterwards."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # ALTER TABLE refuses while deferred foreign-key checks are queued.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for table in TABLES:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-            else:
-                cursor.execute(f"DROP TRIGGER {table}_no_update")
-                cursor.execute(f"DROP TRIGGER {table}_no_delete")
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    helpers.disable_triggers(TABLES)
 
 
 def sql(statement: str, params=()) -> None:

@@ -12,12 +12,12 @@ import base64
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from rest_framework.test import APIClient
 
 from audit import signing, witness
 from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditNode, AuditNoteSignature
 from audit.services import audit_seal
+from tests.audit import helpers
 from tests.audit.helpers import record_events
 from tests.audit.test_export import run_verifier
 
@@ -33,18 +33,7 @@ TABLES = (
 
 
 def disable_triggers() -> None:
-    """What a superuser can do. The test's transaction rolls it back afterwards."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for table in TABLES:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-            else:
-                cursor.execute(f"DROP TRIGGER {table}_no_update")
-                cursor.execute(f"DROP TRIGGER {table}_no_delete")
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    helpers.disable_triggers(TABLES)
 
 
 def truncate_to(size: int) -> None:
