@@ -47,3 +47,27 @@ class StaffFactory(UserFactory):
     def totp_device(obj, create, extracted, **kwargs):
         if create and extracted is not False:
             obj.totp_device = TOTPDevice.objects.create(user=obj, name="default", confirmed=True)
+
+
+def admin_signed_in(user):
+    """A Django test client past the real admin login of ``user`` (a staff account made by
+    ``StaffFactory``): password and a code from their TOTP device."""
+    from django.test import Client
+    from django.urls import reverse
+    from django_otp.oath import totp
+
+    device = user.totp_device
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    client = Client()
+    response = client.post(
+        reverse("admin:login"),
+        {
+            "username": str(user.phone_number),
+            "password": STAFF_PASSWORD,
+            "otp_device": device.persistent_id,
+            "otp_token": f"{code:0{device.digits}d}",
+            "next": reverse("admin:index"),
+        },
+    )
+    assert response.status_code == 302
+    return client

@@ -11,10 +11,8 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.oath import totp
 
 from audit.models import AuditEvent
 from swap import demo
@@ -24,7 +22,7 @@ from swap.models import DepictedPersonConsent, SwapTemplate, TemplateLicence
 from swap.selectors import template_refusal, templates_usable
 from swap.services import TemplateRefused, check_template_file, swap_template_consent_withdraw
 from tests.erasure.kit import client_for
-from tests.factories import STAFF_PASSWORD
+from tests.factories import admin_signed_in
 from tests.swap.conftest import encode_clip
 from tests.swap.jobkit import (
     SIGNED_PDF,
@@ -44,21 +42,7 @@ def admin_client(staff, audit_events):
     """A superuser staff client past the real admin login (password and TOTP code)."""
     staff.is_superuser = True
     staff.save(update_fields=["is_superuser"])
-    device = staff.totp_device
-    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
-    client = Client()
-    response = client.post(
-        reverse("admin:login"),
-        {
-            "username": str(staff.phone_number),
-            "password": STAFF_PASSWORD,
-            "otp_device": device.persistent_id,
-            "otp_token": f"{code:0{device.digits}d}",
-            "next": reverse("admin:index"),
-        },
-    )
-    assert response.status_code == 302
-    return client
+    return admin_signed_in(staff)
 
 
 def _split(moment) -> dict[str, str]:

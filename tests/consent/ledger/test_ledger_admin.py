@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
 from django.urls import reverse
-from django_otp.oath import totp
 
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.services import pseudonym_for
 from consent.ledger.models import ConsentRecord, PolicyVersion, Purpose
-from tests.factories import STAFF_PASSWORD, StaffFactory
+from tests.factories import StaffFactory, admin_signed_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("policies")]
 
@@ -21,30 +19,11 @@ POLICIES = reverse("admin:consent_policyversion_changelist")
 RECORDS = reverse("admin:consent_consentrecord_changelist")
 
 
-def _signed_in(user) -> Client:
-    """A staff client past the real admin login: password and a TOTP code."""
-    device = user.totp_device
-    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
-    client = Client()
-    response = client.post(
-        reverse("admin:login"),
-        {
-            "username": str(user.phone_number),
-            "password": STAFF_PASSWORD,
-            "otp_device": device.persistent_id,
-            "otp_token": f"{code:0{device.digits}d}",
-            "next": reverse("admin:index"),
-        },
-    )
-    assert response.status_code == 302
-    return client
-
-
 @pytest.fixture
 def dpo_admin():
     user = StaffFactory()
     user.groups.add(Group.objects.get_or_create(name="dpo")[0])
-    return _signed_in(user)
+    return admin_signed_in(user)
 
 
 def _publish_form(purpose="output_storage", en="Output storage v2\r\n\r\nKept 7 days.\r\n"):
@@ -88,7 +67,7 @@ def test_a_refused_publish_shows_why_and_writes_nothing(dpo_admin):
 def test_staff_outside_the_dpo_group_cannot_publish():
     support = StaffFactory()
     support.groups.add(Group.objects.get_or_create(name="support")[0])
-    client = _signed_in(support)
+    client = admin_signed_in(support)
 
     assert client.get(PUBLISH).status_code == 403
     assert client.post(PUBLISH, _publish_form()).status_code == 403
