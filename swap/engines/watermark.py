@@ -9,7 +9,7 @@ so another tool's CRC-checked mark is not taken for ours), in a tile of 10 x 10 
 over the whole picture. Each bit is one 8 x 8 block's DCT coefficient quantised to an even or
 odd multiple of ``STEP`` (quantisation index modulation), on the luminance shrunk to half size:
 the change is smooth, survives JPEG and H.264 and a halving of the size, and costs about
-42 dB of PSNR.
+41.5 dB of PSNR (two passes, the second correcting what the first left off).
 
 Reading tries both scales (as made, and halved), the 64 pixel phases of the block grid and
 the 100 phases of the tile (a crop moves both), sums each bit's votes over the repeated tiles
