@@ -250,7 +250,7 @@ def measure(count: int) -> dict[str, tuple[float, str, float | None, str]]:
             None,
             target + "; a false alarm",
         ),
-        "border_attack_phone_flat_motion": (
+        "border_attack_phone_rejected_anyway": (
             rejected / count,
             "share",
             None,
