@@ -71,6 +71,8 @@ class AuditAction(IntEnum):
     SWAP_RESULT_ERASED = 522
     # Someone asked the public "was this made here?" check; the answer only, nobody's data.
     SWAP_MARK_CHECKED = 530
+    # A "was this made here?" check refused (too many from one network); nothing about the caller.
+    SWAP_MARK_CHECK_REFUSED = 531
     # 600–699: data-subject requests and erasure
     ERASURE_REQUESTED = 601
     ERASURE_STORE_ERASED = 602

@@ -11,14 +11,23 @@ with a sine tone as its sound. The source face is an LFW face (scikit-image).
   against the bare swap as baseline.
 - ``swap.classic_video_fps``: ``swap_video`` frames per second on the clip, against a plain
   decode + label + H.264 encode of the same clip (no detection, no swap) as baseline.
+- ``swap.classic_image_vs_before`` / ``swap.classic_video_fps_vs_before``: the same two figures
+  against the classic engine as it was before the identity work (similarity alignment, tone
+  transfer, pyramid blend), loaded from the repository's history (``BEFORE``) and run here, in
+  the same run, on the same inputs. Target: no more than 1.5x its time a still, no less than
+  1/1.5 of its frames per second. Skipped when the history is not there (a source archive).
+  The figures this bench recorded for that engine at the time (its whole pipeline, before the
+  watermark on every frame) were 28.7 ms and 14.9 fps on the development machine.
 """
 
 from __future__ import annotations
 
 import io
 import statistics
+import subprocess
 import sys
 import time
+import types
 from fractions import Fraction
 from pathlib import Path
 
@@ -44,6 +53,27 @@ SIZE = (1280, 720)
 FPS = 30
 SECONDS = 10.0
 STEPS = ["turn_left", "blink", "turn_right", "blink"]
+# The last commit whose classic engine is the one before the identity work (Delaunay warp to
+# the target's landmarks, mean colour shift, seamlessClone).
+BEFORE = "0261cab"
+BEFORE_RECORDED = {"image_ms": 28.68, "video_fps": 14.92}  # bench/results.json at BEFORE
+
+
+def engine_before():
+    """The classic engine as it was at ``BEFORE``, or None without the repository's history."""
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{BEFORE}:swap/engines/classic.py"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = types.ModuleType("classic_before")
+    exec(compile(source, "classic_before.py", "exec"), module.__dict__)  # noqa: S102 - our own history
+    return module.ClassicEngine()
 
 
 def median_ms(call, repeat: int) -> float:
@@ -64,8 +94,8 @@ def make_clip(rig: synth.FaceRig) -> bytes:
         video = container.add_stream("libx264", rate=FPS, options={"preset": "veryfast"})
         video.width, video.height, video.pix_fmt = *SIZE, "yuv420p"
         audio = container.add_stream("aac", rate=48000, layout="mono")
-        for number, ((yaw, blink), shift) in enumerate(zip(poses, shifts, strict=True)):
-            picture = _to_yuv420p(rig.pose(yaw, blink, shift))
+        for number, (pose, shift) in enumerate(zip(poses, shifts, strict=True)):
+            picture = _to_yuv420p(rig.pose(shift=shift, **pose))
             picture.pts, picture.time_base = number, Fraction(1, FPS)
             container.mux(video.encode(picture))
         container.mux(video.encode(None))
@@ -142,11 +172,57 @@ def measure() -> dict[str, tuple[float, str, float | None, str]]:
         f"clip: {frames} frames, {len(clip) / 1e6:.1f} MB in, {len(out) / 1e6:.1f} MB out; "
         f"swap_video {video_fps:.2f} fps, plain decode+label+encode {baseline_fps:.1f} fps"
     )
-    return {
+    figures = {
         "swap.classic_image_ms": (swap_ms, "ms", None, "bare engine.swap, 1280x720, face ~290 px"),
         "swap.image_job_ms": (job_ms, "ms", swap_ms, "swap_image vs bare swap; < 1 s"),
         "swap.classic_video_fps": (video_fps, "fps", baseline_fps, "10 s 720p30 clip; ≥ 5 fps"),
     }
+    before = engine_before()
+    if before is None:
+        print("the engine before the identity work is not in this checkout's history: skipped")
+        return figures
+    # Alternated, as the machine's load changes: medians of 5 rounds of 3 calls each.
+    ours, theirs = [], []
+    for _round in range(5):
+        ours.append(median_ms(lambda: engine.swap(source, source_face, target, target_face), 3))
+        theirs.append(median_ms(lambda: before.swap(source, source_face, target, target_face), 3))
+    swap_ms, before_ms = statistics.median(ours), statistics.median(theirs)
+    figures["swap.classic_image_ms"] = (swap_ms, *figures["swap.classic_image_ms"][1:])
+    before_fps = frames / _seconds(
+        lambda: swap_video(
+            source,
+            source_face,
+            clip,
+            before,
+            analyser,
+            job_id="bench",
+            on_progress=lambda _: None,
+            should_stop=lambda: False,
+        )
+    )
+    print(f"engine before the identity work: {before_ms:.1f} ms a still, {before_fps:.2f} fps")
+    recorded = BEFORE_RECORDED
+    figures["swap.classic_image_vs_before"] = (
+        swap_ms,  # the alternated median
+        "ms",
+        before_ms,
+        f"ratio ≤ 1.5; baseline: the engine before the identity work, same run "
+        f"({recorded['image_ms']} ms when it was current)",
+    )
+    figures["swap.classic_video_fps_vs_before"] = (
+        video_fps,
+        "fps",
+        before_fps,
+        f"ratio ≥ 0.667; baseline: the engine before the identity work in today's pipeline, "
+        f"same run ({recorded['video_fps']} fps with its own pipeline when it was current)",
+    )
+    return figures
+
+
+def _seconds(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
 
 
 def _now():

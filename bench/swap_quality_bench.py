@@ -239,8 +239,8 @@ def clip_frames(person: Person, turn: bool) -> tuple[list[np.ndarray], np.ndarra
     poses = synth.timeline(["turn_left"], CLIP_FPS, CLIP_SECONDS)
     shifts = synth.jitter(len(poses), 1.0)
     frames = [
-        rig.pose(yaw / 2 if turn else 0.0, 0.0, shift)
-        for (yaw, _), shift in zip(poses, shifts, strict=True)
+        rig.pose(pose["yaw_deg"] / 2 if turn else 0.0, 0.0, shift)
+        for pose, shift in zip(poses, shifts, strict=True)
     ]
     mask = np.zeros(frames[0].shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(rig.landmarks).astype(np.int32)), 255)

@@ -1267,6 +1267,18 @@ def swap_mark_check(*, data: bytes) -> MarkCheck:
     return answer
 
 
+def swap_mark_check_refused(*, reason: str) -> None:
+    """Audit a refused "was this made here?" check (``rate_limited``), in the caller's
+    transaction or its own; nothing about the caller is recorded, not even its network."""
+    with transaction.atomic(savepoint=False):
+        audit_record(
+            actor=None,
+            subject=None,
+            action=AuditAction.SWAP_MARK_CHECK_REFUSED,
+            data={"reason": reason},
+        )
+
+
 def _job_with_mark(mark: str) -> SwapJob | None:
     """The finished job whose id starts with the mark's 64 bits (UUIDs order by their bytes,
     so those ids are one range)."""

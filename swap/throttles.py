@@ -2,7 +2,8 @@
 
 The project's per-address rate limiting (DRF's cache-backed counters, keyed by the address the
 sign-in limits count: ``compliance_site.client_address``), with a rate of its own: every
-attempt counts, right or wrong, signed in or not. A refusal is audited without the address."""
+attempt counts, right or wrong, signed in or not. A refusal is audited without the address.
+The public "was this made here?" check has a limit of its own, audited the same way."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from compliance_site.client_address import client_ip_for, ip_limit_key
 from compliance_site.errors import RateLimited
-from swap.services import depicted_withdrawal_refused
+from swap.services import depicted_withdrawal_refused, swap_mark_check_refused
 
 # Attempts per client network (an IPv4 address or an IPv6 /64). The secret has 140 bits, so
 # this guards the service more than the secret; the person needs one attempt.
@@ -56,9 +57,13 @@ class MarkCheckThrottle(DepictedWithdrawalThrottle):
 
 
 def mark_check_attempt_check(request) -> None:
-    """Count one check from the request's network; ``RateLimited`` (429) past the rate."""
+    """Count one check from the request's network; ``RateLimited`` (429, audited without the
+    address) past the rate."""
     throttle = MarkCheckThrottle()
     if throttle.allow_request(request, None):  # type: ignore[arg-type]
         return
     wait = int(throttle.wait() or 1)
+    # mutant: delete — tests/swap/test_mark_check.py
+    #   test_a_check_refused_past_the_limit_is_audited_without_the_address
+    swap_mark_check_refused(reason="rate_limited")
     raise RateLimited(_("Too many checks from your network. Try again later."), retry_after=wait)

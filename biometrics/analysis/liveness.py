@@ -260,14 +260,40 @@ def check_liveness(
     analyser: FaceAnalyser,
     config: LivenessConfig = DEFAULT_CONFIG,
 ) -> LivenessResult:
-    """Run every check on sampled ``frames`` (at ``times``) against the challenge ``steps``."""
+    """Run every check on sampled ``frames`` (at ``times``) against the challenge ``steps``:
+    the landmarks of every frame (``observe``), the checks on them (``check_track``), then
+    the identity of the face against the photo."""
     steps = check_steps(list(steps))
     if len(times) != len(frames):
         raise ValueError("one time per frame")
-    report = _blank_report(steps)
     if len(frames) < config.min_frames:
-        return _fail("video_too_short", "too few frames to check", report, {})
+        return _fail("video_too_short", "too few frames to check", _blank_report(steps), {})
     track = observe(frames, analyser, config)
+    result = check_track(track, times, steps, config)
+    if not result.passed:
+        return result
+    failure = _check_identity(frames, photo_bgr, track, result.steps, analyser, config)
+    if failure:
+        return _fail(*failure, result.steps, track.scores)
+    return LivenessResult(True, None, result.steps, _rounded(track.scores))
+
+
+def check_track(
+    track: _Track,
+    times: Sequence[float],
+    steps: Sequence[dict],
+    config: LivenessConfig = DEFAULT_CONFIG,
+) -> LivenessResult:
+    """Every check that needs only the landmarks (``observe``): one face, motion, the
+    challenge in time, the planar motion. ``passed`` here means those passed; the identity
+    check against the photo (embeddings) is ``check_liveness``'s. The benchmark runs this on
+    the tracks of many clips, as the service does after the landmarks of one."""
+    steps = check_steps(list(steps))
+    if len(times) != len(track.counts):
+        raise ValueError("one time per frame")
+    report = _blank_report(steps)
+    if len(track.counts) < config.min_frames:
+        return _fail("video_too_short", "too few frames to check", report, {})
     failure = _check_presence(track, config)
     if failure:
         return _fail(*failure, report, track.scores)
@@ -278,9 +304,6 @@ def check_liveness(
     if problem:
         return _fail("challenge_failed", problem, report, track.scores)
     failure = _check_planar(track, config)
-    if failure:
-        return _fail(*failure, report, track.scores)
-    failure = _check_identity(frames, photo_bgr, track, report, analyser, config)
     if failure:
         return _fail(*failure, report, track.scores)
     return LivenessResult(True, None, report, _rounded(track.scores))
@@ -303,21 +326,30 @@ def _rounded(scores: dict[str, float]) -> dict[str, float]:
 
 def observe(frames: Sequence[np.ndarray], analyser: FaceAnalyser, config: LivenessConfig) -> _Track:
     """Detect the face in every frame and measure the pose, mouth and eyes."""
+    found = [analyser.detect(frame) for frame in frames]
+    for faces in found:
+        if faces and faces[0].landmarks is None:
+            raise ValueError(f"the {analyser.name!r} analyser gives no 68 landmarks")
+    return track_of(found, [frame.shape[:2] for frame in frames], config)
+
+
+def track_of(
+    found: Sequence[list[Face]], shapes: Sequence[tuple[int, ...]], config: LivenessConfig
+) -> _Track:
+    """The track of frames whose faces were found (best first), each frame's (height, width):
+    the main face's pose, mouth and eyes per frame, NaN where there is no face."""
     counts, faces = [], []
     series = {
-        name: np.full(len(frames), np.nan)
+        name: np.full(len(found), np.nan)
         for name in ("yaw", "pitch", "roll", "mouth", "smile", "ear")
     }
-    for index, frame in enumerate(frames):
-        found = analyser.detect(frame)
-        counts.append(_count_faces(found, config))
-        face = found[0] if found else None
+    for index, (candidates, shape) in enumerate(zip(found, shapes, strict=True)):
+        counts.append(_count_faces(list(candidates), config))
+        face = candidates[0] if candidates else None
         faces.append(face)
-        if face is None:
+        if face is None or face.landmarks is None:
             continue
-        if face.landmarks is None:
-            raise ValueError(f"the {analyser.name!r} analyser gives no 68 landmarks")
-        yaw, pitch = head_pose(face.landmarks, frame.shape[1], frame.shape[0])
+        yaw, pitch = head_pose(face.landmarks, shape[1], shape[0])
         series["yaw"][index], series["pitch"][index] = yaw, pitch
         series["roll"][index] = head_roll(face.landmarks)
         series["mouth"][index] = mouth_opening(face.landmarks)

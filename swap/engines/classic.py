@@ -19,10 +19,14 @@ outline, toned like the target, blended band by band.
 3. Tone: in LAB, each channel's local mean (a wide Gaussian, normalised by the mask) is
    swapped for the target's: light and colour from the target, the source's own shading (its
    nose, cheekbones, eye sockets) and detail kept, as in the classic dlib write-ups.
-4. Mask: the target's landmark hull without its inner mouth (its teeth and tongue stay),
-   feathered. Blend: a Laplacian pyramid (multi-band blending): coarse bands mix over a wide
-   seam, fine bands over a narrow one, so the source's detail stays whole and no seam shows.
-   Nothing outside the mask changes.
+4. Mask: the hull of the target's landmarks and of the painted ones, with a strip of forehead
+   over the brows (a tenth of the brows-to-chin distance: the brows lie inside, the edge on
+   skin, not on hair), without the target's inner mouth (its teeth and tongue stay). The soft
+   edge lies wholly inside it: the hull eroded by the feather's width is the source's, and the
+   weight falls to ~0.02 at the hull, so no seam shows at the brows or the jaw. Blend: a
+   Laplacian pyramid (multi-band blending) down to bands as wide as the feather: coarse bands
+   mix over a wider seam than fine ones, and none is so wide that the target's eyes or brows
+   show through the source's (a ghost). Nothing outside the mask changes.
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ class ClassicEngine:
     Stateless, so thread-safe.
 
     ``shrink``: how far the mask is pulled in from the landmarks' hull, as a share of the face
-    size; ``feather``: the width of the soft edge, same unit; ``margin``: the crop around the
+    size; ``feather``: the width of the soft edge inside it, same unit; ``forehead``: the
+    strip over the brows, as a share of the brows-to-chin distance; ``margin``: the crop around the
     target face; ``mouth``/``lids``: how far those points follow the target rather than the
     aligned source (0 source, 1 target); ``tone``: the blur of the tone transfer, as a share
     of the distance between the eyes; ``max_yaw`` / ``max_source_yaw``: degrees past which a
@@ -72,6 +77,7 @@ class ClassicEngine:
         max_yaw: float = 60.0,
         max_source_yaw: float = 45.0,
         turn: float = 1.0,
+        forehead: float = 0.1,
     ):
         self.shrink = shrink
         self.feather = feather
@@ -82,6 +88,7 @@ class ClassicEngine:
         self.max_yaw = max_yaw
         self.max_source_yaw = max_source_yaw
         self.turn = turn
+        self.forehead = forehead
 
     def swap(
         self,
@@ -106,8 +113,14 @@ class ClassicEngine:
         #   test_a_target_turned_away_is_refused_with_a_clear_code
         self._check_pose(local, "target")
         goal = self._goal(src, local)
-        warped, covered = _warp(source_image_bgr, src, goal, crop.shape[:2])
-        mask = self._mask(local, covered)
+        # A strip of forehead over the brows, on both sides, so that the brows (a face's
+        # strongest cue after the eyes) lie well inside the painted region and the soft edge
+        # falls on skin.
+        goal = _with_forehead(goal, self.forehead)
+        warped, covered = _warp(
+            source_image_bgr, _with_forehead(src, self.forehead), goal, crop.shape[:2]
+        )
+        mask = self._mask(np.vstack([_with_forehead(local, self.forehead), goal]), covered)
         if not mask.any():
             return target_bgr.copy()
         warped = _match_tone(warped, crop, mask, self.tone * _eye_distance(local))
@@ -137,7 +150,8 @@ class ClassicEngine:
         return aligned + weight[:, None] * (dst - aligned)
 
     def _mask(self, points: np.ndarray, covered: np.ndarray) -> np.ndarray:
-        """Binary (0/255) mask: the hull shrunk, minus the inner mouth, within the warp."""
+        """Binary (0/255) region painted: the landmarks' hull (pulled in by ``shrink``), minus
+        the inner mouth, within the warp."""
         size = _face_size(points)
         mask = np.zeros(covered.shape, np.uint8)
         hull = cv2.convexHull(np.round(points).astype(np.int32))
@@ -146,19 +160,38 @@ class ClassicEngine:
         if cv2.contourArea(mouth.astype(np.float32)) > 4:
             cv2.fillPoly(mask, [mouth], 0, cv2.LINE_8)
         mask &= covered
-        radius = max(1, round(self.shrink * size))
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        return cv2.erode(mask, kernel)
+        if self.shrink <= 0:
+            return mask
+        return _erode(mask, self.shrink * size)
 
     def _blend(self, warped, crop, mask, size: float) -> np.ndarray:
-        sigma = max(1.0, self.feather * size / 2)
-        alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), sigma)
-        # Inside the soft edge the mask stays whole; nothing outside the mask changes.
-        alpha = np.minimum(alpha * 2, 1.0) * (mask > 0)
-        blended = pyramid_blend(warped, crop, alpha, _levels(size))
+        """The soft edge lies wholly inside the region: its core (eroded by the feather's width)
+        is the source's, and the weight falls from 1 to ~0.02 across the feather, so the hull's
+        edge (the brows' line on the forehead, the jaw) leaves no seam. The pyramid stops at
+        bands about as wide as the feather: wider ones would mix the target's features (its
+        eyes, its brows) into the source's inside the face, a ghost; the tone transfer has
+        already made the lowest frequencies the target's."""
+        radius = max(1.0, self.feather * size)
+        core = _erode(mask, radius)
+        alpha = cv2.GaussianBlur(core.astype(np.float32) / 255, (0, 0), radius / 2)
+        alpha *= mask > 0  # nothing outside the region changes
+        blended = pyramid_blend(warped, crop, alpha, _levels(radius))
         out = alpha[..., None] * blended + (1 - alpha[..., None]) * crop.astype(np.float32)
         out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         return np.where(mask[..., None] > 0, out, crop)
+
+
+def _with_forehead(points: np.ndarray, lift: float) -> np.ndarray:
+    """The 68 landmarks and ten more: the brows raised by ``lift`` of the brows-to-chin
+    distance, along the face's own up direction."""
+    brows = points[17:27]
+    up = brows.mean(axis=0) - points[8]
+    return np.vstack([points[:68], brows + lift * up])
+
+
+def _erode(mask: np.ndarray, radius: float) -> np.ndarray:
+    r = max(1, round(radius))
+    return cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
 
 
 def yaw_degrees(points: np.ndarray) -> float:
@@ -332,9 +365,9 @@ def _local_mean(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray
     return cv2.GaussianBlur(values * inside[..., None], (0, 0), sigma / factor) / weight
 
 
-def _levels(size: float) -> int:
-    """Pyramid depth: the coarsest band about a fifth of the face."""
-    return int(np.clip(round(math.log2(max(size, 8) / 12)), 1, 6))
+def _levels(radius: float) -> int:
+    """Pyramid depth: the coarsest band about as wide as the feather (``radius`` px)."""
+    return int(np.clip(round(math.log2(max(radius, 2.0))), 1, 6))
 
 
 def pyramid_blend(front: np.ndarray, back: np.ndarray, alpha: np.ndarray, levels: int):

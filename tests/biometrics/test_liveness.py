@@ -21,6 +21,7 @@ from biometrics.analysis.liveness import (
     DEFAULT_CONFIG,
     challenge_draw,
     check_liveness,
+    check_track,
     events,
     head_pose,
     head_roll,
@@ -140,6 +141,24 @@ def test_a_photo_held_up_and_tilted_through_the_turns_fails_with_flat_motion(
     assert all(item["seen"] for item in result.steps)  # the turns were seen, in their windows...
     assert result.code == "flat_motion"  # ...but made by a flat picture
     assert result.scores["planar_residual"] < DEFAULT_CONFIG.planar_per_degree
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"), [("genuine", None), ("planar", "flat_motion"), ("replay", "no_motion")]
+)
+def test_the_checks_on_a_landmark_track_decide_as_the_whole_check(
+    clips, astronaut, analyser, kind, code
+):
+    # The bench checks most of its trials on tracks: they must be what the service decides.
+    clip = {"genuine": clips.challenge, "planar": clips.planar}.get(kind, lambda _: clips.replay())(
+        TURNS
+    )
+
+    whole = check(clip, astronaut, TURNS, analyser)
+    on_track = check_track(observe(clip.frames, analyser, DEFAULT_CONFIG), clip.times, TURNS)
+
+    assert whole.code == code
+    assert (on_track.passed, on_track.code, on_track.steps) == (whole.passed, code, whole.steps)
 
 
 def test_a_turning_head_is_not_one_homography_of_itself(clips, astronaut, analyser):

@@ -120,3 +120,19 @@ def test_checks_are_limited_per_network_and_nothing_about_the_caller_is_kept(ast
     assert other.status_code == 200
     logged = " ".join(AuditEvent.objects.values_list("data_jcs", flat=True))
     assert "203.0.113" not in logged and "198.51.100" not in logged
+
+
+def test_a_check_refused_past_the_limit_is_audited_without_the_address(astronaut, audit_events):
+    picture = _jpeg(astronaut)
+    for _check in range(30):
+        ok = APIClient().post(API, {"file": _upload(picture)}, REMOTE_ADDR="203.0.113.9")
+        assert ok.status_code == 200
+
+    limited = APIClient().post(API, {"file": _upload(picture)}, REMOTE_ADDR="203.0.113.9")
+    page = Client().post(PAGE, {"file": _upload(picture)}, REMOTE_ADDR="203.0.113.9")
+
+    assert limited.status_code == page.status_code == 429
+    refused = [event for event in audit_events() if event[0] == "SWAP_MARK_CHECK_REFUSED"]
+    assert refused == [("SWAP_MARK_CHECK_REFUSED", {"reason": "rate_limited"})] * 2
+    logged = " ".join(AuditEvent.objects.values_list("data_jcs", flat=True))
+    assert "203.0.113" not in logged
