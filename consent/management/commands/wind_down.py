@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no types
 
 from audit.closing import wind_down_state
 from compliance_site.errors import ApplicationError
