@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no types
 
 from audit.closing import wind_down_state
@@ -37,6 +38,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, out: Path, confirm: str | None, interactive: bool, **options) -> None:
+        # The operator's messages, the text messages and the printed report: the site's language.
+        with translation.override(settings.LANGUAGE_CODE):
+            self._handle(out, confirm, interactive)
+
+    def _handle(self, out: Path, confirm: str | None, interactive: bool) -> None:
         state = wind_down_state()
         if state is None:
             self._confirm(confirm, interactive)
