@@ -256,7 +256,9 @@ def stores_for_purpose(purpose: str) -> list[Store]:
     return [store for store in stores() if purpose in store.purposes]
 
 
-def _held(store: Store, subject_id: int) -> int:
+def items_held(store: Store, subject_id: int) -> int:
+    """How many items the store holds for the subject: ``count`` where the store has it, else
+    what ``locate`` finds (the withdrawal preview's and the wind-down report's numbers)."""
     return store.count(subject_id) if store.count is not None else len(store.locate(subject_id))
 
 
@@ -269,7 +271,7 @@ def copies_erase(source: str, subject_id: int) -> dict[str, int]:
 
 
 def _sealed(store: Store, subject_id: int) -> int:
-    return store.sealed(subject_id) if store.sealed is not None else _held(store, subject_id)
+    return store.sealed(subject_id) if store.sealed is not None else items_held(store, subject_id)
 
 
 def key_needed(subject_id: int) -> bool:
@@ -328,7 +330,7 @@ def withdrawal_preview(purpose: str, subject_id: int) -> Preview:
     for store in stores():
         if store.band == Band.KEYS:
             continue
-        held, going = _held(store, subject_id), 0
+        held, going = items_held(store, subject_id), 0
         if purpose in store.purposes:
             rule = store.withdrawal_for(purpose)
             going = rule.count(subject_id) if rule else held
@@ -341,7 +343,7 @@ def withdrawal_preview(purpose: str, subject_id: int) -> Preview:
             remaining.append((store, held - going))
     for store in stores():
         if store.band == Band.KEYS:
-            held = _held(store, subject_id)
+            held = items_held(store, subject_id)
             going = held if keyed_left == 0 else 0
             if going:
                 erased.append((store, going))

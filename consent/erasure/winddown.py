@@ -133,11 +133,18 @@ def _erasure_begin(now: datetime) -> WindDown:
     return row
 
 
-def _counts(subjects: list[int]) -> dict[str, int]:
-    """What each store holds over ``subjects`` (subject stores, by ``locate``) and what each
-    service store holds, in erasure order."""
+def _counts(subjects: list[int], *, located: bool = False) -> dict[str, int]:
+    """What each store holds over ``subjects`` (``inventory.items_held``: items, as the withdrawal
+    preview counts them; with ``located``, every reference ``locate`` finds, the proof's
+    measure) and what each service store holds, in erasure order."""
+
+    def measure(store: inventory.Store, subject_id: int) -> int:
+        if located:
+            return len(store.locate(subject_id))
+        return inventory.items_held(store, subject_id)
+
     counts = {
-        store.name: sum(len(store.locate(subject_id)) for subject_id in subjects)
+        store.name: sum(measure(store, subject_id) for subject_id in subjects)
         for store in inventory.stores()
     }
     counts.update({store.name: store.count() for store in inventory.service_stores()})
@@ -226,7 +233,7 @@ def _prove_empty(row: WindDown) -> WindDown:
     """Step 4, in one transaction: nothing located anywhere, no account left; recorded."""
     with transaction.atomic(durable=True):
         row = WindDown.objects.select_for_update().get(pk=1)
-        after = {ACCOUNTS: User.objects.count(), **_counts(row.subjects)}
+        after = {ACCOUNTS: User.objects.count(), **_counts(row.subjects, located=True)}
         left = sorted(name for name, count in after.items() if count)
         # mutant: delete — tests/erasure/test_wind_down.py
         #   test_a_wind_down_that_cannot_prove_every_store_empty_reports_nothing
