@@ -91,3 +91,24 @@ def test_a_person_finds_and_downloads_their_certificate_on_the_tombstone(
         timeout=60,
     )  # fmt: skip
     assert (screenshots / "report-page-1.png").stat().st_size > 10_000
+
+
+@pytest.mark.usefixtures("policies")
+def test_every_page_carries_the_closing_banner_in_both_languages(open_portal):
+    from consent.erasure.winddown import wind_down_start
+
+    state = wind_down_start()
+    portal = open_portal(viewport="phone")
+    for path, name in (("/login/", "sign-in"), ("/privacy/", "privacy")):
+        portal.language = "en"
+        portal.goto(path)
+        banner = portal.page.locator(".closing-banner").inner_text()
+        assert "This service is closing" in banner
+        assert state.grace_ends_at.date().isoformat() in banner
+        portal.step(f"closing-{name}")
+        portal.language = "zh-hans"
+        portal.choose_language()
+        assert "本服务即将关闭" in portal.page.locator(".closing-banner").inner_text()
+        portal.step(f"closing-{name}-zh")
+        with portal.page.expect_navigation():
+            portal.click(".language-switch button[value='en']")
