@@ -78,6 +78,12 @@ class AuditAction(IntEnum):
     ERASURE_STORE_ERASED = 602
     ERASURE_COMPLETED = 603
     RETENTION_SWEPT = 604
+    # 640–649: the service's wind-down (closing mode, erasure of everyone, the signed report)
+    WIND_DOWN_STARTED = 640
+    WIND_DOWN_ERASURE_STARTED = 641
+    WIND_DOWN_STORE_ERASED = 642
+    WIND_DOWN_ERASED = 643
+    WIND_DOWN_REPORTED = 644
     # 700–799: reports and exports (access, portability, certificates, the auditor's bundle)
     REPORT_GENERATED = 701
     REPORT_REQUESTED = 702

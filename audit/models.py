@@ -162,3 +162,44 @@ class SubjectPseudonym(models.Model):
 
 # The tables the triggers protect, and that test flushes must leave alone.
 APPEND_ONLY_MODELS = (AuditEvent, AuditLeaf, AuditNode, AuditCheckpoint, AuditNoteSignature)
+
+
+class WindDown(models.Model):
+    """The service's wind-down (README "Closing the service"): at most one row, made when
+    ``wind_down`` puts the service in closing mode. While it exists, sign-up, captures and swaps
+    are refused (``audit.closing``) and every page shows a banner. It holds the run's state so
+    that a killed run resumes: the phase, the counts per store taken when erasure began, the
+    accounts to erase, and at the end the signed report. It names nobody: account ids only
+    while the accounts exist, and counts."""
+
+    class Phase(models.TextChoices):
+        CLOSING = "closing", "closing (grace period)"
+        ERASING = "erasing", "erasing everyone"
+        ERASED = "erased", "erased and proved empty; report to write"
+        DONE = "done", "done"
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.CLOSING)
+    started_at = models.DateTimeField()
+    grace_ends_at = models.DateTimeField()
+    erasure_started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Per store, what it held (over every account) when erasure began: the report's "before".
+    counts_before = models.JSONField(default=dict)
+    # The accounts present when erasure began (ids), for the proof of emptiness, and those
+    # still to erase (each removed once its certificate is issued); both cleared with the proof.
+    subjects = models.JSONField(default=list)
+    pending = models.JSONField(default=list)
+    # What the service stores (``inventory.service_stores``) erased, and every store's count
+    # after the proof: the report's "after".
+    service_erased = models.JSONField(default=dict)
+    counts_after = models.JSONField(default=dict)
+    # The signed report (JSON, as issued).
+    report = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "wind-down"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="wind_down_single")]
+
+    def __str__(self) -> str:
+        return f"wind-down ({self.phase})"

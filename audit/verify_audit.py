@@ -2,7 +2,8 @@
 """Offline verifier for a Faceledger audit export. Needs Python 3.11+ and ``cryptography``.
 
     python verify_audit.py [--public-key FILE | --fingerprint HEX]
-        [--trusted-checkpoint FILE]... [--witness VKEY... --quorum N] BUNDLE
+        [--trusted-checkpoint FILE]... [--witness VKEY... --quorum N]
+        [--certificate FILE]... [--report FILE] BUNDLE
 
 BUNDLE is the .zip, or a folder it was unpacked to. Pin the key: ``--public-key`` takes the PEM
 the service publishes (``/api/v1/audit/public-key``), ``--fingerprint`` the fingerprint shown
@@ -37,6 +38,14 @@ Checks, trusting only the (pinned) key:
 7. with ``--witness`` keys (C2SP vkeys) and ``--quorum N``: that the latest checkpoint carries
    valid cosignature/v1 lines from at least N of those witnesses, which refuse to cosign a log
    that was rolled back or forked.
+8. with ``--certificate`` (an erasure certificate, JSON as issued): its signature by the key,
+   its checkpoint's signature and root (rebuilt from the bundle's leaf hashes), and that the
+   event it cites is in the log under that checkpoint, is an ERASURE_COMPLETED event and hashes
+   to the leaf hash it states;
+9. with ``--report`` (the wind-down report, from the service's tombstone): its signature, that
+   its final checkpoint is the bundle's last, that the bundle is the one it names (SHA-256, for
+   a .zip), that its proof event (WIND_DOWN_ERASED) and every certificate event it lists
+   (ERASURE_COMPLETED) are in the log as stated, and that every store's count after is 0.
 The note formats (signed-note, tlog-checkpoint, tlog-cosignature) are read here with their own
 few lines of code, so that this file stays self-contained.
 Exit status 0 when everything holds, 1 with the first problem otherwise, 2 for a usage error.
@@ -66,6 +75,10 @@ NOT_PINNED = (
     "fingerprint with the one the service publishes, or pass --public-key or --fingerprint."
 )
 FILES = ("manifest.json", "checkpoints.json", "public_key.pem", "leaf_hashes.bin", "events.jsonl")
+# The audit actions the documents cite (audit.actions.AuditAction), by number as leaves hold them.
+ERASURE_COMPLETED, WIND_DOWN_ERASED = 603, 643
+CERTIFICATE_TYPE, REPORT_TYPE = "faceledger-erasure-certificate", "faceledger-wind-down-report"
+CHECKPOINT_FIELDS = ("log_id", "tree_size", "root_hash", "timestamp")
 
 
 class Invalid(Exception):
@@ -497,8 +510,23 @@ class Trust:
     quorum: int = 0
 
 
+class Verified(NamedTuple):
+    """A bundle that passed ``verify``: what the documents are checked against."""
+
+    message: str
+    key: Ed25519PublicKey
+    leaf_hashes: list[bytes]
+    checkpoints: list
+    events: bytes
+
+
 def verify(path: Path, pinned: str | None = None, trust: Trust = Trust()) -> str:  # noqa: B008
     """Check the bundle; ``pinned`` is the expected key's fingerprint (hex, lower case)."""
+    return verified(path, pinned, trust).message
+
+
+def verified(path: Path, pinned: str | None = None, trust: Trust = Trust()) -> Verified:  # noqa: B008
+    """``verify``, keeping what it checked for the documents (``check_certificate``, …)."""
     entries = _entries(path)
     missing = [name for name in FILES if name not in entries]
     if missing:
@@ -528,10 +556,84 @@ def verify(path: Path, pinned: str | None = None, trust: Trust = Trust()) -> str
     if trust.quorum:
         found = _check_quorum(checkpoints, log_key, list(trust.witnesses), trust.quorum)
         key_line += f"\nlatest checkpoint cosigned by {found} witnesses (quorum {trust.quorum})"
-    return (
+    message = (
         f"OK: log {manifest['log_id']}, {count} events verified against "
         f"{len(checkpoints)} checkpoints (tree size {signed_size}); {len(files)} files match "
         f"the signed manifest, and the bundle holds nothing else.\n{key_line}"
+    )
+    return Verified(message, key, leaf_hashes, checkpoints, files["events.jsonl"])
+
+
+# --- documents that cite the log: erasure certificates, the wind-down report -------------------
+
+
+def _signed_body(document: dict, kind: str, what: str) -> tuple[dict, str]:
+    if not isinstance(document, dict) or document.get("type") != kind:
+        raise Invalid(f"{what}: not a {kind}")
+    body = dict(document)
+    return body, body.pop("signature", "")
+
+
+def _check_event(bundle: Verified, event: dict, action: int, size: int, what: str) -> int:
+    """The event a document cites (``leaf_index``, ``leaf_hash``) is in the log below ``size``,
+    hashes as stated, and (its line in the bundle) is the ``action`` it should be."""
+    index = event.get("leaf_index")
+    if not isinstance(index, int) or not 0 <= index < min(size, len(bundle.leaf_hashes)):
+        raise Invalid(f"{what}: leaf index {index!r} is not under its checkpoint")
+    if bundle.leaf_hashes[index].hex() != event.get("leaf_hash"):
+        raise Invalid(f"{what}: the leaf hash at index {index} is not the one stated")
+    for line in bundle.events.split(b"\n"):
+        if line and _leaf_index(line) == index:
+            if json.loads(line)["action"] != action:
+                raise Invalid(f"{what}: the event at index {index} is not action {action}")
+            return index
+    raise Invalid(f"{what}: the event at index {index} is not in this bundle's events")
+
+
+def check_certificate(bundle: Verified, certificate: dict, what: str = "certificate") -> str:
+    """Check 8 of the module docstring."""
+    body, signature = _signed_body(certificate, CERTIFICATE_TYPE, what)
+    _check_signature(bundle.key, body, signature, what)
+    checkpoint = body["checkpoint"]
+    size = checkpoint["tree_size"]
+    _check_signature(
+        bundle.key, {k: checkpoint[k] for k in CHECKPOINT_FIELDS}, checkpoint["signature"], what
+    )
+    if not isinstance(size, int) or not 0 < size <= len(bundle.leaf_hashes):
+        raise Invalid(f"{what}: its checkpoint is beyond this bundle's log")
+    if merkle_roots(bundle.leaf_hashes, {size})[size].hex() != checkpoint["root_hash"]:
+        raise Invalid(f"{what}: the log does not rebuild its checkpoint's root")
+    index = _check_event(bundle, body["audit_event"], ERASURE_COMPLETED, size, what)
+    if body.get("verified_empty") is not True:
+        raise Invalid(f"{what}: it does not state that every store was verified empty")
+    return (
+        f"OK: certificate of erasure request {body['erasure_request']}: its event #{index} "
+        f"(ERASURE_COMPLETED) is in the log under the signed checkpoint of tree size {size}."
+    )
+
+
+def check_report(bundle: Verified, report: dict, bundle_sha256: str | None) -> str:
+    """Check 9 of the module docstring. ``bundle_sha256``: the bundle file's, when a .zip."""
+    body, signature = _signed_body(report, REPORT_TYPE, "report")
+    _check_signature(bundle.key, body, signature, "report")
+    final = body["final_checkpoint"]
+    fields = (*CHECKPOINT_FIELDS, "signature")
+    if any(bundle.checkpoints[-1][k] != final.get(k) for k in fields):
+        raise Invalid("report: its final checkpoint is not this bundle's last")
+    if bundle_sha256 is not None and bundle_sha256 != body["audit_bundle"]["sha256"]:
+        raise Invalid("report: this bundle is not the one it names (SHA-256)")
+    size = final["tree_size"]
+    _check_event(bundle, body["proof"]["event"], WIND_DOWN_ERASED, size, "report's proof")
+    for entry in body["certificates"]:
+        what = f"report: certificate {entry.get('erasure_request')}"
+        _check_event(bundle, entry, ERASURE_COMPLETED, size, what)
+    left = [row["store"] for row in body["stores"] if row["after"] != 0]
+    if left or body["proof"].get("every_store_empty") is not True:
+        raise Invalid(f"report: stores not empty after the wind-down: {left}")
+    return (
+        f"OK: wind-down report of {body['controller']}: {body['accounts_erased']} accounts, "
+        f"{len(body['certificates'])} certificates and the proof of emptiness are in the log; "
+        f"its final checkpoint (tree size {size}) is the bundle's last; every store is empty."
     )
 
 
@@ -568,6 +670,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quorum", type=int, default=0, help="witness cosignatures the latest checkpoint needs"
     )
+    parser.add_argument(
+        "--certificate",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="an erasure certificate (JSON) to check against the log (repeatable)",
+    )
+    parser.add_argument(
+        "--report", type=Path, metavar="FILE", help="the wind-down report (JSON) to check"
+    )
     parser.add_argument("bundle", type=Path, help="the export (.zip) or its unpacked folder")
     return parser
 
@@ -592,7 +705,15 @@ def main(argv: list[str]) -> int:
     if args.quorum > len(args.witness):
         parser.error("--quorum is larger than the number of --witness keys")
     try:
-        print(verify(args.bundle, pinned, trust))
+        bundle = verified(args.bundle, pinned, trust)
+        print(bundle.message)
+        for path in args.certificate:
+            print(check_certificate(bundle, json.loads(path.read_bytes()), str(path)))
+        if args.report is not None:
+            digest = None
+            if args.bundle.is_file():
+                digest = hashlib.sha256(args.bundle.read_bytes()).hexdigest()
+            print(check_report(bundle, json.loads(args.report.read_bytes()), digest))
     except (Invalid, OSError, ValueError, KeyError, TypeError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

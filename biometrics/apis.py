@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.closing import check_service_open
 from biometrics.analysis.liveness import ACTIONS, challenge_seconds
 from biometrics.selectors import (
     PURPOSE,
@@ -101,6 +102,7 @@ class CaptureListApi(APIView):
         # gets the memory-only upload handlers; only then does DRF's authentication run, whose
         # CSRF check for a session is the first thing to read the body.
         if request.method == "POST":
+            check_service_open()  # closing mode, before a byte of the body too
             # mutant: delete — tests/biometrics/test_capture_gate_first.py
             #   test_a_capture_without_consent_is_refused_by_the_api_before_a_byte_is_read
             require_consent(subject=_asking(request), purpose=PURPOSE)

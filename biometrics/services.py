@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.actions import AuditAction
+from audit.closing import check_service_open
 from audit.services import SubjectRef, audit_record
 from biometrics import vault
 from biometrics.analysis import AnalysisError, analyser_in_use, get_analyser, get_pad
@@ -105,6 +106,10 @@ def liveness_challenge_issue(*, subject: User) -> LivenessChallenge:
     Only the newest challenge of a subject is live: issuing one voids the earlier ones, so a
     client asking in a loop keeps one row, and an old challenge cannot be saved up for later.
     """
+    # Closing mode: no new captures (403 ``service_closing``).
+    # mutant: delete — tests/erasure/test_wind_down.py
+    #   test_closing_mode_refuses_sign_up_captures_and_swaps_and_shows_a_banner
+    check_service_open()
     now = timezone.now()
     with transaction.atomic(durable=True):
         # mutant: delete — tests/biometrics/test_capture_api.py
@@ -271,6 +276,7 @@ def capture_create(*, subject: User, challenge_id: Any, photo: bytes, video: byt
     stores nothing but its audit event; the gate is checked again, with the subject's row
     locked, in the transaction that stores, so a withdrawal during the analysis wins.
     """
+    check_service_open()  # closing mode (the API also refuses before reading the body)
     # mutant: delete — tests/biometrics/test_capture_gate_first.py
     #   test_the_capture_service_refuses_an_outdated_consent_before_it_spends_the_challenge
     require_consent(subject=subject, purpose=PURPOSE)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.closing import ServiceClosing, check_service_open
 from biometrics.analysis.liveness import challenge_seconds
 from biometrics.forms import CaptureForm
 from biometrics.selectors import PURPOSE, capture_expires_at, capture_retention, captures_of
@@ -45,6 +46,11 @@ STEP_LABELS = {
 @login_required
 @require_http_methods(["GET", "POST"])
 def capture_view(request: SignedInHttpRequest) -> HttpResponse:
+    try:
+        check_service_open()
+    except ServiceClosing as closing:  # the captures page stays: downloads still work
+        messages.error(request, closing.detail)
+        return redirect("biometrics:captures")
     try:
         if request.method == "POST":
             # The gate before a byte of the body is read (the CSRF check reads it).

@@ -181,12 +181,38 @@ class Store:
         return next((rule for rule in self.withdrawal if rule.purpose == purpose), None)
 
 
+@dataclass(frozen=True)
+class ServiceStore:
+    """Personal data the service holds about people who are not its subjects (the person a
+    swap template depicts: their picture, name and signed consent). No subject's erasure
+    touches it; the wind-down erases it (README "Closing the service"). ``count()`` is what it
+    holds now, ``erase()`` erases everything (in the caller's transaction, files included) and
+    returns the number of items erased."""
+
+    name: str  # "<app>.<store>", as for a Store; unique across both kinds
+    what: str
+    count: Callable[[], int]  # "<store>_count_all"
+    erase: Callable[[], int]  # "<store>_erase_all"
+
+
 _stores: dict[str, Store] = {}
+_service_stores: dict[str, ServiceStore] = {}
+
+
+def register_service_store(store: ServiceStore) -> None:
+    if store.name in _stores or _service_stores.get(store.name, store) != store:
+        raise ValueError(f"store {store.name!r} is registered twice")
+    _service_stores[store.name] = store
+
+
+def service_stores() -> list[ServiceStore]:
+    """Every service store, by name (the wind-down's order)."""
+    return sorted(_service_stores.values(), key=lambda s: s.name)
 
 
 def register(store: Store) -> None:
     existing = _stores.get(store.name)
-    if existing is not None and existing != store:
+    if store.name in _service_stores or (existing is not None and existing != store):
         raise ValueError(f"store {store.name!r} is registered twice")
     taken = {e.name for s in _stores.values() if s.name != store.name for e in s.expiry}
     for rule in store.expiry:
@@ -195,10 +221,13 @@ def register(store: Store) -> None:
     _stores[store.name] = store
 
 
-def register_all(stores: Iterable[Store]) -> None:
+def register_all(stores: Iterable[Store | ServiceStore]) -> None:
     """An app's ``STORES``, from its ``AppConfig.ready()``."""
     for store in stores:
-        register(store)
+        if isinstance(store, ServiceStore):
+            register_service_store(store)
+        else:
+            register(store)
 
 
 def stores() -> list[Store]:
@@ -227,7 +256,9 @@ def stores_for_purpose(purpose: str) -> list[Store]:
     return [store for store in stores() if purpose in store.purposes]
 
 
-def _held(store: Store, subject_id: int) -> int:
+def items_held(store: Store, subject_id: int) -> int:
+    """How many items the store holds for the subject: ``count`` where the store has it, else
+    what ``locate`` finds (the withdrawal preview's and the wind-down report's numbers)."""
     return store.count(subject_id) if store.count is not None else len(store.locate(subject_id))
 
 
@@ -240,7 +271,7 @@ def copies_erase(source: str, subject_id: int) -> dict[str, int]:
 
 
 def _sealed(store: Store, subject_id: int) -> int:
-    return store.sealed(subject_id) if store.sealed is not None else _held(store, subject_id)
+    return store.sealed(subject_id) if store.sealed is not None else items_held(store, subject_id)
 
 
 def key_needed(subject_id: int) -> bool:
@@ -299,7 +330,7 @@ def withdrawal_preview(purpose: str, subject_id: int) -> Preview:
     for store in stores():
         if store.band == Band.KEYS:
             continue
-        held, going = _held(store, subject_id), 0
+        held, going = items_held(store, subject_id), 0
         if purpose in store.purposes:
             rule = store.withdrawal_for(purpose)
             going = rule.count(subject_id) if rule else held
@@ -312,7 +343,7 @@ def withdrawal_preview(purpose: str, subject_id: int) -> Preview:
             remaining.append((store, held - going))
     for store in stores():
         if store.band == Band.KEYS:
-            held = _held(store, subject_id)
+            held = items_held(store, subject_id)
             going = held if keyed_left == 0 else 0
             if going:
                 erased.append((store, going))

@@ -15,6 +15,7 @@ class SwapConfig(AppConfig):
         from swap.services import face_engine
 
         inventory.register_all(stores.STORES)
+        inventory.register_all(stores.SERVICE_STORES)
         report.register()
         checks.register()
         django_checks.register(signing_checks.check_c2pa, django_checks.Tags.security, deploy=True)

@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.actions import AuditAction
+from audit.closing import check_service_open
 from audit.services import SubjectRef, audit_record
 from biometrics import vault
 from biometrics.analysis import (
@@ -636,8 +637,11 @@ def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> Swa
     """Ask for a swap of the subject's capture into a template. Refused, with nothing stored:
     without face_swap consent (403), another subject's or an unknown capture (404), a capture
     whose liveness check failed (422), an unknown (404) or unusable (422) template. The job is
-    queued when the transaction commits."""
+    queued when the transaction commits. Refused in closing mode (403 ``service_closing``)."""
     now = timezone.now()
+    # mutant: delete — tests/erasure/test_wind_down.py
+    #   test_closing_mode_refuses_sign_up_captures_and_swaps_and_shows_a_banner
+    check_service_open()
     with transaction.atomic(durable=True):
         # mutant: delete — tests/swap/test_jobs_api.py
         #   test_a_swap_is_refused_without_face_swap_consent_and_nothing_is_stored
@@ -1294,3 +1298,37 @@ _MARK_REFUSALS = {
     **_MEDIA_REFUSALS,
     "upload_too_large": gettext_lazy("The file is too large: at most 50 MB."),
 }
+
+
+# --- the wind-down: the depicted persons' data ------------------------------------------------
+
+
+def templates_count_all() -> int:
+    """Inventory ``swap.templates`` (a service store): templates, their licences and the
+    depicted persons' consent records (each with its signed document)."""
+    return (
+        SwapTemplate.objects.count()
+        + TemplateLicence.objects.count()
+        + DepictedPersonConsent.objects.count()
+    )
+
+
+def templates_erase_all() -> int:
+    """Erase every template, licence and depicted person's consent record with their files
+    (template, poster, signed documents), in the caller's transaction. Only the wind-down calls
+    it, once every subject's jobs and notices (which point at templates) are erased. Files go
+    at once, as a withdrawal's do: a rollback may leave a row without its file, never a file
+    without its row."""
+    erased = templates_count_all()
+    names = [
+        name
+        for template in SwapTemplate.objects.all()
+        for name in (template.file.name, template.poster.name)
+    ]
+    names += [row.document.name for row in DepictedPersonConsent.objects.all()]
+    SwapTemplate.objects.update(licence=None, depicted_consent=None)
+    DepictedPersonConsent.objects.all().delete()
+    TemplateLicence.objects.all().delete()
+    SwapTemplate.objects.all().delete()
+    _files_delete(names)
+    return erased

@@ -105,3 +105,17 @@ STORES = (
         expiry=(inventory.Expiry("swap.notices", services.notices_expired_erase),),
     ),
 )
+
+# Not subject data: the depicted persons' pictures, names and signed documents. Erased only by
+# the wind-down (``inventory.ServiceStore``), after every subject.
+SERVICE_STORES = (
+    inventory.ServiceStore(
+        name="swap.templates",
+        what=gettext_noop(
+            "Swap templates: the depicted persons' pictures, their names and signed consent "
+            "documents, and the templates' licences"
+        ),
+        count=services.templates_count_all,
+        erase=services.templates_erase_all,
+    ),
+)

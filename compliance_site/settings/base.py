@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "audit.closing.context",
             ],
         },
     },
@@ -366,6 +367,12 @@ CELERY_BEAT_SCHEDULE["retention-sweep"] = {
 # An erasure whose worker has not reported for this long is queued again by "jobs-recover"
 # (seconds; keep it above CELERY_TASK_TIME_LIMIT so a live run is never doubled).
 ERASURE_RETRY_AFTER = env_int("ERASURE_RETRY_AFTER", 600, minimum=60)
+# Wind-down (README "Closing the service"): days between closing mode and the erasure of
+# everyone, during which people may still sign in and download their data; and the address
+# where the static tombstone site will be served (named in the text message that carries each
+# person's erasure token).
+WIND_DOWN_GRACE_DAYS = env_int("WIND_DOWN_GRACE_DAYS", 30, minimum=0)
+WIND_DOWN_TOMBSTONE_URL = env_str("WIND_DOWN_TOMBSTONE_URL", "")
 # A user-data report of more audit events than this is made by a worker (202 + job) instead
 # of in the request; the PDF is kept (encrypted) this many seconds, then swept.
 REPORT_ASYNC_EVENTS = env_int("REPORT_ASYNC_EVENTS", 2000, minimum=0)

@@ -73,3 +73,72 @@ def certificate_pdf(certificate: dict) -> bytes:
         footer=f"{SERVICE_NAME} · {_('Certificate of erasure')} {certificate['erasure_request']}",
         page_label=_("Page %(page)d of %(pages)d"),
     )
+
+
+def wind_down_report_pdf(report: dict) -> bytes:
+    """The printable wind-down report in the active language; the signed JSON is the proof.
+    Its first page sums it up: what happened, the counts per store before and after."""
+    story = Story()
+    checkpoint, proof = report["final_checkpoint"], report["proof"]["event"]
+    story.text(_("Wind-down report"), "title")
+    story.text(f"{SERVICE_NAME} · {report['type']} v{report['version']}", "label")
+    story.items.append(Spacer(1, 6))
+    story.text(
+        _(
+            "%(controller)s closed the service. Every account (%(accounts)d) was erased through "
+            "the same path as a single erasure, each with its own signed certificate; then the "
+            "templates and the documents of the people they depict. Every store was then "
+            "checked to hold nothing, the audit log was sealed and exported, and this report "
+            "was signed with the log's key."
+        )
+        % {"controller": report["controller"], "accounts": report["accounts_erased"]}
+    )
+    story.facts(
+        [
+            (_("Controller"), report["controller"]),
+            (_("Closing mode from"), when(report["closing_started_at"])),
+            (_("Grace period ended"), when(report["grace_ends_at"])),
+            (_("Completed"), when(report["completed_at"])),
+            (_("Accounts erased"), str(report["accounts_erased"])),
+            (_("Certificates issued"), str(len(report["certificates"]))),
+            (_("Every store empty"), text(report["proof"]["every_store_empty"])),
+            (_("Proof in the audit log"), f"{proof['action']} · #{proof['leaf_index']}"),
+            (_("Final checkpoint"), f"{checkpoint['tree_size']} · {when(checkpoint['timestamp'])}"),
+            (_("Root hash"), checkpoint["root_hash"]),
+            (_("Key fingerprint"), report["public_key_fingerprint"]),
+            (
+                _("Auditor bundle"),
+                f"{report['audit_bundle']['file']} · SHA-256 {report['audit_bundle']['sha256']}",
+            ),
+        ]
+    )
+    story.subheading(_("What each store held"))
+    story.table(
+        [_("Store"), _("Before"), _("After")],
+        [[row["store"], str(row["before"]), str(row["after"])] for row in report["stores"]],
+        [PAGE_WIDTH - 50 * mm, 25 * mm, 25 * mm],
+    )
+    story.subheading(_("Certificates (audit log entry of each erasure)"))
+    story.table(
+        [_("Erasure request"), _("Audit log entry")],
+        [[row["erasure_request"], f"#{row['leaf_index']}"] for row in report["certificates"]],
+        [PAGE_WIDTH - 35 * mm, 35 * mm],
+    )
+    story.items.append(
+        KeepTogether(
+            [
+                para(
+                    _("Signature (Ed25519, over the report's RFC 8785 JSON without it)"),
+                    story.style["subheading"],
+                ),
+                para(report["signature"], story.style["mono"]),
+            ]
+        )
+    )
+    return pdf.build(
+        story.items,
+        title=_("Wind-down report"),
+        author=SERVICE_NAME,
+        footer=f"{SERVICE_NAME} · {_('Wind-down report')}",
+        page_label=_("Page %(page)d of %(pages)d"),
+    )

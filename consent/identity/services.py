@@ -34,6 +34,7 @@ from django_otp.util import random_number_token
 from phonenumbers import PhoneNumberType
 
 from audit.actions import AuditAction
+from audit.closing import ServiceClosing, wind_down_state
 from audit.services import audit_record
 from compliance_site import staff_roles
 from compliance_site.client_address import ip_limit_key
@@ -523,6 +524,13 @@ def _failure_reason(device: SmsDevice, *, code: str) -> str:
 def _subject_verified(device: SmsDevice, number: phonenumbers.PhoneNumber) -> _Attempt:
     """The code was right: the account exists from now on (created at first verification)."""
     user = device.user or user_for_number(number)
+    # Closing mode: no new accounts. Only the number's owner (who has the code) learns it.
+    # mutant: negate — tests/erasure/test_wind_down.py
+    #   test_closing_mode_refuses_sign_up_captures_and_swaps_and_shows_a_banner
+    if user is None and wind_down_state() is not None:
+        _record(AuditAction.OTP_FAILED, subject=None, data={"reason": "service_closing"})
+        closing = ServiceClosing(_("This service is closing: it accepts no new accounts."))
+        return _Attempt(refusal=closing)
     if user is None:
         user = User.objects.create_user(phone_number=e164(number))
         _record(AuditAction.SUBJECT_CREATED, actor=user, subject=user)

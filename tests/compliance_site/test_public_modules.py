@@ -34,6 +34,8 @@ PUBLIC: dict[str, frozenset[str]] = {
     "audit": frozenset(
         {
             "audit.actions",
+            # Closing mode, asked by sign-up, captures and swaps (README "Closing the service").
+            "audit.closing",
             "audit.leaves",
             "audit.models",
             "audit.selectors",
