@@ -208,8 +208,8 @@ class SwapNotice(models.Model):
 class ShareLink(models.Model):
     """A link by which anyone holding its token sees one result, without an account, until it
     expires, reaches its view limit, is revoked or dies with the result (every erasure of the
-    result deletes its links first: ``swap.services.swap_job_erase``). The token itself is
-    never stored: only its keyed digest (``swap.selectors.share_token_digest``)."""
+    result deletes its links: the foreign key cascades). The token itself is never stored:
+    only its keyed digest (``swap.selectors.share_token_digest``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     job = models.ForeignKey(SwapJob, on_delete=models.CASCADE, related_name="+", editable=False)

@@ -1119,12 +1119,10 @@ def _cancel(job: SwapJob, *, reason: str, actor: User | None) -> None:
 
 
 def swap_job_erase(*, job: SwapJob) -> int:
-    """Erase one job in the caller's transaction: its share links, the result file, then the
-    row. The file goes first and at once (see ``biometrics.services.capture_erase``); a link
-    dies with its result, whatever erased it. Idempotent."""
-    # mutant: delete — tests/swap/test_share_links.py
-    #   test_a_link_dies_with_its_result_when_the_owner_deletes_it
-    ShareLink.objects.filter(job_id=job.pk).delete()
+    """Erase one job in the caller's transaction: the result file, then the row (and with it,
+    by its foreign key's cascade, every share link to it: a link dies with its result,
+    whatever erased it). The file goes first and at once (see
+    ``biometrics.services.capture_erase``). Idempotent."""
     if job.result:
         vault.blob_delete(job.result)
     return SwapJob.objects.filter(pk=job.pk).delete()[0]
