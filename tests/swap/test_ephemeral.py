@@ -83,7 +83,7 @@ def test_an_ephemeral_swap_checks_in_memory_and_answers_with_the_labelled_result
     assert download.status_code == 200 and b"".join(download.streaming_content) == png
 
 
-def test_an_ephemeral_swap_with_a_video_that_fails_liveness_is_refused_and_keeps_nothing(
+def test_an_ephemeral_swap_failing_liveness_is_refused_and_keeps_nothing(
     api, capture_media, image_template, audit_events
 ):
     response = _swap(api, capture_media, image_template, video=capture_media.replay())

@@ -57,9 +57,7 @@ def _view(token: str, address: str = VIEWER_ADDRESS):
     return Client().get(f"/s/{token}/", REMOTE_ADDR=address)
 
 
-def test_the_owner_makes_a_link_and_anyone_sees_the_labelled_result_without_an_account(
-    alice, done
-):
+def test_the_owner_makes_a_link_and_anyone_sees_the_labelled_result_without_an_account(alice, done):
     api, job = done
     response = _share(api, job)
 
@@ -101,7 +99,7 @@ def test_the_api_download_is_the_labelled_file_and_counts_a_view(alice, done):
     assert ShareLink.objects.get().views == 1
 
 
-def test_a_link_lasts_24_hours_by_default_and_at_most_7_days_and_never_past_its_result(
+def test_a_link_lasts_24_hours_by_default_at_most_7_days_never_past_its_result(
     alice, grant_consent, done, django_capture_on_commit_callbacks, ready, image_template
 ):
     api, job = done
