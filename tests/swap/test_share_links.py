@@ -68,7 +68,7 @@ def test_the_owner_makes_a_link_and_anyone_sees_the_labelled_result_without_an_a
     page = _view(token)
     assert page.status_code == 200
     html = page.content.decode()
-    assert "AI-generated." in html and 'class="ai-label"' in html
+    assert "AI-generated." in html and 'class="message ai-label"' in html
     assert '<meta name="robots" content="noindex, nofollow">' in html
     assert '<meta name="referrer" content="no-referrer">' in html
     assert page["X-Robots-Tag"] == "noindex, nofollow"
