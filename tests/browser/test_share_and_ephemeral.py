@@ -86,8 +86,8 @@ def test_a_first_time_user_swaps_once_shares_it_and_revokes_the_link(
     assert stranger.page.locator(".ai-label").is_visible()
     shot = stranger.step("share-viewer")
     shutil.copyfile(shot, str(VIEWER_SHOT).format(language=language))
-    assert stranger.page.locator('meta[name="robots"]').get_attribute("content").startswith(
-        "noindex"
+    assert (
+        stranger.page.locator('meta[name="robots"]').get_attribute("content").startswith("noindex")
     )
     with stranger.page.expect_download() as download:
         stranger.click(".shared a[download]")
