@@ -49,13 +49,14 @@ def test_without_its_consent_the_page_says_so_and_links_to_the_consent_centre(
     assert 'href="/consent/"' in response.content.decode()
 
 
-def test_the_portal_form_without_consent_is_refused_before_a_byte_is_read(alice, policies):
+@pytest.mark.parametrize("kind", ["well_formed", "huge"])
+def test_the_portal_form_without_consent_is_refused_before_a_byte_is_read(alice, policies, kind):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(alice)
     browser.get("/swaps/")
     token = browser.cookies["csrftoken"].value
 
-    response, body = post(browser, PAGE, "huge", HTTP_X_CSRFTOKEN=token)
+    response, body = post(browser, PAGE, kind, HTTP_X_CSRFTOKEN=token)
 
     assert response.status_code == 403
     assert b"/consent/" in response.content
