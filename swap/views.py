@@ -19,11 +19,12 @@ printed on their consent record and withdraws their consent to face editing.
 from __future__ import annotations
 
 import base64
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -285,7 +286,7 @@ def _ephemeral_page(
         return _ephemeral_consent_page(request)
     form.initial["challenge"] = str(challenge.pk)
     if form.is_bound:  # keep the errors, with the new challenge
-        data = form.data.copy()
+        data = cast(QueryDict, form.data).copy()  # bound to request.POST
         data["challenge"] = str(challenge.pk)
         form.data = data
     pictures = [t for t in templates_usable() if t.kind == TemplateKind.IMAGE]
