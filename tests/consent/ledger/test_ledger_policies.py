@@ -306,3 +306,34 @@ def test_a_grant_of_v1_made_before_the_v2_migration_is_outdated_and_publishing_r
     models = {"version_model": PolicyVersion, "text_model": PolicyText, "now": timezone.now()}
     assert publish_shipped(2, purpose_model=Purpose, **models) == []  # already published
     assert PolicyVersion.objects.count() == PUBLISHED
+
+
+def test_a_purpose_added_later_is_created_and_its_v1_published_once(
+    policies, monkeypatch, tmp_path
+):
+    """What migration 0015 did for ephemeral_swap on databases seeded before it existed: the
+    missing purpose is created and its version 1 published through ``version_publish``."""
+    import shutil
+
+    from django.utils import timezone
+
+    from consent.ledger import policies as shipped
+
+    folder = tmp_path / "v1"
+    shutil.copytree(POLICY_DIR / "v1", folder)
+    for language in LANGUAGES:
+        (folder / f"later_purpose.{language}.txt").write_text(f"Later ({language})\n\nText.\n")
+    later = shipped.PurposeSpec("later_purpose", 9, False, 30, "after_creation")
+    monkeypatch.setattr(shipped, "POLICY_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "PURPOSES", (*shipped.PURPOSES, later))
+    models = {"version_model": PolicyVersion, "text_model": PolicyText, "now": timezone.now()}
+
+    assert shipped.publish_new_purposes(purpose_model=Purpose, **models) == ["later_purpose"]
+    assert shipped.publish_new_purposes(purpose_model=Purpose, **models) == []
+
+    purpose = Purpose.objects.get(code="later_purpose")
+    assert purpose.current_version.version == 1
+    assert (purpose.retention_days, purpose.retention_rule) == (30, "after_creation")
+    texts = dict(purpose.current_version.texts.values_list("language", "text"))
+    assert texts == {"en": "Later (en)\n\nText.\n", "zh-hans": "Later (zh-hans)\n\nText.\n"}
+    assert PolicyVersion.objects.count() == PUBLISHED + 1
