@@ -73,6 +73,16 @@ class AuditAction(IntEnum):
     SWAP_MARK_CHECKED = 530
     # A "was this made here?" check refused (too many from one network); nothing about the caller.
     SWAP_MARK_CHECK_REFUSED = 531
+    # A swap without enrolment (ephemeral_swap): made in the request from a photo and a video
+    # checked in memory; the event says what was destroyed and when. Refused: nothing kept.
+    SWAP_EPHEMERAL_DONE = 540
+    SWAP_EPHEMERAL_REFUSED = 541
+    # Share links to a result: made, revoked by their owner, viewed (never the viewer's
+    # address), refused (an unknown, expired, used-up or revoked token, or too many views).
+    SWAP_SHARE_LINK_CREATED = 550
+    SWAP_SHARE_LINK_REVOKED = 551
+    SWAP_SHARE_LINK_VIEWED = 552
+    SWAP_SHARE_LINK_REFUSED = 553
     # 600–699: data-subject requests and erasure
     ERASURE_REQUESTED = 601
     ERASURE_STORE_ERASED = 602

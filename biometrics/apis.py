@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,9 +19,8 @@ from biometrics.selectors import (
     captures_of,
 )
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
-from biometrics.uploads import use_capture_upload_handlers
+from biometrics.uploads import upload_sender, use_capture_upload_handlers
 from compliance_site.openapi import errors
-from consent.identity.authentication import TokenAuthentication
 from consent.identity.http import SignedInRequest
 from consent.ledger.gate import require_consent
 
@@ -105,7 +104,7 @@ class CaptureListApi(APIView):
             check_service_open()  # closing mode, before a byte of the body too
             # mutant: delete — tests/biometrics/test_capture_gate_first.py
             #   test_a_capture_without_consent_is_refused_by_the_api_before_a_byte_is_read
-            require_consent(subject=_asking(request), purpose=PURPOSE)
+            require_consent(subject=upload_sender(request), purpose=PURPOSE)
             use_capture_upload_handlers(request._request)
         super().initial(request, *args, **kwargs)
 
@@ -157,18 +156,6 @@ class CaptureListApi(APIView):
         )
         body = {"id": str(capture.pk), "liveness": capture.liveness}
         return Response(body, status=status.HTTP_201_CREATED)
-
-
-def _asking(request: Request):
-    """Who asks, from headers and cookies only, in DRF's order (token, then session): the
-    session's own authentication would check CSRF, which reads the body."""
-    by_token = TokenAuthentication().authenticate(request)
-    if by_token is not None:
-        return by_token[0]
-    user = request._request.user  # the session's, from the middleware
-    if user.is_authenticated and user.is_active:
-        return user
-    raise exceptions.NotAuthenticated()
 
 
 def _read(upload) -> bytes:

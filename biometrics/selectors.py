@@ -3,19 +3,52 @@ biometric stores (references and exports only, never biometric bytes)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from biometrics import vault
+from biometrics.analysis.liveness import challenge_seconds
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
 from compliance_site.errors import NotFound
 from consent.ledger.models import Purpose
 from consent.ledger.selectors import purpose_by_code
 
 PURPOSE = "biometric_enrolment"
+
+STEP_LABELS = {
+    "turn_left": gettext_lazy("Turn your head to your left, then back to the camera"),
+    "turn_right": gettext_lazy("Turn your head to your right, then back to the camera"),
+    "look_up": gettext_lazy("Look up, then back to the camera"),
+    "look_down": gettext_lazy("Look down, then back to the camera"),
+    "tilt_left": gettext_lazy("Tilt your head toward your left shoulder, then back"),
+    "tilt_right": gettext_lazy("Tilt your head toward your right shoulder, then back"),
+    "open_mouth": gettext_lazy("Open your mouth wide, then close it"),
+    "smile": gettext_lazy("Smile broadly, then relax"),
+    "blink": gettext_lazy("Blink"),
+}
+
+
+def challenge_page_context(challenge: LivenessChallenge) -> dict[str, Any]:
+    """What a page with the camera needs to show a challenge's prompts and record it
+    (``templates/biometrics/_camera.html``, ``static/biometrics/capture.js``)."""
+    return {
+        "challenge": challenge,
+        "steps": [(step["step"], STEP_LABELS[step["step"]]) for step in challenge.steps],
+        "windows": [{**step, "label": STEP_LABELS[step["step"]]} for step in challenge.steps],
+        "steps_json": json.dumps(challenge.steps),
+        "record_seconds": challenge_record_seconds(challenge),
+        "step_labels": STEP_LABELS,
+    }
+
+
+def challenge_record_seconds(challenge: LivenessChallenge) -> float:
+    """How long to record: until the last window closes, plus a little."""
+    return challenge_seconds(challenge.steps)
 
 
 def capture_for(*, subject: Any, capture_id: Any, lock: bool = False) -> Capture:

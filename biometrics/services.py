@@ -100,8 +100,10 @@ def _random_steps() -> list[dict]:
     return challenge_draw(secrets.SystemRandom())
 
 
-def liveness_challenge_issue(*, subject: User) -> LivenessChallenge:
-    """A new challenge (four random timed actions, valid 2 minutes) bound to ``subject``.
+def liveness_challenge_issue(*, subject: User, purpose: str = PURPOSE) -> LivenessChallenge:
+    """A new challenge (four random timed actions, valid 2 minutes) bound to ``subject``, for
+    a capture (``biometric_enrolment``) or for a use that checks a live face without keeping
+    it (the purpose a swap without enrolment names), whose consent it needs.
 
     Only the newest challenge of a subject is live: issuing one voids the earlier ones, so a
     client asking in a loop keeps one row, and an old challenge cannot be saved up for later.
@@ -114,7 +116,7 @@ def liveness_challenge_issue(*, subject: User) -> LivenessChallenge:
     with transaction.atomic(durable=True):
         # mutant: delete — tests/biometrics/test_capture_api.py
         #   test_a_challenge_is_refused_without_biometric_consent
-        require_consent(subject=subject, purpose=PURPOSE, lock=True)
+        require_consent(subject=subject, purpose=purpose, lock=True)
         voided = LivenessChallenge.objects.filter(subject=subject).delete()[0]
         challenge = LivenessChallenge.objects.create(
             subject=subject, steps=_random_steps(), created_at=now, expires_at=now + CHALLENGE_TTL
@@ -125,7 +127,7 @@ def liveness_challenge_issue(*, subject: User) -> LivenessChallenge:
             action=AuditAction.LIVENESS_CHALLENGE_ISSUED,
             object_type="liveness_challenge",
             object_id=str(challenge.pk),
-            purpose=PURPOSE,
+            purpose=purpose,
             data={"steps": challenge.steps, "voided": voided},
         )
     return challenge
@@ -139,10 +141,12 @@ def _challenge_invalid() -> ChallengeRefused:
     )
 
 
-def liveness_challenge_use(*, subject: User, challenge_id: Any) -> list[dict]:
+def liveness_challenge_use(
+    *, subject: User, challenge_id: Any, purpose: str = PURPOSE
+) -> list[dict]:
     """Spend the subject's challenge and return its steps; refused (422) if it is unknown,
     someone else's, used or expired. Committed before the upload is analysed, so any attempt,
-    failed or not, uses it up."""
+    failed or not, uses it up. ``purpose``: the use it is spent for, as audited."""
     try:
         key = uuid.UUID(str(challenge_id))
     except ValueError:
@@ -166,7 +170,7 @@ def liveness_challenge_use(*, subject: User, challenge_id: Any) -> list[dict]:
             action=AuditAction.LIVENESS_CHALLENGE_USED,
             object_type="liveness_challenge",
             object_id=str(key),
-            purpose=PURPOSE,
+            purpose=purpose,
         )
     return list(challenge.steps)
 
@@ -314,7 +318,7 @@ def capture_store(*, subject: User, analysis: CaptureAnalysis) -> Capture:
             # mutant: delete — tests/biometrics/test_capture_api.py
             #   test_a_withdrawal_during_the_analysis_wins_and_nothing_is_stored
             require_consent(subject=subject, purpose=PURPOSE, lock=True)
-            key = _subject_key_for_capture(subject)
+            key = subject_key_for_use(subject=subject)
             saved.append(
                 vault.blob_save(
                     f"{CAPTURE_FOLDER}/{capture_id}.photo",
@@ -329,7 +333,9 @@ def capture_store(*, subject: User, analysis: CaptureAnalysis) -> Capture:
     return capture
 
 
-def _subject_key_for_capture(subject: User) -> bytes:
+def subject_key_for_use(*, subject: User) -> bytes:
+    """The subject's data key, made (audited) on first use. Call with the subject's row locked
+    (``require_consent(lock=True)``): a capture, or a result made without one."""
     key, created = vault.subject_key_ensure(subject_id=subject.pk)
     if created:
         audit_record(

@@ -47,7 +47,7 @@ def subject_seal(subject_id: int, plaintext: bytes, aad: str) -> bytes:
     """Encrypt under the subject's data key, made (and audited) now if they have none. Runs in
     the caller's transaction, with the subject's row locked
     (``consent.ledger.gate.lock_subject``)."""
-    key = services._subject_key_for_capture(User.objects.get(pk=subject_id))
+    key = services.subject_key_for_use(subject=User.objects.get(pk=subject_id))
     return vault.seal(key, plaintext, aad=aad)
 
 

@@ -21,8 +21,11 @@ from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.request import Request
 
 from compliance_site.errors import ApplicationError
+from consent.identity.authentication import TokenAuthentication
 
 MEGABYTE = 1024 * 1024
 PHOTO_MAX_BYTES = 10 * MEGABYTE
@@ -111,3 +114,16 @@ def use_capture_upload_handlers(request: HttpRequest) -> None:
     """Check the declared size and make the request parse uploads into memory only."""
     check_content_length(request)
     request.upload_handlers = [CappedMemoryUploadHandler(request)]
+
+
+def upload_sender(request: Request):
+    """Who sends an upload, from headers and cookies only, in DRF's order (token, then
+    session), so that the gate can run before the body is read: the session's own DRF
+    authentication would check CSRF, which reads the body."""
+    by_token = TokenAuthentication().authenticate(request)
+    if by_token is not None:
+        return by_token[0]
+    user = request._request.user  # the session's, from the middleware
+    if user.is_authenticated and user.is_active:
+        return user
+    raise exceptions.NotAuthenticated()

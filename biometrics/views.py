@@ -6,7 +6,6 @@ posts to the API) and without JavaScript (the form below it posts here).
 
 from __future__ import annotations
 
-import json
 from typing import cast
 
 from django.contrib import messages
@@ -14,32 +13,24 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.closing import ServiceClosing, check_service_open
-from biometrics.analysis.liveness import challenge_seconds
 from biometrics.forms import CaptureForm
-from biometrics.selectors import PURPOSE, capture_expires_at, capture_retention, captures_of
+from biometrics.selectors import (
+    PURPOSE,
+    capture_expires_at,
+    capture_retention,
+    captures_of,
+    challenge_page_context,
+)
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
 from biometrics.uploads import use_capture_upload_handlers
 from compliance_site import inventory
 from compliance_site.errors import ApplicationError
 from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import ConsentRequired, require_consent
-
-STEP_LABELS = {
-    "turn_left": gettext_lazy("Turn your head to your left, then back to the camera"),
-    "turn_right": gettext_lazy("Turn your head to your right, then back to the camera"),
-    "look_up": gettext_lazy("Look up, then back to the camera"),
-    "look_down": gettext_lazy("Look down, then back to the camera"),
-    "tilt_left": gettext_lazy("Tilt your head toward your left shoulder, then back"),
-    "tilt_right": gettext_lazy("Tilt your head toward your right shoulder, then back"),
-    "open_mouth": gettext_lazy("Open your mouth wide, then close it"),
-    "smile": gettext_lazy("Smile broadly, then relax"),
-    "blink": gettext_lazy("Blink"),
-}
 
 
 @csrf_exempt  # checked in _capture_view, after the gate, once uploads are set to stay in memory
@@ -109,16 +100,7 @@ def _capture_page(
         data = cast(QueryDict, form.data).copy()  # bound to request.POST
         data["challenge"] = str(challenge.pk)
         form.data = data
-    context = {
-        "form": form,
-        "challenge": challenge,
-        "steps": [(step["step"], STEP_LABELS[step["step"]]) for step in challenge.steps],
-        "windows": [{**step, "label": STEP_LABELS[step["step"]]} for step in challenge.steps],
-        "steps_json": json.dumps(challenge.steps),
-        "record_seconds": challenge_seconds(challenge.steps),
-        "step_labels": STEP_LABELS,
-        "error": error,
-    }
+    context = {"form": form, "error": error, **challenge_page_context(challenge)}
     return render(request, "biometrics/capture.html", context, status=status)
 
 

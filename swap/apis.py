@@ -15,13 +15,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.closing import check_service_open
+from biometrics.selectors import challenge_record_seconds
+from biometrics.uploads import upload_sender, use_capture_upload_handlers
 from compliance_site.api import AnyAcceptNegotiation
 from compliance_site.openapi import errors
 from consent.identity.http import SignedInRequest
+from consent.ledger.gate import require_consent
 from swap.models import SwapJob
 from swap.selectors import (
+    EPHEMERAL_PURPOSE,
     notice_text,
     notices_of,
+    share_links_of,
     swap_job_for,
     swap_jobs_of,
     template_usable_for,
@@ -29,13 +35,25 @@ from swap.selectors import (
     templates_usable,
 )
 from swap.services import (
+    SHARE_DEFAULT_HOURS,
+    SHARE_MAX_HOURS,
+    SHARE_MAX_VIEWS,
+    share_link_create,
+    share_link_open,
+    share_link_revoke,
+    swap_ephemeral_challenge,
+    swap_ephemeral_make,
     swap_job_delete,
     swap_job_request,
     swap_mark_check,
     swap_result_open,
     swap_template_withdraw_by_secret,
 )
-from swap.throttles import mark_check_attempt_check, withdrawal_attempt_check
+from swap.throttles import (
+    mark_check_attempt_check,
+    share_view_attempt_check,
+    withdrawal_attempt_check,
+)
 
 _CONSENT = {403: ["consent_required", "consent_outdated"]}
 
@@ -117,6 +135,9 @@ class _JobOutputSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(help_text="When the job and its result are erased")
     stored = serializers.BooleanField(help_text="Kept 30 days under output_storage")
+    ephemeral = serializers.BooleanField(
+        help_text="Made without enrolment (ephemeral_swap): no capture, only the result kept"
+    )
     result = serializers.SerializerMethodField()
 
     def get_result(self, job: SwapJob) -> str | None:
@@ -360,3 +381,227 @@ class MarkCheckApi(APIView):
         serializer.is_valid(raise_exception=True)
         answer = swap_mark_check(data=serializer.validated_data["file"].read())
         return Response(self.OutputSerializer(answer).data)
+
+
+# --- swaps without enrolment --------------------------------------------------------------------
+
+
+class EphemeralChallengeApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        steps = serializers.JSONField(help_text="Four timed actions: `step`, `start`, `end`")
+        record_seconds = serializers.SerializerMethodField()
+        expires_at = serializers.DateTimeField()
+
+        def get_record_seconds(self, challenge) -> float:
+            return challenge_record_seconds(challenge)
+
+    @extend_schema(
+        operation_id="ephemeral_swap_challenge",
+        tags=["swaps"],
+        summary="A liveness challenge for a swap without enrolment",
+        description="As `GET /api/v1/liveness/challenge`, under `ephemeral_swap` consent.",
+        responses={200: OutputSerializer, **errors(_CONSENT)},
+    )
+    def get(self, request: SignedInRequest) -> Response:
+        challenge = swap_ephemeral_challenge(subject=request.user)
+        return Response(self.OutputSerializer(challenge).data)
+
+
+class EphemeralSwapApi(APIView):
+    """``POST`` (multipart ``photo``, ``video``, ``challenge``, ``template``): a swap without
+    enrolment, made in the request; the uploads are read into memory only, within their caps,
+    and only once the consent gate has passed."""
+
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        photo = serializers.FileField(allow_empty_file=False)
+        video = serializers.FileField(allow_empty_file=False)
+        challenge = serializers.CharField(max_length=64)
+        template = serializers.CharField(max_length=64, help_text="A usable picture template")
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # The gate before a byte of the body is read, then the memory-only upload handlers
+        # (as the capture endpoint: ``biometrics.apis.CaptureListApi``).
+        if request.method == "POST":
+            check_service_open()  # closing mode, before a byte of the body too
+            # mutant: delete — tests/swap/test_ephemeral.py
+            #   test_an_ephemeral_swap_without_consent_is_refused_before_a_byte_is_read
+            require_consent(subject=upload_sender(request), purpose=EPHEMERAL_PURPOSE)
+            use_capture_upload_handlers(request._request)
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="ephemeral_swaps_create",
+        tags=["swaps"],
+        summary="Swap once without enrolling: a photo, a challenge video and a template",
+        description=(
+            "Multipart. Made while you wait (a picture template only): the photo and the video "
+            "are checked in memory as a capture is, the swap is made, and only the labelled "
+            "result is kept (24 hours, or 30 days under output storage). Nothing of the face "
+            "is stored or queued. Any attempt uses the challenge up."
+        ),
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: _JobOutputSerializer,
+            **errors(
+                {
+                    400: ["invalid", "malformed_request", "unexpected_file"],
+                    404: ["template_not_found"],
+                    413: ["upload_too_large"],
+                    422: [
+                        "challenge_invalid",
+                        "challenge_expired",
+                        "template_unavailable (see `reason`)",
+                        "template_is_a_clip",
+                        "liveness check codes",
+                    ],
+                    **_CONSENT,
+                }
+            ),
+        },
+    )
+    def post(self, request: SignedInRequest) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job = swap_ephemeral_make(
+            subject=request.user,
+            challenge_id=data["challenge"],
+            template_id=data["template"],
+            photo=_read(data["photo"]),
+            video=_read(data["video"]),
+        )
+        return Response(_JobOutputSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+def _read(upload) -> bytes:
+    """The upload's bytes; the in-memory file is closed at once."""
+    try:
+        return upload.read()
+    finally:
+        upload.close()
+
+
+# --- share links --------------------------------------------------------------------------------
+
+
+class _ShareLinkSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    swap = serializers.UUIDField(source="job_id")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    max_views = serializers.IntegerField(allow_null=True)
+    views = serializers.IntegerField()
+
+
+class ShareLinkListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        expires_in_hours = serializers.IntegerField(
+            min_value=1, max_value=SHARE_MAX_HOURS, default=SHARE_DEFAULT_HOURS
+        )
+        max_views = serializers.IntegerField(
+            min_value=1, max_value=SHARE_MAX_VIEWS, required=False, allow_null=True
+        )
+
+    class CreatedSerializer(_ShareLinkSerializer):
+        url = serializers.CharField(help_text="The link: shown once, only its digest is kept")
+
+    @extend_schema(
+        operation_id="share_links_list",
+        tags=["share links"],
+        summary="The live share links of one of my results",
+        responses={200: _ShareLinkSerializer(many=True), **errors(_JOB_NOT_FOUND)},
+    )
+    def get(self, request: SignedInRequest, job_id: str) -> Response:
+        job = swap_job_for(subject=request.user, job_id=job_id)
+        links = share_links_of(request.user, job_id=job.pk)
+        return Response(_ShareLinkSerializer(links, many=True).data)
+
+    @extend_schema(
+        operation_id="share_links_create",
+        tags=["share links"],
+        summary="Make a link to one of my results",
+        description=(
+            "Anyone with the link sees the result (labelled, with its provenance) and can "
+            "download the labelled file, without an account, until it expires (default 24 "
+            "hours, at most 7 days, never after the result), reaches `max_views`, is revoked, "
+            "or the result goes. The `url` is shown only here."
+        ),
+        request=InputSerializer,
+        responses={
+            201: CreatedSerializer,
+            **errors({400: ["invalid"], 404: ["swap_not_found"], 409: ["result_not_ready"]}),
+        },
+    )
+    def post(self, request: SignedInRequest, job_id: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        link, token = share_link_create(
+            subject=request.user,
+            job_id=job_id,
+            hours=serializer.validated_data["expires_in_hours"],
+            max_views=serializer.validated_data.get("max_views"),
+        )
+        body = {**_ShareLinkSerializer(link).data, "url": share_url(request, token)}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def share_url(request, token: str) -> str:
+    return request.build_absolute_uri(reverse("swap:shared", args=[token]))
+
+
+class ShareLinkDetailApi(APIView):
+    @extend_schema(
+        operation_id="share_links_destroy",
+        tags=["share links"],
+        summary="Revoke a share link (at once)",
+        responses={
+            204: OpenApiResponse(description="Revoked"),
+            **errors({404: ["share_link_not_found"]}),
+        },
+    )
+    def delete(self, request: SignedInRequest, link_id: str) -> Response:
+        share_link_revoke(subject=request.user, link_id=link_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def shared_headers(response):
+    """A shared result's page or file: not indexed, no referrer sent onwards (the token is
+    in the address), no copy in any cache."""
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class SharedResultApi(APIView):
+    """Anyone with a link's token downloads the labelled result: no account."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    content_negotiation_class = AnyAcceptNegotiation
+
+    @extend_schema(
+        operation_id="shared_result",
+        tags=["share links"],
+        summary="The labelled result a share link shows (one view)",
+        responses={
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY),
+            **errors({404: ["share_link_gone"], 429: ["rate_limited"]}, signed_in=False),
+        },
+    )
+    def get(self, request: Request, token: str) -> FileResponse:
+        # mutant: delete — tests/swap/test_share_links.py
+        #   test_views_are_limited_per_network_and_audited_without_the_address
+        share_view_attempt_check(request)
+        shared = share_link_open(token=token)
+        response = FileResponse(
+            io.BytesIO(shared.content),
+            content_type=shared.media_type,
+            as_attachment=True,
+            filename=shared.filename,
+        )
+        return shared_headers(response)

@@ -152,6 +152,9 @@ class SwapJob(models.Model):
     result_c2pa = models.BooleanField(default=False)
     # Kept under output_storage (30 days) rather than face_swap (24 hours).
     stored = models.BooleanField(default=False)
+    # Made under ephemeral_swap from a photo and a video checked in memory, never from a
+    # stored capture (``capture`` is empty): only the labelled result is kept.
+    ephemeral = models.BooleanField(default=False, editable=False)
     expires_at = models.DateTimeField()
 
     class Meta:
@@ -200,3 +203,31 @@ class SwapNotice(models.Model):
 
     def __str__(self) -> str:
         return f"swap notice {self.pk}"
+
+
+class ShareLink(models.Model):
+    """A link by which anyone holding its token sees one result, without an account, until it
+    expires, reaches its view limit, is revoked or dies with the result (every erasure of the
+    result deletes its links: the foreign key cascades). The token itself is never stored:
+    only its keyed digest (``swap.selectors.share_token_digest``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(SwapJob, on_delete=models.CASCADE, related_name="+", editable=False)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(editable=False)
+    max_views = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    views = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("share link")
+        indexes = [
+            models.Index(fields=["subject", "created_at"], name="swap_share_subject"),
+            models.Index(fields=["expires_at"], name="swap_share_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"share link {self.pk}"

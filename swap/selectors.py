@@ -24,10 +24,12 @@ from compliance_site.crypto import DecryptionError
 from compliance_site.errors import NotFound, Unprocessable
 from consent.ledger.selectors import purpose_by_code
 from swap.engines.content_credentials import C2paCredentials, C2paSetupError, c2pa_available
-from swap.models import DepictedPersonConsent, SwapJob, SwapNotice, SwapTemplate
+from swap.models import DepictedPersonConsent, ShareLink, SwapJob, SwapNotice, SwapTemplate
 
 PURPOSE = "face_swap"
 STORAGE_PURPOSE = "output_storage"
+# A swap without enrolment: the photo and the video checked in memory, only the result kept.
+EPHEMERAL_PURPOSE = "ephemeral_swap"
 
 # Why a template cannot be used now (stable codes; the API and job errors carry them).
 TEMPLATE_REFUSALS = {
@@ -276,16 +278,36 @@ def _files(jobs: QuerySet[SwapJob]) -> Iterator[inventory.StoreFile]:
         )
 
 
+def results_of(subject_id: int, *, stored: bool, ephemeral: bool | None) -> QuerySet[SwapJob]:
+    """A store's share of the subject's jobs: ``swap.jobs`` (not kept, made from a capture),
+    ``swap.ephemeral_results`` (not kept, made without enrolment), ``swap.stored_results``
+    (kept under output_storage, either way: ``ephemeral`` None)."""
+    jobs = SwapJob.objects.filter(subject_id=subject_id, stored=stored)
+    return jobs if ephemeral is None else jobs.filter(ephemeral=ephemeral)
+
+
 def jobs_locate(subject_id: int) -> list[str]:
-    return _located(SwapJob.objects.filter(subject_id=subject_id, stored=False))
+    return _located(results_of(subject_id, stored=False, ephemeral=False))
 
 
 def jobs_export(subject_id: int) -> list[dict]:
-    return _exported(SwapJob.objects.filter(subject_id=subject_id, stored=False))
+    return _exported(results_of(subject_id, stored=False, ephemeral=False))
 
 
 def jobs_files(subject_id: int) -> Iterator[inventory.StoreFile]:
-    return _files(SwapJob.objects.filter(subject_id=subject_id, stored=False))
+    return _files(results_of(subject_id, stored=False, ephemeral=False))
+
+
+def ephemeral_results_locate(subject_id: int) -> list[str]:
+    return _located(results_of(subject_id, stored=False, ephemeral=True))
+
+
+def ephemeral_results_export(subject_id: int) -> list[dict]:
+    return _exported(results_of(subject_id, stored=False, ephemeral=True))
+
+
+def ephemeral_results_files(subject_id: int) -> Iterator[inventory.StoreFile]:
+    return _files(results_of(subject_id, stored=False, ephemeral=True))
 
 
 def stored_results_locate(subject_id: int) -> list[str]:
@@ -348,4 +370,97 @@ def notices_export(subject_id: int) -> list[dict]:
             "expires_at": notice.expires_at.isoformat(),
         }
         for notice in notices.order_by("created_at", "pk")
+    ]
+
+
+# --- share links --------------------------------------------------------------------------------
+
+# The token's form: ``secrets.token_urlsafe(32)``, 256 bits in 43 URL-safe characters.
+SHARE_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def share_token_digest(token: str) -> str | None:
+    """The keyed digest a share token is stored as (HMAC-SHA256 under SECRET_KEY, a key of its
+    own), or None when ``token`` cannot be one."""
+    if not SHARE_TOKEN.fullmatch(token or ""):
+        return None
+    return salted_hmac("faceledger.swap.share-link", token, algorithm="sha256").hexdigest()
+
+
+def share_link_live(link: ShareLink, now: datetime) -> bool:
+    """A link shows its result while it has not expired or reached its view limit and the
+    result is there and within its own retention."""
+    job = link.job
+    return (
+        link.expires_at > now
+        and (link.max_views is None or link.views < link.max_views)
+        and job.status == SwapJob.Status.DONE
+        and bool(job.result)
+        and job.expires_at > now
+    )
+
+
+def share_link_for_token(token: str, *, lock: bool = False) -> ShareLink | None:
+    """The live link this token opens; None for an unknown, malformed, expired, used-up or
+    revoked token alike (the viewer learns nothing from the difference)."""
+    digest = share_token_digest(token)
+    if digest is None:
+        return None
+    links = ShareLink.objects.filter(token_digest=digest).select_related("job__template")
+    if lock:
+        links = links.select_for_update()
+    link = links.first()
+    if link is None or not share_link_live(link, timezone.now()):
+        return None
+    return link
+
+
+def share_links_of(subject: Any, *, job_id: Any = None) -> list[ShareLink]:
+    """The subject's live links, newest first (one result's, with ``job_id``)."""
+    now = timezone.now()
+    links = ShareLink.objects.filter(subject_id=subject.pk).select_related("job")
+    if job_id is not None:
+        links = links.filter(job_id=job_id)
+    return [link for link in links.order_by("-created_at") if share_link_live(link, now)]
+
+
+def share_link_for(*, subject: Any, link_id: Any, lock: bool = False) -> ShareLink:
+    """The subject's own link; anyone else's, or none, is the same "not found"."""
+    key = _as_uuid(link_id)
+    links = (
+        ShareLink.objects.filter(pk=key, subject_id=subject.pk) if key else ShareLink.objects.none()
+    )
+    if lock:
+        links = links.select_for_update()
+    link = links.first()
+    if link is None:
+        raise NotFound(_("There is no such share link."), code="share_link_not_found")
+    return link
+
+
+def share_links_expired(*, now: datetime, limit: int) -> list[ShareLink]:
+    """Links past their expiry or their view limit: they can never show anything again."""
+    from django.db.models import F
+
+    dead = Q(expires_at__lt=now) | Q(max_views__isnull=False, views__gte=F("max_views"))
+    return list(ShareLink.objects.select_for_update().filter(dead).order_by("expires_at")[:limit])
+
+
+def access_links_locate(subject_id: int) -> list[str]:
+    pks = ShareLink.objects.filter(subject_id=subject_id).values_list("pk", flat=True)
+    return [f"share_link:{pk}" for pk in pks.order_by("pk")]
+
+
+def access_links_export(subject_id: int) -> list[dict]:
+    links = ShareLink.objects.filter(subject_id=subject_id)
+    return [
+        {
+            "id": str(link.pk),
+            "swap": str(link.job_id),
+            "created_at": link.created_at.isoformat(),
+            "expires_at": link.expires_at.isoformat(),
+            "max_views": link.max_views,
+            "views": link.views,
+        }
+        for link in links.order_by("created_at", "pk")
     ]

@@ -69,17 +69,33 @@ from biometrics.analysis import (
 from biometrics.models import Capture
 from biometrics.selectors import capture_for
 from biometrics.services import PURPOSE as BIOMETRIC_PURPOSE
-from biometrics.services import OpenedCapture, capture_use, subject_key_release
+from biometrics.services import (
+    CaptureRefused,
+    OpenedCapture,
+    capture_analyse,
+    capture_use,
+    liveness_challenge_issue,
+    liveness_challenge_use,
+    subject_key_for_use,
+    subject_key_release,
+)
 from compliance_site import inventory, jobs
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import ApplicationError, Forbidden, NotFound, Unprocessable
 from consent.identity.models import User
-from consent.ledger.gate import GRANTED, ConsentRequired, consent_state, require_consent
+from consent.ledger.gate import (
+    GRANTED,
+    ConsentRequired,
+    consent_state,
+    lock_subject,
+    require_consent,
+)
 from swap.engines import SwapCancelled, SwapError, get_engine
 from swap.engines.video import DEFAULT_LIMITS as ENGINE_VIDEO_LIMITS
 from swap.engines.video import swap_image, swap_video
 from swap.models import (
     DepictedPersonConsent,
+    ShareLink,
     SwapJob,
     SwapNotice,
     SwapTemplate,
@@ -87,16 +103,24 @@ from swap.models import (
     TemplateLicence,
 )
 from swap.selectors import (
+    EPHEMERAL_PURPOSE,
     PURPOSE,
     SECRET_ALPHABET,
     SECRET_LENGTH,
     STORAGE_PURPOSE,
+    TEMPLATE_REFUSALS,
+    TemplateUnavailable,
     c2pa_credentials,
     consent_for_withdrawal_secret,
     notices_expired,
     result_aad,
     results_expired,
+    results_of,
     retention_for,
+    share_link_for,
+    share_link_for_token,
+    share_links_expired,
+    share_token_digest,
     swap_job_for,
     swap_jobs_of_template,
     template_refusal,
@@ -829,8 +853,19 @@ def _render(job: SwapJob) -> bytes:
 def _source_face(opened: OpenedCapture, image: np.ndarray, analyser: FaceAnalyser) -> Face:
     """The capture's face, rebuilt from its stored landmarks and embedding when the current
     engine made them (no second detection); else found again in the photo."""
-    points = opened.landmarks
-    if opened.capture.engine == analyser.name and points.shape in {(68, 2), (5, 2)}:
+    return _face_from(opened.landmarks, opened.embedding, opened.capture.engine, image, analyser)
+
+
+def _face_from(
+    points: np.ndarray,
+    embedding: np.ndarray,
+    made_by: str,
+    image: np.ndarray,
+    analyser: FaceAnalyser,
+) -> Face:
+    """A face rebuilt from landmarks and an embedding the current engine made (no second
+    detection); else found again in the photo."""
+    if made_by == analyser.name and points.shape in {(68, 2), (5, 2)}:
         x0, y0 = np.floor(points.min(axis=0)).astype(int)
         x1, y1 = np.ceil(points.max(axis=0)).astype(int)
         full = points.shape == (68, 2)
@@ -838,7 +873,7 @@ def _source_face(opened: OpenedCapture, image: np.ndarray, analyser: FaceAnalyse
             box=(int(x0), int(y0), int(x1), int(y1)),
             kps=keypoints_from_68(points) if full else points.astype(np.float32),
             landmarks=points.astype(np.float32) if full else None,
-            embedding=opened.embedding,
+            embedding=embedding,
             score=1.0,
         )
     faces = analyser.detect(image)
@@ -1088,16 +1123,24 @@ def _cancel(job: SwapJob, *, reason: str, actor: User | None) -> None:
 
 
 def swap_job_erase(*, job: SwapJob) -> int:
-    """Erase one job in the caller's transaction: the result file, then the row. The file
-    goes first and at once (see ``biometrics.services.capture_erase``). Idempotent."""
+    """Erase one job in the caller's transaction: the result file, then the row (and with it,
+    by its foreign key's cascade, every share link to it: a link dies with its result,
+    whatever erased it). The file goes first and at once (see
+    ``biometrics.services.capture_erase``). Idempotent."""
     if job.result:
         vault.blob_delete(job.result)
     return SwapJob.objects.filter(pk=job.pk).delete()[0]
 
 
-def _jobs_erase(subject_id: int, *, stored: bool, made_before: datetime | None = None) -> int:
+def _jobs_erase(
+    subject_id: int,
+    *,
+    stored: bool,
+    ephemeral: bool | None,
+    made_before: datetime | None = None,
+) -> int:
     with transaction.atomic(savepoint=False):
-        jobs = SwapJob.objects.select_for_update().filter(subject_id=subject_id, stored=stored)
+        jobs = results_of(subject_id, stored=stored, ephemeral=ephemeral).select_for_update()
         if made_before is not None:
             jobs = jobs.filter(finished_at__lte=made_before)
         erased = 0
@@ -1112,18 +1155,29 @@ def _jobs_erase(subject_id: int, *, stored: bool, made_before: datetime | None =
 
 def jobs_erase(subject_id: int) -> int:
     """Inventory ``swap.jobs`` (face_swap, biometric_enrolment): every job and result not kept
-    under output_storage; queued and running jobs are cancelled first (audited)."""
-    return _jobs_erase(subject_id, stored=False)
+    under output_storage and made from a capture; queued and running jobs are cancelled first
+    (audited)."""
+    return _jobs_erase(subject_id, stored=False, ephemeral=False)
 
 
 def jobs_count(subject_id: int) -> int:
-    return SwapJob.objects.filter(subject_id=subject_id, stored=False).count()
+    return results_of(subject_id, stored=False, ephemeral=False).count()
+
+
+def ephemeral_results_erase(subject_id: int) -> int:
+    """Inventory ``swap.ephemeral_results`` (ephemeral_swap, account erasure): every result
+    made without enrolment and not kept under output_storage."""
+    return _jobs_erase(subject_id, stored=False, ephemeral=True)
+
+
+def ephemeral_results_count(subject_id: int) -> int:
+    return results_of(subject_id, stored=False, ephemeral=True).count()
 
 
 def jobs_sealed(subject_id: int) -> int:
     """The jobs that need the subject's data key: a result under it, or a job still to be made
     from a capture. A failed or cancelled job keeps its row for a day to say why, not the key."""
-    jobs = SwapJob.objects.filter(subject_id=subject_id, stored=False)
+    jobs = results_of(subject_id, stored=False, ephemeral=False)
     needing = Q(result__gt="") | Q(status__in=SwapJob.ACTIVE, capture__isnull=False)
     return jobs.filter(needing).count()
 
@@ -1131,7 +1185,7 @@ def jobs_sealed(subject_id: int) -> int:
 def stored_results_erase(subject_id: int) -> int:
     """Inventory ``swap.stored_results`` (biometric_enrolment, account erasure): every result
     kept under output_storage."""
-    return _jobs_erase(subject_id, stored=True)
+    return _jobs_erase(subject_id, stored=True, ephemeral=None)
 
 
 def stored_results_count(subject_id: int) -> int:
@@ -1151,7 +1205,7 @@ def stored_results_withdraw(subject_id: int) -> int:
     # killed by what the test checks, not by a NameError.)
     # mutant: delete — tests/swap/test_withdrawal_semantics.py
     #   test_withdrawing_output_storage_erases_kept_results_older_than_24_hours
-    erased += _jobs_erase(subject_id, stored=True, made_before=_day_ago())
+    erased += _jobs_erase(subject_id, stored=True, ephemeral=None, made_before=_day_ago())
     young = SwapJob.objects.select_for_update().filter(subject_id=subject_id, stored=True)
     for job in young:
         assert job.finished_at is not None  # stored is set only when a job is done
@@ -1332,3 +1386,351 @@ def templates_erase_all() -> int:
     SwapTemplate.objects.all().delete()
     _files_delete(names)
     return erased
+
+
+# --- swaps without enrolment (ephemeral_swap) ---------------------------------------------------
+
+# What a swap without enrolment holds in memory only, and destroys (the audit event says so).
+EPHEMERAL_DESTROYED = ("photo", "video", "landmarks", "embedding")
+
+
+class EphemeralRefused(Unprocessable):
+    """A swap without enrolment that could not be made; nothing was kept."""
+
+    code = "ephemeral_refused"
+
+
+def swap_ephemeral_challenge(*, subject: User) -> Any:
+    """A liveness challenge for a swap without enrolment (needs ephemeral_swap consent)."""
+    return liveness_challenge_issue(subject=subject, purpose=EPHEMERAL_PURPOSE)
+
+
+def swap_ephemeral_make(
+    *, subject: User, challenge_id: Any, template_id: Any, photo: bytes, video: bytes
+) -> SwapJob:
+    """A swap without enrolment, made in this request (invariant "ephemeral", docs/ARCHITECTURE.md).
+
+    Order: the gate (ephemeral_swap) and the template (usable, and a picture: a clip takes
+    minutes and would need a queue, and a queued message would hold the face) before the
+    challenge is spent; then the photo and the video are checked in memory as a capture is
+    (liveness, one face, the photo's face), the swap is made from the decoded photo, and every
+    reference to the photo, the video, the landmarks and the embedding is dropped; then only
+    the labelled result is stored, with the gate checked again under the subject's lock, and
+    one audit event names what was destroyed and when. Nothing of the face reaches the
+    database, a file, the cache or the broker. A refusal keeps nothing but its audit event.
+    Refused in closing mode (403 ``service_closing``)."""
+    check_service_open()
+    # mutant: delete — tests/swap/test_ephemeral.py
+    #   test_an_ephemeral_swap_is_refused_without_its_consent_before_the_challenge_is_spent
+    require_consent(subject=subject, purpose=EPHEMERAL_PURPOSE)
+    template = template_usable_for(template_id)
+    if template.kind != TemplateKind.IMAGE:
+        raise EphemeralRefused(
+            _("A swap without enrolment is made while you wait: choose a picture, not a clip."),
+            code="template_is_a_clip",
+        )
+    steps = liveness_challenge_use(
+        subject=subject, challenge_id=challenge_id, purpose=EPHEMERAL_PURPOSE
+    )
+    job_id, started = uuid.uuid4(), timezone.now()
+    try:
+        output = _ephemeral_render(job_id, photo, video, steps, template)
+    except (CaptureRefused, SwapError) as refusal:
+        code = refusal.code if isinstance(refusal, SwapError) else str(refusal.code)
+        _ephemeral_refused(subject, template, code)
+        if isinstance(refusal, CaptureRefused):
+            raise
+        raise EphemeralRefused(
+            str(EPHEMERAL_ERRORS.get(code, EPHEMERAL_ERRORS["failed"])), code=code
+        ) from None
+    destroyed_at = timezone.now()
+    return _ephemeral_store(subject, job_id, template, output, started, destroyed_at)
+
+
+EPHEMERAL_ERRORS = {
+    "no_target_face": gettext_lazy("No face was found in the template."),
+    "no_source_face": gettext_lazy("No face was found in your photo."),
+    "face_turned_away": gettext_lazy("The face in the template is turned too far from the camera."),
+    "source_turned_away": gettext_lazy("Your face is turned too far from the camera in the photo."),
+    "failed": gettext_lazy("It could not be made. Please try again."),
+}
+
+
+def _ephemeral_render(
+    job_id: uuid.UUID, photo: bytes, video: bytes, steps: list[dict], template: SwapTemplate
+) -> bytes:
+    """The labelled output, from the uploads, in memory. The analysis (photo, landmarks,
+    embedding) lives only in this frame: it is gone when this returns."""
+    analysis = capture_analyse(photo=photo, video=video, steps=steps)
+    analyser = analyser_in_use()
+    try:
+        source = decode_image(analysis.photo_jpeg)
+    except AnalysisError as exc:  # pragma: no cover - the analysis decoded it already
+        raise SwapError("corrupt_image", exc.message) from None
+    face = _face_from(analysis.landmarks, analysis.embedding, analysis.engine, source, analyser)
+    del analysis
+    return swap_image(
+        source,
+        face,
+        _template_bytes(template),
+        get_engine(face_engine()),
+        analyser,
+        job_id=str(job_id),
+        created=timezone.now(),
+        c2pa_credentials=c2pa_credentials(),
+    )
+
+
+def _ephemeral_refused(subject: User, template: SwapTemplate, code: str) -> None:
+    with transaction.atomic(durable=True):
+        audit_record(
+            actor=subject,
+            subject=subject,
+            action=AuditAction.SWAP_EPHEMERAL_REFUSED,
+            object_type="swap_template",
+            object_id=str(template.pk),
+            purpose=EPHEMERAL_PURPOSE,
+            data={
+                "code": code,
+                "destroyed": list(EPHEMERAL_DESTROYED),
+                "destroyed_at": timezone.now().isoformat(),
+            },
+        )
+
+
+def _ephemeral_store(
+    subject: User,
+    job_id: uuid.UUID,
+    template: SwapTemplate,
+    output: bytes,
+    started: datetime,
+    destroyed_at: datetime,
+) -> SwapJob:
+    """Store the labelled result under the subject's key as a finished job with no capture,
+    kept 24 hours (30 days under output_storage); audited with what was destroyed and when.
+    The file is written inside the transaction and deleted if anything fails."""
+    written: list[str] = []
+    try:
+        with transaction.atomic(durable=True):
+            # mutant: delete — tests/swap/test_ephemeral.py
+            #   test_a_withdrawal_during_an_ephemeral_swap_wins_and_no_result_is_kept
+            require_consent(subject=subject, purpose=EPHEMERAL_PURPOSE, lock=True)
+            refusal = _template_refusal_locked(template.pk)
+            if refusal is not None:
+                raise TemplateUnavailable(
+                    str(TEMPLATE_REFUSALS[refusal]), extra={"reason": refusal}
+                )
+            key = subject_key_for_use(subject=subject)
+            written.append(
+                vault.blob_save(
+                    f"{RESULT_FOLDER}/{job_id}.result",
+                    vault.seal(key, output, aad=result_aad(job_id)),
+                )
+            )
+            return _ephemeral_job_create(
+                subject, job_id, template, written[0], output, started, destroyed_at
+            )
+    except BaseException:
+        for name in written:
+            vault.blob_delete(name)
+        raise
+
+
+def _ephemeral_job_create(
+    subject: User,
+    job_id: uuid.UUID,
+    template: SwapTemplate,
+    name: str,
+    output: bytes,
+    started: datetime,
+    destroyed_at: datetime,
+) -> SwapJob:
+    now = timezone.now()
+    stored = consent_state(subject=subject, purpose=STORAGE_PURPOSE) == GRANTED
+    job = SwapJob.objects.create(
+        id=job_id,
+        subject=subject,
+        capture=None,
+        template=template,
+        kind=TemplateKind.IMAGE,
+        status=SwapJob.Status.DONE,
+        progress=100,
+        created_at=started,
+        claimed_at=started,
+        finished_at=now,
+        result=name,
+        result_bytes=len(output),
+        result_c2pa=c2pa_credentials() is not None,
+        stored=stored,
+        ephemeral=True,
+        expires_at=now + retention_for(STORAGE_PURPOSE if stored else EPHEMERAL_PURPOSE),
+    )
+    audit_record(
+        actor=subject,
+        subject=subject,
+        action=AuditAction.SWAP_EPHEMERAL_DONE,
+        object_type="swap_job",
+        object_id=str(job_id),
+        purpose=EPHEMERAL_PURPOSE,
+        data={
+            "template": str(template.pk),
+            "licence": template.licence_id,
+            "depicted_consent": template.depicted_consent_id,
+            "engine": face_engine(),
+            "result": job.media_type,
+            "bytes": len(output),
+            "c2pa": job.result_c2pa,
+            "stored": stored,
+            "expires_at": job.expires_at.isoformat(),
+            "destroyed": list(EPHEMERAL_DESTROYED),
+            "destroyed_at": destroyed_at.isoformat(),
+        },
+    )
+    return job
+
+
+# --- share links --------------------------------------------------------------------------------
+
+SHARE_DEFAULT_HOURS = 24
+SHARE_MAX_HOURS = 7 * 24
+SHARE_MAX_VIEWS = 1000
+
+
+@dataclass(frozen=True)
+class SharedResult:
+    """What a share link shows: the labelled result as stored (every label kept) and its
+    provenance. Nothing about the owner."""
+
+    link: ShareLink
+    content: bytes
+    media_type: str
+    filename: str
+
+
+class ShareLinkRefused(Unprocessable):
+    code = "share_link_refused"
+
+
+def check_share_terms(*, hours: int, max_views: int | None) -> None:
+    if not 1 <= hours <= SHARE_MAX_HOURS:
+        raise ShareLinkRefused(
+            _("A link lasts from 1 hour to 7 days."), code="share_expiry_invalid"
+        )
+    if max_views is not None and not 1 <= max_views <= SHARE_MAX_VIEWS:
+        raise ShareLinkRefused(
+            _("A view limit is from 1 to %(most)d views.") % {"most": SHARE_MAX_VIEWS},
+            code="share_views_invalid",
+        )
+
+
+def share_link_create(
+    *, subject: User, job_id: Any, hours: int = SHARE_DEFAULT_HOURS, max_views: int | None = None
+) -> tuple[ShareLink, str]:
+    """The owner makes a link to one of their results: a random 256-bit token (returned once,
+    stored only as its keyed digest), an expiry (1 hour to 7 days, never past the result's
+    own), an optional view limit. Refused for a result not made yet or past its time, and in
+    closing mode (403 ``service_closing``): links already made die with the accounts."""
+    check_service_open()
+    check_share_terms(hours=hours, max_views=max_views)
+    token = secrets.token_urlsafe(32)
+    digest = share_token_digest(token)
+    assert digest is not None  # a token made here always has the token's form
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        lock_subject(subject.pk)
+        job = swap_job_for(subject=subject, job_id=job_id, lock=True)
+        if job.status != SwapJob.Status.DONE or not job.result or job.expires_at <= now:
+            raise ResultNotReady(_("This swap has no result to share."))
+        link = ShareLink.objects.create(
+            job=job,
+            subject=subject,
+            token_digest=digest,
+            created_at=now,
+            expires_at=min(now + timedelta(hours=hours), job.expires_at),
+            max_views=max_views,
+        )
+        _audit(
+            job,
+            AuditAction.SWAP_SHARE_LINK_CREATED,
+            actor=subject,
+            link=str(link.pk),
+            expires_at=link.expires_at.isoformat(),
+            max_views=max_views,
+        )
+    return link, token
+
+
+def share_link_revoke(*, subject: User, link_id: Any) -> None:
+    """The owner revokes a link: it is deleted at once (one action), audited."""
+    with transaction.atomic(durable=True):
+        lock_subject(subject.pk)
+        link = share_link_for(subject=subject, link_id=link_id, lock=True)
+        job = SwapJob.objects.get(pk=link.job_id)
+        link.delete()
+        _audit(job, AuditAction.SWAP_SHARE_LINK_REVOKED, actor=subject, link=str(link_id))
+
+
+class ShareLinkGone(NotFound):
+    code = "share_link_gone"
+
+
+def share_link_open(*, token: str) -> SharedResult:
+    """Anyone with the token sees the result: one view counted (the view limit), audited
+    without anything about the viewer. Unknown, expired, used-up, revoked and dead links are
+    one answer (404 ``share_link_gone``), audited as refused."""
+    with transaction.atomic(durable=True):
+        link = share_link_for_token(token, lock=True)
+        # mutant: negate — tests/swap/test_share_links.py
+        #   test_a_link_with_a_view_limit_shows_the_result_that_many_times_then_is_gone
+        if link is None:
+            share_link_refused(reason="gone")
+            opened = None
+        else:
+            opened = _share_open(link)
+    if opened is None:
+        raise ShareLinkGone(_("This link has expired or was removed."))
+    return opened
+
+
+def _share_open(link: ShareLink) -> SharedResult | None:
+    job = link.job
+    try:
+        content = vault.unseal(job.subject_id, vault.blob_read(job.result), aad=result_aad(job.pk))
+    except (DecryptionError, FileNotFoundError):
+        share_link_refused(reason="gone")
+        return None
+    link.views += 1
+    link.save(update_fields=["views"])
+    _audit(job, AuditAction.SWAP_SHARE_LINK_VIEWED, link=str(link.pk), views=link.views)
+    extension = "png" if job.kind == TemplateKind.IMAGE else "mp4"
+    return SharedResult(link, content, job.media_type, f"faceledger-swap-{job.pk}.{extension}")
+
+
+def share_link_refused(*, reason: str) -> None:
+    """Audit a refused view (a dead token, or too many views from one network), in the
+    caller's transaction or its own; nothing about the viewer is recorded."""
+    with transaction.atomic(savepoint=False):
+        audit_record(
+            actor=None,
+            subject=None,
+            action=AuditAction.SWAP_SHARE_LINK_REFUSED,
+            data={"reason": reason},
+        )
+
+
+def access_links_erase(subject_id: int) -> int:
+    """Inventory ``swap.access_links`` (every withdrawal of the owner's, account erasure): every
+    link the subject made."""
+    return ShareLink.objects.filter(subject_id=subject_id).delete()[0]
+
+
+def access_links_count(subject_id: int) -> int:
+    return ShareLink.objects.filter(subject_id=subject_id).count()
+
+
+def share_links_expired_erase(now: datetime) -> inventory.Swept:
+    """Links past their expiry or their view limit."""
+    swept = inventory.Swept()
+    dead = [link.pk for link in share_links_expired(now=now, limit=SWEEP_BATCH)]
+    swept.erased += ShareLink.objects.filter(pk__in=dead).delete()[0]
+    return swept

@@ -11,8 +11,15 @@ Registered from ``SwapConfig.ready()``. Results are kept 24 hours under ``face_s
 - ``output_storage``: kept results made more than 24 hours ago go, younger ones become
   24-hour results (``stored_results_withdraw``).
 
-Account erasure erases both (band ``DERIVED``: made from captures, encrypted under the
-subject's data key, so ``keyed``). ``swap.notices`` holds
+- ``ephemeral_swap``: every result made without enrolment and not kept under
+  ``output_storage`` goes (``swap.ephemeral_results``; kept ones are ``swap.stored_results``'
+  like any other kept result).
+
+Every withdrawal of the owner's ends every share link they made (``swap.access_links``), and a
+link dies with its result whatever erases it (``swap.services.swap_job_erase``).
+
+Account erasure erases them all (band ``DERIVED``: made from captures or uploads, encrypted
+under the subject's data key, so ``keyed``). ``swap.notices`` holds
 the messages left in an account when a result was erased because the person in its template
 withdrew their consent.
 """
@@ -54,6 +61,58 @@ STORES = (
             inventory.Expiry("swap.results", services.results_expired_erase),
             inventory.Expiry("swap.orphan_files", services.orphan_files_expired_erase),
         ),
+    ),
+    inventory.Store(
+        name="swap.ephemeral_results",
+        what=gettext_noop(
+            "Results of swaps made without enrolment (encrypted files, labelled AI-generated); "
+            "the photo and video they were made from are not kept"
+        ),
+        why=gettext_noop("Making the swaps you ask for without enrolling your face"),
+        retention=gettext_noop(
+            "24 hours, unless output storage was granted when the result was made; erased when "
+            "you withdraw consent to swaps without enrolment"
+        ),
+        legal_basis=gettext_noop("Explicit consent (GDPR Art. 9(2)(a))"),
+        locate=selectors.ephemeral_results_locate,
+        export=selectors.ephemeral_results_export,
+        erase=services.ephemeral_results_erase,
+        band=inventory.Band.DERIVED,
+        files=selectors.ephemeral_results_files,
+        purposes=("ephemeral_swap",),
+        count=services.ephemeral_results_count,
+        keyed=True,
+        items=ngettext_lazy(
+            "%(count)d result of a swap without enrolment",
+            "%(count)d results of swaps without enrolment",
+            "count",
+        ),
+        # Past their time with the other results: ``swap.results`` of ``swap.jobs`` sweeps
+        # every job, whichever store holds it.
+    ),
+    inventory.Store(
+        # The share links. Named to sort first in its band (stores of a band are erased by
+        # name): erased before the results, whose erasure would take their links along
+        # uncounted, so a withdrawal's event counts them here, as its preview does.
+        name="swap.access_links",
+        what=gettext_noop(
+            "Links you made to share a result (a digest of each link's secret, its expiry, "
+            "its view limit and how often it was viewed; never who viewed it)"
+        ),
+        why=gettext_noop("Showing a result to the people you give its link"),
+        retention=gettext_noop(
+            "Until the link expires (at most 7 days), reaches its view limit or you revoke it; "
+            "it also ends with its result and when you withdraw any of your consents"
+        ),
+        legal_basis=gettext_noop("Consent (GDPR Art. 6(1)(a)): you make and revoke each link"),
+        locate=selectors.access_links_locate,
+        export=selectors.access_links_export,
+        erase=services.access_links_erase,
+        band=inventory.Band.DERIVED,
+        purposes=("biometric_enrolment", "face_swap", "output_storage", "ephemeral_swap"),
+        count=services.access_links_count,
+        items=ngettext_lazy("%(count)d share link", "%(count)d share links", "count"),
+        expiry=(inventory.Expiry("swap.share_links", services.share_links_expired_erase),),
     ),
     inventory.Store(
         name="swap.stored_results",

@@ -12,7 +12,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from compliance_site.client_address import client_ip_for, ip_limit_key
 from compliance_site.errors import RateLimited
-from swap.services import depicted_withdrawal_refused, swap_mark_check_refused
+from swap.services import depicted_withdrawal_refused, share_link_refused, swap_mark_check_refused
 
 # Attempts per client network (an IPv4 address or an IPv6 /64). The secret has 140 bits, so
 # this guards the service more than the secret; the person needs one attempt.
@@ -67,3 +67,26 @@ def mark_check_attempt_check(request) -> None:
     #   test_a_check_refused_past_the_limit_is_audited_without_the_address
     swap_mark_check_refused(reason="rate_limited")
     raise RateLimited(_("Too many checks from your network. Try again later."), retry_after=wait)
+
+
+# Views of share links per client network: enough for a family group, too few to try tokens
+# (256 bits) or to serve a result to a crowd.
+SHARE_VIEW_RATE = "60/hour"
+
+
+class ShareViewThrottle(DepictedWithdrawalThrottle):
+    scope = "share_view"
+
+    def get_rate(self) -> str:
+        return SHARE_VIEW_RATE
+
+
+def share_view_attempt_check(request) -> None:
+    """Count one view from the request's network; ``RateLimited`` (429, audited without the
+    address) past the rate. Called by the viewer page and the API before the token is read."""
+    throttle = ShareViewThrottle()
+    if throttle.allow_request(request, None):  # type: ignore[arg-type]
+        return
+    wait = int(throttle.wait() or 1)
+    share_link_refused(reason="rate_limited")
+    raise RateLimited(_("Too many views from your network. Try again later."), retry_after=wait)

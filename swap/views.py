@@ -5,42 +5,76 @@ their template withdrew) and asks for new ones; ``static/swap/swaps.js`` polls t
 API for the progress of running ones (no inline script). Results are shown and downloaded
 through the API's result endpoint, with the portal session.
 
+``/swaps/once/`` swaps without enrolling (``ephemeral_swap``): the camera page of the capture
+(``templates/biometrics/_camera.html``) with a choice of picture templates; the camera posts to
+the API, the plain form below it posts here. ``/swaps/<id>/share/`` makes a share link (its
+address is shown once, with a copy button: ``static/swap/share.js``), ``/swaps/links/<id>/revoke/``
+revokes one, and ``/s/<token>/`` is the public viewer (no account, ``noindex``, no referrer,
+nothing from another site).
+
 ``/depicted/withdraw/`` is public (no account): a depicted person types the withdrawal secret
 printed on their consent record and withdraws their consent to face editing.
 """
 
 from __future__ import annotations
 
+import base64
+from typing import cast
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from biometrics.selectors import captures_of
+from audit.closing import ServiceClosing, check_service_open
+from biometrics.selectors import captures_of, challenge_page_context
+from biometrics.uploads import use_capture_upload_handlers
 from compliance_site.errors import ApplicationError, RateLimited
 from consent.identity.http import SignedInHttpRequest
-from consent.ledger.gate import GRANTED, consent_state
-from swap.forms import DepictedWithdrawalForm, MarkCheckForm, SwapRequestForm
+from consent.ledger.gate import GRANTED, ConsentRequired, consent_state, require_consent
+from swap.apis import share_url, shared_headers
+from swap.forms import (
+    DepictedWithdrawalForm,
+    EphemeralSwapForm,
+    MarkCheckForm,
+    ShareLinkForm,
+    SwapRequestForm,
+)
+from swap.models import TemplateKind
 from swap.selectors import (
+    EPHEMERAL_PURPOSE,
     PURPOSE,
     STORAGE_PURPOSE,
     TEMPLATE_REFUSALS,
     notice_text,
     notices_of,
+    share_links_of,
     swap_jobs_of,
     template_usable_until,
     templates_usable,
 )
 from swap.services import (
+    share_link_create,
+    share_link_open,
+    share_link_revoke,
+    swap_ephemeral_challenge,
+    swap_ephemeral_make,
     swap_job_delete,
     swap_job_request,
     swap_mark_check,
     swap_template_withdraw_by_secret,
 )
-from swap.throttles import mark_check_attempt_check, withdrawal_attempt_check
+from swap.throttles import (
+    mark_check_attempt_check,
+    share_view_attempt_check,
+    withdrawal_attempt_check,
+)
 
 # People read these; jobs store stable codes.
 JOB_ERRORS = {
@@ -85,12 +119,29 @@ def swaps_view(request: SignedInHttpRequest) -> HttpResponse:
     return _swaps_page(request, SwapRequestForm())
 
 
-def _swaps_page(request: SignedInHttpRequest, form, *, error: str = "", status: int = 200):
+def _swaps_page(
+    request: SignedInHttpRequest,
+    form,
+    *,
+    error: str = "",
+    status: int = 200,
+    new_link: tuple[str, str] | None = None,
+):
+    """The swaps page; ``new_link``: (job id, address) of a link just made, shown once."""
     subject = request.user
-    jobs = [(job, JOB_ERRORS.get(job.error, GENERIC_ERROR)) for job in swap_jobs_of(subject)]
+    links: dict[str, list] = {}
+    for link in share_links_of(subject):
+        links.setdefault(str(link.job_id), []).append(link)
+    jobs = [
+        (job, JOB_ERRORS.get(job.error, GENERIC_ERROR), links.get(str(job.pk), []))
+        for job in swap_jobs_of(subject)
+    ]
     context = {
         "form": form,
         "error": error,
+        "new_link": new_link,
+        "share_form": ShareLinkForm(),
+        "ephemeral_granted": consent_state(subject=subject, purpose=EPHEMERAL_PURPOSE) == GRANTED,
         "jobs": jobs,
         "notices": [(notice, notice_text(notice)) for notice in notices_of(subject)],
         "captures": [c for c in captures_of(subject) if (c.liveness or {}).get("passed")],
@@ -171,3 +222,166 @@ def mark_check_view(request: HttpRequest) -> HttpResponse:
 def _mark_page(request: HttpRequest, form, *, error: str = "", status: int = 200, answer=None):
     context = {"form": form, "error": error, "answer": answer}
     return render(request, "swap/mark_check.html", context, status=status)
+
+
+# --- swaps without enrolment --------------------------------------------------------------------
+
+
+@csrf_exempt  # checked in _ephemeral_view, after the gate, once uploads are set to stay in memory
+@login_required
+@require_http_methods(["GET", "POST"])
+def ephemeral_view(request: SignedInHttpRequest) -> HttpResponse:
+    try:
+        check_service_open()
+    except ServiceClosing as closing:  # the swaps page stays: results can still be downloaded
+        messages.error(request, closing.detail)
+        return redirect("swap:swaps")
+    try:
+        if request.method == "POST":
+            # The gate before a byte of the body is read (the CSRF check reads it).
+            # mutant: delete — tests/swap/test_ephemeral_portal.py
+            #   test_the_portal_form_without_consent_is_refused_before_a_byte_is_read
+            require_consent(subject=request.user, purpose=EPHEMERAL_PURPOSE)
+            use_capture_upload_handlers(request)
+        return _ephemeral_view(request)
+    except ConsentRequired:
+        return _ephemeral_consent_page(request)
+    except ApplicationError as refusal:  # too large, unexpected file: found while parsing
+        return _ephemeral_page(request, EphemeralSwapForm(), error=refusal.detail, status=413)
+
+
+@csrf_protect
+def _ephemeral_view(request: SignedInHttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _ephemeral_page(request, EphemeralSwapForm())
+    form = EphemeralSwapForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _ephemeral_page(request, form, status=400)
+    try:
+        job = swap_ephemeral_make(
+            subject=request.user,
+            challenge_id=form.cleaned_data["challenge"],
+            template_id=form.cleaned_data["template"],
+            photo=_read(form.cleaned_data["photo"]),
+            video=_read(form.cleaned_data["video"]),
+        )
+    except ApplicationError as refusal:
+        return _ephemeral_page(
+            request, EphemeralSwapForm(), error=refusal.detail, status=refusal.status_code
+        )
+    messages.success(
+        request, _("Your swap is made. Your photo and video were checked and thrown away.")
+    )
+    return redirect(reverse("swap:swaps") + f"#swap-{job.pk}")
+
+
+def _read(upload) -> bytes:
+    try:
+        return upload.read()
+    finally:
+        upload.close()
+
+
+def _ephemeral_page(
+    request: SignedInHttpRequest, form: EphemeralSwapForm, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    """The page with a fresh challenge (issuing one voids the previous one)."""
+    try:
+        challenge = swap_ephemeral_challenge(subject=request.user)
+    except ConsentRequired:
+        return _ephemeral_consent_page(request)
+    form.initial["challenge"] = str(challenge.pk)
+    if form.is_bound:  # keep the errors, with the new challenge
+        data = cast(QueryDict, form.data).copy()  # bound to request.POST
+        data["challenge"] = str(challenge.pk)
+        form.data = data
+    pictures = [t for t in templates_usable() if t.kind == TemplateKind.IMAGE]
+    context = {
+        "form": form,
+        "error": error,
+        "templates": [(t, template_usable_until(t)) for t in pictures],
+        "storage_granted": consent_state(subject=request.user, purpose=STORAGE_PURPOSE) == GRANTED,
+        "challenge_url": reverse("api-ephemeral-challenge"),
+        "capture_url": reverse("api-ephemeral-swaps"),
+        "done_url": reverse("swap:swaps"),
+        **challenge_page_context(challenge),
+    }
+    return render(request, "swap/ephemeral.html", context, status=status)
+
+
+def _ephemeral_consent_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "swap/ephemeral.html", {"consent_missing": True}, status=403)
+
+
+# --- share links --------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def share_create_view(request: SignedInHttpRequest, job_id: str) -> HttpResponse:
+    form = ShareLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose how long the link lasts and, if you like, a view limit."))
+        return redirect("swap:swaps")
+    try:
+        _link, token = share_link_create(
+            subject=request.user,
+            job_id=job_id,
+            hours=int(form.cleaned_data["hours"]),
+            max_views=form.cleaned_data["max_views"],
+        )
+    except ApplicationError as refusal:
+        messages.error(request, refusal.detail)
+        return redirect("swap:swaps")
+    # Shown once, on this answer only: the address is never stored (only its digest).
+    response = _swaps_page(request, SwapRequestForm(), new_link=(job_id, share_url(request, token)))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def share_revoke_view(request: SignedInHttpRequest, link_id: str) -> HttpResponse:
+    try:
+        share_link_revoke(subject=request.user, link_id=link_id)
+    except ApplicationError as refusal:
+        messages.error(request, refusal.detail)
+    else:
+        messages.success(request, _("The link is revoked: it no longer shows anything."))
+    return redirect("swap:swaps")
+
+
+# The viewer's page shows the result inline (a data: address, so one view is one request) and
+# loads nothing from another site.
+SHARED_CSP = {**settings.CONTENT_SECURITY_POLICY, "media-src": "'self' data:"}
+
+
+@require_GET
+def shared_view(request: HttpRequest, token: str) -> HttpResponse:
+    """Public: the result a share link shows, labelled, with its provenance and a download of
+    the labelled file. Every view counts against the network's limit before the token is
+    read, and against the link's own view limit; audited without the viewer's address."""
+    try:
+        share_view_attempt_check(request)
+        shared = share_link_open(token=token)
+    except ApplicationError as refusal:
+        response = render(
+            request, "swap/shared.html", {"error": refusal.detail}, status=refusal.status_code
+        )
+        if isinstance(refusal, RateLimited):
+            response["Retry-After"] = str(refusal.retry_after)
+        return _shared_response(response)
+    job = shared.link.job
+    context = {
+        "job": job,
+        "link": shared.link,
+        "data_url": f"data:{shared.media_type};base64,"
+        + base64.b64encode(shared.content).decode("ascii"),
+        "filename": shared.filename,
+    }
+    return _shared_response(render(request, "swap/shared.html", context))
+
+
+def _shared_response(response: HttpResponse) -> HttpResponse:
+    response["Content-Security-Policy"] = "; ".join(f"{k} {v}" for k, v in SHARED_CSP.items())
+    return shared_headers(response)

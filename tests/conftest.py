@@ -111,17 +111,19 @@ def staff(db):
 
 @pytest.fixture
 def policies(db):
-    """The purposes and their current policies (version 2), as the data migrations publish
-    them (version 1, then version 2 through ``publish_shipped``). Seeded again here because a
+    """The purposes and their current policies (version 2; version 1 of ``ephemeral_swap``), as
+    the data migrations publish them (version 1, then version 2 through ``publish_shipped``,
+    then purposes added later through ``publish_new_purposes``). Seeded again here because a
     transactional test's flush empties every table, these included."""
     from django.utils import timezone
 
     from consent.ledger.models import PolicyText, PolicyVersion, Purpose
-    from consent.ledger.policies import publish_shipped, seed_v1
+    from consent.ledger.policies import publish_new_purposes, publish_shipped, seed_v1
 
     models = {"version_model": PolicyVersion, "text_model": PolicyText, "now": timezone.now()}
     seed_v1(purpose_model=Purpose, **models)
     publish_shipped(2, purpose_model=Purpose, **models)
+    publish_new_purposes(purpose_model=Purpose, **models)
     return Purpose.objects.order_by("position")
 
 

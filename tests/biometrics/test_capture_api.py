@@ -494,6 +494,7 @@ def test_withdrawing_biometric_consent_erases_captures_and_challenges(
         "biometrics.captures": 2,
         "biometrics.challenges": 1,
         "consent.reports": 0,  # stored reports hold thumbnails of the photos
+        "swap.access_links": 0,  # every withdrawal ends the person's share links
         "swap.jobs": 0,  # results made from the captures
         "swap.stored_results": 0,
         "biometrics.subject_key": 1,  # nothing readable needs it any more

@@ -19,7 +19,7 @@ from tests.celery_worker import running_worker
 # pytest-django's live server listens here (its default is "localhost").
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 
-VIEWPORTS = {"phone": (360, 740), "desktop": (1280, 800)}
+VIEWPORTS = {"phone": (360, 740), "phone390": (390, 844), "desktop": (1280, 800)}
 
 
 def pytest_collection_modifyitems(config, items):

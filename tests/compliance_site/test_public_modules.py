@@ -66,6 +66,9 @@ PUBLIC: dict[str, frozenset[str]] = {
             "biometrics.models",
             "biometrics.selectors",
             "biometrics.services",
+            # The memory-only upload handlers and the gate-first sender, for every endpoint
+            # that receives a face (a swap without enrolment too).
+            "biometrics.uploads",
             "biometrics.vault",
         }
     ),

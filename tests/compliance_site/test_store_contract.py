@@ -19,6 +19,8 @@ APPS = ("audit", "consent", "biometrics", "swap")
 BANDS = {
     inventory.Band.DERIVED: {
         "consent.reports",
+        "swap.access_links",
+        "swap.ephemeral_results",
         "swap.jobs",
         "swap.notices",
         "swap.stored_results",
@@ -44,6 +46,7 @@ BANDS = {
 ENCRYPTED = {
     "biometrics.captures",
     "consent.reports",
+    "swap.ephemeral_results",
     "swap.jobs",
     "swap.stored_results",
 }
@@ -138,6 +141,7 @@ def test_the_stores_that_hold_ciphertext_under_the_key_say_so():
 def test_the_sweep_runs_exactly_the_rules_the_stores_declare():
     assert [rule.name for rule in inventory.expiries()] == [
         "consent.reports",
+        "swap.share_links",  # band DERIVED, swap.access_links: first by name
         "swap.results",
         "swap.orphan_files",
         "swap.notices",

@@ -148,6 +148,7 @@ def test_erasure_is_audited_store_by_store_and_the_log_still_verifies(
             "biometric_enrolment": "granted",
             "face_swap": "granted",
             "output_storage": "consent_required",
+            "ephemeral_swap": "consent_required",
         }
     }
     erased = {data["store"]: data["erased"] for name, data in events[1:-1]}

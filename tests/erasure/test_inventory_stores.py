@@ -55,6 +55,7 @@ def test_every_expected_store_is_registered_in_erasure_order():
         "consent.reports",  # stored reports hold thumbnails of the photos
         "swap.jobs",  # every result is made from the person's captures
         "swap.stored_results",
+        "swap.access_links",  # every withdrawal ends the person's share links
     }
     assert {row["store"] for row in inventory.record_of_processing()} == set(names)
 

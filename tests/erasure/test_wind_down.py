@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 import sys
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -246,6 +247,7 @@ def test_closing_mode_refuses_sign_up_captures_and_swaps_and_shows_a_banner(
 ):
     [capture] = enrolled(alice)
     grant_consent(alice, "face_swap")
+    grant_consent(alice, "ephemeral_swap")
     template = _template(DEPICTED[0], "Portrait")
     api = client_for(alice)
 
@@ -263,13 +265,16 @@ def test_closing_mode_refuses_sign_up_captures_and_swaps_and_shows_a_banner(
         verify_code(anonymous, str(alice.phone_number), last_code(_sms_outbox)).status_code == 200
     )
     assert api.get("/api/v1/me/export.json").status_code == 200
-    # No capture, no challenge, no swap.
+    # No capture, no challenge, no swap, with or without enrolment, and no new share link.
     for response in (
         api.get(CHALLENGE_URL),
         api.post(CAPTURES_URL, {}, format="multipart"),
         api.post(
             SWAPS_URL, {"capture": str(capture.pk), "template": str(template.pk)}, format="json"
         ),
+        api.get("/api/v1/ephemeral-swaps/challenge"),
+        api.post("/api/v1/ephemeral-swaps", {"template": str(template.pk)}, format="multipart"),
+        api.post(f"/api/v1/swaps/{uuid.uuid4()}/share-links", {}, format="json"),
     ):
         assert response.status_code == 403, response.content
         assert response.json()["code"] == "service_closing"
@@ -283,6 +288,7 @@ def test_closing_mode_refuses_sign_up_captures_and_swaps_and_shows_a_banner(
     portal.cookies["django_language"] = "zh-hans"
     assert "本服务即将关闭" in portal.get("/privacy/").content.decode()
     assert portal.get("/capture/").status_code == 302
+    assert portal.get("/swaps/once/").status_code == 302
 
 
 def test_the_grace_period_holds_the_erasure_back(alice, settings, tmp_path, capsys):

@@ -89,6 +89,14 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     "swap:mark_check": ("GET", {}, every(200)),
     "api-swap": ("GET", JOB, owner_only(200, anonymous=401, others=404)),
     "api-swap-result": ("GET", JOB, owner_only(200, anonymous=401, others=404)),
+    # Swaps without enrolment: nobody here holds ephemeral_swap consent; the gate answers.
+    "api-ephemeral-challenge": ("GET", {}, {**every(403), A: 401}),
+    "api-ephemeral-swaps": ("POST", {}, {**every(403), A: 401}),
+    "swap:ephemeral": ("GET", {}, {**every(403), A: 302}),
+    # Share links: the owner's list; the viewer is public, the token its only credential.
+    "api-share-links": ("GET", JOB, owner_only(200, anonymous=401, others=404)),
+    "api-shared": ("GET", {"token": "absent_token"}, every(404)),
+    "swap:shared": ("GET", {"token": "absent_token"}, every(404)),
     "set_language": ("POST", {}, every(302)),
     "consent:login": ("GET", {}, signed_in(302, anonymous=200)),
     "consent:login_verify": ("GET", {}, every(302)),
@@ -126,6 +134,14 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     "api-swaps@POST": ("POST", {}, signed_in(415, anonymous=401)),
     "api-swap@DELETE": ("DELETE", JOB, owner_only(204, anonymous=401, others=404)),
     "swap:swap_delete": ("POST", {"job_id": "spare_job_id"}, every(302)),
+    # No form: refused before the service (a message and back to /swaps/), for everyone.
+    "swap:share_create": ("POST", JOB, every(302)),
+    "swap:share_revoke": ("POST", {"link_id": "absent_link_id"}, every(302)),
+    "api-share-link@DELETE": (
+        "DELETE",
+        {"link_id": "absent_link_id"},
+        signed_in(404, anonymous=401),
+    ),
     "api-capture@DELETE": ("DELETE", CAPTURE, owner_only(204, anonymous=401, others=404)),
     "biometrics:capture_delete": ("POST", {"capture_id": "spare_capture_id"}, every(302)),
     "consent:withdraw": ("POST", {}, signed_in(400, anonymous=302)),

@@ -39,6 +39,10 @@ class World:
     template_id = property(lambda self: self.template.pk)
     job_id = property(lambda self: self.job.pk)
     spare_job_id = property(lambda self: self.spare_job.pk)
+    # A share link nobody made: its id and a token of the right form (a link's owner is tried
+    # in tests/swap/test_share_links.py).
+    absent_link_id = "00000000-0000-4000-8000-000000000000"
+    absent_token = "A" * 43
 
     def client(self, role: str, *, verified: bool = True) -> Client:
         """A client for ``role``; staff are OTP-verified unless ``verified=False``."""

@@ -90,7 +90,7 @@ def test_a_queued_job_cancelled_by_withdrawal_never_runs_the_engine(
     events = audit_events()[start:]
     assert [name for name, _ in events] == ["SWAP_JOB_CANCELLED", "CONSENT_WITHDRAWN"]
     assert events[0][1] == {"reason": "erased"}
-    assert events[1][1]["erased"] == {"swap.jobs": 1}
+    assert events[1][1]["erased"] == {"swap.access_links": 0, "swap.jobs": 1}
 
 
 def test_the_engine_spy_counts_the_calls_of_a_job_that_runs(queued, clip_template, monkeypatch):

@@ -66,6 +66,7 @@ def test_the_preview_of_enrolment_names_every_copy_of_the_face_in_plain_words(wo
     erases = {line["store"]: line["items"] for line in body["erases"]}
     assert erases == {
         "consent.reports": "0 data reports",
+        "swap.access_links": "0 share links",
         "swap.jobs": "2 swap requests and results",
         "swap.stored_results": "2 kept swap results",
         "biometrics.captures": "2 face captures",

@@ -119,7 +119,7 @@ def test_withdrawing_face_swap_cancels_queued_jobs_and_erases_only_unkept_result
     events = audit_events()
     cancelled = [d for n, d in events if n == "SWAP_JOB_CANCELLED"]
     assert cancelled == [{"reason": "erased"}]
-    assert withdrawn_event(audit_events)["erased"] == {"swap.jobs": 2}
+    assert withdrawn_event(audit_events)["erased"] == {"swap.access_links": 0, "swap.jobs": 2}
 
 
 # --- output_storage -----------------------------------------------------------------------------
@@ -137,7 +137,10 @@ def test_withdrawing_output_storage_keeps_a_young_result_until_24_hours_after_it
     job.refresh_from_db()
     assert not job.stored and job.expires_at == job.finished_at + timedelta(hours=24)
     assert client_for(alice).get(f"{SWAPS_URL}/{job.pk}/result").status_code == 200
-    assert withdrawn_event(audit_events)["erased"] == {"swap.stored_results": 0}
+    assert withdrawn_event(audit_events)["erased"] == {
+        "swap.access_links": 0,
+        "swap.stored_results": 0,
+    }
     with time_machine.travel(job.finished_at + timedelta(hours=23)):
         assert retention_sweep()["swap.results"] == 0
     with time_machine.travel(job.finished_at + timedelta(hours=25)):
@@ -155,7 +158,10 @@ def test_withdrawing_output_storage_erases_kept_results_older_than_24_hours(
         withdraw(alice, "output_storage")
 
     assert not SwapJob.objects.filter(pk=job.pk).exists() and result_files(_media_root) == []
-    assert withdrawn_event(audit_events)["erased"] == {"swap.stored_results": 1}
+    assert withdrawn_event(audit_events)["erased"] == {
+        "swap.access_links": 0,
+        "swap.stored_results": 1,
+    }
 
 
 def test_after_output_storage_is_withdrawn_new_results_are_kept_24_hours_only(

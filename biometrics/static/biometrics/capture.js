@@ -1,6 +1,7 @@
 // The camera capture: a photo, then a short video of the challenge's movements, uploaded to the
 // API with the portal session and its CSRF token. Without a camera (or JavaScript) the plain
-// upload form on the same page does the same job.
+// upload form on the same page does the same job. The swap without enrolment uses it too
+// (templates/biometrics/_camera.html), posting the chosen template with the files.
 (function () {
   "use strict";
 
@@ -106,6 +107,9 @@
     form.append("challenge", challenge.id);
     form.append("photo", photo, "photo.jpg");
     form.append("video", clip, clip.type.indexOf("mp4") >= 0 ? "video.mp4" : "video.webm");
+    // A page that swaps at once (no enrolment) asks which template: its checked radio.
+    var picked = document.querySelector("input[name=template]:checked");
+    if (picked) form.append("template", picked.value);
     var response = await fetch(data.captureUrl, {
       method: "POST",
       body: form,

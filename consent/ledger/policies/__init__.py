@@ -48,6 +48,10 @@ PURPOSES = (
     PurposeSpec("biometric_enrolment", 1, True, 365, "after_last_use"),
     PurposeSpec("face_swap", 2, True, 1, "unless_stored", works_with="biometric_enrolment"),
     PurposeSpec("output_storage", 3, False, 30, "after_creation"),
+    # A swap without enrolment: the photo and video are checked in memory and destroyed, only
+    # the labelled result is kept (24 hours, or 30 days under output_storage). Added after the
+    # first three: its version 1 is published by migration 0015 (``publish_new_purposes``).
+    PurposeSpec("ephemeral_swap", 4, True, 1, "unless_stored"),
 )
 
 
@@ -83,7 +87,8 @@ def text_sentences(text: str) -> list[str]:
 
 
 def policy_texts(version: int) -> dict[str, dict[str, str]]:
-    """``{purpose: {language: text}}`` of a shipped version, read exactly as stored."""
+    """``{purpose: {language: text}}`` of a shipped version, read exactly as stored: the
+    purposes that have that version (a purpose added later has none of the earlier ones)."""
     folder = POLICY_DIR / f"v{version}"
     return {
         spec.code: {
@@ -91,6 +96,7 @@ def policy_texts(version: int) -> dict[str, dict[str, str]]:
             for lang in LANGUAGES
         }
         for spec in PURPOSES
+        if (folder / f"{spec.code}.{LANGUAGES[0]}.txt").is_file()
     }
 
 
@@ -169,3 +175,34 @@ def publish_shipped(version: int, *, purpose_model, version_model, text_model, n
             )
             published.append(code)
     return published
+
+
+def publish_new_purposes(*, purpose_model, version_model, text_model, now: datetime):
+    """Create each purpose of ``PURPOSES`` the database does not have yet and publish its
+    version 1 (``v1/``) through ``version_publish``, as the DPO's publishing does. For a
+    purpose added after the first release (``ephemeral_swap``, migration 0015); a database
+    seeded since then already has it. Returns the purposes created."""
+    texts = policy_texts(1)
+    created = []
+    for spec in PURPOSES:
+        if purpose_model.objects.filter(code=spec.code).exists():
+            continue
+        purpose = purpose_model.objects.create(
+            code=spec.code,
+            position=spec.position,
+            sensitive=spec.sensitive,
+            retention_days=spec.retention_days,
+            retention_rule=spec.retention_rule,
+            works_with=(
+                purpose_model.objects.get(code=spec.works_with) if spec.works_with else None
+            ),
+        )
+        version_publish(
+            purpose=purpose,
+            texts=texts[spec.code],
+            version_model=version_model,
+            text_model=text_model,
+            now=now,
+        )
+        created.append(spec.code)
+    return created

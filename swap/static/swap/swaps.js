@@ -48,3 +48,26 @@
     start();
   }
 })();
+
+// The copy-link button next to a share link just made: the address to the clipboard.
+(function () {
+  "use strict";
+
+  document.querySelectorAll("button.copy-link").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.getAttribute("data-copy"));
+      if (!field) return;
+      field.select();
+      var done = function () { button.textContent = button.getAttribute("data-text-copied"); };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(field.value).then(done, function () {
+          document.execCommand("copy");
+          done();
+        });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
+})();

@@ -166,7 +166,7 @@ def test_the_consent_list_shows_every_purpose_and_its_state(alice_api):
 
     rows = {row["purpose"]: row for row in alice_api.get(CONSENTS).json()}
 
-    assert list(rows) == ["biometric_enrolment", "face_swap", "output_storage"]
+    assert list(rows) == ["biometric_enrolment", "face_swap", "output_storage", "ephemeral_swap"]
     assert rows["biometric_enrolment"]["state"] == "granted"
     assert rows["biometric_enrolment"]["version"] == 2
     assert rows["biometric_enrolment"]["updated_at"]

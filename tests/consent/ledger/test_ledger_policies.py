@@ -35,6 +35,11 @@ PINNED_V1 = {
     ("output_storage", "zh-hans"): (
         "a6d247f903a3b612b2fe210e305e1263064d10df54c79ce5a33e88652b7d7c09"
     ),
+    # Added later (migration 0015): its first text already says what withdrawal erases.
+    ("ephemeral_swap", "en"): "409d8181edd049de182f70fcb9fe3352379d8c01386f190759294e56d724f6e3",
+    ("ephemeral_swap", "zh-hans"): (
+        "09c3f719fd80ccb4c090b8f564a7111ee86731013e7580afde22e3e0e89e2566"
+    ),
 }
 
 # Version 2, published by the data migration 0013 (what each withdrawal erases).
@@ -54,6 +59,13 @@ PINNED_V2 = {
 }
 SHIPPED = {1: PINNED_V1, 2: PINNED_V2}
 CURRENT = 2
+# The current version of each purpose: the latest shipped version that has its text.
+CURRENT_OF = {"ephemeral_swap": 1}
+# Every version the migrations publish: v1 and v2 of three purposes, v1 of ephemeral_swap.
+PUBLISHED = 7
+PINNED_CURRENT = {
+    key: SHIPPED[CURRENT_OF.get(key[0], CURRENT)][key] for key in {**PINNED_V1, **PINNED_V2}
+}
 
 # What a DPO publishes next in these tests (version 3).
 V3 = {
@@ -74,7 +86,8 @@ def test_the_shipped_texts_are_exactly_the_published_ones(version):
     for (purpose, language), digest in SHIPPED[version].items():
         raw = (POLICY_DIR / f"v{version}" / f"{purpose}.{language}.txt").read_bytes()
         assert hashlib.sha256(raw).hexdigest() == digest, f"v{version} {purpose}.{language} edited"
-    assert {spec.code for spec in PURPOSES} == {p for p, _lang in SHIPPED[version]}
+    having = {spec.code for spec in PURPOSES if CURRENT_OF.get(spec.code, CURRENT) >= version}
+    assert having == {p for p, _lang in SHIPPED[version]}
     assert sorted(path.name for path in POLICY_DIR.glob("v*")) == [f"v{v}" for v in SHIPPED]
 
 
@@ -87,12 +100,13 @@ def test_the_migrations_published_v1_then_v2_of_every_purpose_with_its_retention
             assert text.sha256 == digest
             assert hashlib.sha256(text.text.encode("utf-8")).hexdigest() == digest
     for purpose in policies:
-        assert purpose.current_version.version == CURRENT
+        assert purpose.current_version.version == CURRENT_OF.get(purpose.code, CURRENT)
     rules = {p.code: (p.retention_days, p.retention_rule, p.sensitive) for p in policies}
     assert rules == {
         "biometric_enrolment": (365, "after_last_use", True),
         "face_swap": (1, "unless_stored", True),
         "output_storage": (30, "after_creation", False),
+        "ephemeral_swap": (1, "unless_stored", True),
     }
     assert Purpose.objects.get(code="face_swap").works_with.code == "biometric_enrolment"
     assert Purpose.objects.get(code="output_storage").works_with is None
@@ -101,12 +115,17 @@ def test_the_migrations_published_v1_then_v2_of_every_purpose_with_its_retention
 def test_the_purposes_api_returns_each_text_with_the_sha256_of_exactly_that_text(policies):
     rows = APIClient().get(PURPOSES_URL).json()
 
-    assert [row["code"] for row in rows] == ["biometric_enrolment", "face_swap", "output_storage"]
+    assert [row["code"] for row in rows] == [
+        "biometric_enrolment",
+        "face_swap",
+        "output_storage",
+        "ephemeral_swap",
+    ]
     for row in rows:
-        assert row["version"] == CURRENT
+        assert row["version"] == CURRENT_OF.get(row["code"], CURRENT)
         assert row["language"] == "en"
         assert row["sha256"] == hashlib.sha256(row["text"].encode("utf-8")).hexdigest()
-        assert row["sha256"] == PINNED_V2[(row["code"], "en")]
+        assert row["sha256"] == PINNED_CURRENT[(row["code"], "en")]
         assert row["title"] == row["text"].split("\n")[0]
     by_code = {row["code"]: row for row in rows}
     assert by_code["biometric_enrolment"]["retention"] == (
@@ -117,6 +136,7 @@ def test_the_purposes_api_returns_each_text_with_the_sha256_of_exactly_that_text
     )
     assert by_code["output_storage"]["retention"] == "Each item is kept 30 days, then erased."
     assert by_code["face_swap"]["works_with"] == "biometric_enrolment"
+    assert by_code["ephemeral_swap"]["retention"] == by_code["face_swap"]["retention"]
 
 
 @pytest.mark.parametrize(
@@ -134,7 +154,7 @@ def test_the_purposes_api_speaks_simplified_chinese_when_asked(policies, query, 
     assert {row["language"] for row in rows} == {"zh-hans"}
     assert rows[0]["title"] == "生物识别登记——同意采集并保存我的人脸数据"
     for row in rows:
-        assert row["sha256"] == PINNED_V2[(row["code"], "zh-hans")]
+        assert row["sha256"] == PINNED_CURRENT[(row["code"], "zh-hans")]
 
 
 def test_an_explicit_lang_wins_over_accept_language(policies):
@@ -206,6 +226,7 @@ def test_a_new_version_makes_existing_grants_outdated_in_the_consent_list(
         "biometric_enrolment": "granted",
         "face_swap": "outdated",
         "output_storage": "never",
+        "ephemeral_swap": "never",
     }
     assert quote("face_swap")["version"] == 3
 
@@ -237,7 +258,7 @@ def test_a_publish_with_bad_texts_is_refused_and_writes_nothing(policies, dpo, t
         policy_publish(purpose="face_swap", texts=texts, actor=dpo)
 
     assert refused.value.code == "invalid_policy"
-    assert PolicyVersion.objects.count() == 6
+    assert PolicyVersion.objects.count() == PUBLISHED
 
 
 def test_publishing_the_current_texts_again_is_refused(policies, dpo):
@@ -284,4 +305,35 @@ def test_a_grant_of_v1_made_before_the_v2_migration_is_outdated_and_publishing_r
     assert consent_state(subject=alice, purpose="face_swap") == "consent_outdated"
     models = {"version_model": PolicyVersion, "text_model": PolicyText, "now": timezone.now()}
     assert publish_shipped(2, purpose_model=Purpose, **models) == []  # already published
-    assert PolicyVersion.objects.count() == 6
+    assert PolicyVersion.objects.count() == PUBLISHED
+
+
+def test_a_purpose_added_later_is_created_and_its_v1_published_once(
+    policies, monkeypatch, tmp_path
+):
+    """What migration 0015 did for ephemeral_swap on databases seeded before it existed: the
+    missing purpose is created and its version 1 published through ``version_publish``."""
+    import shutil
+
+    from django.utils import timezone
+
+    from consent.ledger import policies as shipped
+
+    folder = tmp_path / "v1"
+    shutil.copytree(POLICY_DIR / "v1", folder)
+    for language in LANGUAGES:
+        (folder / f"later_purpose.{language}.txt").write_text(f"Later ({language})\n\nText.\n")
+    later = shipped.PurposeSpec("later_purpose", 9, False, 30, "after_creation")
+    monkeypatch.setattr(shipped, "POLICY_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "PURPOSES", (*shipped.PURPOSES, later))
+    models = {"version_model": PolicyVersion, "text_model": PolicyText, "now": timezone.now()}
+
+    assert shipped.publish_new_purposes(purpose_model=Purpose, **models) == ["later_purpose"]
+    assert shipped.publish_new_purposes(purpose_model=Purpose, **models) == []
+
+    purpose = Purpose.objects.get(code="later_purpose")
+    assert purpose.current_version.version == 1
+    assert (purpose.retention_days, purpose.retention_rule) == (30, "after_creation")
+    texts = dict(purpose.current_version.texts.values_list("language", "text"))
+    assert texts == {"en": "Later (en)\n\nText.\n", "zh-hans": "Later (zh-hans)\n\nText.\n"}
+    assert PolicyVersion.objects.count() == PUBLISHED + 1

@@ -41,14 +41,14 @@ def test_the_centre_shows_every_purpose_in_full_with_nothing_pre_ticked(browser)
 
     html = page.content.decode()
     assert page.status_code == 200
-    for purpose in ("biometric_enrolment", "face_swap", "output_storage"):
+    for purpose in ("biometric_enrolment", "face_swap", "output_storage", "ephemeral_swap"):
         assert f'id="purpose-{purpose}"' in html
     assert "We take no licence, ownership or other right to your face or likeness." in html
     assert "swaps that are waiting or running are cancelled at once" in html
     assert "useful only together with" in html  # face_swap needs biometric enrolment
     assert "checkbox" not in html
     assert " checked" not in html
-    assert html.count('action="/consent/grant/"') == 3  # one explicit button per purpose
+    assert html.count('action="/consent/grant/"') == 4  # one explicit button per purpose
     assert "Not given." in html
 
 

@@ -48,6 +48,8 @@ SEM = "tests/swap/test_withdrawal_semantics.py::"
 CAPTURE_API = "tests/biometrics/test_capture_api.py::"
 JOBS_API = "tests/swap/test_jobs_api.py::"
 LIFECYCLE = "tests/swap/test_jobs_lifecycle.py::"
+EPHEMERAL = "tests/swap/test_ephemeral.py::"
+SHARE = "tests/swap/test_share_links.py::"
 
 # purpose → [(English sentence, Chinese sentence, proof)], in the texts' order.
 PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
@@ -390,6 +392,107 @@ PROMISES: dict[str, list[tuple[str, str, tuple[str, ...] | Not]]] = {
             (WITHDRAW_AT_ONCE,),
         ),
     ],
+    "ephemeral_swap": [
+        (
+            "Swap once without enrolling — consent to check my face in memory for one swap at "
+            "a time",
+            "一次性换脸（无需登记）——同意为每一次换脸在内存中检查我的人脸",
+            TITLE,
+        ),
+        (
+            "What we do: for each swap you start this way, we check the photo and the short "
+            "video you send (that a live person is in front of the camera, and that it is the "
+            "face in the photo) and place your face into the picture you chose, all in memory "
+            "while you wait.",
+            "我们做什么：对于您以这种方式发起的每一次换脸，我们检查您发送的照片和短视频（确认镜头前"
+            "是真人，且就是照片中的人脸），并把您的面部合成到您所选的图片中，全部在内存中、在您等待"
+            "时完成。",
+            (
+                EPHEMERAL
+                + "test_an_ephemeral_swap_checks_in_memory_and_answers_with_the_labelled_result",
+                EPHEMERAL + "test_an_ephemeral_swap_failing_liveness_is_refused_and_keeps_nothing",
+                EPHEMERAL
+                + "test_an_ephemeral_swap_into_a_clip_is_refused_before_the_challenge_is_spent",
+            ),
+        ),
+        (
+            "We only use templates whose depicted person has consented to it.",
+            "我们只使用模板中被描绘者已同意的模板。",
+            (
+                EPHEMERAL
+                + "test_an_ephemeral_swap_is_refused_on_a_template_without_depicted_consent",
+            ),
+        ),
+        (
+            'What we keep: only the result, labelled "AI-generated" with machine-readable '
+            "provenance.",
+            "我们保留的内容：只保留结果，结果带有“AI 生成”标记和机器可读的来源信息。",
+            (
+                EPHEMERAL
+                + "test_an_ephemeral_swap_checks_in_memory_and_answers_with_the_labelled_result",
+            ),
+        ),
+        (
+            "Your photo, the video, and the landmarks and face template computed from them are "
+            "destroyed as soon as the swap is made or refused: they are never written to our "
+            "database, our files, a cache or a queue.",
+            "您的照片、视频，以及由它们计算出的特征点和人脸模板，在换脸完成或被拒绝后立即销毁：它们"
+            "绝不会写入我们的数据库、文件、缓存或队列。",
+            (
+                EPHEMERAL
+                + "test_after_an_ephemeral_swap_no_row_file_cache_or_message_holds_the_face",
+                EPHEMERAL + "test_an_ephemeral_swap_failing_liveness_is_refused_and_keeps_nothing",
+            ),
+        ),
+        (
+            "The audit log records each such swap with what was destroyed and when.",
+            "审计日志记录每一次这样的换脸，以及销毁了什么、何时销毁。",
+            (EPHEMERAL + "test_each_ephemeral_swap_is_audited_with_what_was_destroyed_and_when",),
+        ),
+        (
+            "How long: the result is kept for 24 hours so that you can download or share it, "
+            'then erased, unless you also grant the separate "output storage" consent (then 30 '
+            "days).",
+            "保存期限：结果保存 24 小时供您下载或分享，之后删除，除非您另外授予单独的“结果保存”同意"
+            "（此时保存 30 天）。",
+            (
+                EPHEMERAL
+                + "test_an_ephemeral_result_is_kept_24_hours_or_30_days_under_output_storage",
+                SHARE
+                + "test_a_link_lasts_24_hours_by_default_at_most_7_days_never_past_its_result",
+            ),
+        ),
+        (
+            'What withdrawal erases: every result made this way and not kept under "output '
+            'storage" is erased at once, and every share link to it stops working.',
+            "撤回后删除的内容：以这种方式制作、且未依据“结果保存”同意保存的每一个结果都将立即删除，"
+            "指向它的每一个分享链接随即失效。",
+            (
+                EPHEMERAL
+                + "test_withdrawing_ephemeral_swap_erases_its_results_and_their_share_links",
+            ),
+        ),
+        (
+            "Before you withdraw, we show you exactly what will be erased.",
+            "在您撤回之前，我们会准确告诉您将删除哪些内容。",
+            (
+                EPHEMERAL
+                + "test_withdrawing_ephemeral_swap_erases_its_results_and_their_share_links",
+                CHECK_PAGE,
+            ),
+        ),
+        (
+            "Your rights: this consent is separate from biometric enrolment, from swaps of an "
+            "enrolled face and from our terms.",
+            "您的权利：本同意独立于生物识别登记、对已登记人脸的换脸以及我们的服务条款。",
+            (SEPARATE, EPHEMERAL + "test_enrolment_consent_alone_does_not_allow_an_ephemeral_swap"),
+        ),
+        (
+            "You can withdraw it at any time, and it takes effect at once.",
+            "您可以随时撤回，撤回立即生效。",
+            (WITHDRAW_AT_ONCE,),
+        ),
+    ],
 }
 
 
@@ -447,7 +550,7 @@ def test_every_row_has_a_proof_or_a_reason_and_titles_are_the_only_free_lines():
             else:
                 assert proof, english
     free = [row for rows in PROMISES.values() for row in rows if isinstance(row[2], Not)]
-    assert len(free) == 5  # three titles, one absence of processing, one legal undertaking
+    assert len(free) == 6  # four titles, one absence of processing, one legal undertaking
 
 
 def test_the_splitter_cuts_both_languages_deterministically():
