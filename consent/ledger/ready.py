@@ -10,5 +10,7 @@ def ready() -> None:
         "consent.view_purpose",
         "consent.view_policyversion",
         "consent.add_policyversion",
+        "consent.view_impactassessment",
+        "consent.add_impactassessment",
         "consent.view_consentrecord",
     )
