@@ -152,6 +152,10 @@ class ConsentRecord(models.Model):
     )
     receipt_id = models.UUIDField(unique=True)
     receipt = models.TextField(help_text="The signed receipt, JSON, exactly as issued.")
+    # The same event as an ISO/IEC TS 27560 consent record (``receipts.record_27560_body``),
+    # signed, exactly as issued. Null only for records written before it existed (a nullable
+    # column is added in place: the table's append-only triggers stay).
+    record_27560 = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("consent record")

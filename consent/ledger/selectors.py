@@ -347,6 +347,15 @@ def consent_record_for_receipt(subject: User, receipt_id: UUID) -> ConsentRecord
     return record
 
 
+def consent_record_27560_for(subject: User, receipt_id: UUID) -> ConsentRecord:
+    """The subject's own record with its ISO/IEC TS 27560 form; anyone else's, or a record
+    written before that form existed, is "not found"."""
+    record = consent_record_for_receipt(subject, receipt_id)
+    if not record.record_27560:
+        raise NotFound(_("There is no such receipt."), code="receipt_not_found")
+    return record
+
+
 def policy_text_for(record: ConsentRecord) -> PolicyText:
     return PolicyText.objects.get(policy_id=record.policy_id, language=record.language)
 

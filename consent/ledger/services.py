@@ -49,7 +49,7 @@ from consent.ledger.models import (
     Purpose,
 )
 from consent.ledger.policies import LANGUAGES, text_sha256, version_publish
-from consent.ledger.receipts import ReceiptFacts, receipt_issue
+from consent.ledger.receipts import ReceiptFacts, receipt_issue, record_27560_issue
 from consent.ledger.selectors import (
     ClientEvidence,
     age_stated,
@@ -233,6 +233,7 @@ def _record_write(
         guardian_relationship=relationship,
         receipt_id=receipt_id,
         receipt=receipt_issue(facts),
+        record_27560=record_27560_issue(facts),
     )
     _record_audit(record, actor=actor, version=text.policy.version, erased=erased)
     return record

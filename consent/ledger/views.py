@@ -39,6 +39,7 @@ from consent.ledger.selectors import (
     check_language,
     client_evidence_for,
     consent_history_for,
+    consent_record_27560_for,
     consent_record_for_receipt,
     consent_states_for,
     minor_declared_on,
@@ -323,6 +324,17 @@ def receipt_json_view(request: SignedInHttpRequest, receipt_id) -> HttpResponse:
     return attachment(
         record.receipt, "application/json; charset=utf-8", f"receipt-{receipt_id}.json"
     )
+
+
+@login_required
+@require_GET
+def record_27560_view(request: SignedInHttpRequest, receipt_id) -> HttpResponse:
+    try:
+        record = consent_record_27560_for(request.user, receipt_id)
+    except ApplicationError:
+        raise Http404(_("There is no such receipt.")) from None
+    name = f"consent-record-27560-{receipt_id}.json"
+    return attachment(record.record_27560 or "", "application/json; charset=utf-8", name)
 
 
 @login_required
