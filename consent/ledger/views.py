@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from compliance_site import inventory
 from compliance_site.client_address import client_ip_for
 from compliance_site.errors import ApplicationError
 from compliance_site.http import attachment
@@ -367,6 +368,12 @@ def privacy_view(request: HttpRequest) -> HttpResponse:
                 "email": settings.CONTROLLER_EMAIL,
                 "contact": settings.CONTROLLER_CONTACT,
                 "phone": settings.CONTROLLER_PHONE,
+                "representative": settings.CONTROLLER_REPRESENTATIVE,
+                "dpo": settings.DPO_NAME,
+                "dpo_email": settings.DPO_EMAIL,
+                "country": settings.CONTROLLER_JURISDICTION,
             },
+            "recipients": inventory.recipients_record(),
+            "log_retention_days": settings.LOG_RETENTION_DAYS,
         }
         return render(request, "consent/privacy.html", context)

@@ -94,3 +94,30 @@ def test_the_controller_representative_and_dpo_come_from_settings(settings):
 
     assert block["controller"] == "Faceledger Ltd" and block["representative"] == "Rep GmbH, Berlin"
     assert block["dpo"] == "Jane Doe" and block["dpo_email"] == "dpo@faceledger.example"
+
+
+@pytest.mark.django_db
+def test_the_privacy_notice_names_recipients_transfers_dpo_and_log_retention_in_both_languages(
+    client, settings
+):
+    from tests.browser.text_check import english_words, html_texts
+
+    settings.RECIPIENT_SMS_GATEWAY = "Example SMS Ltd"
+    settings.RECIPIENT_SMS_GATEWAY_COUNTRY = "SG"
+    settings.RECIPIENT_SMS_GATEWAY_SAFEGUARD = "Standard contract"
+    settings.RECIPIENT_HOSTING_COUNTRY = ""
+    settings.DPO_NAME = "Jane Doe"
+    settings.CONTROLLER_REPRESENTATIVE = "Rep GmbH, Berlin"
+
+    english = " ".join(client.get("/privacy/").content.decode().split())
+    chinese = client.get("/privacy/?lang=zh-hans").content.decode()
+
+    assert "SMS gateway (processor): delivers sign-in codes to mobile numbers" in english
+    assert "Hosting provider (processor)" in english and "Example SMS Ltd" in english
+    assert "out of the controller's country, with this safeguard:" in english
+    assert "Standard contract" in english and "No transfer out of the controller" in english
+    assert "Jane Doe" in english and "Rep GmbH, Berlin" in english
+    assert "kept 183 days" in english and "within one month" in english
+    assert "短信网关（受托处理者）" in chinese and "托管服务商（受托处理者）" in chinese
+    assert "数据保护官" in chinese and "183 天" in chinese
+    assert english_words(html_texts(chinese)) == []
