@@ -325,7 +325,7 @@ class Summary:
             ]
             for r in self.record["recipients"]
         ]
-        rest = PAGE_WIDTH - 150 * mm
+        rest = PAGE_WIDTH - 140 * mm
         return [
             PageBreak(),
             para(_("Record of processing (GDPR Art. 30)"), style["heading"]),
@@ -341,7 +341,7 @@ class Summary:
                     _("Retention"),
                 ],
                 first,
-                [30 * mm, 40 * mm, 30 * mm, 28 * mm, 22 * mm, rest],
+                [28 * mm, 36 * mm, 28 * mm, 26 * mm, 22 * mm, rest],
             ),
             Spacer(1, 6),
             pdf.data_table(
