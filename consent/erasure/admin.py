@@ -32,7 +32,8 @@ class ErasureRequestAdmin(RequestDeadline, StaffViewAudited, ReadOnly, admin.Mod
     )
     list_filter = ("status",)
     # The queue: open requests first, the oldest (fewest days left) at the top.
-    ordering = (F("completed_at").asc(nulls_first=True), "requested_at")
+    # Django takes expressions here; the stubs admit strings only.
+    ordering = (F("completed_at").asc(nulls_first=True), "requested_at")  # type: ignore[assignment]
     fields = ("id", "status", "subject_ref", "requested_at", "completed_at", "progress")
     readonly_fields = fields
 

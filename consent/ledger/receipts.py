@@ -194,9 +194,7 @@ _DPV_DEFAULT = (["dpv:ServiceProvision"], ["dpv:Use"], ["pd:Biometric"])
 # The rights a person has here (DPV's GDPR extension): access, rectification, erasure,
 # portability, withdrawal of consent.
 _RIGHTS = ["eu-gdpr:A15", "eu-gdpr:A16", "eu-gdpr:A17", "eu-gdpr:A20", "eu-gdpr:A7-3"]
-_GUARDIAN_ROLES = {
-    GuardianRelationship.PARENT: "dpv:ParentOfDataSubject",
-}
+_GUARDIAN_ROLES: dict[str, str] = {GuardianRelationship.PARENT.value: "dpv:ParentOfDataSubject"}
 
 
 def _parties() -> list[dict]:

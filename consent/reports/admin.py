@@ -28,7 +28,8 @@ class ReportJobAdmin(RequestDeadline, StaffViewAudited, ReadOnly, admin.ModelAdm
     )
     list_filter = ("status",)
     # The queue: open requests first, the oldest (fewest days left) at the top.
-    ordering = (F("completed_at").asc(nulls_first=True), "requested_at")
+    # Django takes expressions here; the stubs admit strings only.
+    ordering = (F("completed_at").asc(nulls_first=True), "requested_at")  # type: ignore[assignment]
 
     def request_done_at(self, obj: ReportJob):
         return obj.completed_at if obj.status == ReportJob.Status.DONE else None
