@@ -473,6 +473,8 @@ def record_of_processing() -> list[dict[str, Any]]:
     English descriptions (``gettext_noop``); renderers translate them."""
     gaps = {store.name: record_gaps(store) for store in stores()}
     gaps = {name: missing for name, missing in gaps.items() if missing}
+    # mutant: negate — tests/compliance_site/test_record_of_processing.py
+    #   test_the_record_refuses_a_store_that_lacks_a_field_article_30_requires
     if gaps:
         raise RecordIncomplete(f"the record of processing lacks {gaps}")
     return [
