@@ -51,6 +51,10 @@ The erasure bands, in order (``Band`` says why each comes where it does):
   ACCOUNT    the account row and the number              consent.subject
   PSEUDONYM  the audit log's pseudonym mapping           audit.pseudonyms
 
+Every store also declares what the record of processing (GDPR Art. 30(1)) must state about it:
+``subjects`` (``Subjects``), ``recipients`` (keys of ``RECIPIENTS``, the processors), ``transfers``
+and ``security`` (``Security``); ``record_of_processing`` refuses a store that leaves one out.
+
 To add a store: declare it in ``<app>/stores.py`` (descriptions marked with ``gettext_noop``),
 write its callbacks under the names above, and add it to its band in
 ``tests/compliance_site/test_store_contract.py``. Access, export, erasure, withdrawal, the

@@ -146,7 +146,7 @@ def test_the_summary_and_csvs_are_computed_from_the_exported_events(
     assert "verified: no problem found" in summary
     latest = AuditCheckpoint.objects.order_by("-id").first()
     assert latest.root_hash in flat
-    assert "Data-subject requests" in summary and "30 days" in summary
+    assert "Data-subject requests" in summary and "one month from receipt" in summary
     assert "CONSENT_WITHDRAWN" in summary  # every kind of event is counted
 
 
