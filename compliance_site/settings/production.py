@@ -41,6 +41,8 @@ _refuse(deploy_checks.accountability_problem(globals()))
 # Logs kept at least six months (China's Cybersecurity Law Art. 21), stated, not assumed.
 LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", minimum=1)
 _refuse(deploy_checks.log_retention_problem(LOG_RETENTION_DAYS))
+# Workers log through LOGGING too (JSON lines), not Celery's own plain format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # SMS: an explicit provider. The development backends write live codes and numbers to stdout,
 # memory or files, so production refuses them (check --deploy: faceledger.E001).
