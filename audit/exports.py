@@ -307,12 +307,17 @@ class Summary:
             ]
             for r in record
         ]
+        # Measures every store has are stated once, above the table; each row adds its own.
+        common = [m for m in record[0]["security"] if all(m in r["security"] for r in record)]
         second = [
             [
                 para(r["store"], style["cell"]),
                 para("; ".join(_(x) for x in r["recipients"]), style["cell"]),
                 para("; ".join(r["transfers"]) or _("none"), style["cell"]),
-                para("; ".join(_(x) for x in r["security"]), style["cell"]),
+                para(
+                    "; ".join(_(x) for x in r["security"] if x not in common) or "—",
+                    style["cell"],
+                ),
             ]
             for r in record
         ]
@@ -344,8 +349,18 @@ class Summary:
                 [28 * mm, 36 * mm, 28 * mm, 26 * mm, 22 * mm, rest],
             ),
             Spacer(1, 6),
+            para(
+                _("Security measures of every store: %(measures)s.")
+                % {"measures": "; ".join(_(x) for x in common)},
+                style["text"],
+            ),
             pdf.data_table(
-                [_("Store"), _("Recipients"), _("Transfers abroad"), _("Security measures")],
+                [
+                    _("Store"),
+                    _("Recipients"),
+                    _("Transfers abroad"),
+                    _("Further security measures"),
+                ],
                 second,
                 [30 * mm, 45 * mm, 30 * mm, PAGE_WIDTH - 105 * mm],
             ),
