@@ -15,22 +15,21 @@ import io
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Spacer
+from reportlab.platypus import Flowable, PageBreak, Spacer
 
 from audit.actions import AuditAction
 from audit.models import AuditCheckpoint
 from audit.services import audit_export_write, audit_seal, check_export_window
 from audit.verification import audit_log_verify
-from compliance_site import inventory, pdf
+from compliance_site import accountability, deadlines, inventory, pdf
 from compliance_site.pdf import PAGE_WIDTH, para
 
-REQUEST_DEADLINE = timedelta(days=30)  # GDPR Art. 12(3): one month
 # The PDF lists this many requests and template events at most; the CSVs hold them all.
 PDF_ROWS = 200
 _CSV_UNSAFE = ("=", "+", "-", "@", "\t", "\r")
@@ -76,14 +75,18 @@ class Request:
         delta = _time(self.completed_at) - _time(self.requested_at)
         return round(delta.total_seconds() / 86400, 2)
 
-    def status(self, now: datetime) -> str:
-        if self.completed_at is None:
-            asked = _time(self.requested_at) if self.requested_at else now
-            return "overdue" if now - asked > REQUEST_DEADLINE else "open"
+    def due(self) -> str | None:
         if self.requested_at is None:
+            return None
+        return deadlines.request_due(_time(self.requested_at)).isoformat()
+
+    def status(self, now: datetime) -> str:
+        if self.requested_at is None:
+            if self.completed_at is None:
+                return deadlines.Deadline.OPEN
             return "completed (asked before the window)"
-        late = _time(self.completed_at) - _time(self.requested_at) > REQUEST_DEADLINE
-        return "late" if late else "within deadline"
+        done = _time(self.completed_at) if self.completed_at else None
+        return deadlines.request_status(_time(self.requested_at), done, now)
 
 
 @dataclass
@@ -122,11 +125,16 @@ class Summary:
             self.templates.append((leaf["time"], name, leaf["object_id"], leaf["data"]))
 
     def files(self, manifest: dict) -> dict[str, bytes]:
+        self.record = processing_record()
+        self.accountability = accountability.records()
         return {
             "summary.pdf": self.pdf(manifest),
             "events.csv": self.events_csv.getvalue().encode(),
             "consents_by_purpose.csv": self._consents_csv(),
             "requests.csv": self._requests_csv(),
+            "record_of_processing.json": _json(self.record),
+            "record_of_processing.csv": _record_csv(self.record["processing"]),
+            **{f"{name}.json": _json(rows) for name, rows in self.accountability.items()},
         }
 
     # --- events -------------------------------------------------------------------------------
@@ -198,10 +206,10 @@ class Summary:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(
-            ["kind", "request", "subject", "requested_at", "completed_at", "days", "status"]
+            ["kind", "request", "subject", "requested_at", "due", "completed_at", "days", "status"]
         )
         for r in self._sorted_requests():
-            row = [r.kind, r.ref, r.subject, r.requested_at, r.completed_at, r.days()]
+            row = [r.kind, r.ref, r.subject, r.requested_at, r.due(), r.completed_at, r.days()]
             writer.writerow([_csv_safe(v) for v in [*row, r.status(self.now)]])
         return out.getvalue().encode()
 
@@ -232,6 +240,7 @@ class Summary:
         for section in (
             self._verification,
             self._processing,
+            self._assessment_section,
             self._consent_section,
             self._request_section,
             self._retention_section,
@@ -276,18 +285,133 @@ class Summary:
         ]
 
     def _processing(self, style, manifest: dict) -> list[Flowable]:
-        record = inventory.record_of_processing()
-        columns = ("store", "data", "purpose", "legal_basis", "retention")
-        rows = [[para(r[k], style["cell"]) for k in columns] for r in record]
-        widths = [36 * mm, 42 * mm, 34 * mm, 28 * mm, PAGE_WIDTH - 140 * mm]
-        header = [_("Store"), _("Data"), _("Purpose"), _("Legal basis"), _("Retention")]
-        shared = [f"{r['store']}: {r['recipients']}" for r in record if r["recipients"] != "none"]
-        recipients = "; ".join(shared) or _("No store discloses personal data to recipients.")
-        return [
-            *pdf.heading(_("Record of processing (GDPR Art. 30)"), style["heading"]),
-            pdf.data_table(header, rows, widths),
-            para(_("Recipients: %(recipients)s") % {"recipients": recipients}, style["small"]),
+        """GDPR Art. 30(1): who answers for the processing, then per store (a)–(g)."""
+        block = self.record["controller"]
+        who = [
+            (_("Controller"), block["controller"]),
+            (_("Address"), block["address"]),
+            (_("Contact"), block["email"] + (f", {block['phone']}" if block["phone"] else "")),
+            (_("Jurisdiction"), block["jurisdiction"]),
+            (_("Representative"), block["representative"]),
+            (_("Data protection officer"), f"{block['dpo']} <{block['dpo_email']}>"),
         ]
+        record = self.record["processing"]
+        first = [
+            [
+                para(r["store"], style["cell"]),
+                para(_(r["data"]), style["cell"]),
+                para("; ".join(_(x) for x in r["subjects"]), style["cell"]),
+                para(_(r["purpose"]), style["cell"]),
+                para(_(r["legal_basis"]), style["cell"]),
+                para(_(r["retention"]), style["cell"]),
+            ]
+            for r in record
+        ]
+        # Measures every store has are stated once, above the table; each row adds its own.
+        common = [m for m in record[0]["security"] if all(m in r["security"] for r in record)]
+        second = [
+            [
+                para(r["store"], style["cell"]),
+                para("; ".join(_(x) for x in r["recipients"]), style["cell"]),
+                para("; ".join(r["transfers"]) or _("none"), style["cell"]),
+                para(
+                    "; ".join(_(x) for x in r["security"] if x not in common) or "—",
+                    style["cell"],
+                ),
+            ]
+            for r in record
+        ]
+        recipients = [
+            [
+                para(_(r["role"]), style["cell"]),
+                para(r["provider"], style["cell"]),
+                para(r["country"], style["cell"]),
+                para(r["safeguard"] or _("not a transfer"), style["cell"]),
+            ]
+            for r in self.record["recipients"]
+        ]
+        rest = PAGE_WIDTH - 140 * mm
+        return [
+            PageBreak(),
+            para(_("Record of processing (GDPR Art. 30)"), style["heading"]),
+            pdf.facts_table(who, style),
+            Spacer(1, 4),
+            pdf.data_table(
+                [
+                    _("Store"),
+                    _("Data"),
+                    _("Data subjects"),
+                    _("Purpose"),
+                    _("Legal basis"),
+                    _("Retention"),
+                ],
+                first,
+                [28 * mm, 36 * mm, 28 * mm, 26 * mm, 22 * mm, rest],
+            ),
+            Spacer(1, 6),
+            para(
+                _("Security measures of every store: %(measures)s.")
+                % {"measures": "; ".join(_(x) for x in common)},
+                style["text"],
+            ),
+            pdf.data_table(
+                [
+                    _("Store"),
+                    _("Recipients"),
+                    _("Transfers abroad"),
+                    _("Further security measures"),
+                ],
+                second,
+                [30 * mm, 45 * mm, 30 * mm, PAGE_WIDTH - 105 * mm],
+            ),
+            Spacer(1, 6),
+            pdf.data_table(
+                [_("Recipient"), _("Who"), _("Country"), _("Transfer safeguard")],
+                recipients,
+                [60 * mm, 45 * mm, 20 * mm, PAGE_WIDTH - 125 * mm],
+            ),
+        ]
+
+    def _assessment_section(self, style, manifest: dict) -> list[Flowable]:
+        """PIPL Arts. 55–56 / GDPR Art. 35: every assessment, current and superseded."""
+        rows = self.accountability.get(accountability.IMPACT_ASSESSMENTS, [])
+        flow: list[Flowable] = [PageBreak(), para(_("Impact assessments"), style["heading"])]
+        if not rows:
+            return [*flow, para(_("No impact assessment has been published."), style["text"])]
+        for row in rows:
+            state = (
+                _("current")
+                if row["current"]
+                else _("superseded on %(when)s") % {"when": _short(row["superseded_at"])}
+                if row["superseded_at"]
+                else _("not current: decision not to proceed or review overdue")
+            )
+            facts = [
+                (_("Purpose"), row["purpose"]),
+                (_("Version"), str(row["version"])),
+                (_("Status"), state),
+                (_("Decision"), row["decision"]),
+                (_("Residual risk"), row["residual_risk"]),
+                (_("Review by"), row["review_on"]),
+                (_("Signed by"), row["signer"]),
+                (_("Published"), _short(row["published_at"])),
+                (_("SHA-256"), row["sha256"]),
+            ]
+            parts = (
+                (_("Scope"), row["scope"]),
+                (_("Necessity and proportionality"), row["necessity"]),
+                (_("Risks to people"), row["risks"]),
+                (_("Measures"), row["measures"]),
+            )
+            flow += pdf.heading(
+                _("%(purpose)s, version %(version)s")
+                % {"purpose": row["purpose"], "version": row["version"]},
+                style["subheading"],
+            )
+            flow.append(pdf.facts_table(facts, style))
+            for label, text in parts:
+                flow += [para(label, style["label"]), para(text, style["text"])]
+        return flow
 
     def _consent_section(self, style, manifest: dict) -> list[Flowable]:
         rows = [
@@ -316,8 +440,10 @@ class Summary:
         facts = [
             (_("Requests"), str(len(requests))),
             (_("By outcome"), ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())) or "—"),
+            (_("Overdue (open past the deadline)"), str(statuses[deadlines.Deadline.OVERDUE])),
+            (_("Answered late"), str(statuses[deadlines.Deadline.LATE])),
             (_("Longest completion"), _("%(days)s days") % {"days": max(days)} if days else "—"),
-            (_("Deadline"), _("30 days (GDPR Art. 12(3))")),
+            (_("Deadline"), _("one month from receipt (GDPR Art. 12(3))")),
         ]
         rows = [
             [
@@ -325,8 +451,9 @@ class Summary:
                 r.ref,
                 r.subject,
                 _short(r.requested_at),
+                _short(r.due()),
                 _short(r.completed_at),
-                r.status(self.now),
+                _flag(r.status(self.now)),
             ]
             for r in requests[-PDF_ROWS:]
         ]
@@ -335,9 +462,17 @@ class Summary:
             pdf.facts_table(facts, style),
         ]
         if rows:
-            widths = [28 * mm, 36 * mm, 30 * mm, 26 * mm, 26 * mm, PAGE_WIDTH - 146 * mm]
+            widths = [24 * mm, 30 * mm, 26 * mm, 22 * mm, 22 * mm, 22 * mm, PAGE_WIDTH - 146 * mm]
             cells = [[para(str(c), style["cell"]) for c in row] for row in rows]
-            header = [_("Kind"), _("Request"), _("Subject"), _("Asked"), _("Done"), _("Status")]
+            header = [
+                _("Kind"),
+                _("Request"),
+                _("Subject"),
+                _("Asked"),
+                _("Due"),
+                _("Done"),
+                _("Status"),
+            ]
             flow += [Spacer(1, 4), pdf.data_table(header, cells, widths)]
         return flow
 
@@ -400,6 +535,37 @@ class Summary:
                 [20 * mm, PAGE_WIDTH - 50 * mm, 30 * mm],
             ),
         ]
+
+
+def processing_record() -> dict:
+    """The record of processing as the bundle carries it (``record_of_processing.json``)."""
+    return {
+        "controller": inventory.controller_record(),
+        "recipients": inventory.recipients_record(),
+        "processing": inventory.record_of_processing(),
+    }
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2).encode()
+
+
+def _record_csv(record: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    columns = list(record[0]) if record else []
+    writer.writerow(columns)
+    for row in record:
+        cells = [row[c] if isinstance(row[c], str) else "; ".join(row[c]) for c in columns]
+        writer.writerow([_csv_safe(c) for c in cells])
+    return out.getvalue().encode()
+
+
+def _flag(status: str) -> str:
+    """Overdue and late requests stand out in the summary."""
+    if status in (deadlines.Deadline.OVERDUE, deadlines.Deadline.LATE):
+        return status.upper()
+    return status
 
 
 def _csv_safe(value) -> object:

@@ -48,5 +48,9 @@ STORES = (
         export=pseudonyms_export,
         erase=pseudonyms_erase,
         band=inventory.Band.PSEUDONYM,
+        recipients=(inventory.HOSTING,),
+        transfers=(),
+        subjects=(inventory.Subjects.USERS, inventory.Subjects.CHILDREN, inventory.Subjects.STAFF),
+        security=(*inventory.BASELINE_SECURITY,),
     ),
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django.contrib import admin
 from django.contrib.admin import FieldListFilter, ModelAdmin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.utils import get_fields_from_path, unquote
@@ -18,7 +19,12 @@ from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
+
+from compliance_site import deadlines
 
 # Never in the admin, for anyone (superusers included), whoever registers them: django-otp's
 # TOTP device admin shows each staff member's shared secret and its QR code (staff enrol with
@@ -210,3 +216,41 @@ class ReadOnly:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class RequestDeadline:
+    """The legal deadline of a data-subject request on its admin list (``compliance_site.
+    deadlines``: one month, GDPR Art. 12(3)): when it is due, the days left while it is open,
+    and overdue or late requests flagged. The list is the staff's queue: open first, oldest
+    first. The model has ``requested_at``; ``request_done_at`` says when it was answered."""
+
+    def request_done_at(self, obj):
+        return obj.completed_at
+
+    @admin.display(description=_("due"), ordering="requested_at")
+    def due(self, obj):
+        return deadlines.request_due(obj.requested_at)
+
+    @admin.display(description=_("days left"))
+    def days_left(self, obj) -> str:
+        if self.request_done_at(obj) is not None:
+            return "—"
+        return str(deadlines.days_left(obj.requested_at, timezone.now()))
+
+    @admin.display(description=_("deadline"))
+    def deadline(self, obj) -> str:
+        status = deadlines.request_status(
+            obj.requested_at, self.request_done_at(obj), timezone.now()
+        )
+        label = str(_DEADLINE_LABELS[status])
+        if status in (deadlines.Deadline.OVERDUE, deadlines.Deadline.LATE):
+            return format_html('<strong class="errornote">⚠ {}</strong>', label)
+        return label
+
+
+_DEADLINE_LABELS = {
+    deadlines.Deadline.OPEN: _("open"),
+    deadlines.Deadline.OVERDUE: _("OVERDUE"),
+    deadlines.Deadline.ON_TIME: _("answered within the deadline"),
+    deadlines.Deadline.LATE: _("answered LATE"),
+}

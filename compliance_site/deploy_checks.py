@@ -1,12 +1,15 @@
 """Deployment checks (``manage.py check --deploy``) for the values an attacker would use: an SMS
 backend that does not deliver to phones, an SMS gateway in clear, outputs without C2PA and no
 stated reason, C2PA configured but failing, forwarded headers trusted with no proxy in front (or
-a proxy whose client-address header is not named), any host, and Django's own security warnings
-raised to errors. Production settings refuse the same at start-up (the ``*_problem`` rules are
-plain functions for that); these checks hold whichever settings module a deployment uses."""
+a proxy whose client-address header is not named), any host, placeholders for the controller,
+its representative, the DPO or the processors, logs kept under six months, and Django's own
+security warnings raised to errors. Production settings refuse the same at start-up (the
+``*_problem`` rules are plain functions for that); these checks hold whichever settings module a
+deployment uses."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -94,6 +97,61 @@ def transport_problem(*, secret_key: str, ssl_redirect: bool, hsts_seconds: int)
     return None
 
 
+# Who answers for the processing, named on the record of processing (GDPR Art. 30(1)(a)), the
+# privacy notice and every consent record; and the processors it names as recipients.
+ACCOUNTABLE_SETTINGS = (
+    "CONTROLLER_NAME",
+    "CONTROLLER_ADDRESS",
+    "CONTROLLER_EMAIL",
+    "CONTROLLER_REPRESENTATIVE",
+    "DPO_NAME",
+    "DPO_EMAIL",
+    "RECIPIENT_HOSTING",
+    "RECIPIENT_SMS_GATEWAY",
+)
+_PLACEHOLDER_MARKS = ("not set:", "not a real", "(development)", ".invalid")
+_COUNTRY = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
+# China's Cybersecurity Law Art. 21(3): network logs kept no less than six months.
+MIN_LOG_RETENTION_DAYS = 183
+
+
+def accountability_problem(values: dict[str, str]) -> str | None:
+    """Why the controller, representative, DPO or recipients named in ``values`` (settings by
+    name) cannot go on a record of processing: a development placeholder, an empty value, a
+    jurisdiction that is no ISO 3166 code, or a transfer abroad with no safeguard named."""
+    for name in ACCOUNTABLE_SETTINGS:
+        value = str(values.get(name, "")).strip()
+        if not value or any(mark in value.lower() for mark in _PLACEHOLDER_MARKS):
+            return f"{name}={value!r} is a placeholder: name the real one"
+    home = str(values.get("CONTROLLER_JURISDICTION", ""))
+    if not _COUNTRY.fullmatch(home):
+        return f"CONTROLLER_JURISDICTION={home!r} is not an ISO 3166 code (such as CN or GB)"
+    for name in ("RECIPIENT_HOSTING", "RECIPIENT_SMS_GATEWAY"):
+        country = str(values.get(f"{name}_COUNTRY", "")) or home
+        if country != home and not str(values.get(f"{name}_SAFEGUARD", "")).strip():
+            return (
+                f"{name}_COUNTRY={country} is outside {home} but {name}_SAFEGUARD is empty: "
+                "a transfer abroad needs its safeguard named"
+            )
+    return None
+
+
+def log_retention_problem(days: int) -> str | None:
+    if days < MIN_LOG_RETENTION_DAYS:
+        return (
+            f"LOG_RETENTION_DAYS={days} is under six months: keep application and access logs "
+            f"at least {MIN_LOG_RETENTION_DAYS} days"
+        )
+    return None
+
+
+def accountable_values() -> dict[str, str]:
+    names = [*ACCOUNTABLE_SETTINGS, "CONTROLLER_JURISDICTION"]
+    for name in ("RECIPIENT_HOSTING", "RECIPIENT_SMS_GATEWAY"):
+        names += [f"{name}_COUNTRY", f"{name}_SAFEGUARD"]
+    return {name: getattr(settings, name, "") for name in names}
+
+
 def _error(problem: str | None, hint: str, check_id: str) -> list[Error]:
     return [Error(problem, hint=hint, id=check_id)] if problem else []
 
@@ -137,6 +195,19 @@ def check_client_address(app_configs, **kwargs) -> list[Error]:
 def check_allowed_hosts(app_configs, **kwargs) -> list[Error]:
     problem = allowed_hosts_problem(list(settings.ALLOWED_HOSTS))
     return _error(problem, "List the site's host names.", "faceledger.E008")
+
+
+@register(Tags.security, deploy=True)
+def check_accountability(app_configs, **kwargs) -> list[Error]:
+    problem = accountability_problem(accountable_values())
+    hint = "Set the controller, representative, DPO and processors (README, Records)."
+    return _error(problem, hint, "faceledger.E010")
+
+
+@register(Tags.security, deploy=True)
+def check_log_retention(app_configs, **kwargs) -> list[Error]:
+    problem = log_retention_problem(getattr(settings, "LOG_RETENTION_DAYS", 0))
+    return _error(problem, "Set LOG_RETENTION_DAYS=183 or more.", "faceledger.E011")
 
 
 # Django reports these as warnings, which ``check --deploy`` lets pass (exit 0); each leaves

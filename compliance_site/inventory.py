@@ -51,6 +51,10 @@ The erasure bands, in order (``Band`` says why each comes where it does):
   ACCOUNT    the account row and the number              consent.subject
   PSEUDONYM  the audit log's pseudonym mapping           audit.pseudonyms
 
+Every store also declares what the record of processing (GDPR Art. 30(1)) must state about it:
+``subjects`` (``Subjects``), ``recipients`` (keys of ``RECIPIENTS``, the processors), ``transfers``
+and ``security`` (``Security``); ``record_of_processing`` refuses a store that leaves one out.
+
 To add a store: declare it in ``<app>/stores.py`` (descriptions marked with ``gettext_noop``),
 write its callbacks under the names above, and add it to its band in
 ``tests/compliance_site/test_store_contract.py``. Access, export, erasure, withdrawal, the
@@ -71,6 +75,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_noop
 
 
 class Band(enum.IntEnum):
@@ -154,7 +161,17 @@ class Store:
     # Consent purposes whose withdrawal erases this store (empty: erased only by erasure or
     # retention).
     purposes: tuple[str, ...] = ()
-    recipients: tuple[str, ...] = field(default_factory=tuple)
+    # GDPR Art. 30(1)(c)-(g), declared by every store; ``record_of_processing`` refuses a store
+    # that leaves one out (None, or no subjects or measures). Keys of ``RECIPIENTS``: the
+    # processors that receive or host this store's data (``()``: none).
+    recipients: tuple[str, ...] | None = None
+    # Transfers of this store's data to another country that its own design makes, in plain
+    # words (``()``: none). Recipients' own countries add theirs (``transfers_of``).
+    transfers: tuple[str, ...] | None = None
+    # Categories of data subjects (``Subjects``).
+    subjects: tuple[str, ...] = ()
+    # Technical and organisational security measures (Art. 32), in plain words (``Security``).
+    security: tuple[str, ...] = ()
     # "<store>_files", for stores of files (photos, results): the subject's files in clear,
     # for their own copy.
     files: Callable[[int], Iterable[StoreFile]] | None = None
@@ -352,16 +369,160 @@ def withdrawal_preview(purpose: str, subject_id: int) -> Preview:
     return Preview(erased=erased, remaining=remaining)
 
 
-def record_of_processing() -> list[dict[str, str]]:
-    """GDPR Art. 30(1): categories of data, purposes, recipients and time limits."""
+# --- the record of processing (GDPR Art. 30) ---------------------------------------------------
+
+
+class Subjects:
+    """Categories of data subjects (Art. 30(1)(c)), as stores declare them."""
+
+    USERS = gettext_noop("People who use the service (signed in with their mobile number)")
+    CHILDREN = gettext_noop("Children under 14, with a parent's or guardian's consent")
+    GUARDIANS = gettext_noop("Parents and guardians who consent for a child")
+    APPLICANTS = gettext_noop("People who ask for a sign-in code, whether or not they sign in")
+    STAFF = gettext_noop("Staff members")
+
+
+class Security:
+    """Security measures (Art. 30(1)(g), Art. 32), as stores declare them."""
+
+    TRANSPORT = gettext_noop("HTTPS only (TLS, HSTS)")
+    STAFF_ACCESS = gettext_noop(
+        "Staff access by role with two-factor sign-in; numbers masked; every staff view audited"
+    )
+    AUDITED = gettext_noop("Every change written to a signed, append-only audit log")
+    SUBJECT_KEY = gettext_noop(
+        "AES-256-GCM under the person's own data key, wrapped by a master key kept outside the "
+        "database and rotated; destroying the key makes every copy unreadable"
+    )
+    MASTER_KEY = gettext_noop("Wrapped by a rotated master key kept outside the database")
+    DIGESTS = gettext_noop("Held as keyed digests (HMAC-SHA-256) or hashes, never in clear")
+    APPEND_ONLY = gettext_noop("Append-only: the database refuses changes and deletions")
+    SIGNED = gettext_noop("Signed with Ed25519")
+    SHORT_LIVED = gettext_noop("Kept minutes, then deleted automatically")
+    IN_MEMORY = gettext_noop("Read in memory only; leftovers are searched for and deleted")
+
+
+# What every store has, whatever else it declares.
+BASELINE_SECURITY = (Security.TRANSPORT, Security.STAFF_ACCESS, Security.AUDITED)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A processor that receives or hosts personal data (Art. 28, Art. 30(1)(d)). Who it is
+    and where comes from settings: ``<setting>`` names the provider, ``<setting>_COUNTRY`` its
+    country (ISO 3166), ``<setting>_SAFEGUARD`` the safeguard of a transfer out of the
+    controller's country (Art. 46; PIPL Art. 38)."""
+
+    key: str
+    role: str
+    setting: str
+
+    def provider(self) -> str:
+        return getattr(settings, self.setting)
+
+    def country(self) -> str:
+        return getattr(settings, f"{self.setting}_COUNTRY") or settings.CONTROLLER_JURISDICTION
+
+    def safeguard(self) -> str:
+        return getattr(settings, f"{self.setting}_SAFEGUARD")
+
+
+HOSTING = "hosting"
+SMS_GATEWAY = "sms_gateway"
+RECIPIENTS = {
+    HOSTING: Recipient(
+        HOSTING,
+        gettext_noop("Hosting provider (processor): runs the servers, database and file storage"),
+        "RECIPIENT_HOSTING",
+    ),
+    SMS_GATEWAY: Recipient(
+        SMS_GATEWAY,
+        gettext_noop("SMS gateway (processor): delivers sign-in codes to mobile numbers"),
+        "RECIPIENT_SMS_GATEWAY",
+    ),
+}
+
+
+class RecordIncomplete(ValueError):
+    """A store leaves out something the record of processing must state."""
+
+
+def record_gaps(store: Store) -> list[str]:
+    """What Art. 30(1) asks that ``store`` does not declare (empty: complete)."""
+    gaps = [name for name in ("recipients", "transfers") if getattr(store, name) is None]
+    gaps += [name for name in ("subjects", "security") if not getattr(store, name)]
+    gaps += [
+        f"unknown recipient {key!r}" for key in store.recipients or () if key not in RECIPIENTS
+    ]
+    return gaps
+
+
+def transfers_of(store: Store) -> list[str]:
+    """The store's transfers out of the controller's country: its own, then each recipient's
+    that is elsewhere, with the safeguard the settings name."""
+    home = settings.CONTROLLER_JURISDICTION
+    out = list(store.transfers or ())
+    for key in store.recipients or ():
+        recipient = RECIPIENTS[key]
+        if recipient.country() != home:
+            out.append(f"{recipient.provider()} ({recipient.country()}): {recipient.safeguard()}")
+    return out
+
+
+def controller_record() -> dict[str, str]:
+    """Art. 30(1)(a): the controller, its representative and the DPO, from settings."""
+    return {
+        "controller": settings.CONTROLLER_NAME,
+        "address": settings.CONTROLLER_ADDRESS,
+        "email": settings.CONTROLLER_EMAIL,
+        "phone": settings.CONTROLLER_PHONE,
+        "jurisdiction": settings.CONTROLLER_JURISDICTION,
+        "representative": settings.CONTROLLER_REPRESENTATIVE,
+        "dpo": settings.DPO_NAME,
+        "dpo_email": settings.DPO_EMAIL,
+    }
+
+
+def recipients_record() -> list[dict[str, str]]:
+    """Every recipient some store names, with who and where it is."""
+    used = {key for store in stores() for key in store.recipients or ()}
+    return [
+        {
+            "recipient": key,
+            "role": recipient.role,
+            "provider": recipient.provider(),
+            "country": recipient.country(),
+            "safeguard": recipient.safeguard()
+            if recipient.country() != settings.CONTROLLER_JURISDICTION
+            else "",
+        }
+        for key, recipient in RECIPIENTS.items()
+        if key in used
+    ]
+
+
+def record_of_processing() -> list[dict[str, Any]]:
+    """GDPR Art. 30(1), one row per store: categories of data and of data subjects, purposes,
+    legal basis, recipients, transfers, time limits and security measures. Refuses
+    (``RecordIncomplete``) while any store leaves one of them out. Strings are the stores'
+    English descriptions (``gettext_noop``); renderers translate them."""
+    gaps = {store.name: record_gaps(store) for store in stores()}
+    gaps = {name: missing for name, missing in gaps.items() if missing}
+    # mutant: negate — tests/compliance_site/test_record_of_processing.py
+    #   test_the_record_refuses_a_store_that_lacks_a_field_article_30_requires
+    if gaps:
+        raise RecordIncomplete(f"the record of processing lacks {gaps}")
     return [
         {
             "store": store.name,
             "data": store.what,
+            "subjects": list(store.subjects),
             "purpose": store.why,
             "legal_basis": store.legal_basis,
+            "recipients": [RECIPIENTS[key].role for key in store.recipients or ()],
+            "transfers": transfers_of(store),
             "retention": store.retention,
-            "recipients": ", ".join(store.recipients) or "none",
+            "security": list(store.security),
         }
         for store in stores()
     ]

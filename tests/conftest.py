@@ -124,7 +124,40 @@ def policies(db):
     seed_v1(purpose_model=Purpose, **models)
     publish_shipped(2, purpose_model=Purpose, **models)
     publish_new_purposes(purpose_model=Purpose, **models)
-    return Purpose.objects.order_by("position")
+    purposes = Purpose.objects.order_by("position")
+    for purpose in purposes:
+        assessment_seed(purpose)
+    return purposes
+
+
+def assessment_seed(purpose, *, review_in_days: int = 365, decision: str = "proceed"):
+    """A current impact assessment of ``purpose`` (the DPO's, as ``assessment_publish``
+    records it), so that tests may publish policy versions."""
+    import hashlib
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit.leaves import jcs
+    from consent.ledger.models import ImpactAssessment
+    from consent.ledger.selectors import assessment_content
+
+    last = purpose.assessments.order_by("-version").first()
+    assessment = ImpactAssessment(
+        purpose=purpose,
+        version=(last.version + 1) if last else 1,
+        scope=f"{purpose.code}: scope",
+        necessity="necessary",
+        risks="risks",
+        measures="measures",
+        residual_risk="low",
+        decision=decision,
+        review_on=timezone.localdate() + timedelta(days=review_in_days),
+        signer="DPO (tests)",
+    )
+    assessment.sha256 = hashlib.sha256(jcs(assessment_content(assessment))).hexdigest()
+    assessment.save(force_insert=True)
+    return assessment
 
 
 @pytest.fixture

@@ -313,6 +313,23 @@ CONTROLLER_ADDRESS = env_str("CONTROLLER_ADDRESS", "Not a real address: set CONT
 CONTROLLER_EMAIL = env_str("CONTROLLER_EMAIL", "privacy@faceledger.invalid")
 CONTROLLER_PHONE = env_str("CONTROLLER_PHONE", "")  # optional on receipts
 CONTROLLER_CONTACT = env_str("CONTROLLER_CONTACT", "Data Protection Officer")
+# GDPR Art. 27 / PIPL Art. 53 representative (name and address), or "none" with the reason
+# (e.g. "none: the controller is established in the EU"); the data protection officer
+# (GDPR Art. 37 / PIPL Art. 52). Production refuses the placeholders (faceledger.E010).
+CONTROLLER_REPRESENTATIVE = env_str(
+    "CONTROLLER_REPRESENTATIVE", "Not set: CONTROLLER_REPRESENTATIVE"
+)
+DPO_NAME = env_str("DPO_NAME", "Not set: DPO_NAME")
+DPO_EMAIL = env_str("DPO_EMAIL", "dpo@faceledger.invalid")
+# The processors that receive personal data (record of processing, privacy notice): who, the
+# ISO 3166 country they process in (default: the controller's), and, when that is another
+# country, the safeguard of the transfer (GDPR Art. 46, PIPL Art. 38).
+RECIPIENT_HOSTING = env_str("RECIPIENT_HOSTING", "Not set: RECIPIENT_HOSTING")
+RECIPIENT_HOSTING_COUNTRY = env_str("RECIPIENT_HOSTING_COUNTRY", "")
+RECIPIENT_HOSTING_SAFEGUARD = env_str("RECIPIENT_HOSTING_SAFEGUARD", "")
+RECIPIENT_SMS_GATEWAY = env_str("RECIPIENT_SMS_GATEWAY", "Not set: RECIPIENT_SMS_GATEWAY")
+RECIPIENT_SMS_GATEWAY_COUNTRY = env_str("RECIPIENT_SMS_GATEWAY_COUNTRY", "")
+RECIPIENT_SMS_GATEWAY_SAFEGUARD = env_str("RECIPIENT_SMS_GATEWAY_SAFEGUARD", "")
 # ISO 3166 code of the jurisdiction whose law governs consent (receipts' ``jurisdiction``).
 CONTROLLER_JURISDICTION = env_str("CONTROLLER_JURISDICTION", "GB")
 # Where people reach this site; receipts link to its privacy notice.
@@ -430,10 +447,23 @@ AUDIT_PHONE_REGIONS = [r.upper() for r in env_list("AUDIT_PHONE_REGIONS", ["GB",
 # Production signs every output unless this names why it does not; /transparency/ shows it.
 C2PA_DISABLED_REASON = env_str("C2PA_DISABLED_REASON", "").strip()
 
+# Application logs: one JSON object a line on stderr (compliance_site/logs.py), for the
+# collector to keep LOG_RETENTION_DAYS (README "Logs"); LOG_FORMAT=plain for reading by eye.
+# No line holds a number, a code, an address or biometric bytes (test_log_privacy.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use json or plain")
+# How long the log collector keeps application and access logs (days). Stated on the privacy
+# notice and in the record of processing; production refuses less than six months
+# (compliance_site.deploy_checks.log_retention_problem).
+LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", 183, minimum=1)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "compliance_site.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

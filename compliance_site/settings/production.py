@@ -31,6 +31,18 @@ CONTROLLER_ADDRESS = env_str("CONTROLLER_ADDRESS")
 CONTROLLER_EMAIL = env_str("CONTROLLER_EMAIL")
 CONTROLLER_JURISDICTION = env_str("CONTROLLER_JURISDICTION")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+# The record of processing names them (GDPR Art. 30(1)(a), (d)): no placeholder either.
+CONTROLLER_REPRESENTATIVE = env_str("CONTROLLER_REPRESENTATIVE")
+DPO_NAME = env_str("DPO_NAME")
+DPO_EMAIL = env_str("DPO_EMAIL")
+RECIPIENT_HOSTING = env_str("RECIPIENT_HOSTING")
+RECIPIENT_SMS_GATEWAY = env_str("RECIPIENT_SMS_GATEWAY")
+_refuse(deploy_checks.accountability_problem(globals()))
+# Logs kept at least six months (China's Cybersecurity Law Art. 21), stated, not assumed.
+LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", minimum=1)
+_refuse(deploy_checks.log_retention_problem(LOG_RETENTION_DAYS))
+# Workers log through LOGGING too (JSON lines), not Celery's own plain format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # SMS: an explicit provider. The development backends write live codes and numbers to stdout,
 # memory or files, so production refuses them (check --deploy: faceledger.E001).

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from compliance_site.admin import ReadOnly, StaffViewAudited
+from compliance_site.admin import ReadOnly, RequestDeadline, StaffViewAudited
 from consent.erasure.models import ErasureRequest
 from consent.identity.models import User
 
@@ -14,13 +15,25 @@ from consent.identity.models import User
 
 
 @admin.register(ErasureRequest)
-class ErasureRequestAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
-    """Erasures run by themselves (``consent.erasure``); staff follow them against the 30-day
-    deadline. The status token is never shown (only its digest is kept)."""
+class ErasureRequestAdmin(RequestDeadline, StaffViewAudited, ReadOnly, admin.ModelAdmin):
+    """Erasures run by themselves (``consent.erasure``); staff follow them against the
+    one-month deadline (``RequestDeadline``: the queue, open ones first, with days left). The
+    status token is never shown (only its digest is kept)."""
 
-    list_display = ("id", "status", "requested_at", "completed_at", "days_taken")
+    list_display = (
+        "id",
+        "status",
+        "requested_at",
+        "due",
+        "days_left",
+        "deadline",
+        "completed_at",
+        "days_taken",
+    )
     list_filter = ("status",)
-    ordering = ("-requested_at",)
+    # The queue: open requests first, the oldest (fewest days left) at the top.
+    # Django takes expressions here; the stubs admit strings only.
+    ordering = (F("completed_at").asc(nulls_first=True), "requested_at")  # type: ignore[assignment]
     fields = ("id", "status", "subject_ref", "requested_at", "completed_at", "progress")
     readonly_fields = fields
 

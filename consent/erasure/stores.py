@@ -50,5 +50,13 @@ STORES = (
         export=erasure_requests_export,
         erase=erasure_requests_erase,
         band=inventory.Band.RECORDS,
+        recipients=(inventory.HOSTING,),
+        transfers=(),
+        subjects=(inventory.Subjects.USERS, inventory.Subjects.CHILDREN),
+        security=(
+            *inventory.BASELINE_SECURITY,
+            inventory.Security.DIGESTS,
+            inventory.Security.SIGNED,
+        ),
     ),
 )

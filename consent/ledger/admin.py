@@ -14,9 +14,15 @@ from django.utils.translation import gettext_lazy as _
 
 from compliance_site.admin import ModelAdminMixin, OfferedLookupsOnly, ReadOnly, StaffViewAudited
 from compliance_site.errors import ApplicationError
-from consent.ledger.models import ConsentRecord, PolicyText, PolicyVersion, Purpose
-from consent.ledger.selectors import is_dpo, retention_text
-from consent.ledger.services import policy_publish
+from consent.ledger.models import (
+    ConsentRecord,
+    ImpactAssessment,
+    PolicyText,
+    PolicyVersion,
+    Purpose,
+)
+from consent.ledger.selectors import assessment_current, is_dpo, retention_text
+from consent.ledger.services import AssessmentFacts, assessment_publish, policy_publish
 
 # --- the consent ledger -------------------------------------------------------------------------
 
@@ -145,6 +151,99 @@ class PolicyVersionAdmin(OfferedLookupsOnly, _DpoReadable, admin.ModelAdmin):
             "text_en": texts.get("en", ""),
             "text_zh_hans": texts.get("zh-hans", ""),
         }
+
+
+class AssessmentForm(forms.ModelForm):
+    class Meta:
+        model = ImpactAssessment
+        fields = (
+            "purpose",
+            "scope",
+            "necessity",
+            "risks",
+            "measures",
+            "residual_risk",
+            "decision",
+            "review_on",
+            "signer",
+        )
+        widgets = {
+            name: forms.Textarea(attrs={"rows": 6, "cols": 100})
+            for name in ("scope", "necessity", "risks", "measures")
+        } | {"review_on": forms.DateInput(attrs={"type": "date"})}
+
+    def facts(self) -> AssessmentFacts:
+        data = self.cleaned_data
+        return AssessmentFacts(
+            **{name: data[name] for name in AssessmentFacts.__dataclass_fields__}
+        )
+
+
+@admin.register(ImpactAssessment)
+class ImpactAssessmentAdmin(OfferedLookupsOnly, _DpoReadable, admin.ModelAdmin):
+    """Published assessments are read-only and never deleted; "Add" is the DPO's form, which
+    calls ``assessment_publish`` (audited). A purpose's policy can be published only while it
+    has a current one."""
+
+    list_display = (
+        "purpose",
+        "version",
+        "decision",
+        "residual_risk",
+        "review_on",
+        "published_at",
+        "is_current",
+    )
+    list_filter = ("purpose",)
+    list_select_related = ("purpose",)
+    fields = (
+        "purpose",
+        "version",
+        "scope",
+        "necessity",
+        "risks",
+        "measures",
+        "residual_risk",
+        "decision",
+        "review_on",
+        "signer",
+        "published_at",
+        "sha256",
+    )
+    readonly_fields = fields
+
+    @admin.display(boolean=True, description=_("current"))
+    def is_current(self, obj: ImpactAssessment) -> bool:
+        current = assessment_current(obj.purpose)
+        return current is not None and current.pk == obj.pk
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return is_dpo(request.user)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = AssessmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                assessment = assessment_publish(
+                    purpose=form.cleaned_data["purpose"].code,
+                    facts=form.facts(),
+                    actor=request.user,
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                self.message_user(request, _("Published %(item)s.") % {"item": assessment})
+                url = reverse("admin:consent_impactassessment_change", args=[assessment.pk])
+                return redirect(url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Publish an impact assessment"),
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "consent/admin_assessment_publish.html", context)
 
 
 @admin.register(ConsentRecord)

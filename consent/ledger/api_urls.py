@@ -11,6 +11,11 @@ urlpatterns = [
         name="api-consent-receipt-pdf",
     ),
     path(
+        "consents/receipts/<uuid:receipt_id>/iso27560",
+        apis.Record27560Api.as_view(),
+        name="api-consent-record-27560",
+    ),
+    path(
         "consents/receipts/<uuid:receipt_id>",
         apis.ReceiptApi.as_view(),
         name="api-consent-receipt",

@@ -34,6 +34,7 @@ from consent.ledger.receipts import receipt_pdf
 from consent.ledger.selectors import (
     age_stated,
     client_evidence_for,
+    consent_record_27560_for,
     consent_record_for_receipt,
     consent_states_for,
     minor_declared_on,
@@ -244,6 +245,24 @@ class ReceiptApi(APIView):
     def get(self, request: SignedInRequest, receipt_id) -> HttpResponse:
         record = consent_record_for_receipt(request.user, receipt_id)
         return HttpResponse(record.receipt, content_type="application/json; charset=utf-8")
+
+
+class Record27560Api(APIView):
+    """The same grant or withdrawal as an ISO/IEC TS 27560 consent record with W3C DPV terms,
+    signed like the receipt, exactly as issued; only its subject may read it (others: 404)."""
+
+    @extend_schema(
+        operation_id="consents_record_27560",
+        tags=["consent"],
+        summary="A signed ISO/IEC TS 27560 consent record, byte for byte as issued",
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            **errors({404: ["receipt_not_found"]}),
+        },
+    )
+    def get(self, request: SignedInRequest, receipt_id) -> HttpResponse:
+        record = consent_record_27560_for(request.user, receipt_id)
+        return HttpResponse(record.record_27560, content_type="application/json; charset=utf-8")
 
 
 class ReceiptPdfApi(APIView):

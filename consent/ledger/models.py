@@ -152,6 +152,10 @@ class ConsentRecord(models.Model):
     )
     receipt_id = models.UUIDField(unique=True)
     receipt = models.TextField(help_text="The signed receipt, JSON, exactly as issued.")
+    # The same event as an ISO/IEC TS 27560 consent record (``receipts.record_27560_body``),
+    # signed, exactly as issued. Null only for records written before it existed (a nullable
+    # column is added in place: the table's append-only triggers stay).
+    record_27560 = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("consent record")
@@ -198,3 +202,52 @@ class AgeStatement(models.Model):
 
     def __str__(self) -> str:
         return f"age statement {self.pk}"
+
+
+# --- impact assessments -------------------------------------------------------------------------
+
+
+class ImpactAssessment(models.Model):
+    """A personal-information protection impact assessment (PIPL Arts. 55–56) / DPIA (GDPR
+    Art. 35) of one purpose, recorded and signed by the DPO. Published as it is recorded and
+    never changed: the database refuses UPDATE (and, on PostgreSQL, DELETE) (migration
+    ``0016_impact_assessments``). A later version supersedes it; superseded versions are kept
+    for the life of the service, which is more than the three years PIPL Art. 56 asks.
+    ``sha256`` is over the RFC 8785 canonical JSON of its content (``assessment_content``)."""
+
+    class Risk(models.TextChoices):
+        LOW = "low", _("low")
+        MEDIUM = "medium", _("medium")
+        HIGH = "high", _("high")
+
+    class Decision(models.TextChoices):
+        PROCEED = "proceed", _("proceed")
+        CONDITIONS = "conditions", _("proceed with the conditions stated")
+        STOP = "stop", _("do not proceed")
+
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="assessments")
+    version = models.PositiveIntegerField()
+    scope = models.TextField(help_text=_("What is processed, about whom, how and where."))
+    necessity = models.TextField(
+        help_text=_("Why the processing is lawful, legitimate and necessary, and proportionate.")
+    )
+    risks = models.TextField(help_text=_("Risks to people's rights and interests."))
+    measures = models.TextField(help_text=_("Measures that address each risk."))
+    residual_risk = models.CharField(max_length=8, choices=Risk.choices)
+    decision = models.CharField(max_length=12, choices=Decision.choices)
+    review_on = models.DateField(help_text=_("Assessed again by this date at the latest."))
+    signer = models.CharField(max_length=200, help_text=_("Name and role of who signs it."))
+    published_at = models.DateTimeField(default=timezone.now)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["purpose__position", "-version"]
+        verbose_name = _("impact assessment")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "version"], name="consent_assessment_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose.code} assessment v{self.version}"

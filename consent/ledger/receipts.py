@@ -1,4 +1,6 @@
-"""Consent receipts: Kantara Consent Receipt v1.1 field names, signed, as JSON and PDF.
+"""Consent receipts: Kantara Consent Receipt v1.1 field names, signed, as JSON and PDF; and the
+same event as an ISO/IEC TS 27560:2023 consent record with W3C DPV terms (``record_27560_body``),
+signed the same way (``_signed``).
 
 A receipt is issued for every grant and withdrawal and stored with its record exactly as
 issued. ``signature`` is Ed25519 over the RFC 8785 canonical JSON of the receipt without
@@ -26,11 +28,11 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from audit import signing
-from compliance_site import pdf
+from compliance_site import inventory, pdf
 from compliance_site.pdf import para as _para
 from consent.ledger.models import ConsentRecord, GuardianRelationship, PolicyText, Purpose
 from consent.ledger.policies import text_paragraphs
-from consent.ledger.selectors import retention_text
+from consent.ledger.selectors import assessment_current, retention_text
 
 RECEIPT_VERSION = "KI-CR-v1.1.0"
 SERVICE_NAME = "Faceledger"
@@ -141,17 +143,206 @@ def receipt_body(facts: ReceiptFacts) -> dict:
     return body
 
 
-def receipt_issue(facts: ReceiptFacts) -> str:
-    """The signed receipt as the JSON text stored and served."""
-    body = receipt_body(facts)
+def _signed(body: dict) -> str:
+    """``body`` with ``signature``: Ed25519 over the RFC 8785 JSON of the rest, by the service's
+    signing key; the JSON text stored and served. The one place receipts and records are signed."""
     signed = {**body, "signature": signing.sign_json(body)}
     return json.dumps(signed, ensure_ascii=False, indent=2)
 
 
+def receipt_issue(facts: ReceiptFacts) -> str:
+    """The signed receipt as the JSON text stored and served."""
+    return _signed(receipt_body(facts))
+
+
 def receipt_verify(receipt: dict) -> bool:
-    """True when the receipt's signature holds for the rest of it under our key."""
+    """True when the signature of a receipt or a 27560 record holds for the rest of it under
+    our key."""
     body = {k: v for k, v in receipt.items() if k != "signature"}
     return signing.verify_json(body, str(receipt.get("signature", "")))
+
+
+# --- ISO/IEC TS 27560:2023 consent records ---------------------------------------------------
+#
+# Field names are those of ISO/IEC TS 27560:2023 (clause 6.3: the record's metadata, its
+# processing, personal-data, party and event fields); values name W3C DPV concepts where the
+# DPVCG guide "Consent Records and Receipts as per ISO/IEC TS 27560:2023 using DPV" maps one,
+# as CURIEs under ``prefixes``. README "Consent records (ISO/IEC TS 27560)" has the mapping.
+
+RECORD_27560_SCHEMA = "faceledger-27560/1"
+DPV_PREFIXES = {
+    "dpv": "https://w3id.org/dpv#",
+    "pd": "https://w3id.org/dpv/pd#",
+    "eu-gdpr": "https://w3id.org/dpv/legal/eu/gdpr#",
+    "loc": "https://w3id.org/dpv/loc#",
+}
+# Per purpose: DPV purpose categories, processing operations, personal data categories.
+_DPV = {
+    "biometric_enrolment": (
+        ["dpv:ServiceProvision"],
+        ["dpv:Collect", "dpv:Store", "dpv:Use", "dpv:Erase"],
+        ["pd:FacialPrint", "pd:Picture"],
+    ),
+    "face_swap": (
+        ["dpv:ServiceProvision"],
+        ["dpv:Use", "dpv:Generate", "dpv:Erase"],
+        ["pd:FacialPrint", "pd:Picture"],
+    ),
+    "output_storage": (["dpv:ServiceProvision"], ["dpv:Store", "dpv:Erase"], ["pd:Picture"]),
+}
+_DPV_DEFAULT = (["dpv:ServiceProvision"], ["dpv:Use"], ["pd:Biometric"])
+# The rights a person has here (DPV's GDPR extension): access, rectification, erasure,
+# portability, withdrawal of consent.
+_RIGHTS = ["eu-gdpr:A15", "eu-gdpr:A16", "eu-gdpr:A17", "eu-gdpr:A20", "eu-gdpr:A7-3"]
+_GUARDIAN_ROLES: dict[str, str] = {GuardianRelationship.PARENT.value: "dpv:ParentOfDataSubject"}
+
+
+def _parties() -> list[dict]:
+    """The controller, its representative, the DPO and the processors, from settings."""
+    block = inventory.controller_record()
+    parties = [
+        {
+            "party_id": "controller",
+            "party_name": block["controller"],
+            "party_address": block["address"],
+            "party_email": block["email"],
+            "party_url": settings.PUBLIC_BASE_URL,
+            "party_role": "dpv:DataController",
+            "party_contact": settings.CONTROLLER_CONTACT,
+            "party_type": "dpv:LegalEntity",
+        },
+        {
+            "party_id": "representative",
+            "party_name": block["representative"],
+            "party_role": "dpv:Representative",
+            "party_type": "dpv:LegalEntity",
+        },
+        {
+            "party_id": "dpo",
+            "party_name": block["dpo"],
+            "party_email": block["dpo_email"],
+            "party_role": "dpv:DataProtectionOfficer",
+            "party_type": "dpv:LegalEntity",
+        },
+    ]
+    if block["phone"]:
+        parties[0]["party_phone"] = block["phone"]
+    for recipient in inventory.recipients_record():
+        parties.append(
+            {
+                "party_id": recipient["recipient"],
+                "party_name": recipient["provider"],
+                "party_role": "dpv:DataProcessor",
+                "party_type": "dpv:Recipient",
+                "party_address": f"loc:{recipient['country']}",
+            }
+        )
+    return parties
+
+
+def _recipients_of(purpose: str) -> list[str]:
+    keys = {
+        key for store in inventory.stores_for_purpose(purpose) for key in store.recipients or ()
+    }
+    return sorted(keys)
+
+
+def _purpose_27560(facts: ReceiptFacts) -> dict:
+    code = facts.purpose.code
+    categories, operations, data = _DPV.get(code, _DPV_DEFAULT)
+    basis = "eu-gdpr:A9-2-a" if facts.purpose.sensitive else "eu-gdpr:A6-1-a"
+    home = f"loc:{settings.CONTROLLER_JURISDICTION}"
+    places = sorted({f"loc:{r['country']}" for r in inventory.recipients_record()} | {home})
+    purpose = {
+        "purpose_id": code,
+        "purpose": facts.text.title,
+        "purpose_type": categories,
+        "lawful_basis": ["dpv:ExplicitlyExpressedConsent", basis],
+        "pii_information": [
+            {
+                "pii_type": pii,
+                "pii_optional": False,
+                "sensitive_pii_category": facts.purpose.sensitive,
+                "special_pii_category": ["pd:Biometric"] if facts.purpose.sensitive else [],
+            }
+            for pii in data
+        ],
+        "pii_controllers": ["controller"],
+        "collection_method": _collection_method(facts),
+        "processing_method": operations,
+        "storage_locations": places,
+        "retention_period": retention_text(facts.purpose),
+        "processing_locations": places,
+        "service": SERVICE_NAME,
+        "jurisdiction": home,
+        "recipient_third_parties": _recipients_of(code),
+        "withdrawal_method": {
+            "method": "dpv:WithdrawConsent",
+            "description": _("One action, at any time: the consent centre, or the app."),
+            "url": settings.PUBLIC_BASE_URL + reverse("consent:centre"),
+        },
+        "privacy_rights": _RIGHTS,
+    }
+    assessment = assessment_current(facts.purpose)
+    if assessment is not None:
+        purpose["impact_assessment"] = {
+            "type": "dpv:DPIA",
+            "version": assessment.version,
+            "sha256": assessment.sha256,
+            "review_on": assessment.review_on.isoformat(),
+        }
+    return purpose
+
+
+def _event_27560(facts: ReceiptFacts) -> dict:
+    granted = facts.action == ConsentRecord.Action.GRANT
+    event = {
+        "event_time": facts.moment.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "validity_duration": retention_text(facts.purpose) if granted else None,
+        "entity_id": facts.guardian_id or facts.principal_id,
+        "event_type": "dpv:ExplicitlyExpressedConsent",
+        "event_state": "dpv:ConsentGiven" if granted else "dpv:ConsentWithdrawn",
+    }
+    if facts.guardian_id:
+        event["entity_role"] = _GUARDIAN_ROLES.get(
+            facts.guardian_relationship, "dpv:GuardianOfDataSubject"
+        )
+    return event
+
+
+def record_27560_body(facts: ReceiptFacts) -> dict:
+    """The ISO/IEC TS 27560 consent record of one grant or withdrawal, without its signature,
+    in the language of the text it is about. ``record_id`` is the Kantara receipt's id: one
+    event, two formats."""
+    with translation.override(facts.text.language):
+        return {
+            "schema_version": RECORD_27560_SCHEMA,
+            "conforms_to": [
+                "ISO/IEC TS 27560:2023",
+                "https://w3id.org/dpv/guides/consent-27560",
+            ],
+            "prefixes": DPV_PREFIXES,
+            "record_id": str(facts.receipt_id),
+            "pii_principal_id": facts.principal_id,
+            "privacy_notice": {
+                "notice_url": settings.PUBLIC_BASE_URL + reverse("consent:privacy"),
+                "consent_notice": {
+                    "purpose_id": facts.purpose.code,
+                    "version": facts.version,
+                    "sha256": facts.text.sha256,
+                },
+            },
+            "language": facts.text.language,
+            "purposes": [_purpose_27560(facts)],
+            "parties": _parties(),
+            "events": [_event_27560(facts)],
+            "public_key": signing.public_key_pem(),
+        }
+
+
+def record_27560_issue(facts: ReceiptFacts) -> str:
+    """The signed 27560 record as the JSON text stored and served."""
+    return _signed(record_27560_body(facts))
 
 
 # --- PDF ----------------------------------------------------------------------------------------

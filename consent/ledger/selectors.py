@@ -20,6 +20,7 @@ from consent.identity.models import User
 from consent.ledger.models import (
     AgeStatement,
     ConsentRecord,
+    ImpactAssessment,
     MinorDeclaration,
     PolicyText,
     Purpose,
@@ -346,6 +347,15 @@ def consent_record_for_receipt(subject: User, receipt_id: UUID) -> ConsentRecord
     return record
 
 
+def consent_record_27560_for(subject: User, receipt_id: UUID) -> ConsentRecord:
+    """The subject's own record with its ISO/IEC TS 27560 form; anyone else's, or a record
+    written before that form existed, is "not found"."""
+    record = consent_record_for_receipt(subject, receipt_id)
+    if not record.record_27560:
+        raise NotFound(_("There is no such receipt."), code="receipt_not_found")
+    return record
+
+
 def policy_text_for(record: ConsentRecord) -> PolicyText:
     return PolicyText.objects.get(policy_id=record.policy_id, language=record.language)
 
@@ -381,6 +391,57 @@ def age_stated(subject: User) -> bool:
         AgeStatement.objects.filter(subject=subject).exists()
         or MinorDeclaration.objects.filter(subject=subject).exists()
     )
+
+
+# --- impact assessments -------------------------------------------------------------------------
+
+
+def assessment_content(assessment: ImpactAssessment) -> dict:
+    """What an assessment states, as JSON: its ``sha256`` is over the RFC 8785 form of this,
+    and the auditor bundle carries it (``assessments_record``)."""
+    return {
+        "purpose": assessment.purpose.code,
+        "version": assessment.version,
+        "scope": assessment.scope,
+        "necessity": assessment.necessity,
+        "risks": assessment.risks,
+        "measures": assessment.measures,
+        "residual_risk": assessment.residual_risk,
+        "decision": assessment.decision,
+        "review_on": assessment.review_on.isoformat(),
+        "signer": assessment.signer,
+        "published_at": assessment.published_at.isoformat(),
+    }
+
+
+def assessment_current(purpose: Purpose, *, today: date | None = None) -> ImpactAssessment | None:
+    """The purpose's latest assessment if it allows the processing and is not past its review
+    date; None otherwise (no assessment, a decision not to proceed, or a review overdue)."""
+    latest = purpose.assessments.order_by("-version").first()
+    today = today or timezone.localdate()
+    if latest is None or latest.decision == ImpactAssessment.Decision.STOP:
+        return None
+    return latest if latest.review_on >= today else None
+
+
+def assessments_record(*, today: date | None = None) -> list[dict]:
+    """Every assessment ever published, oldest first per purpose, with when a later version
+    superseded it and whether it is the current one: for the auditor bundle."""
+    rows: list[dict] = []
+    today = today or timezone.localdate()
+    for purpose in Purpose.objects.order_by("position", "code"):
+        versions = list(purpose.assessments.order_by("version"))
+        current = assessment_current(purpose, today=today)
+        for assessment, later in zip(versions, [*versions[1:], None], strict=True):
+            rows.append(
+                {
+                    **assessment_content(assessment),
+                    "sha256": assessment.sha256,
+                    "superseded_at": later.published_at.isoformat() if later else None,
+                    "current": current is not None and current.pk == assessment.pk,
+                }
+            )
+    return rows
 
 
 def is_dpo(user) -> bool:

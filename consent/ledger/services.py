@@ -6,9 +6,11 @@ docs/ARCHITECTURE.md).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import phonenumbers
 from django.db import transaction
@@ -16,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
+from audit.leaves import jcs
 from audit.services import audit_record, pseudonym_for
 from compliance_site import inventory
 from compliance_site.errors import (
@@ -39,16 +42,19 @@ from consent.ledger.models import (
     AgeStatement,
     ConsentRecord,
     GuardianRelationship,
+    ImpactAssessment,
     MinorDeclaration,
     PolicyText,
     PolicyVersion,
     Purpose,
 )
 from consent.ledger.policies import LANGUAGES, text_sha256, version_publish
-from consent.ledger.receipts import ReceiptFacts, receipt_issue
+from consent.ledger.receipts import ReceiptFacts, receipt_issue, record_27560_issue
 from consent.ledger.selectors import (
     ClientEvidence,
     age_stated,
+    assessment_content,
+    assessment_current,
     check_language,
     granted_record_for,
     is_dpo,
@@ -227,6 +233,7 @@ def _record_write(
         guardian_relationship=relationship,
         receipt_id=receipt_id,
         receipt=receipt_issue(facts),
+        record_27560=record_27560_issue(facts),
     )
     _record_audit(record, actor=actor, version=text.policy.version, erased=erased)
     return record
@@ -523,6 +530,20 @@ def check_policy_texts(texts: dict[str, str]) -> None:
             )
 
 
+def check_assessment_current(purpose: Purpose) -> None:
+    """PIPL Art. 55 / GDPR Art. 35: an assessment comes before the processing. A version is
+    published only while the purpose has a current one (``assessment_current``)."""
+    if assessment_current(purpose) is None:
+        raise Conflict(
+            _(
+                "Record a current impact assessment of “%(purpose)s” first: there is none, its "
+                "decision is not to proceed, or its review date has passed."
+            )
+            % {"purpose": purpose.code},
+            code="assessment_required",
+        )
+
+
 def policy_publish(*, purpose: str, texts: dict[str, str], actor: User) -> PolicyVersion:
     """Publish the next version of a purpose's texts (DPO or superuser only).
 
@@ -536,6 +557,9 @@ def policy_publish(*, purpose: str, texts: dict[str, str], actor: User) -> Polic
     with transaction.atomic(durable=True):
         # Locked: two publishes of one purpose cannot both take the next version number.
         row = Purpose.objects.select_for_update().get(code=purpose)
+        # mutant: delete — tests/consent/ledger/test_assessments.py
+        #   test_a_policy_cannot_be_published_without_a_current_assessment
+        check_assessment_current(row)
         current = {}
         if row.current_version_id:
             current = dict(
@@ -571,6 +595,78 @@ def _policy_version_create(
         data={"version": policy.version, "sha256": digests},
     )
     return policy
+
+
+# --- impact assessments ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssessmentFacts:
+    """What the DPO states in an assessment (``ImpactAssessment``)."""
+
+    scope: str
+    necessity: str
+    risks: str
+    measures: str
+    residual_risk: str
+    decision: str
+    review_on: date
+    signer: str
+
+
+def check_assessment(facts: AssessmentFacts, *, today: date) -> None:
+    texts = (facts.scope, facts.necessity, facts.risks, facts.measures, facts.signer)
+    if any(not isinstance(t, str) or not t.strip() or "\x00" in t for t in texts):
+        raise ApplicationError(
+            _("Fill in the scope, necessity, risks, measures and signer."),
+            code="invalid_assessment",
+        )
+    if facts.residual_risk not in ImpactAssessment.Risk.values:
+        raise ApplicationError(_("Choose the residual risk."), code="invalid_assessment")
+    if facts.decision not in ImpactAssessment.Decision.values:
+        raise ApplicationError(_("Choose the decision."), code="invalid_assessment")
+    if not isinstance(facts.review_on, date) or facts.review_on <= today:
+        raise ApplicationError(
+            _("The review date must be in the future."), code="invalid_assessment"
+        )
+
+
+def assessment_publish(*, purpose: str, facts: AssessmentFacts, actor: User) -> ImpactAssessment:
+    """Record and publish the next assessment of a purpose (DPO or superuser only), audited.
+    Never changed afterwards (the database refuses it); it supersedes the previous version."""
+    if not is_dpo(actor):
+        raise Forbidden(
+            _("Only the data protection officer can publish assessments."), code="not_dpo"
+        )
+    check_assessment(facts, today=timezone.localdate())
+    purpose_by_code(purpose)  # unknown_purpose
+    with transaction.atomic(durable=True):
+        row = Purpose.objects.select_for_update().get(code=purpose)
+        last = row.assessments.order_by("-version").first()
+        assessment = ImpactAssessment(
+            purpose=row,
+            version=(last.version + 1) if last else 1,
+            published_at=timezone.now(),
+            **{name: getattr(facts, name) for name in AssessmentFacts.__dataclass_fields__},
+        )
+        assessment.sha256 = hashlib.sha256(jcs(assessment_content(assessment))).hexdigest()
+        assessment.save(force_insert=True)
+        audit_record(
+            actor=actor,
+            subject=None,
+            action=AuditAction.ASSESSMENT_PUBLISHED,
+            object_type="impact_assessment",
+            object_id=str(assessment.pk),
+            purpose=row.code,
+            data={
+                "version": assessment.version,
+                "sha256": assessment.sha256,
+                "decision": assessment.decision,
+                "residual_risk": assessment.residual_risk,
+                "review_on": assessment.review_on.isoformat(),
+            },
+        )
+    return assessment
 
 
 def ledger_erase(subject_id: int) -> int:

@@ -27,5 +27,18 @@ STORES = (
         export=ledger_export,
         erase=ledger_erase,
         band=inventory.Band.RECORDS,
+        recipients=(inventory.HOSTING,),
+        transfers=(),
+        subjects=(
+            inventory.Subjects.USERS,
+            inventory.Subjects.CHILDREN,
+            inventory.Subjects.GUARDIANS,
+        ),
+        security=(
+            *inventory.BASELINE_SECURITY,
+            inventory.Security.APPEND_ONLY,
+            inventory.Security.SIGNED,
+            inventory.Security.DIGESTS,
+        ),
     ),
 )

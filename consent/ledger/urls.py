@@ -13,5 +13,10 @@ urlpatterns = [
     path("consent/receipts/<uuid:receipt_id>/", views.receipt_view, name="receipt"),
     path("consent/receipts/<uuid:receipt_id>.json", views.receipt_json_view, name="receipt_json"),
     path("consent/receipts/<uuid:receipt_id>.pdf", views.receipt_pdf_view, name="receipt_pdf"),
+    path(
+        "consent/receipts/<uuid:receipt_id>.27560.json",
+        views.record_27560_view,
+        name="record_27560",
+    ),
     path("privacy/", views.privacy_view, name="privacy"),
 ]

@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from compliance_site import inventory
 from compliance_site.client_address import client_ip_for
 from compliance_site.errors import ApplicationError
 from compliance_site.http import attachment
@@ -39,6 +40,7 @@ from consent.ledger.selectors import (
     check_language,
     client_evidence_for,
     consent_history_for,
+    consent_record_27560_for,
     consent_record_for_receipt,
     consent_states_for,
     minor_declared_on,
@@ -327,6 +329,17 @@ def receipt_json_view(request: SignedInHttpRequest, receipt_id) -> HttpResponse:
 
 @login_required
 @require_GET
+def record_27560_view(request: SignedInHttpRequest, receipt_id) -> HttpResponse:
+    try:
+        record = consent_record_27560_for(request.user, receipt_id)
+    except ApplicationError:
+        raise Http404(_("There is no such receipt.")) from None
+    name = f"consent-record-27560-{receipt_id}.json"
+    return attachment(record.record_27560 or "", "application/json; charset=utf-8", name)
+
+
+@login_required
+@require_GET
 def receipt_pdf_view(request: SignedInHttpRequest, receipt_id) -> HttpResponse:
     record = _own_record(request, receipt_id)
     pdf = receipt_pdf(json.loads(record.receipt), policy_text_for(record).text)
@@ -355,6 +368,12 @@ def privacy_view(request: HttpRequest) -> HttpResponse:
                 "email": settings.CONTROLLER_EMAIL,
                 "contact": settings.CONTROLLER_CONTACT,
                 "phone": settings.CONTROLLER_PHONE,
+                "representative": settings.CONTROLLER_REPRESENTATIVE,
+                "dpo": settings.DPO_NAME,
+                "dpo_email": settings.DPO_EMAIL,
+                "country": settings.CONTROLLER_JURISDICTION,
             },
+            "recipients": inventory.recipients_record(),
+            "log_retention_days": settings.LOG_RETENTION_DAYS,
         }
         return render(request, "consent/privacy.html", context)

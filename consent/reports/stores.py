@@ -30,6 +30,10 @@ STORES = (
         export=reports_export,
         erase=reports_erase,
         band=inventory.Band.DERIVED,
+        recipients=(inventory.HOSTING,),
+        transfers=(),
+        subjects=(inventory.Subjects.USERS, inventory.Subjects.CHILDREN),
+        security=(*inventory.BASELINE_SECURITY, inventory.Security.SUBJECT_KEY),
         # A report holds thumbnails of your photos: withdrawing enrolment erases it too.
         purposes=("biometric_enrolment",),
         count=reports_count,

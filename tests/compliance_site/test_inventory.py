@@ -9,8 +9,14 @@ def registry(monkeypatch):
     return inventory
 
 
-def _store(name, *, band=inventory.Band.SIGN_IN, purposes=(), held=None, expiry=()):
+def _store(name, *, band=inventory.Band.SIGN_IN, purposes=(), held=None, expiry=(), **art30):
     held = held if held is not None else {}
+    declared = {
+        "recipients": (inventory.HOSTING,),
+        "transfers": (),
+        "subjects": (inventory.Subjects.USERS,),
+        "security": inventory.BASELINE_SECURITY,
+    }
     return inventory.Store(
         name=name,
         what=f"{name} data",
@@ -23,6 +29,7 @@ def _store(name, *, band=inventory.Band.SIGN_IN, purposes=(), held=None, expiry=
         band=band,
         purposes=purposes,
         expiry=expiry,
+        **{**declared, **art30},
     )
 
 
@@ -58,16 +65,20 @@ def test_locate_export_and_purpose_lookup_cover_every_store(registry):
     assert [s.name for s in registry.stores_for_purpose("output_storage")] == ["swap.output"]
 
 
-def test_the_record_of_processing_lists_every_store(registry):
+def test_the_record_of_processing_lists_every_store(registry, settings):
+    settings.RECIPIENT_HOSTING_COUNTRY = ""
     registry.register(_store("consent.user"))
     (row,) = registry.record_of_processing()
     assert row == {
         "store": "consent.user",
         "data": "consent.user data",
+        "subjects": [inventory.Subjects.USERS],
         "purpose": "testing",
         "legal_basis": "consent",
+        "recipients": [inventory.RECIPIENTS[inventory.HOSTING].role],
+        "transfers": [],
         "retention": "1 day",
-        "recipients": "none",
+        "security": list(inventory.BASELINE_SECURITY),
     }
 
 

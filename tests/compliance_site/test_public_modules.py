@@ -15,11 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC: dict[str, frozenset[str]] = {
     "compliance_site": frozenset(
         {
+            "compliance_site.accountability",
             "compliance_site.admin",
             "compliance_site.api",
             "compliance_site.client_address",
             "compliance_site.append_only",
             "compliance_site.crypto",
+            "compliance_site.deadlines",
             "compliance_site.errors",
             "compliance_site.http",
             "compliance_site.inventory",

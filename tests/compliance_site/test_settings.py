@@ -136,6 +136,12 @@ def _production_env(tmp_path):
         "CONTROLLER_ADDRESS": "1 Example Street, London",
         "CONTROLLER_EMAIL": "privacy@faceledger.example",
         "CONTROLLER_JURISDICTION": "GB",
+        "CONTROLLER_REPRESENTATIVE": "none: the controller is established in the UK",
+        "DPO_NAME": "Jane Doe",
+        "DPO_EMAIL": "dpo@faceledger.example",
+        "RECIPIENT_HOSTING": "Example Hosting Ltd",
+        "RECIPIENT_SMS_GATEWAY": "Example SMS Ltd",
+        "LOG_RETENTION_DAYS": "183",
         "PUBLIC_BASE_URL": "https://faceledger.example",
         "SMS_BACKEND": "consent.identity.sms.backends.http.SmsBackend",
         "SMS_HTTP_ACCOUNT_SID": "AC0123",
@@ -170,6 +176,36 @@ def test_production_refuses_to_start_without_a_secret(tmp_path, missing):
     result = _manage("check", extra_env=production)
     assert result.returncode != 0
     assert "Set the environment variable" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CONTROLLER_ADDRESS", "Not a real address: set CONTROLLER_ADDRESS"),
+        ("CONTROLLER_REPRESENTATIVE", "Not set: CONTROLLER_REPRESENTATIVE"),
+        ("DPO_NAME", "Not set: DPO_NAME"),
+        ("RECIPIENT_HOSTING", "Not set: RECIPIENT_HOSTING"),
+        ("LOG_RETENTION_DAYS", "30"),
+    ],
+)
+def test_production_refuses_placeholders_for_controller_representative_dpo_and_short_logs(
+    tmp_path, name, value
+):
+    production = _production_env(tmp_path)
+    production[name] = value
+    result = _manage("check", extra_env=production)
+    assert result.returncode != 0
+    assert name in result.stderr and "ImproperlyConfigured" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["DPO_NAME", "CONTROLLER_REPRESENTATIVE", "LOG_RETENTION_DAYS"])
+def test_production_refuses_to_start_without_the_dpo_representative_or_log_retention(
+    tmp_path, missing
+):
+    production = _production_env(tmp_path)
+    del production[missing]
+    result = _manage("check", extra_env=production)
+    assert result.returncode != 0 and f"Set the environment variable {missing}" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_safe_key_store(tmp_path):
@@ -286,6 +322,18 @@ SAFE = {
     "SECURE_HSTS_SECONDS": 60 * 60 * 24 * 365,
     "SESSION_COOKIE_SECURE": True,
     "CSRF_COOKIE_SECURE": True,
+    "CONTROLLER_NAME": "Faceledger Ltd",
+    "CONTROLLER_ADDRESS": "1 Example Street, London",
+    "CONTROLLER_EMAIL": "privacy@faceledger.example",
+    "CONTROLLER_JURISDICTION": "GB",
+    "CONTROLLER_REPRESENTATIVE": "none: the controller is established in the UK",
+    "DPO_NAME": "Jane Doe",
+    "DPO_EMAIL": "dpo@faceledger.example",
+    "RECIPIENT_HOSTING": "Example Hosting Ltd",
+    "RECIPIENT_HOSTING_COUNTRY": "",
+    "RECIPIENT_SMS_GATEWAY": "Example SMS Ltd",
+    "RECIPIENT_SMS_GATEWAY_COUNTRY": "",
+    "LOG_RETENTION_DAYS": 183,
 }
 
 
@@ -315,6 +363,14 @@ def test_check_deploy_passes_these_rules_when_each_is_safe(settings):
         ({"SMS_BACKEND": ""}, "E001"),
         ({"C2PA_DISABLED_REASON": ""}, "E002"),
         ({"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}, "E004"),
+        ({"CONTROLLER_ADDRESS": "Not a real address: set CONTROLLER_ADDRESS"}, "E010"),
+        ({"CONTROLLER_REPRESENTATIVE": "Not set: CONTROLLER_REPRESENTATIVE"}, "E010"),
+        ({"DPO_NAME": "Not set: DPO_NAME"}, "E010"),
+        ({"DPO_EMAIL": "dpo@faceledger.invalid"}, "E010"),
+        ({"RECIPIENT_SMS_GATEWAY": "Not set: RECIPIENT_SMS_GATEWAY"}, "E010"),
+        ({"CONTROLLER_JURISDICTION": "China"}, "E010"),
+        ({"RECIPIENT_SMS_GATEWAY_COUNTRY": "US", "RECIPIENT_SMS_GATEWAY_SAFEGUARD": ""}, "E010"),
+        ({"LOG_RETENTION_DAYS": 90}, "E011"),
     ],
 )
 def test_check_deploy_fails_on_each_unsafe_default(settings, unsafe, check_id):

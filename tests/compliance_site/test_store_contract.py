@@ -81,6 +81,7 @@ def test_every_store_declares_every_field_of_the_contract(store):
         assert isinstance(text, str) and text.strip()
     assert isinstance(store.band, inventory.Band)
     assert isinstance(store.purposes, tuple) and isinstance(store.recipients, tuple)
+    assert isinstance(store.transfers, tuple) and inventory.record_gaps(store) == []
     # One naming convention for every callback: "<store>_<role>".
     assert store.locate.__name__ == f"{short}_locate"
     assert store.export.__name__ == f"{short}_export"

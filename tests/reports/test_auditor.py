@@ -87,6 +87,9 @@ def test_the_bundle_verifies_with_its_own_verifier_and_its_signed_manifest(
         "events.csv",
         "consents_by_purpose.csv",
         "requests.csv",
+        "record_of_processing.json",
+        "record_of_processing.csv",
+        "impact_assessments.json",
         "manifest.json",
     } == set(files)
     script = tmp_path / "verify_audit.py"
@@ -95,7 +98,7 @@ def test_the_bundle_verifies_with_its_own_verifier_and_its_signed_manifest(
         result = run_verifier(script, bundle)
         assert result.returncode == 0, result.stderr
         assert "OK: log faceledger-test" in result.stdout
-        assert "9 files match the signed manifest" in result.stdout
+        assert "12 files match the signed manifest" in result.stdout
     manifest = json.loads(files["manifest.json"])
     signature = base64.b64decode(manifest.pop("signature"))
     load_pem_public_key(files["public_key.pem"]).verify(signature, jcs(manifest))  # raises if bad
@@ -143,7 +146,7 @@ def test_the_summary_and_csvs_are_computed_from_the_exported_events(
     assert "verified: no problem found" in summary
     latest = AuditCheckpoint.objects.order_by("-id").first()
     assert latest.root_hash in flat
-    assert "Data-subject requests" in summary and "30 days" in summary
+    assert "Data-subject requests" in summary and "one month from receipt" in summary
     assert "CONSENT_WITHDRAWN" in summary  # every kind of event is counted
 
 

@@ -50,8 +50,10 @@ def test_the_apps_grant_each_role_exactly_these_permissions():
             "consent.view_user",
         ),
         "dpo": (
+            "consent.add_impactassessment",
             "consent.add_policyversion",
             "consent.view_consentrecord",
+            "consent.view_impactassessment",
             "consent.view_policyversion",
             "consent.view_purpose",
             "consent.view_user",

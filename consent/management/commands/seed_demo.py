@@ -1,14 +1,19 @@
+from datetime import timedelta
 from importlib import import_module
 
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
 
 from compliance_site.errors import ApplicationError
 from consent.identity.models import User
 from consent.identity.services import staff_create, staff_credentials_reset
+from consent.ledger.models import ImpactAssessment, Purpose
+from consent.ledger.selectors import assessment_current
+from consent.ledger.services import AssessmentFacts, assessment_publish
 from consent.management.commands.create_staff import print_credentials
 
 # One per staff role (compliance_site.staff_roles.ROLES; a test keeps them in step). Only name the
@@ -22,6 +27,65 @@ _WHAT = {
     "dpo": "policy versions, the consent ledger, templates and their licences and consents",
     "auditor": "audit log exports at {auditor} (sign in at {admin} first); nothing in the admin",
     "superuser": "every admin page; for changes the roles cannot make, not for daily work",
+}
+
+_COMMON_MEASURES = (
+    "HTTPS only; staff access by role with two-factor sign-in and masked numbers; every change "
+    "in a signed, append-only audit log; erasure verified by the inventory and certified."
+)
+# Demo assessments (development data, not legal advice): what the DPO of a real deployment
+# writes for its own circumstances.
+DEMO_ASSESSMENTS = {
+    "biometric_enrolment": {
+        "scope": (
+            "A face photo, a short liveness video (checked in memory, never stored), the face "
+            "embedding and landmarks of each user who gives explicit consent; adults and, with "
+            "a guardian's consent, children under 14; hosted by the hosting provider."
+        ),
+        "necessity": (
+            "Explicit, separate consent (GDPR Art. 9(2)(a), PIPL Art. 29). A swap cannot be "
+            "made without the face; the liveness check stops enrolment of another person's "
+            "photo. No identity document, contact or location is collected."
+        ),
+        "risks": (
+            "Theft of face data from the database or a backup; enrolment of someone else's face "
+            "from a photo or replay; keeping data after the person has withdrawn."
+        ),
+        "measures": (
+            "AES-256-GCM under a per-person key wrapped by a rotated master key outside the "
+            "database; key destroyed on withdrawal or erasure, so backups stop opening by a "
+            "stated date; liveness challenge with random actions; withdrawal in one action. "
+            + _COMMON_MEASURES
+        ),
+    },
+    "face_swap": {
+        "scope": (
+            "Decrypting a user's face template in memory to make the swaps they start, with "
+            "licensed templates whose depicted person consented; results kept 24 hours."
+        ),
+        "necessity": (
+            "Explicit consent per purpose; the template is used only for swaps the person asks "
+            "for, and only while biometric enrolment is current too."
+        ),
+        "risks": (
+            "Deceptive synthetic media; swaps into a template whose depicted person did not "
+            "consent; results kept longer than needed."
+        ),
+        "measures": (
+            "Visible AI label, IPTC and C2PA provenance and an invisible watermark on every "
+            "output; template licence and depicted consent checked at request, claim and before "
+            "storing; consent re-checked between frames. " + _COMMON_MEASURES
+        ),
+    },
+    "output_storage": {
+        "scope": "Keeping swap results in the user's account for 30 days after each is made.",
+        "necessity": "Consent (GDPR Art. 6(1)(a)); optional, separate from the swap itself.",
+        "risks": "Results shared beyond the person's intent; results kept after withdrawal.",
+        "measures": (
+            "Encrypted under the person's key; erased on withdrawal (except results younger "
+            "than 24 hours, as the text says) and after 30 days. " + _COMMON_MEASURES
+        ),
+    },
 }
 
 
@@ -54,7 +118,25 @@ class Command(BaseCommand):
             )
         self.stdout.write("Sign in with the phone number as username, the password, and a code")
         self.stdout.write("from the authenticator app (choose the 'default' device).")
+        self._seed_assessments()
         self._seed_apps()
+
+    def _seed_assessments(self) -> None:
+        """A demo assessment of each purpose that has no current one, signed by the demo DPO
+        (policy versions can be published only with one)."""
+        dpo = User.objects.get(phone_number=DEMO_STAFF["dpo"])
+        for purpose in Purpose.objects.all():
+            if purpose.code not in DEMO_ASSESSMENTS or assessment_current(purpose) is not None:
+                continue
+            facts = AssessmentFacts(
+                **DEMO_ASSESSMENTS[purpose.code],
+                residual_risk=ImpactAssessment.Risk.LOW,
+                decision=ImpactAssessment.Decision.CONDITIONS,
+                review_on=timezone.localdate() + timedelta(days=365),
+                signer="Demo DPO (seed_demo), Data Protection Officer",
+            )
+            assessment = assessment_publish(purpose=purpose.code, facts=facts, actor=dpo)
+            self.stdout.write(f"Impact assessment published: {assessment}.")
 
     def _seed_staff(self, label: str, phone: str, **kind) -> None:
         user = User.objects.filter(phone_number=phone).first()
