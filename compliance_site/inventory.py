@@ -210,6 +210,14 @@ class ServiceStore:
     what: str
     count: Callable[[], int]  # "<store>_count_all"
     erase: Callable[[], int]  # "<store>_erase_all"
+    # What the record of processing states of it, as a Store declares it (Art. 30(1)).
+    why: str = ""
+    retention: str = ""
+    legal_basis: str = ""
+    recipients: tuple[str, ...] | None = None
+    transfers: tuple[str, ...] | None = None
+    subjects: tuple[str, ...] = ()
+    security: tuple[str, ...] = ()
 
 
 _stores: dict[str, Store] = {}
@@ -380,6 +388,9 @@ class Subjects:
     GUARDIANS = gettext_noop("Parents and guardians who consent for a child")
     APPLICANTS = gettext_noop("People who ask for a sign-in code, whether or not they sign in")
     STAFF = gettext_noop("Staff members")
+    DEPICTED = gettext_noop(
+        "People shown in swap templates, who signed their consent to the template's use"
+    )
 
 
 class Security:
@@ -447,7 +458,7 @@ class RecordIncomplete(ValueError):
     """A store leaves out something the record of processing must state."""
 
 
-def record_gaps(store: Store) -> list[str]:
+def record_gaps(store: Store | ServiceStore) -> list[str]:
     """What Art. 30(1) asks that ``store`` does not declare (empty: complete)."""
     gaps = [name for name in ("recipients", "transfers") if getattr(store, name) is None]
     gaps += [name for name in ("subjects", "security") if not getattr(store, name)]
@@ -457,7 +468,7 @@ def record_gaps(store: Store) -> list[str]:
     return gaps
 
 
-def transfers_of(store: Store) -> list[str]:
+def transfers_of(store: Store | ServiceStore) -> list[str]:
     """The store's transfers out of the controller's country: its own, then each recipient's
     that is elsewhere, with the safeguard the settings name."""
     home = settings.CONTROLLER_JURISDICTION
@@ -485,7 +496,7 @@ def controller_record() -> dict[str, str]:
 
 def recipients_record() -> list[dict[str, str]]:
     """Every recipient some store names, with who and where it is."""
-    used = {key for store in stores() for key in store.recipients or ()}
+    used = {key for store in [*stores(), *service_stores()] for key in store.recipients or ()}
     return [
         {
             "recipient": key,
@@ -502,11 +513,13 @@ def recipients_record() -> list[dict[str, str]]:
 
 
 def record_of_processing() -> list[dict[str, Any]]:
-    """GDPR Art. 30(1), one row per store: categories of data and of data subjects, purposes,
-    legal basis, recipients, transfers, time limits and security measures. Refuses
-    (``RecordIncomplete``) while any store leaves one of them out. Strings are the stores'
-    English descriptions (``gettext_noop``); renderers translate them."""
-    gaps = {store.name: record_gaps(store) for store in stores()}
+    """GDPR Art. 30(1), one row per store (subjects' stores, then service stores such as the
+    depicted persons'): categories of data and of data subjects, purposes, legal basis,
+    recipients, transfers, time limits and security measures. Refuses (``RecordIncomplete``)
+    while any store leaves one of them out. Strings are the stores' English descriptions
+    (``gettext_noop``); renderers translate them."""
+    every: list[Store | ServiceStore] = [*stores(), *service_stores()]
+    gaps = {store.name: record_gaps(store) for store in every}
     gaps = {name: missing for name, missing in gaps.items() if missing}
     # mutant: negate — tests/compliance_site/test_record_of_processing.py
     #   test_the_record_refuses_a_store_that_lacks_a_field_article_30_requires
@@ -524,7 +537,7 @@ def record_of_processing() -> list[dict[str, Any]]:
             "retention": store.retention,
             "security": list(store.security),
         }
-        for store in stores()
+        for store in every
     ]
 
 

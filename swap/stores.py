@@ -200,5 +200,20 @@ SERVICE_STORES = (
         ),
         count=services.templates_count_all,
         erase=services.templates_erase_all,
+        why=gettext_noop(
+            "Offering templates that people may swap their face into, with the depicted "
+            "person's signed consent and the template's licence"
+        ),
+        retention=gettext_noop(
+            "Until the depicted person withdraws (the template, their document and every result "
+            "made from it are erased at once), or until the service closes"
+        ),
+        legal_basis=gettext_noop(
+            "The depicted person's explicit, signed consent (GDPR Art. 9(2)(a))"
+        ),
+        recipients=(inventory.HOSTING,),
+        transfers=(),
+        subjects=(inventory.Subjects.DEPICTED,),
+        security=(*inventory.BASELINE_SECURITY, inventory.Security.SIGNED),
     ),
 )

@@ -24,7 +24,9 @@ ART30_KEYS = {
 }
 
 
-@pytest.mark.parametrize("store", inventory.stores(), ids=lambda store: store.name)
+@pytest.mark.parametrize(
+    "store", [*inventory.stores(), *inventory.service_stores()], ids=lambda store: store.name
+)
 def test_every_store_declares_what_article_30_requires(store):
     assert inventory.record_gaps(store) == []
     assert store.subjects and store.security and store.recipients is not None
@@ -35,7 +37,12 @@ def test_every_store_declares_what_article_30_requires(store):
 def test_the_record_of_processing_has_every_article_30_field_for_every_store():
     record = inventory.record_of_processing()
 
-    assert [row["store"] for row in record] == [store.name for store in inventory.stores()]
+    assert [row["store"] for row in record] == [
+        store.name for store in [*inventory.stores(), *inventory.service_stores()]
+    ]
+    # The people a template depicts are data subjects too (Art. 30(1)(c)).
+    [depicted] = [row for row in record if row["store"] == "swap.templates"]
+    assert depicted["subjects"] == [inventory.Subjects.DEPICTED]
     for row in record:
         assert set(row) == ART30_KEYS
         assert row["subjects"] and row["security"] and row["recipients"], row["store"]
