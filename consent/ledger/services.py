@@ -93,6 +93,19 @@ def check_policy(*, purpose: str, version: int, sha256: str) -> tuple[Purpose, P
             code="policy_mismatch",
             extra={"purpose": purpose, "version": current},
         )
+    # PIPL Art. 55: the assessment comes before the processing, which starts with a consent. A
+    # text shipped by a migration is published without the DPO's step, so this asks too.
+    # mutant: delete — tests/consent/ledger/test_assessments.py
+    #   test_no_one_can_consent_to_a_purpose_without_a_current_assessment
+    if assessment_current(row) is None:
+        raise Conflict(
+            _(
+                "“%(purpose)s” cannot be agreed to at the moment: its impact assessment is "
+                "under review. Nothing was recorded; try again later."
+            )
+            % {"purpose": purpose},
+            code="assessment_required",
+        )
     return row, text
 
 

@@ -22,9 +22,10 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from consent.identity.models import User
 from consent.ledger.gate import ConsentRequired, require_consent
-from consent.ledger.models import AgeStatement, ConsentRecord, MinorDeclaration
+from consent.ledger.models import AgeStatement, ConsentRecord, MinorDeclaration, Purpose
 from consent.ledger.receipts import receipt_verify
 from consent.ledger.selectors import ledger_export, minor_declared_on
+from tests.conftest import assessment_seed
 from tests.consent.conftest import last_code, quote, token_client, wrong
 from tests.erasure.kit import phone_forms, raw_scan
 
@@ -146,6 +147,8 @@ def test_a_childs_status_ends_once_they_are_certainly_14(newcomer, child_api):
         assert minor_declared_on(newcomer) is not None
     with time_machine.travel(date(born + 15, 1, 1), tick=False):
         assert minor_declared_on(newcomer) is None
+        # Five years on, the DPO has reviewed the purpose's impact assessment since.
+        assessment_seed(Purpose.objects.get(code="face_swap"))
         granted = token_client(newcomer).post(CONSENTS, quote("face_swap"), format="json")
         assert granted.status_code == 201
 

@@ -17,11 +17,13 @@ from consent.ledger.models import ImpactAssessment, Purpose
 from consent.ledger.selectors import assessment_current, assessments_record
 from consent.ledger.services import AssessmentFacts, assessment_publish, policy_publish
 from tests.conftest import assessment_seed
+from tests.consent.conftest import quote
 from tests.factories import StaffFactory, admin_signed_in
 
 pytestmark = pytest.mark.django_db
 
 ADD_URL = "/admin/consent/impactassessment/add/"
+CONSENTS = "/api/v1/consents"
 V3 = {
     "en": "Face swap (v3) — consent to use my face template\n\nNew text.\n",
     "zh-hans": "换脸（第三版）——同意使用我的人脸模板\n\n新文本。\n",
@@ -154,3 +156,27 @@ def test_an_assessment_missing_a_part_is_refused(policies, dpo):
     with pytest.raises(ApplicationError) as refused:
         assessment_publish(purpose="face_swap", facts=_facts(risks="  "), actor=dpo)
     assert refused.value.code == "invalid_assessment"
+
+
+@pytest.mark.parametrize("why", ["do not proceed", "review overdue"])
+def test_no_one_can_consent_to_a_purpose_without_a_current_assessment(
+    policies, alice, alice_api, why
+):
+    """PIPL Art. 55: the assessment comes before the processing, and processing starts with a
+    consent. A text shipped by a migration is published without the DPO's step, so the gate of
+    consent itself asks for a current assessment: without one, nothing is recorded."""
+    purpose = Purpose.objects.get(code="biometric_enrolment")
+    if why == "do not proceed":
+        assessment_seed(purpose, decision=ImpactAssessment.Decision.STOP)
+    else:  # its review date passed yesterday
+        assessment_seed(purpose, review_in_days=-1)
+
+    refused = alice_api.post(CONSENTS, quote("biometric_enrolment"), format="json")
+
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "assessment_required"
+    assert not alice.consent_records.exists()
+    # With a current assessment again, the same quote is taken.
+    assessment_seed(purpose)
+    granted = alice_api.post(CONSENTS, quote("biometric_enrolment"), format="json")
+    assert granted.status_code == 201, granted.content
