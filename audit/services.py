@@ -458,8 +458,9 @@ def _checkpoint_issue(*, tree_size: int, root: bytes, horizon: int) -> AuditChec
         "root_hash": root.hex(),
         "timestamp": format_time(timezone.now()),
     }
+    signed = signing.sign(signing.CHECKPOINT, body)
     checkpoint = AuditCheckpoint.objects.create(
-        **body, signature=signing.sign_json(body), seal_horizon=horizon
+        **body, key_id=signed["key_id"], signature=signed["signature"], seal_horizon=horizon
     )
     AuditNoteSignature.objects.create(
         checkpoint=checkpoint,
@@ -663,7 +664,7 @@ def _export_checkpoints(size: int) -> bytes:
         lines.setdefault(checkpoint_id, []).append(line)
     exported = []
     for row in rows:
-        entry = {**row.body(), "signature": row.signature}
+        entry = row.document()
         if row.pk in lines:
             entry["note"] = checkpoint_text(row).decode() + "\n" + "".join(lines[row.pk])
         exported.append(entry)
@@ -688,8 +689,10 @@ def audit_export_write(
     Contents: ``events.jsonl`` (the exact leaf bytes, one per line, tree order, within
     since/until), ``leaf_hashes.bin`` (every leaf hash up to the latest checkpoint, so a partial
     export still proves each event against the signed roots), ``checkpoints.json``,
-    ``public_key.pem``, ``verify_audit.py``, whatever ``extras`` adds, and ``manifest.json``
-    (signed; it binds every other file by its SHA-256 in ``files``, so no line or file can be
+    ``keys.json`` (the key history: every public key with its job and id, so documents
+    signed before a rotation still verify), ``verify_audit.py``, whatever ``extras`` adds, and
+    ``manifest.json`` (signed by the manifest key; it binds every other file by its SHA-256 in
+    ``files``, so no line or file can be
     changed or dropped unseen). Only sealed events are exported; seal first for a current
     bundle. The export's own event (``action``) is in the same transaction. ``fileobj`` must be
     seekable, so the zip has no data descriptors (the verifier reads it strictly and refuses
@@ -715,7 +718,7 @@ def audit_export_write(
             files = {
                 "leaf_hashes.bin": hashes,
                 "checkpoints.json": _export_checkpoints(size),
-                "public_key.pem": signing.public_key_pem().encode(),
+                "keys.json": json.dumps(signing.key_history_json(), indent=1).encode(),
                 "verify_audit.py": VERIFIER_PATH.read_bytes(),
             }
             if extras is not None:
@@ -725,7 +728,7 @@ def audit_export_write(
             digests = {"events.jsonl": events_sha256}
             digests.update({name: _sha256_hex(data) for name, data in files.items()})
             manifest["files"] = dict(sorted(digests.items()))
-            signed = {**manifest, "signature": signing.sign_json(manifest)}
+            signed = signing.sign(signing.MANIFEST, manifest)
             archive.writestr("manifest.json", json.dumps(signed, indent=1))
         audit_record(
             actor=actor,

@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
 """Offline verifier for a Faceledger audit export. Needs Python 3.11+ and ``cryptography``.
 
-    python verify_audit.py [--public-key FILE | --fingerprint HEX]
+    python verify_audit.py [--keys FILE] [--public-key FILE]... [--fingerprint HEX]...
         [--trusted-checkpoint FILE]... [--witness VKEY... --quorum N] BUNDLE
 
-BUNDLE is the .zip, or a folder it was unpacked to. Pin the key: ``--public-key`` takes the PEM
-the service publishes (``/api/v1/audit/public-key``), ``--fingerprint`` the fingerprint shown
-on its ``/transparency/`` page. The fingerprint is the SHA-256 of the raw 32-byte Ed25519
-public key, in hex (colons, spaces and case are ignored). Unpinned, the bundle's own
-``public_key.pem`` is trusted and the output says so: anyone who can write the bundle could
-then have signed it.
+BUNDLE is the .zip, or a folder it was unpacked to. The service signs with one Ed25519 key per
+job (checkpoints, export manifests, receipts, erasure certificates); each signed document names
+its key by id (``<job>-<first 16 hex digits of the fingerprint>``), and ``keys.json`` in the
+bundle is the service's key history (current and retired keys, each with its job), so documents
+signed before a key was replaced still verify. Pin the keys: ``--keys`` takes the key list the
+service publishes (``/api/v1/audit/keys``), ``--public-key`` a PEM it publishes
+(``/api/v1/audit/public-key?key_id=…``), ``--fingerprint`` a fingerprint shown on its
+``/transparency/`` page (each repeatable). A fingerprint is the SHA-256 of the raw 32-byte
+Ed25519 public key, in hex (colons, spaces and case are ignored). Every signature must then be
+by a pinned key. Unpinned, the bundle's own ``keys.json`` is trusted and the output says so:
+anyone who can write the bundle could then have signed it.
 
-Checks, trusting only the (pinned) key:
+Checks, trusting only the (pinned) keys:
 1. every checkpoint's Ed25519 signature over the RFC 8785 canonical JSON of
-   {log_id, tree_size, root_hash, timestamp}, and the signed manifest;
+   {log_id, tree_size, root_hash, timestamp, key_id}, and the signed manifest, each by the key
+   its ``key_id`` names, which must be a key of that job (a checkpoint key's signature never
+   passes for a manifest);
 2. that ``leaf_hashes.bin`` rebuilds every checkpoint's root (RFC 9162 §2.1: leaf hash =
    SHA-256(0x00 ‖ leaf), node = SHA-256(0x01 ‖ left ‖ right)), so all roots are consistent;
 3. that each line of ``events.jsonl`` — the exact leaf bytes — hashes to the leaf hash at its
@@ -65,7 +72,7 @@ NOT_PINNED = (
     "key not pinned: anyone who can write this bundle could have signed it. Compare the "
     "fingerprint with the one the service publishes, or pass --public-key or --fingerprint."
 )
-FILES = ("manifest.json", "checkpoints.json", "public_key.pem", "leaf_hashes.bin", "events.jsonl")
+FILES = ("manifest.json", "checkpoints.json", "keys.json", "leaf_hashes.bin", "events.jsonl")
 
 
 class Invalid(Exception):
@@ -291,13 +298,15 @@ def _check_signature(key: Ed25519PublicKey, body: dict, signature: str, what: st
         raise Invalid(f"{what}: bad signature") from exc
 
 
-def _check_checkpoints(key, checkpoints: list, leaf_hashes: list[bytes], log_id: str) -> int:
+def _check_checkpoints(keys: Keys, checkpoints: list, leaf_hashes: list[bytes], log_id: str) -> int:
     roots = merkle_roots(leaf_hashes, {c["tree_size"] for c in checkpoints})
     previous = 0
     for checkpoint in checkpoints:
         body = {k: checkpoint[k] for k in ("log_id", "tree_size", "root_hash", "timestamp")}
+        if "key_id" in checkpoint:
+            body["key_id"] = checkpoint["key_id"]
         what = f"checkpoint of tree size {body['tree_size']}"
-        _check_signature(key, body, checkpoint["signature"], what)
+        keys.check_document("checkpoint", body, checkpoint["signature"], what)
         if body["log_id"] != log_id:
             raise Invalid(f"{what}: belongs to log {body['log_id']!r}, not {log_id!r}")
         if body["tree_size"] < previous:
@@ -417,20 +426,22 @@ def note_verified(text: bytes, signatures, key: NoteKey) -> bool:
     return False
 
 
-def read_checkpoint(note: str, log_key: NoteKey) -> tuple[int, bytes, bytes, list]:
-    """(size, root, text, signatures) of a checkpoint note signed by ``log_key``."""
+def read_checkpoint(note: str, log_keys: list[NoteKey]) -> tuple[int, bytes, bytes, list]:
+    """(size, root, text, signatures) of a checkpoint note signed by one of ``log_keys`` (the
+    log's checkpoint keys, current and retired: all share the log's origin as their name)."""
     text, signatures = split_note(note)
     lines = text.decode("utf-8").split("\n")
-    if len(lines) < 4 or lines[0] != log_key.name or not lines[1].isdigit():
-        raise Invalid(f"not a checkpoint of log {log_key.name!r}")
-    if not note_verified(text, signatures, log_key):
+    name = log_keys[0].name if log_keys else ""
+    if len(lines) < 4 or lines[0] != name or not lines[1].isdigit():
+        raise Invalid(f"not a checkpoint of log {name!r}")
+    if not any(note_verified(text, signatures, key) for key in log_keys):
         raise Invalid("the checkpoint is not signed by the log's key")
     root = base64.b64decode(lines[2], validate=True)
     return int(lines[1]), root, text, signatures
 
 
-def _check_trusted(note: str, log_key: NoteKey, leaf_hashes: list[bytes]) -> int:
-    size, root, _, _ = read_checkpoint(note, log_key)
+def _check_trusted(note: str, log_keys: list[NoteKey], leaf_hashes: list[bytes]) -> int:
+    size, root, _, _ = read_checkpoint(note, log_keys)
     if size > len(leaf_hashes):
         raise Invalid(
             f"the log holds {len(leaf_hashes)} events but the trusted checkpoint covers {size}: "
@@ -445,11 +456,11 @@ def _check_trusted(note: str, log_key: NoteKey, leaf_hashes: list[bytes]) -> int
 
 
 def _check_quorum(
-    checkpoints: list, log_key: NoteKey, witnesses: list[NoteKey], quorum: int
+    checkpoints: list, log_keys: list[NoteKey], witnesses: list[NoteKey], quorum: int
 ) -> int:
     if not checkpoints or "note" not in checkpoints[-1]:
         raise Invalid("the latest checkpoint has no signed note, so no cosignatures")
-    _, _, text, signatures = read_checkpoint(checkpoints[-1]["note"], log_key)
+    _, _, text, signatures = read_checkpoint(checkpoints[-1]["note"], log_keys)
     found = sum(note_verified(text, signatures, w) for w in witnesses)
     if found < quorum:
         raise Invalid(
@@ -474,18 +485,88 @@ def _load_key(pem: bytes, what: str) -> Ed25519PublicKey:
     return key
 
 
-def _bundle_key(pem: bytes, pinned: str | None) -> tuple[Ed25519PublicKey, str]:
-    """The bundle's key, refused unless it is the pinned one; and the line saying which."""
-    key = _load_key(pem, "public_key.pem")
-    found = fingerprint(key)
-    if pinned is None:
-        return key, f"key: Ed25519, fingerprint sha256:{found}\n{NOT_PINNED}"
-    if found != pinned:
-        raise Invalid(
-            f"the bundle's public key is not the pinned key (bundle sha256:{found}, "
-            f"pinned sha256:{pinned})"
-        )
-    return key, f"key pinned: sha256:{found} (Ed25519), the key you gave"
+def key_id(job: str, key: Ed25519PublicKey) -> str:
+    """``<job>-<first 8 bytes of the key's fingerprint, hex>``."""
+    return f"{job}-{fingerprint(key)[:16]}"
+
+
+def read_key_list(data: bytes, what: str) -> dict[str, tuple[str, Ed25519PublicKey]]:
+    """A key history (``keys.json``, ``/api/v1/audit/keys``): key id → (job, key). Each id is
+    recomputed from its job and key; an entry whose id does not match is refused."""
+    try:
+        entries = json.loads(data)
+    except ValueError as exc:
+        raise Invalid(f"{what} is not JSON") from exc
+    if not isinstance(entries, list) or not entries:
+        raise Invalid(f"{what} is not a list of keys")
+    keys: dict[str, tuple[str, Ed25519PublicKey]] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("public_key"), str):
+            raise Invalid(f"{what}: an entry without a public key")
+        job = str(entry.get("job"))
+        key = _load_key(entry["public_key"].encode("ascii", "replace"), f"{what} ({job})")
+        if entry.get("key_id") != key_id(job, key):
+            raise Invalid(f"{what}: key id {entry.get('key_id')!r} does not match its job and key")
+        keys[key_id(job, key)] = (job, key)
+    return keys
+
+
+class Keys:
+    """The bundle's key history, checked against what the auditor pinned (fingerprints)."""
+
+    def __init__(self, keys: dict[str, tuple[str, Ed25519PublicKey]], pinned: set[str] | None):
+        self.keys = keys
+        self.pinned = pinned
+        self.used: dict[str, str] = {}  # key id → fingerprint, of the keys a signature needed
+
+    def _use(self, kid: str, key: Ed25519PublicKey) -> None:
+        found = fingerprint(key)
+        if self.pinned is not None and found not in self.pinned:
+            raise Invalid(
+                f"key {kid} (sha256:{found}) is not one of the pinned keys: the bundle's key "
+                "list is not the one the service publishes"
+            )
+        self.used[kid] = found
+
+    def of_job(self, job: str) -> list[tuple[str, Ed25519PublicKey]]:
+        return [(kid, key) for kid, (kind, key) in self.keys.items() if kind == job]
+
+    def check_document(self, job: str, body: dict, signature: str, what: str) -> None:
+        """The signature of a document of ``job``, by the key its ``key_id`` names, which must
+        be a key of that job. A checkpoint from before keys had ids may be signed by any
+        checkpoint key."""
+        kid = body.get("key_id")
+        if kid is None and job == "checkpoint":
+            for legacy_id, key in self.of_job(job):
+                try:
+                    _check_signature(key, body, signature, what)
+                except Invalid:
+                    continue
+                self._use(legacy_id, key)
+                return
+            raise Invalid(f"{what}: bad signature")
+        if not isinstance(kid, str) or kid not in self.keys:
+            raise Invalid(f"{what}: signed by key {kid!r}, which the key list does not hold")
+        kind, key = self.keys[kid]
+        if kind != job:
+            raise Invalid(f"{what}: signed with a {kind} key ({kid}), not a {job} key")
+        self._use(kid, key)
+        _check_signature(key, body, signature, what)
+
+    def note_keys(self, log_id: str) -> list[NoteKey]:
+        """The log's note keys (every checkpoint key, named by the log's origin), pinned ones
+        only when keys are pinned."""
+        return [
+            NoteKey(log_id, 1, key)
+            for _, key in self.of_job("checkpoint")
+            if self.pinned is None or fingerprint(key) in self.pinned
+        ]
+
+    def summary(self) -> str:
+        used = ", ".join(f"{kid} (sha256:{fp})" for kid, fp in sorted(self.used.items()))
+        if self.pinned is None:
+            return f"keys used: {used}\n{NOT_PINNED}"
+        return f"keys pinned: every signature is by a key you gave: {used}"
 
 
 @dataclass(frozen=True)
@@ -497,23 +578,24 @@ class Trust:
     quorum: int = 0
 
 
-def verify(path: Path, pinned: str | None = None, trust: Trust = Trust()) -> str:  # noqa: B008
-    """Check the bundle; ``pinned`` is the expected key's fingerprint (hex, lower case)."""
+def verify(path: Path, pinned: set[str] | None = None, trust: Trust = Trust()) -> str:  # noqa: B008
+    """Check the bundle; ``pinned`` holds the fingerprints (hex, lower case) of the keys the
+    auditor trusts: every signature must be by one of them (None: trust ``keys.json``)."""
     entries = _entries(path)
     missing = [name for name in FILES if name not in entries]
     if missing:
         raise Invalid(f"bundle lacks {', '.join(missing)}")
-    key, key_line = _bundle_key(entries["public_key.pem"](), pinned)
+    keys = Keys(read_key_list(entries["keys.json"](), "keys.json"), pinned)
     manifest = json.loads(entries["manifest.json"]())
     signature = manifest.pop("signature", "")
-    _check_signature(key, manifest, signature, "manifest.json")
+    keys.check_document("manifest", manifest, signature, "manifest.json")
     files = _listed_files(entries, manifest.get("files"))
     raw = files["leaf_hashes.bin"]
     if len(raw) != 32 * manifest["tree_size"]:
         raise Invalid("leaf_hashes.bin does not hold tree_size hashes")
     leaf_hashes = [raw[i : i + 32] for i in range(0, len(raw), 32)]
     checkpoints = json.loads(files["checkpoints.json"])
-    signed_size = _check_checkpoints(key, checkpoints, leaf_hashes, manifest["log_id"])
+    signed_size = _check_checkpoints(keys, checkpoints, leaf_hashes, manifest["log_id"])
     if signed_size != manifest["tree_size"]:
         raise Invalid("the latest checkpoint does not cover every leaf hash")
     if hashlib.sha256(files["events.jsonl"]).hexdigest() != manifest["events_sha256"]:
@@ -521,12 +603,13 @@ def verify(path: Path, pinned: str | None = None, trust: Trust = Trust()) -> str
     count = _check_events(files["events.jsonl"], leaf_hashes, manifest["complete"])
     if count != manifest["events"]:
         raise Invalid(f"events.jsonl has {count} events, the manifest says {manifest['events']}")
-    log_key = NoteKey(manifest["log_id"], 1, key)
-    remembered = [_check_trusted(note, log_key, leaf_hashes) for note in trust.checkpoints]
+    key_line = keys.summary()
+    log_keys = keys.note_keys(manifest["log_id"])
+    remembered = [_check_trusted(note, log_keys, leaf_hashes) for note in trust.checkpoints]
     if remembered:
         key_line += f"\nextends the trusted checkpoints of tree sizes {remembered}"
     if trust.quorum:
-        found = _check_quorum(checkpoints, log_key, list(trust.witnesses), trust.quorum)
+        found = _check_quorum(checkpoints, log_keys, list(trust.witnesses), trust.quorum)
         key_line += f"\nlatest checkpoint cosigned by {found} witnesses (quorum {trust.quorum})"
     return (
         f"OK: log {manifest['log_id']}, {count} events verified against "
@@ -546,13 +629,27 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verify_audit.py", description="Verify a Faceledger audit export offline."
     )
-    pin = parser.add_mutually_exclusive_group()
-    pin.add_argument("--public-key", type=Path, metavar="FILE", help="the published key (PEM)")
-    pin.add_argument(
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        metavar="FILE",
+        help="the key list the service publishes (/api/v1/audit/keys): pins all its keys",
+    )
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a published key (PEM) to pin (repeatable)",
+    )
+    parser.add_argument(
         "--fingerprint",
+        action="append",
         type=_fingerprint_arg,
+        default=[],
         metavar="HEX",
-        help="SHA-256 of the raw Ed25519 public key, hex",
+        help="SHA-256 of a raw Ed25519 public key, hex, to pin (repeatable)",
     )
     parser.add_argument(
         "--trusted-checkpoint",
@@ -575,12 +672,17 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv[1:])
-    pinned = args.fingerprint
-    if args.public_key is not None:
-        try:
-            pinned = fingerprint(_load_key(args.public_key.read_bytes(), str(args.public_key)))
-        except (Invalid, OSError) as exc:
-            parser.error(f"--public-key: {exc}")
+    pinned: set[str] | None = set(args.fingerprint)
+    try:
+        for path in args.public_key:
+            pinned.add(fingerprint(_load_key(path.read_bytes(), str(path))))
+        if args.keys is not None:
+            listed = read_key_list(args.keys.read_bytes(), str(args.keys))
+            pinned.update(fingerprint(key) for _, key in listed.values())
+    except (Invalid, OSError) as exc:
+        parser.error(f"--keys or --public-key: {exc}")
+    if not pinned:
+        pinned = None
     try:
         trust = Trust(
             tuple(p.read_text(encoding="utf-8") for p in args.trusted_checkpoint),

@@ -121,7 +121,7 @@ def receipt_body(facts: ReceiptFacts) -> dict:
             "consentTimestamp": int(facts.moment.timestamp()),
             "collectionMethod": _collection_method(facts),
             "consentReceiptID": str(facts.receipt_id),
-            "publicKey": signing.public_key_pem(),
+            "publicKey": signing.public_key_pem(signing.RECEIPT),
             "language": facts.text.language,
             "piiPrincipalId": facts.principal_id,
             "piiControllers": [_controller()],
@@ -144,14 +144,13 @@ def receipt_body(facts: ReceiptFacts) -> dict:
 def receipt_issue(facts: ReceiptFacts) -> str:
     """The signed receipt as the JSON text stored and served."""
     body = receipt_body(facts)
-    signed = {**body, "signature": signing.sign_json(body)}
-    return json.dumps(signed, ensure_ascii=False, indent=2)
+    return json.dumps(signing.sign(signing.RECEIPT, body), ensure_ascii=False, indent=2)
 
 
 def receipt_verify(receipt: dict) -> bool:
-    """True when the receipt's signature holds for the rest of it under our key."""
-    body = {k: v for k, v in receipt.items() if k != "signature"}
-    return signing.verify_json(body, str(receipt.get("signature", "")))
+    """True when the receipt's signature holds for the rest of it under the receipt key its
+    ``key_id`` names (current or retired)."""
+    return signing.verify(signing.RECEIPT, receipt)
 
 
 # --- PDF ----------------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def _audit_section(pseudonym: str) -> dict:
         "checkpoint": {**checkpoint.body(), "signature": checkpoint.signature}
         if checkpoint
         else None,
-        "public_key_url": _absolute(reverse("audit-api:public-key")),
+        "public_key_url": _absolute(reverse("audit-api:keys")),
         "inclusion_proof_url": _absolute(reverse("audit-api:inclusion-proof"))
         + "?index={index}&tree_size={tree_size}",
         "verifier_url": _absolute(reverse("audit:transparency")),
