@@ -161,7 +161,7 @@ def _audit_section(pseudonym: str) -> dict:
         "log_id": settings.AUDIT_LOG_ID,
         "pseudonym": pseudonym or None,
         "events": subject_events(pseudonym),
-        "checkpoint": {**checkpoint.body(), "signature": checkpoint.signature}
+        "checkpoint": checkpoint.document()
         if checkpoint
         else None,
         "public_key_url": _absolute(reverse("audit-api:keys")),
