@@ -39,8 +39,11 @@ class AuditEvent(models.Model):
     data_jcs = models.TextField(default="{}")
     request_id = models.CharField(max_length=64, blank=True)
     # PostgreSQL only: the writer's 64-bit transaction id, which lets the sealer find events
-    # that committed late without scanning the table (see services.audit_seal).
-    txid = models.BigIntegerField(null=True, blank=True, editable=False, db_index=True)
+    # that committed late without scanning the table (see services.audit_seal). Its index is a
+    # BRIN (migration 0005, PostgreSQL only): txids grow with the table, so block ranges find
+    # the recent ones, and an insert updates no B-tree page (every writer would queue on its
+    # rightmost one). SQLite never sets it, so it has no index there.
+    txid = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "audit event"
