@@ -106,28 +106,29 @@ def _sha256(data: bytes) -> bytes:
 
 
 def merkle_roots(leaf_hashes: list[bytes], sizes: set[int]) -> dict[int, bytes]:
-    """MTH(D[0:n]) for each n in ``sizes``, in one pass over the leaves (compact range)."""
+    """MTH(D[0:n]) for each n in ``sizes`` (those within the leaves). Every perfect subtree is
+    hashed once, a level at a time; each root is then folded, right to left, from the perfect
+    subtrees its size's binary digits name (RFC 9162 §2.1.1 splits at the largest power of two
+    below n, which is exactly that decomposition)."""
+    sha = hashlib.sha256
+    levels = [leaf_hashes]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        pairs = zip(below[0::2], below[1::2], strict=False)
+        levels.append([sha(b"\x01" + left + right).digest() for left, right in pairs])
     roots: dict[int, bytes] = {}
-    stack: list[tuple[int, bytes]] = []  # (subtree height, hash), heights strictly decreasing
-
-    def root() -> bytes:
-        if not stack:
-            return _sha256(b"")
-        value = stack[-1][1]
-        for _, left in reversed(stack[:-1]):
+    for size in sizes:
+        if size > len(leaf_hashes):
+            continue
+        parts, start = [], 0
+        for height in range(size.bit_length() - 1, -1, -1):
+            if size >> height & 1:
+                parts.append(levels[height][start >> height])
+                start += 1 << height
+        value = parts[-1] if parts else _sha256(b"")
+        for left in reversed(parts[:-1]):
             value = _sha256(b"\x01" + left + value)
-        return value
-
-    if 0 in sizes:
-        roots[0] = root()
-    for count, leaf in enumerate(leaf_hashes, start=1):
-        stack.append((0, leaf))
-        while len(stack) > 1 and stack[-1][0] == stack[-2][0]:
-            height, right = stack.pop()
-            _, left = stack.pop()
-            stack.append((height + 1, _sha256(b"\x01" + left + right)))
-        if count in sizes:
-            roots[count] = root()
+        roots[size] = value
     return roots
 
 
@@ -333,10 +334,24 @@ def _leaf_index(line: bytes) -> int | None:
     return int(digits)
 
 
+def _index_is(line: bytes, index: int) -> bool:
+    """The leaf's own ``index`` member is ``index`` (found as ``_leaf_index`` finds it)."""
+    at = line.rfind(b',"index":')
+    return at >= 0 and line.startswith(b"%d," % index, at + 9)
+
+
 def _check_events(events: bytes, leaf_hashes: list[bytes], complete: bool) -> int:
     lines = events.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
+    if complete and len(lines) == len(leaf_hashes):
+        # A complete export: line i must be leaf i. All hashes at once, then each line's own
+        # index; anything amiss goes through the loop below, which names the first problem.
+        sha = hashlib.sha256
+        if [sha(b"\x00" + line).digest() for line in lines] == leaf_hashes and all(
+            map(_index_is, lines, range(len(lines)))
+        ):
+            return len(lines)
     last = -1
     for number, line in enumerate(lines, start=1):
         index = _leaf_index(line)
@@ -598,7 +613,8 @@ def verify(path: Path, pinned: set[str] | None = None, trust: Trust = Trust()) -
     signed_size = _check_checkpoints(keys, checkpoints, leaf_hashes, manifest["log_id"])
     if signed_size != manifest["tree_size"]:
         raise Invalid("the latest checkpoint does not cover every leaf hash")
-    if hashlib.sha256(files["events.jsonl"]).hexdigest() != manifest["events_sha256"]:
+    # ``files`` was hashed above against the signed list: the two signed digests must agree.
+    if manifest["files"]["events.jsonl"] != manifest["events_sha256"]:
         raise Invalid("events.jsonl is not the file the manifest signed")
     count = _check_events(files["events.jsonl"], leaf_hashes, manifest["complete"])
     if count != manifest["events"]:

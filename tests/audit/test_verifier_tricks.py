@@ -245,3 +245,14 @@ def test_audit_verify_and_audit_export_print_the_genuine_verifiers_sha256(
     assert f"verify_audit.py sha256:{digest}" in capsys.readouterr().out
     bundled = dict(bundle_entries(path))["verify_audit.py"]
     assert hashlib.sha256(bundled).hexdigest() == digest
+
+
+def test_the_offline_verifiers_roots_match_rfc_9162_at_every_size():
+    """Its roots come a level at a time from perfect subtrees; an independent recursive MTH
+    (RFC 9162 §2.1.1) is the reference, at every size up to 70 and a few around powers of 2."""
+    from audit import verify_audit
+
+    leaves = [hashlib.sha256(b"\x00" + str(n).encode()).digest() for n in range(300)]
+    sizes = set(range(71)) | {127, 128, 129, 255, 256, 257, 300}
+    roots = verify_audit.merkle_roots(leaves, sizes | {301})
+    assert roots == {size: root_hash(leaves[:size]) for size in sizes}  # 301: beyond, absent
