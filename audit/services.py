@@ -342,11 +342,13 @@ def audit_record(
     # The row as stored (from_db: the ORM's own constructor for a loaded row, no save pending).
     return AuditEvent.from_db(
         db.alias,
-        None,
+        _EVENT_FIELDS,
         [pk, now, actor_column, subject_column, *values[3:], None],  # txid: not read back
     )
 
 
+# Every concrete field, in order: from_db then builds the instance positionally.
+_EVENT_FIELDS = [field.attname for field in AuditEvent._meta.concrete_fields]
 _INSERT_COLUMNS = (
     "time",
     "actor",

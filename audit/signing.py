@@ -161,7 +161,7 @@ def key_history() -> list[PublishedKey]:
 def _history(keys: tuple[tuple[str, str], ...], retired: str) -> tuple[PublishedKey, ...]:
     history = _retired(json.loads(retired))
     for job, private in keys:
-        ends = [entry.valid_until for entry in history if entry.job == job]
+        ends = [entry.valid_until for entry in history if entry.job == job and entry.valid_until]
         current = load_private(private, setting_name(job)).public_key()
         if all(entry.key_id != key_id(job, current) for entry in history):
             history.append(PublishedKey(job, current, max(ends) if ends else None, None))

@@ -688,17 +688,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv[1:])
-    pinned: set[str] | None = set(args.fingerprint)
+    given: set[str] = set(args.fingerprint)
     try:
         for path in args.public_key:
-            pinned.add(fingerprint(_load_key(path.read_bytes(), str(path))))
+            given.add(fingerprint(_load_key(path.read_bytes(), str(path))))
         if args.keys is not None:
             listed = read_key_list(args.keys.read_bytes(), str(args.keys))
-            pinned.update(fingerprint(key) for _, key in listed.values())
+            given.update(fingerprint(key) for _, key in listed.values())
     except (Invalid, OSError) as exc:
         parser.error(f"--keys or --public-key: {exc}")
-    if not pinned:
-        pinned = None
+    pinned = given or None
     try:
         trust = Trust(
             tuple(p.read_text(encoding="utf-8") for p in args.trusted_checkpoint),
