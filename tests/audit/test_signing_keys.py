@@ -7,6 +7,7 @@ signature by one job's key never passes for another job's document."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -16,7 +17,10 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from audit import signing
+from audit.leaves import jcs
+from audit.models import AuditCheckpoint
 from audit.services import audit_seal
+from audit.verification import audit_log_verify
 from consent.ledger.receipts import receipt_verify
 from tests.audit.helpers import record_events
 from tests.audit.test_export import run_verifier
@@ -144,3 +148,28 @@ def test_a_document_naming_an_unknown_key_is_refused(alice, policies):
     missing = APIClient().get("/api/v1/audit/public-key", {"key_id": "receipt-00"})
     assert missing.status_code == 404
     assert missing.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("signer", ["checkpoint", "receipt"])
+def test_a_checkpoint_from_before_key_ids_verifies_by_a_checkpoint_key_only(tmp_path, signer):
+    """Checkpoints signed before keys had ids name none (the column is empty): any published
+    checkpoint key may have signed one, never a key of another job; online and offline."""
+    record_events(3)
+    sealed = audit_seal()
+    body = {k: v for k, v in sealed.body().items() if k != "key_id"}
+    signature = signing._private_key(signer).sign(jcs(body))
+    AuditCheckpoint.objects.create(
+        **body, signature=base64.b64encode(signature).decode(), seal_horizon=0
+    )
+    result = audit_log_verify()
+    bundle = _export(tmp_path, "legacy.zip")
+    offline = run_verifier(bundle)
+    if signer == "checkpoint":
+        assert result.ok, result.problems
+        assert offline.returncode == 0, offline.stderr
+    else:
+        assert [p.reason for p in result.problems] == [
+            f"checkpoint {sealed.pk + 1} (tree size 3) has an invalid signature"
+        ]
+        assert offline.returncode == 1
+        assert "checkpoint of tree size 3: bad signature" in offline.stderr
