@@ -385,11 +385,31 @@ def _insert_sql(vendor: str, *, for_subject: bool) -> str:
     )
 
 
+def _insert_returning(db, sql: str, params: list) -> tuple | None:
+    """Run one of the INSERTs; its row. On PostgreSQL as a prepared statement (a server-side
+    binding cursor; Django's own cursors bind client-side and never prepare): the INSERT …
+    SELECT is then planned once per connection, not for every event. Errors are Django's all
+    the same; Django's debug query log does not list it. Needs session-level connections (a
+    pooler in transaction mode must keep prepared statements, as PgBouncer 1.21+ can)."""
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    import psycopg
+
+    db.ensure_connection()
+    raw = db.connection
+    if raw.prepare_threshold is None:  # Django's default; only server-side cursors prepare
+        raw.prepare_threshold = 5
+    with db.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()
+
+
 def _insert(db, values: list) -> tuple[int, str, str]:
     """An event about no subject."""
-    with db.cursor() as cursor:
-        cursor.execute(_insert_sql(db.vendor, for_subject=False), values)
-        row = cursor.fetchone()
+    row = _insert_returning(db, _insert_sql(db.vendor, for_subject=False), values)
+    assert row is not None  # an INSERT … SELECT of constants inserts its one row
     return row[0], row[1], row[2]
 
 
@@ -401,9 +421,7 @@ def _insert_for_subject(db, values: list, subject_id: int) -> tuple[int, str, st
     trip); None when the subject has no pseudonym yet. An actor of None means the subject
     acted on themselves."""
     params = [*values[:_SUBJECT_COLUMN], *values[_SUBJECT_COLUMN + 1 :], subject_id]
-    with db.cursor() as cursor:
-        cursor.execute(_insert_sql(db.vendor, for_subject=True), params)
-        row = cursor.fetchone()
+    row = _insert_returning(db, _insert_sql(db.vendor, for_subject=True), params)
     return None if row is None else (row[0], row[1], row[2])
 
 
