@@ -61,6 +61,7 @@ class CheckpointApi(_PublicApi):
                     "tree_size": serializers.IntegerField(),
                     "root_hash": _HEX,
                     "timestamp": serializers.CharField(),
+                    "key_id": serializers.CharField(help_text="See /api/v1/audit/keys"),
                     "signature": serializers.CharField(
                         help_text="Ed25519 over the JCS body, base64"
                     ),
@@ -73,7 +74,7 @@ class CheckpointApi(_PublicApi):
         checkpoint = selectors.checkpoint_latest()
         if checkpoint is None:
             raise NotFound("No checkpoint has been issued yet.")
-        return Response({**checkpoint.body(), "signature": checkpoint.signature})
+        return Response(checkpoint.document())
 
 
 class CheckpointNoteApi(_PublicApi):
@@ -102,11 +103,53 @@ class PublicKeyApi(_PublicApi):
     @extend_schema(
         operation_id="audit_public_key",
         tags=["audit"],
-        summary="The Ed25519 public key that signs checkpoints and receipts (PEM)",
-        responses={(200, "application/x-pem-file"): OpenApiTypes.STR},
+        summary="A signing key's public half (PEM): the current checkpoint key, or `key_id`'s",
+        parameters=[
+            OpenApiParameter(
+                "key_id", str, required=False, description="A key id from /api/v1/audit/keys"
+            )
+        ],
+        responses={
+            (200, "application/x-pem-file"): OpenApiTypes.STR,
+            **errors({404: ["not_found"]}, signed_in=False),
+        },
     )
     def get(self, request):
-        return HttpResponse(signing.public_key_pem(), content_type="application/x-pem-file")
+        kid = request.query_params.get("key_id")
+        if kid is None:
+            return HttpResponse(signing.public_key_pem(), content_type="application/x-pem-file")
+        entry = signing.published_key(kid)
+        if entry is None:
+            raise NotFound("No published key has this id.")
+        return HttpResponse(signing.pem(entry.key), content_type="application/x-pem-file")
+
+
+class KeysApi(_PublicApi):
+    """The key history: every signing key, current and retired, with its job and id, so that
+    a document signed before a rotation still verifies (``audit.signing``)."""
+
+    @extend_schema(
+        operation_id="audit_keys",
+        tags=["audit"],
+        summary="Every signing key, current and retired: job, id, PEM, validity",
+        responses={
+            200: inline_serializer(
+                "SigningKey",
+                {
+                    "job": serializers.CharField(),
+                    "key_id": serializers.CharField(),
+                    "algorithm": serializers.CharField(),
+                    "public_key": serializers.CharField(help_text="PEM"),
+                    "fingerprint": _HEX,
+                    "valid_from": serializers.CharField(allow_null=True),
+                    "valid_until": serializers.CharField(allow_null=True),
+                },
+                many=True,
+            )
+        },
+    )
+    def get(self, request):
+        return Response(signing.key_history_json())
 
 
 class InclusionProofApi(_PublicApi):

@@ -39,8 +39,11 @@ class AuditEvent(models.Model):
     data_jcs = models.TextField(default="{}")
     request_id = models.CharField(max_length=64, blank=True)
     # PostgreSQL only: the writer's 64-bit transaction id, which lets the sealer find events
-    # that committed late without scanning the table (see services.audit_seal).
-    txid = models.BigIntegerField(null=True, blank=True, editable=False, db_index=True)
+    # that committed late without scanning the table (see services.audit_seal). Its index is a
+    # BRIN (migration 0005, PostgreSQL only): txids grow with the table, so block ranges find
+    # the recent ones, and an insert updates no B-tree page (every writer would queue on its
+    # rightmost one). SQLite never sets it, so it has no index there.
+    txid = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "audit event"
@@ -107,6 +110,10 @@ class AuditCheckpoint(models.Model):
     root_hash = models.CharField(max_length=64)
     timestamp = models.CharField(max_length=40)
     signature = models.CharField(max_length=128)
+    # The checkpoint key that signed it (audit.signing, part of the signed body). Empty only on
+    # checkpoints from before keys had ids. Nullable so that adding it altered no table: on
+    # SQLite a rebuilt table loses its append-only triggers.
+    key_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     # Where the next seal resumes looking for events (see services.audit_seal). Not signed.
     seal_horizon = models.BigIntegerField(default=0)
 
@@ -117,12 +124,20 @@ class AuditCheckpoint(models.Model):
         return f"checkpoint {self.tree_size}"
 
     def body(self) -> dict:
-        return {
+        """What the checkpoint key signed (with ``key_id``; ``signing.verify`` checks it)."""
+        body = {
             "log_id": self.log_id,
             "tree_size": self.tree_size,
             "root_hash": self.root_hash,
             "timestamp": self.timestamp,
         }
+        if self.key_id:
+            body["key_id"] = self.key_id
+        return body
+
+    def document(self) -> dict:
+        """The signed checkpoint, as ``signing.sign`` returned it."""
+        return {**self.body(), "signature": self.signature}
 
 
 class AuditNoteSignature(models.Model):

@@ -17,6 +17,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import unquote
@@ -24,7 +25,7 @@ from urllib.parse import unquote
 import phonenumbers
 import rfc8785
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from audit import merkle, signing, witness
@@ -79,6 +80,7 @@ _MOBILE_TYPES = frozenset(
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 _MAX_STRING_FIELD = {"object_type": 64, "object_id": 128, "purpose": 64}
+_MAX_SAFE_INTEGER = 2**53 - 1  # RFC 8785 integers: exact in an IEEE 754 double
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +186,13 @@ def _looks_like_phone(text: str) -> bool:
     return any(_is_mobile_somewhere(m.group(1)) for m in _PHONE_WORD.finditer(text))
 
 
+def _too_few_digits_for_a_phone(text: str) -> bool:
+    """True when no phone pattern can match: every one needs at least 7 digits, and ASCII text
+    without "%" is read as it is (``_phone_view`` changes nothing), so counting its ASCII
+    digits is exact. Most audit strings (names, codes, short ids) stop here, unparsed."""
+    return text.isascii() and "%" not in text and sum(map(text.count, "0123456789")) < 7
+
+
 def check_audit_text(text: str, *, where: str) -> None:
     """Refuse a string that looks like a phone number or an IP address, or that no database
     column can hold (NUL, lone surrogates)."""
@@ -193,13 +202,36 @@ def check_audit_text(text: str, *, where: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError(f"audit {where} is not valid Unicode text") from exc
-    if _looks_like_phone(text):
+    if not _too_few_digits_for_a_phone(text) and _looks_like_phone(text):
         raise ValueError(f"audit {where} looks like a phone number; log a pseudonym instead")
-    if _looks_like_ip(text):
+    # An IPv4 address has three dots, an IPv6 candidate two colons: without them, no match.
+    if (text.count(".") >= 3 or text.count(":") >= 2) and _looks_like_ip(text):
         raise ValueError(f"audit {where} looks like an IP address; IP addresses are not logged")
 
 
-def _check_value(value: object, path: str) -> None:
+def _check_value(value: object, path: str) -> bool:
+    """Refuse what the log must not hold; True when ``value`` is *plain*: only exact str,
+    bool, None, ints within ±(2^53 − 1), lists and dicts with ASCII keys. For plain data the
+    standard library's sorted, compact JSON is byte for byte RFC 8785 (same escapes, ASCII keys
+    sort the same by UTF-16 unit and by code point, integers print the same), and it costs a
+    fraction of the general canonicaliser; anything else (floats, tuples, non-ASCII keys,
+    subclasses) takes the general one."""
+    kind = type(value)
+    if kind is str:
+        check_audit_text(value, where=f"data {path}")  # type: ignore[arg-type]
+        return True
+    if kind is dict:
+        plain = True
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if not isinstance(key, str):
+                raise ValueError(f"audit data {path} has a non-string key {key!r}")
+            check_audit_text(key, where=f"data key {path}.{key}")
+            plain = _check_value(item, f"{path}.{key}") and plain and key.isascii()
+        return plain
+    if kind is int:
+        return -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER  # type: ignore[operator]
+    if value is None or kind is bool:
+        return True
     if isinstance(value, bytes | bytearray | memoryview):
         raise ValueError(f"audit data {path} is bytes; raw bytes never enter the log")
     if isinstance(value, str):
@@ -211,10 +243,13 @@ def _check_value(value: object, path: str) -> None:
             check_audit_text(key, where=f"data key {path}.{key}")
             _check_value(item, f"{path}.{key}")
     elif isinstance(value, list | tuple):
+        plain = kind is list
         for position, item in enumerate(value):
-            _check_value(item, f"{path}[{position}]")
-    elif value is not None and not isinstance(value, bool | int | float):
+            plain = _check_value(item, f"{path}[{position}]") and plain
+        return plain
+    elif not isinstance(value, bool | int | float):
         raise ValueError(f"audit data {path} has a {type(value).__name__}; use JSON types")
+    return False
 
 
 def check_audit_data(data: dict | None) -> str:
@@ -224,7 +259,8 @@ def check_audit_data(data: dict | None) -> str:
         return "{}"
     if not isinstance(data, dict):
         raise ValueError("audit data must be a dict")
-    _check_value(data, "data")
+    if _check_value(data, "data"):
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     try:
         return jcs(data).decode("utf-8")
     except rfc8785.CanonicalizationError as exc:
@@ -266,7 +302,8 @@ def audit_record(
     """Write one event inside the caller's transaction: if the change rolls back, so does
     the event ("no event, no change", invariant "audited", docs/ARCHITECTURE.md). Only inserts; the
     sealer gives the event its index later."""
-    if not connection.in_atomic_block:
+    db = connections[DEFAULT_DB_ALIAS]  # one lookup: each ``connection.x`` repeats it
+    if not db.in_atomic_block:
         raise RuntimeError(
             "audit_record must run inside the caller's transaction.atomic: no event, no change"
         )
@@ -279,29 +316,39 @@ def audit_record(
             )
         check_audit_text(value, where=name)
     data_jcs = check_audit_data(data)
-    event = AuditEvent(
-        time=timezone.now(),
-        # (misc: None only until the INSERT reads the subject's pseudonym into it.)
-        actor=_actor_string(actor, subject=subject),  # type: ignore[misc]
-        subject="",
-        action=int(action),
-        data_jcs=data_jcs,
-        request_id=request_context.request_id.get() or "",
-        **fields,
-    )
+    now = timezone.now()
+    # In _INSERT_COLUMNS order; the actor is None when the INSERT reads the subject's pseudonym
+    # into it, and the subject column is filled there too.
+    values = [
+        db.ops.adapt_datetimefield_value(now),
+        _actor_string(actor, subject=subject),
+        "",
+        int(action),
+        object_type,
+        object_id,
+        purpose,
+        data_jcs,
+        request_context.request_id.get() or "",
+    ]
     if subject is None:
-        event.pk = _insert(event)
+        pk, actor_column, subject_column = _insert(db, values)
     else:
-        inserted = _insert_for_subject(event, int(subject.pk))
+        inserted = _insert_for_subject(db, values, int(subject.pk))
         if inserted is None:  # first event about this subject: make the mapping, then insert
             pseudonym_for(subject)
-            inserted = _insert_for_subject(event, int(subject.pk))
+            inserted = _insert_for_subject(db, values, int(subject.pk))
             assert inserted is not None  # the pseudonym exists now
-        event.pk, event.actor, event.subject = inserted
-    event._state.adding, event._state.db = False, connection.alias
-    return event
+        pk, actor_column, subject_column = inserted
+    # The row as stored (from_db: the ORM's own constructor for a loaded row, no save pending).
+    return AuditEvent.from_db(
+        db.alias,
+        _EVENT_FIELDS,
+        [pk, now, actor_column, subject_column, *values[3:], None],  # txid: not read back
+    )
 
 
+# Every concrete field, in order: from_db then builds the instance positionally.
+_EVENT_FIELDS = [field.attname for field in AuditEvent._meta.concrete_fields]
 _INSERT_COLUMNS = (
     "time",
     "actor",
@@ -315,48 +362,66 @@ _INSERT_COLUMNS = (
 )
 
 
-def _insert_sql(select_list: str, *, source: str = "") -> str:
+@lru_cache(maxsize=4)
+def _insert_sql(vendor: str, *, for_subject: bool) -> str:
     """INSERT … SELECT … RETURNING: plain SQL because this is every request's hot path and the
-    ORM's save() costs more than the statement itself. The PostgreSQL variant also records
-    the writer's transaction id for the sealer."""
+    ORM's save() costs more than the statement itself (made once per database vendor). The
+    PostgreSQL variant also records the writer's transaction id for the sealer. For a
+    subject, the statement reads the subject's pseudonym into the subject column (and into
+    the actor column when the subject acted), so both cost one round trip."""
     columns = list(_INSERT_COLUMNS)
-    if connection.vendor == "postgresql":
+    select = ["%s"] * len(_INSERT_COLUMNS)
+    source = ""
+    if for_subject:
+        select[_INSERT_COLUMNS.index("actor")] = "COALESCE(%s, 'subject:' || p.pseudonym)"
+        select[_INSERT_COLUMNS.index("subject")] = "p.pseudonym"
+        source = f" FROM {_PSEUDONYM_TABLE} p WHERE p.subject_id = %s"
+    if vendor == "postgresql":
         columns.append("txid")
-        select_list += ", pg_current_xact_id()::text::bigint"
+        select.append("pg_current_xact_id()::text::bigint")
     return (
         f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
-        f"SELECT {select_list}{source} RETURNING id, actor, subject"
+        f"SELECT {', '.join(select)}{source} RETURNING id, actor, subject"
     )
 
 
-def _params(event: AuditEvent) -> list:
-    params = [getattr(event, name) for name in _INSERT_COLUMNS]
-    params[0] = connection.ops.adapt_datetimefield_value(event.time)
-    return params
+def _insert_returning(db, sql: str, params: list) -> tuple | None:
+    """Run one of the INSERTs; its row. On PostgreSQL as a prepared statement (a server-side
+    binding cursor; Django's own cursors bind client-side and never prepare): the INSERT …
+    SELECT is then planned once per connection, not for every event. Errors are Django's all
+    the same; Django's debug query log does not list it. Needs session-level connections (a
+    pooler in transaction mode must keep prepared statements, as PgBouncer 1.21+ can)."""
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    import psycopg
+
+    db.ensure_connection()
+    raw = db.connection
+    if raw.prepare_threshold is None:  # Django's default; only server-side cursors prepare
+        raw.prepare_threshold = 5
+    with db.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()
 
 
-def _insert(event: AuditEvent) -> int:
+def _insert(db, values: list) -> tuple[int, str, str]:
     """An event about no subject."""
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(", ".join(["%s"] * len(_INSERT_COLUMNS))), _params(event))
-        return cursor.fetchone()[0]
+    row = _insert_returning(db, _insert_sql(db.vendor, for_subject=False), values)
+    assert row is not None  # an INSERT … SELECT of constants inserts its one row
+    return row[0], row[1], row[2]
 
 
-def _insert_for_subject(event: AuditEvent, subject_id: int) -> tuple[int, str, str] | None:
+_SUBJECT_COLUMN = _INSERT_COLUMNS.index("subject")
+
+
+def _insert_for_subject(db, values: list, subject_id: int) -> tuple[int, str, str] | None:
     """An event about a subject, named by the pseudonym read in the same statement (one round
-    trip); None when the subject has no pseudonym yet. ``event.actor`` None means the subject
+    trip); None when the subject has no pseudonym yet. An actor of None means the subject
     acted on themselves."""
-    params = _params(event)
-    actor_index = _INSERT_COLUMNS.index("actor")
-    subject_index = _INSERT_COLUMNS.index("subject")
-    select = ["%s"] * len(_INSERT_COLUMNS)
-    select[actor_index] = "COALESCE(%s, 'subject:' || p.pseudonym)"
-    select[subject_index] = "p.pseudonym"
-    del params[subject_index]
-    source = f" FROM {_PSEUDONYM_TABLE} p WHERE p.subject_id = %s"
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(", ".join(select), source=source), [*params, subject_id])
-        row = cursor.fetchone()
+    params = [*values[:_SUBJECT_COLUMN], *values[_SUBJECT_COLUMN + 1 :], subject_id]
+    row = _insert_returning(db, _insert_sql(db.vendor, for_subject=True), params)
     return None if row is None else (row[0], row[1], row[2])
 
 
@@ -458,8 +523,9 @@ def _checkpoint_issue(*, tree_size: int, root: bytes, horizon: int) -> AuditChec
         "root_hash": root.hex(),
         "timestamp": format_time(timezone.now()),
     }
+    signed = signing.sign(signing.CHECKPOINT, body)
     checkpoint = AuditCheckpoint.objects.create(
-        **body, signature=signing.sign_json(body), seal_horizon=horizon
+        **body, key_id=signed["key_id"], signature=signed["signature"], seal_horizon=horizon
     )
     AuditNoteSignature.objects.create(
         checkpoint=checkpoint,
@@ -663,7 +729,7 @@ def _export_checkpoints(size: int) -> bytes:
         lines.setdefault(checkpoint_id, []).append(line)
     exported = []
     for row in rows:
-        entry = {**row.body(), "signature": row.signature}
+        entry = row.document()
         if row.pk in lines:
             entry["note"] = checkpoint_text(row).decode() + "\n" + "".join(lines[row.pk])
         exported.append(entry)
@@ -688,8 +754,10 @@ def audit_export_write(
     Contents: ``events.jsonl`` (the exact leaf bytes, one per line, tree order, within
     since/until), ``leaf_hashes.bin`` (every leaf hash up to the latest checkpoint, so a partial
     export still proves each event against the signed roots), ``checkpoints.json``,
-    ``public_key.pem``, ``verify_audit.py``, whatever ``extras`` adds, and ``manifest.json``
-    (signed; it binds every other file by its SHA-256 in ``files``, so no line or file can be
+    ``keys.json`` (the key history: every public key with its job and id, so documents
+    signed before a rotation still verify), ``verify_audit.py``, whatever ``extras`` adds, and
+    ``manifest.json`` (signed by the manifest key; it binds every other file by its SHA-256 in
+    ``files``, so no line or file can be
     changed or dropped unseen). Only sealed events are exported; seal first for a current
     bundle. The export's own event (``action``) is in the same transaction. ``fileobj`` must be
     seekable, so the zip has no data descriptors (the verifier reads it strictly and refuses
@@ -715,7 +783,7 @@ def audit_export_write(
             files = {
                 "leaf_hashes.bin": hashes,
                 "checkpoints.json": _export_checkpoints(size),
-                "public_key.pem": signing.public_key_pem().encode(),
+                "keys.json": json.dumps(signing.key_history_json(), indent=1).encode(),
                 "verify_audit.py": VERIFIER_PATH.read_bytes(),
             }
             if extras is not None:
@@ -725,7 +793,7 @@ def audit_export_write(
             digests = {"events.jsonl": events_sha256}
             digests.update({name: _sha256_hex(data) for name, data in files.items()})
             manifest["files"] = dict(sorted(digests.items()))
-            signed = {**manifest, "signature": signing.sign_json(manifest)}
+            signed = signing.sign(signing.MANIFEST, manifest)
             archive.writestr("manifest.json", json.dumps(signed, indent=1))
         audit_record(
             actor=actor,

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from audit import copy_rows, signing, witness
-from audit.leaves import leaf_bytes_from_row, leaf_hash
+from audit.leaves import jcs, leaf_bytes_from_row, leaf_hash
 from audit.merkle import CompactRange
 from audit.models import AuditCheckpoint, AuditEvent, AuditNode
 from audit.selectors import checkpoint_cosigners, leaf_rows
@@ -71,13 +71,24 @@ class _Checker:
         self.result.problems.append(Problem(index, reason))
 
     def check_signatures(self) -> None:
-        key = signing.public_key()
+        # Checkpoints from before keys had ids name none: any published checkpoint key.
+        legacy_keys = [
+            entry.key for entry in signing.key_history() if entry.job == signing.CHECKPOINT
+        ]
         previous = 0
         for checkpoint in self.checkpoints:
             label = f"checkpoint {checkpoint.pk} (tree size {checkpoint.tree_size})"
             if checkpoint.log_id != settings.AUDIT_LOG_ID:
                 self.fail(None, f"{label} names log {checkpoint.log_id!r}")
-            if not signing.verify_json(checkpoint.body(), checkpoint.signature, key):
+            if checkpoint.key_id:
+                valid = signing.verify(signing.CHECKPOINT, checkpoint.document())
+            else:
+                message = jcs(checkpoint.body())
+                valid = any(
+                    signing.verify_signature(message, checkpoint.signature, key)
+                    for key in legacy_keys
+                )
+            if not valid:
                 self.fail(None, f"{label} has an invalid signature")
             if checkpoint.tree_size < previous:
                 self.fail(checkpoint.tree_size, f"{label} is smaller than the one before it")

@@ -1,20 +1,27 @@
 #!/usr/bin/env python3
 """Offline verifier for a Faceledger audit export. Needs Python 3.11+ and ``cryptography``.
 
-    python verify_audit.py [--public-key FILE | --fingerprint HEX]
+    python verify_audit.py [--keys FILE] [--public-key FILE]... [--fingerprint HEX]...
         [--trusted-checkpoint FILE]... [--witness VKEY... --quorum N]
         [--certificate FILE]... [--report FILE] BUNDLE
 
-BUNDLE is the .zip, or a folder it was unpacked to. Pin the key: ``--public-key`` takes the PEM
-the service publishes (``/api/v1/audit/public-key``), ``--fingerprint`` the fingerprint shown
-on its ``/transparency/`` page. The fingerprint is the SHA-256 of the raw 32-byte Ed25519
-public key, in hex (colons, spaces and case are ignored). Unpinned, the bundle's own
-``public_key.pem`` is trusted and the output says so: anyone who can write the bundle could
-then have signed it.
+BUNDLE is the .zip, or a folder it was unpacked to. The service signs with one Ed25519 key per
+job (checkpoints, export manifests, receipts, erasure certificates); each signed document names
+its key by id (``<job>-<first 16 hex digits of the fingerprint>``), and ``keys.json`` in the
+bundle is the service's key history (current and retired keys, each with its job), so documents
+signed before a key was replaced still verify. Pin the keys: ``--keys`` takes the key list the
+service publishes (``/api/v1/audit/keys``), ``--public-key`` a PEM it publishes
+(``/api/v1/audit/public-key?key_id=…``), ``--fingerprint`` a fingerprint shown on its
+``/transparency/`` page (each repeatable). A fingerprint is the SHA-256 of the raw 32-byte
+Ed25519 public key, in hex (colons, spaces and case are ignored). Every signature must then be
+by a pinned key. Unpinned, the bundle's own ``keys.json`` is trusted and the output says so:
+anyone who can write the bundle could then have signed it.
 
-Checks, trusting only the (pinned) key:
+Checks, trusting only the (pinned) keys:
 1. every checkpoint's Ed25519 signature over the RFC 8785 canonical JSON of
-   {log_id, tree_size, root_hash, timestamp}, and the signed manifest;
+   {log_id, tree_size, root_hash, timestamp, key_id}, and the signed manifest, each by the key
+   its ``key_id`` names, which must be a key of that job (a checkpoint key's signature never
+   passes for a manifest);
 2. that ``leaf_hashes.bin`` rebuilds every checkpoint's root (RFC 9162 §2.1: leaf hash =
    SHA-256(0x00 ‖ leaf), node = SHA-256(0x01 ‖ left ‖ right)), so all roots are consistent;
 3. that each line of ``events.jsonl`` — the exact leaf bytes — hashes to the leaf hash at its
@@ -38,11 +45,13 @@ Checks, trusting only the (pinned) key:
 7. with ``--witness`` keys (C2SP vkeys) and ``--quorum N``: that the latest checkpoint carries
    valid cosignature/v1 lines from at least N of those witnesses, which refuse to cosign a log
    that was rolled back or forked.
-8. with ``--certificate`` (an erasure certificate, JSON as issued): its signature by the key,
+8. with ``--certificate`` (an erasure certificate, JSON as issued): its signature by an erasure
+   key,
    its checkpoint's signature and root (rebuilt from the bundle's leaf hashes), and that the
    event it cites is in the log under that checkpoint, is an ERASURE_COMPLETED event and hashes
    to the leaf hash it states;
-9. with ``--report`` (the wind-down report, from the service's tombstone): its signature, that
+9. with ``--report`` (the wind-down report, from the service's tombstone): its signature by an
+   erasure key (the report is the service's statement that everyone was erased), that
    its final checkpoint is the bundle's last, that the bundle is the one it names (SHA-256, for
    a .zip), that its proof event (WIND_DOWN_ERASED) and every certificate event it lists
    (ERASURE_COMPLETED) are in the log as stated, and that every store's count after is 0.
@@ -74,11 +83,10 @@ NOT_PINNED = (
     "key not pinned: anyone who can write this bundle could have signed it. Compare the "
     "fingerprint with the one the service publishes, or pass --public-key or --fingerprint."
 )
-FILES = ("manifest.json", "checkpoints.json", "public_key.pem", "leaf_hashes.bin", "events.jsonl")
+FILES = ("manifest.json", "checkpoints.json", "keys.json", "leaf_hashes.bin", "events.jsonl")
 # The audit actions the documents cite (audit.actions.AuditAction), by number as leaves hold them.
 ERASURE_COMPLETED, WIND_DOWN_ERASED = 603, 643
 CERTIFICATE_TYPE, REPORT_TYPE = "faceledger-erasure-certificate", "faceledger-wind-down-report"
-CHECKPOINT_FIELDS = ("log_id", "tree_size", "root_hash", "timestamp")
 
 
 class Invalid(Exception):
@@ -112,28 +120,29 @@ def _sha256(data: bytes) -> bytes:
 
 
 def merkle_roots(leaf_hashes: list[bytes], sizes: set[int]) -> dict[int, bytes]:
-    """MTH(D[0:n]) for each n in ``sizes``, in one pass over the leaves (compact range)."""
+    """MTH(D[0:n]) for each n in ``sizes`` (those within the leaves). Every perfect subtree is
+    hashed once, a level at a time; each root is then folded, right to left, from the perfect
+    subtrees its size's binary digits name (RFC 9162 §2.1.1 splits at the largest power of two
+    below n, which is exactly that decomposition)."""
+    sha = hashlib.sha256
+    levels = [leaf_hashes]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        pairs = zip(below[0::2], below[1::2], strict=False)
+        levels.append([sha(b"\x01" + left + right).digest() for left, right in pairs])
     roots: dict[int, bytes] = {}
-    stack: list[tuple[int, bytes]] = []  # (subtree height, hash), heights strictly decreasing
-
-    def root() -> bytes:
-        if not stack:
-            return _sha256(b"")
-        value = stack[-1][1]
-        for _, left in reversed(stack[:-1]):
+    for size in sizes:
+        if size > len(leaf_hashes):
+            continue
+        parts, start = [], 0
+        for height in range(size.bit_length() - 1, -1, -1):
+            if size >> height & 1:
+                parts.append(levels[height][start >> height])
+                start += 1 << height
+        value = parts[-1] if parts else _sha256(b"")
+        for left in reversed(parts[:-1]):
             value = _sha256(b"\x01" + left + value)
-        return value
-
-    if 0 in sizes:
-        roots[0] = root()
-    for count, leaf in enumerate(leaf_hashes, start=1):
-        stack.append((0, leaf))
-        while len(stack) > 1 and stack[-1][0] == stack[-2][0]:
-            height, right = stack.pop()
-            _, left = stack.pop()
-            stack.append((height + 1, _sha256(b"\x01" + left + right)))
-        if count in sizes:
-            roots[count] = root()
+        roots[size] = value
     return roots
 
 
@@ -304,13 +313,21 @@ def _check_signature(key: Ed25519PublicKey, body: dict, signature: str, what: st
         raise Invalid(f"{what}: bad signature") from exc
 
 
-def _check_checkpoints(key, checkpoints: list, leaf_hashes: list[bytes], log_id: str) -> int:
+def checkpoint_body(checkpoint: dict) -> dict:
+    """What a checkpoint's signature covers: its fields and, since keys have ids, its key id."""
+    body = {k: checkpoint[k] for k in ("log_id", "tree_size", "root_hash", "timestamp")}
+    if "key_id" in checkpoint:
+        body["key_id"] = checkpoint["key_id"]
+    return body
+
+
+def _check_checkpoints(keys: Keys, checkpoints: list, leaf_hashes: list[bytes], log_id: str) -> int:
     roots = merkle_roots(leaf_hashes, {c["tree_size"] for c in checkpoints})
     previous = 0
     for checkpoint in checkpoints:
-        body = {k: checkpoint[k] for k in ("log_id", "tree_size", "root_hash", "timestamp")}
+        body = checkpoint_body(checkpoint)
         what = f"checkpoint of tree size {body['tree_size']}"
-        _check_signature(key, body, checkpoint["signature"], what)
+        keys.check_document("checkpoint", body, checkpoint["signature"], what)
         if body["log_id"] != log_id:
             raise Invalid(f"{what}: belongs to log {body['log_id']!r}, not {log_id!r}")
         if body["tree_size"] < previous:
@@ -337,10 +354,24 @@ def _leaf_index(line: bytes) -> int | None:
     return int(digits)
 
 
+def _index_is(line: bytes, index: int) -> bool:
+    """The leaf's own ``index`` member is ``index`` (found as ``_leaf_index`` finds it)."""
+    at = line.rfind(b',"index":')
+    return at >= 0 and line.startswith(b"%d," % index, at + 9)
+
+
 def _check_events(events: bytes, leaf_hashes: list[bytes], complete: bool) -> int:
     lines = events.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
+    if complete and len(lines) == len(leaf_hashes):
+        # A complete export: line i must be leaf i. All hashes at once, then each line's own
+        # index; anything amiss goes through the loop below, which names the first problem.
+        sha = hashlib.sha256
+        if [sha(b"\x00" + line).digest() for line in lines] == leaf_hashes and all(
+            map(_index_is, lines, range(len(lines)))
+        ):
+            return len(lines)
     last = -1
     for number, line in enumerate(lines, start=1):
         index = _leaf_index(line)
@@ -430,20 +461,22 @@ def note_verified(text: bytes, signatures, key: NoteKey) -> bool:
     return False
 
 
-def read_checkpoint(note: str, log_key: NoteKey) -> tuple[int, bytes, bytes, list]:
-    """(size, root, text, signatures) of a checkpoint note signed by ``log_key``."""
+def read_checkpoint(note: str, log_keys: list[NoteKey]) -> tuple[int, bytes, bytes, list]:
+    """(size, root, text, signatures) of a checkpoint note signed by one of ``log_keys`` (the
+    log's checkpoint keys, current and retired: all share the log's origin as their name)."""
     text, signatures = split_note(note)
     lines = text.decode("utf-8").split("\n")
-    if len(lines) < 4 or lines[0] != log_key.name or not lines[1].isdigit():
-        raise Invalid(f"not a checkpoint of log {log_key.name!r}")
-    if not note_verified(text, signatures, log_key):
+    name = log_keys[0].name if log_keys else ""
+    if len(lines) < 4 or lines[0] != name or not lines[1].isdigit():
+        raise Invalid(f"not a checkpoint of log {name!r}")
+    if not any(note_verified(text, signatures, key) for key in log_keys):
         raise Invalid("the checkpoint is not signed by the log's key")
     root = base64.b64decode(lines[2], validate=True)
     return int(lines[1]), root, text, signatures
 
 
-def _check_trusted(note: str, log_key: NoteKey, leaf_hashes: list[bytes]) -> int:
-    size, root, _, _ = read_checkpoint(note, log_key)
+def _check_trusted(note: str, log_keys: list[NoteKey], leaf_hashes: list[bytes]) -> int:
+    size, root, _, _ = read_checkpoint(note, log_keys)
     if size > len(leaf_hashes):
         raise Invalid(
             f"the log holds {len(leaf_hashes)} events but the trusted checkpoint covers {size}: "
@@ -458,11 +491,11 @@ def _check_trusted(note: str, log_key: NoteKey, leaf_hashes: list[bytes]) -> int
 
 
 def _check_quorum(
-    checkpoints: list, log_key: NoteKey, witnesses: list[NoteKey], quorum: int
+    checkpoints: list, log_keys: list[NoteKey], witnesses: list[NoteKey], quorum: int
 ) -> int:
     if not checkpoints or "note" not in checkpoints[-1]:
         raise Invalid("the latest checkpoint has no signed note, so no cosignatures")
-    _, _, text, signatures = read_checkpoint(checkpoints[-1]["note"], log_key)
+    _, _, text, signatures = read_checkpoint(checkpoints[-1]["note"], log_keys)
     found = sum(note_verified(text, signatures, w) for w in witnesses)
     if found < quorum:
         raise Invalid(
@@ -487,18 +520,88 @@ def _load_key(pem: bytes, what: str) -> Ed25519PublicKey:
     return key
 
 
-def _bundle_key(pem: bytes, pinned: str | None) -> tuple[Ed25519PublicKey, str]:
-    """The bundle's key, refused unless it is the pinned one; and the line saying which."""
-    key = _load_key(pem, "public_key.pem")
-    found = fingerprint(key)
-    if pinned is None:
-        return key, f"key: Ed25519, fingerprint sha256:{found}\n{NOT_PINNED}"
-    if found != pinned:
-        raise Invalid(
-            f"the bundle's public key is not the pinned key (bundle sha256:{found}, "
-            f"pinned sha256:{pinned})"
-        )
-    return key, f"key pinned: sha256:{found} (Ed25519), the key you gave"
+def key_id(job: str, key: Ed25519PublicKey) -> str:
+    """``<job>-<first 8 bytes of the key's fingerprint, hex>``."""
+    return f"{job}-{fingerprint(key)[:16]}"
+
+
+def read_key_list(data: bytes, what: str) -> dict[str, tuple[str, Ed25519PublicKey]]:
+    """A key history (``keys.json``, ``/api/v1/audit/keys``): key id → (job, key). Each id is
+    recomputed from its job and key; an entry whose id does not match is refused."""
+    try:
+        entries = json.loads(data)
+    except ValueError as exc:
+        raise Invalid(f"{what} is not JSON") from exc
+    if not isinstance(entries, list) or not entries:
+        raise Invalid(f"{what} is not a list of keys")
+    keys: dict[str, tuple[str, Ed25519PublicKey]] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("public_key"), str):
+            raise Invalid(f"{what}: an entry without a public key")
+        job = str(entry.get("job"))
+        key = _load_key(entry["public_key"].encode("ascii", "replace"), f"{what} ({job})")
+        if entry.get("key_id") != key_id(job, key):
+            raise Invalid(f"{what}: key id {entry.get('key_id')!r} does not match its job and key")
+        keys[key_id(job, key)] = (job, key)
+    return keys
+
+
+class Keys:
+    """The bundle's key history, checked against what the auditor pinned (fingerprints)."""
+
+    def __init__(self, keys: dict[str, tuple[str, Ed25519PublicKey]], pinned: set[str] | None):
+        self.keys = keys
+        self.pinned = pinned
+        self.used: dict[str, str] = {}  # key id → fingerprint, of the keys a signature needed
+
+    def _use(self, kid: str, key: Ed25519PublicKey) -> None:
+        found = fingerprint(key)
+        if self.pinned is not None and found not in self.pinned:
+            raise Invalid(
+                f"key {kid} (sha256:{found}) is not one of the pinned keys: the bundle's key "
+                "list is not the one the service publishes"
+            )
+        self.used[kid] = found
+
+    def of_job(self, job: str) -> list[tuple[str, Ed25519PublicKey]]:
+        return [(kid, key) for kid, (kind, key) in self.keys.items() if kind == job]
+
+    def check_document(self, job: str, body: dict, signature: str, what: str) -> None:
+        """The signature of a document of ``job``, by the key its ``key_id`` names, which must
+        be a key of that job. A checkpoint from before keys had ids may be signed by any
+        checkpoint key."""
+        kid = body.get("key_id")
+        if kid is None and job == "checkpoint":
+            for legacy_id, key in self.of_job(job):
+                try:
+                    _check_signature(key, body, signature, what)
+                except Invalid:
+                    continue
+                self._use(legacy_id, key)
+                return
+            raise Invalid(f"{what}: bad signature")
+        if not isinstance(kid, str) or kid not in self.keys:
+            raise Invalid(f"{what}: signed by key {kid!r}, which the key list does not hold")
+        kind, key = self.keys[kid]
+        if kind != job:
+            raise Invalid(f"{what}: signed with a {kind} key ({kid}), not a {job} key")
+        self._use(kid, key)
+        _check_signature(key, body, signature, what)
+
+    def note_keys(self, log_id: str) -> list[NoteKey]:
+        """The log's note keys (every checkpoint key, named by the log's origin), pinned ones
+        only when keys are pinned."""
+        return [
+            NoteKey(log_id, 1, key)
+            for _, key in self.of_job("checkpoint")
+            if self.pinned is None or fingerprint(key) in self.pinned
+        ]
+
+    def summary(self) -> str:
+        used = ", ".join(f"{kid} (sha256:{fp})" for kid, fp in sorted(self.used.items()))
+        if self.pinned is None:
+            return f"keys used: {used}\n{NOT_PINNED}"
+        return f"keys pinned: every signature is by a key you gave: {used}"
 
 
 @dataclass(frozen=True)
@@ -514,54 +617,61 @@ class Verified(NamedTuple):
     """A bundle that passed ``verify``: what the documents are checked against."""
 
     message: str
-    key: Ed25519PublicKey
+    keys: Keys
     leaf_hashes: list[bytes]
     checkpoints: list
     events: bytes
 
 
-def verify(path: Path, pinned: str | None = None, trust: Trust = Trust()) -> str:  # noqa: B008
-    """Check the bundle; ``pinned`` is the expected key's fingerprint (hex, lower case)."""
+def verify(path: Path, pinned: set[str] | None = None, trust: Trust = Trust()) -> str:  # noqa: B008
+    """Check the bundle; ``pinned`` holds the fingerprints (hex, lower case) of the keys the
+    auditor trusts: every signature must be by one of them (None: trust ``keys.json``)."""
     return verified(path, pinned, trust).message
 
 
-def verified(path: Path, pinned: str | None = None, trust: Trust = Trust()) -> Verified:  # noqa: B008
+def verified(
+    path: Path,
+    pinned: set[str] | None = None,
+    trust: Trust = Trust(),  # noqa: B008
+) -> Verified:
     """``verify``, keeping what it checked for the documents (``check_certificate``, …)."""
     entries = _entries(path)
     missing = [name for name in FILES if name not in entries]
     if missing:
         raise Invalid(f"bundle lacks {', '.join(missing)}")
-    key, key_line = _bundle_key(entries["public_key.pem"](), pinned)
+    keys = Keys(read_key_list(entries["keys.json"](), "keys.json"), pinned)
     manifest = json.loads(entries["manifest.json"]())
     signature = manifest.pop("signature", "")
-    _check_signature(key, manifest, signature, "manifest.json")
+    keys.check_document("manifest", manifest, signature, "manifest.json")
     files = _listed_files(entries, manifest.get("files"))
     raw = files["leaf_hashes.bin"]
     if len(raw) != 32 * manifest["tree_size"]:
         raise Invalid("leaf_hashes.bin does not hold tree_size hashes")
     leaf_hashes = [raw[i : i + 32] for i in range(0, len(raw), 32)]
     checkpoints = json.loads(files["checkpoints.json"])
-    signed_size = _check_checkpoints(key, checkpoints, leaf_hashes, manifest["log_id"])
+    signed_size = _check_checkpoints(keys, checkpoints, leaf_hashes, manifest["log_id"])
     if signed_size != manifest["tree_size"]:
         raise Invalid("the latest checkpoint does not cover every leaf hash")
-    if hashlib.sha256(files["events.jsonl"]).hexdigest() != manifest["events_sha256"]:
+    # ``files`` was hashed above against the signed list: the two signed digests must agree.
+    if manifest["files"]["events.jsonl"] != manifest["events_sha256"]:
         raise Invalid("events.jsonl is not the file the manifest signed")
     count = _check_events(files["events.jsonl"], leaf_hashes, manifest["complete"])
     if count != manifest["events"]:
         raise Invalid(f"events.jsonl has {count} events, the manifest says {manifest['events']}")
-    log_key = NoteKey(manifest["log_id"], 1, key)
-    remembered = [_check_trusted(note, log_key, leaf_hashes) for note in trust.checkpoints]
+    key_line = keys.summary()
+    log_keys = keys.note_keys(manifest["log_id"])
+    remembered = [_check_trusted(note, log_keys, leaf_hashes) for note in trust.checkpoints]
     if remembered:
         key_line += f"\nextends the trusted checkpoints of tree sizes {remembered}"
     if trust.quorum:
-        found = _check_quorum(checkpoints, log_key, list(trust.witnesses), trust.quorum)
+        found = _check_quorum(checkpoints, log_keys, list(trust.witnesses), trust.quorum)
         key_line += f"\nlatest checkpoint cosigned by {found} witnesses (quorum {trust.quorum})"
     message = (
         f"OK: log {manifest['log_id']}, {count} events verified against "
         f"{len(checkpoints)} checkpoints (tree size {signed_size}); {len(files)} files match "
         f"the signed manifest, and the bundle holds nothing else.\n{key_line}"
     )
-    return Verified(message, key, leaf_hashes, checkpoints, files["events.jsonl"])
+    return Verified(message, keys, leaf_hashes, checkpoints, files["events.jsonl"])
 
 
 # --- documents that cite the log: erasure certificates, the wind-down report -------------------
@@ -593,11 +703,11 @@ def _check_event(bundle: Verified, event: dict, action: int, size: int, what: st
 def check_certificate(bundle: Verified, certificate: dict, what: str = "certificate") -> str:
     """Check 8 of the module docstring."""
     body, signature = _signed_body(certificate, CERTIFICATE_TYPE, what)
-    _check_signature(bundle.key, body, signature, what)
+    bundle.keys.check_document("erasure", body, signature, what)
     checkpoint = body["checkpoint"]
     size = checkpoint["tree_size"]
-    _check_signature(
-        bundle.key, {k: checkpoint[k] for k in CHECKPOINT_FIELDS}, checkpoint["signature"], what
+    bundle.keys.check_document(
+        "checkpoint", checkpoint_body(checkpoint), checkpoint["signature"], f"{what}'s checkpoint"
     )
     if not isinstance(size, int) or not 0 < size <= len(bundle.leaf_hashes):
         raise Invalid(f"{what}: its checkpoint is beyond this bundle's log")
@@ -615,10 +725,10 @@ def check_certificate(bundle: Verified, certificate: dict, what: str = "certific
 def check_report(bundle: Verified, report: dict, bundle_sha256: str | None) -> str:
     """Check 9 of the module docstring. ``bundle_sha256``: the bundle file's, when a .zip."""
     body, signature = _signed_body(report, REPORT_TYPE, "report")
-    _check_signature(bundle.key, body, signature, "report")
+    bundle.keys.check_document("erasure", body, signature, "report")
     final = body["final_checkpoint"]
-    fields = (*CHECKPOINT_FIELDS, "signature")
-    if any(bundle.checkpoints[-1][k] != final.get(k) for k in fields):
+    last = bundle.checkpoints[-1]
+    if checkpoint_body(last) != checkpoint_body(final) or last["signature"] != final["signature"]:
         raise Invalid("report: its final checkpoint is not this bundle's last")
     if bundle_sha256 is not None and bundle_sha256 != body["audit_bundle"]["sha256"]:
         raise Invalid("report: this bundle is not the one it names (SHA-256)")
@@ -648,13 +758,27 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verify_audit.py", description="Verify a Faceledger audit export offline."
     )
-    pin = parser.add_mutually_exclusive_group()
-    pin.add_argument("--public-key", type=Path, metavar="FILE", help="the published key (PEM)")
-    pin.add_argument(
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        metavar="FILE",
+        help="the key list the service publishes (/api/v1/audit/keys): pins all its keys",
+    )
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a published key (PEM) to pin (repeatable)",
+    )
+    parser.add_argument(
         "--fingerprint",
+        action="append",
         type=_fingerprint_arg,
+        default=[],
         metavar="HEX",
-        help="SHA-256 of the raw Ed25519 public key, hex",
+        help="SHA-256 of a raw Ed25519 public key, hex, to pin (repeatable)",
     )
     parser.add_argument(
         "--trusted-checkpoint",
@@ -688,12 +812,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv[1:])
-    pinned = args.fingerprint
-    if args.public_key is not None:
-        try:
-            pinned = fingerprint(_load_key(args.public_key.read_bytes(), str(args.public_key)))
-        except (Invalid, OSError) as exc:
-            parser.error(f"--public-key: {exc}")
+    given: set[str] = set(args.fingerprint)
+    try:
+        for path in args.public_key:
+            given.add(fingerprint(_load_key(path.read_bytes(), str(path))))
+        if args.keys is not None:
+            listed = read_key_list(args.keys.read_bytes(), str(args.keys))
+            given.update(fingerprint(key) for _, key in listed.values())
+    except (Invalid, OSError) as exc:
+        parser.error(f"--keys or --public-key: {exc}")
+    pinned = given or None
     try:
         trust = Trust(
             tuple(p.read_text(encoding="utf-8") for p in args.trusted_checkpoint),

@@ -136,6 +136,52 @@ def accountability_problem(values: dict[str, str]) -> str | None:
     return None
 
 
+def _public_raw(pem: str) -> bytes | None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+    raw = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    try:
+        if "PRIVATE KEY" in pem:
+            private = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+            return (
+                private.public_key().public_bytes(*raw)
+                if isinstance(private, Ed25519PrivateKey)
+                else None
+            )
+        public = serialization.load_pem_public_key(pem.encode("ascii"))
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return None
+    return public.public_bytes(*raw) if isinstance(public, Ed25519PublicKey) else None
+
+
+def signing_keys_problem(keys: dict[str, str], history: list) -> str | None:
+    """A key per signing job: each set and an Ed25519 key, no key serving two jobs (a
+    checkpoint signature must never pass for a receipt), and no retired key brought back."""
+    seen: dict[bytes, str] = {}
+    for job, pem in keys.items():
+        name = f"AUDIT_{job.upper()}_KEY"
+        public = _public_raw(pem or "")
+        if public is None:
+            return f"{name} is missing or not an Ed25519 private key (PEM)"
+        if public in seen:
+            return f"{name} is the same key as AUDIT_{seen[public].upper()}_KEY: one key per job"
+        seen[public] = job
+    for position, entry in enumerate(history):
+        public = _public_raw(str(entry.get("public_key", ""))) if isinstance(entry, dict) else None
+        if public is None:
+            return f"AUDIT_KEY_HISTORY[{position}] has no Ed25519 public key (PEM)"
+        if public in seen:
+            return (
+                f"AUDIT_KEY_HISTORY[{position}] is a retired key still in use for "
+                f"{seen[public]}: a rotation needs a new key"
+            )
+    return None
+
+
 def log_retention_problem(days: int) -> str | None:
     if days < MIN_LOG_RETENTION_DAYS:
         return (
@@ -230,3 +276,12 @@ def check_django_security_warnings(app_configs, **kwargs) -> list[Error]:
         for check in _DJANGO_WARNINGS_RAISED
         for warning in check(app_configs)
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_signing_keys(app_configs, **kwargs) -> list[Error]:
+    problem = signing_keys_problem(
+        dict(getattr(settings, "AUDIT_SIGNING_KEYS", {})), list(settings.AUDIT_KEY_HISTORY)
+    )
+    hint = "Give each AUDIT_<JOB>_KEY its own Ed25519 key (manage.py audit_keys --rotate JOB)."
+    return _error(problem, hint, "faceledger.E012")

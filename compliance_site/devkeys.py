@@ -47,6 +47,26 @@ def ed25519_pem(folder: Path, name: str) -> str:
     return _ensure(folder / name, make)
 
 
+def test_ed25519_pem(name: str) -> str:
+    """A fixed Ed25519 key derived from ``name``: for the test settings only (anyone can
+    derive it, so it protects nothing)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = hashlib.sha256(b"faceledger test key\n" + name.encode()).digest()
+    return (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
 def master_key_store(store: Path, *, legacy: Path) -> None:
     """A master-key store with a current key (see ``keystore``). A development key from before
     the key store (``biometric_master_key``, id ``dev1``) is imported so old local data opens,

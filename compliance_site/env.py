@@ -84,6 +84,22 @@ def env_list(name: str, default: list[str] | None = None, *, required: bool = Fa
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_json_list(name: str) -> list:
+    """A JSON list (empty when unset)."""
+    import json
+
+    value = _raw(name)
+    if value is None or not value.strip():
+        return []
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, list):
+        raise ImproperlyConfigured(f"{name} must be a JSON list.")
+    return parsed
+
+
 def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     value = env_str(name, default)
     if value not in choices:

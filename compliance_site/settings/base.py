@@ -12,6 +12,7 @@ from compliance_site.env import (
     env_choice,
     env_float,
     env_int,
+    env_json_list,
     env_list,
     env_str,
 )
@@ -337,8 +338,15 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"
 
 # --- Audit log ---------------------------------------------------------------------------------
 AUDIT_LOG_ID = env_str("AUDIT_LOG_ID", "faceledger-dev")
-# Ed25519 private key (PEM). Required; local settings make a dev key once.
-AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "")
+# One Ed25519 private key (PEM) per signing job (audit.signing): checkpoints, consent receipts,
+# erasure certificates, export manifests; AUDIT_<JOB>_KEY or AUDIT_<JOB>_KEY_FILE. Required;
+# local settings make dev keys once, production refuses a missing key or one key for two jobs.
+AUDIT_SIGNING_JOBS = ("checkpoint", "receipt", "erasure", "manifest")
+AUDIT_SIGNING_KEYS = {job: env_str(f"AUDIT_{job.upper()}_KEY", "") for job in AUDIT_SIGNING_JOBS}
+# Retired public keys, still published so that what they signed still verifies: a JSON list of
+# {"job", "public_key" (PEM), "valid_from", "valid_until"} (AUDIT_KEY_HISTORY or
+# AUDIT_KEY_HISTORY_FILE); ``manage.py audit_keys --rotate JOB`` writes the next one.
+AUDIT_KEY_HISTORY = env_json_list("AUDIT_KEY_HISTORY")
 AUDIT_SEAL_INTERVAL = env_float("AUDIT_SEAL_INTERVAL", 5.0)
 # Witnesses (C2SP tlog-witness) the sealer asks to cosign each new checkpoint: a comma-separated
 # list of "<witness vkey> <URL prefix of its add-checkpoint>". Checkpoints are C2SP signed notes

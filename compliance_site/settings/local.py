@@ -17,9 +17,16 @@ os.environ.setdefault("DJANGO_DEBUG", "1")
 from .base import *  # noqa: E402,F403
 from .base import BIOMETRIC_KEY_STORE, SWAP_C2PA_CERT_CHAIN, SWAP_C2PA_PRIVATE_KEY  # noqa: E402
 
-AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "") or devkeys.ed25519_pem(
-    _VAR / "keys", "audit_signing_key.pem"
-)
+# A dev key per signing job, made once. The checkpoint key keeps the file of the single key
+# that came before, so a log sealed by an older checkout still verifies.
+AUDIT_SIGNING_KEYS = {
+    job: env_str(f"AUDIT_{job.upper()}_KEY", "")
+    or devkeys.ed25519_pem(
+        _VAR / "keys",
+        "audit_signing_key.pem" if job == "checkpoint" else f"audit_{job}_key.pem",
+    )
+    for job in AUDIT_SIGNING_JOBS  # noqa: F405
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     devkeys.private_file(Path(DATABASES["default"]["NAME"]))  # noqa: F405
 devkeys.master_key_store(Path(BIOMETRIC_KEY_STORE), legacy=_VAR / "keys")  # noqa: F405

@@ -18,7 +18,8 @@ def _refuse(problem: str | None) -> None:
 
 
 DEBUG = False
-AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY")
+# A key per signing job, each required, no two the same (and no retired key brought back).
+AUDIT_SIGNING_KEYS = {job: env_str(f"AUDIT_{job.upper()}_KEY") for job in AUDIT_SIGNING_JOBS}  # noqa: F405
 AUDIT_LOG_ID = env_str("AUDIT_LOG_ID")
 # No default: the key store must be a volume outside the database backups, and the retention
 # must be the real one, or the erasure certificate's backup date is not true.
@@ -50,6 +51,7 @@ SMS_BACKEND = env_str("SMS_BACKEND")
 _refuse(deploy_checks.sms_backend_problem(SMS_BACKEND))
 _refuse(deploy_checks.sms_url_problem(SMS_HTTP_BASE_URL))  # noqa: F405
 _refuse(deploy_checks.allowed_hosts_problem(ALLOWED_HOSTS))  # noqa: F405
+_refuse(deploy_checks.signing_keys_problem(AUDIT_SIGNING_KEYS, AUDIT_KEY_HISTORY))  # noqa: F405
 _backend = deploy_checks.sms_backend_class(SMS_BACKEND)  # importable: refused above otherwise
 _http_backend = deploy_checks.sms_backend_class(deploy_checks.HTTP_SMS_BACKEND)
 if _backend is not None and _http_backend is not None and issubclass(_backend, _http_backend):

@@ -4,7 +4,7 @@ import os
 import tempfile
 from datetime import UTC, datetime
 
-from compliance_site import keystore
+from compliance_site import devkeys, keystore
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
 os.environ.setdefault("FACELEDGER_VAR_DIR", tempfile.mkdtemp(prefix="faceledger-test-"))
@@ -32,8 +32,13 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE = {}
 
-# A fixed Ed25519 key that exists only for tests (generated for this repository, never deployed).
-AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or (
+# Fixed Ed25519 keys that exist only for tests (never deployed): the checkpoint key was
+# generated for this repository; the others are derived from their job's name.
+AUDIT_SIGNING_KEYS = {
+    job: os.environ.get(f"AUDIT_{job.upper()}_KEY") or devkeys.test_ed25519_pem(job)
+    for job in AUDIT_SIGNING_JOBS  # noqa: F405
+}
+AUDIT_SIGNING_KEYS["checkpoint"] = os.environ.get("AUDIT_CHECKPOINT_KEY") or (
     "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEIGyAvoih7e/j5cYWgB7Q7G1u4ZBqTIxhdNkmHKnqIJ4b\n"
     "-----END PRIVATE KEY-----\n"

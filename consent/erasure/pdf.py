@@ -105,7 +105,10 @@ def wind_down_report_pdf(report: dict) -> bytes:
             (_("Proof in the audit log"), f"{proof['action']} · #{proof['leaf_index']}"),
             (_("Final checkpoint"), f"{checkpoint['tree_size']} · {when(checkpoint['timestamp'])}"),
             (_("Root hash"), checkpoint["root_hash"]),
-            (_("Key fingerprint"), report["public_key_fingerprint"]),
+            *[
+                (_("Key %(id)s") % {"id": key["key_id"]}, key["fingerprint"])
+                for key in report["keys"]
+            ],
             (
                 _("Auditor bundle"),
                 f"{report['audit_bundle']['file']} · SHA-256 {report['audit_bundle']['sha256']}",

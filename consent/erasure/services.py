@@ -242,7 +242,7 @@ def _certify(claim: jobs.Claim) -> None:
     assert checkpoint is not None
     now = timezone.now()
     body = _certificate_body(request, leaf, checkpoint, now)
-    certificate = {**body, "signature": signing.sign_json(body)}
+    certificate = signing.sign(signing.ERASURE, body)
     jobs.finish(
         claim,
         ErasureRequest.Status.DONE,
@@ -273,11 +273,11 @@ def _certificate_body(
             "leaf_index": leaf.index,
             "leaf_hash": bytes(leaf.leaf_hash).hex(),
         },
-        "checkpoint": {**checkpoint.body(), "signature": checkpoint.signature},
+        "checkpoint": checkpoint.document(),
         "inclusion_proof": (
             f"/api/v1/audit/proof/inclusion?index={leaf.index}&tree_size={checkpoint.tree_size}"
         ),
-        "public_key": "/api/v1/audit/public-key",
+        "public_key": "/api/v1/audit/keys",
     }
 
 

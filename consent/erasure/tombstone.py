@@ -12,9 +12,9 @@ Plain files that any web host can serve once the service is gone, and that need 
 - ``wind-down-report.json`` (signed) and ``wind-down-report.pdf`` (printable, first page a
   summary);
 - ``checkpoint.json`` and ``checkpoint.txt`` (the final checkpoint, also as the C2SP signed
-  note: ``verify_audit.py --trusted-checkpoint`` takes it), ``public_key.pem``,
-  ``verify_audit.py`` (the offline verifier) and ``audit-bundle.zip`` (the auditor bundle,
-  written by the wind-down).
+  note: ``verify_audit.py --trusted-checkpoint`` takes it), ``keys.json`` (the signing keys,
+  current and retired), ``verify_audit.py`` (the offline verifier) and ``audit-bundle.zip``
+  (the auditor bundle, written by the wind-down).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def tombstone_write(*, out: Path, report: dict) -> list[str]:
     checkpoint = AuditCheckpoint.objects.get(tree_size=report["final_checkpoint"]["tree_size"])
     written.append(_write(out / "checkpoint.json", _json(report["final_checkpoint"])))
     written.append(_write(out / "checkpoint.txt", checkpoint_note(checkpoint).encode()))
-    written.append(_write(out / "public_key.pem", signing.public_key_pem().encode()))
+    written.append(_write(out / "keys.json", _json(signing.key_history_json())))
     written.append(_write(out / "verify_audit.py", VERIFIER_PATH.read_bytes()))
     (out / CERTIFICATES).mkdir(exist_ok=True)
     for digest, certificate in _certificates():
@@ -73,7 +73,7 @@ def _context(report: dict, suffix: str) -> dict:
         "report": report,
         "stores": report["stores"],
         "checkpoint": report["final_checkpoint"],
-        "fingerprint": report["public_key_fingerprint"],
+        "keys": report["keys"],
         "suffix": suffix,
         "other": other,
         "bundle": report["audit_bundle"]["file"],

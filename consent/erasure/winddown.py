@@ -266,7 +266,8 @@ def _report(row: WindDown, out: Path) -> WindDown:
         manifest = audit_export_write(actor=None, since=None, until=None, fileobj=fileobj)
     now = timezone.now()
     body = wind_down_report_body(row, manifest, bundle.read_bytes(), now)
-    report = {**body, "signature": signing.sign_json(body)}
+    # The report is the service's statement that everyone was erased: the erasure key signs it.
+    report = signing.sign(signing.ERASURE, body)
     tombstone.tombstone_write(out=out, report=report)
     with transaction.atomic(durable=True):
         row = WindDown.objects.select_for_update().get(pk=1)
@@ -316,7 +317,12 @@ def wind_down_report_body(row: WindDown, manifest: dict, bundle: bytes, now: dat
             "tree_size": manifest["tree_size"],
             "events": manifest["events"],
         },
-        "public_key_fingerprint": signing.public_key_fingerprint(),
+        # Every key that signed something in the bundle, the certificates or this report
+        # (current and retired), as the tombstone's keys.json lists them.
+        "keys": [
+            {k: entry[k] for k in ("key_id", "job", "fingerprint")}
+            for entry in signing.key_history_json()
+        ],
         "verifier_sha256": verifier_sha256(),
     }
 

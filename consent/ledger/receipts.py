@@ -123,7 +123,7 @@ def receipt_body(facts: ReceiptFacts) -> dict:
             "consentTimestamp": int(facts.moment.timestamp()),
             "collectionMethod": _collection_method(facts),
             "consentReceiptID": str(facts.receipt_id),
-            "publicKey": signing.public_key_pem(),
+            "publicKey": signing.public_key_pem(signing.RECEIPT),
             "language": facts.text.language,
             "piiPrincipalId": facts.principal_id,
             "piiControllers": [_controller()],
@@ -144,10 +144,10 @@ def receipt_body(facts: ReceiptFacts) -> dict:
 
 
 def _signed(body: dict) -> str:
-    """``body`` with ``signature``: Ed25519 over the RFC 8785 JSON of the rest, by the service's
-    signing key; the JSON text stored and served. The one place receipts and records are signed."""
-    signed = {**body, "signature": signing.sign_json(body)}
-    return json.dumps(signed, ensure_ascii=False, indent=2)
+    """``body`` with ``key_id`` and ``signature``: Ed25519 over the RFC 8785 JSON of the rest, by
+    the receipt key; the JSON text stored and served. The one place receipts and 27560 records
+    are signed."""
+    return json.dumps(signing.sign(signing.RECEIPT, body), ensure_ascii=False, indent=2)
 
 
 def receipt_issue(facts: ReceiptFacts) -> str:
@@ -157,9 +157,8 @@ def receipt_issue(facts: ReceiptFacts) -> str:
 
 def receipt_verify(receipt: dict) -> bool:
     """True when the signature of a receipt or a 27560 record holds for the rest of it under
-    our key."""
-    body = {k: v for k, v in receipt.items() if k != "signature"}
-    return signing.verify_json(body, str(receipt.get("signature", "")))
+    the receipt key its ``key_id`` names (current or retired)."""
+    return signing.verify(signing.RECEIPT, receipt)
 
 
 # --- ISO/IEC TS 27560:2023 consent records ---------------------------------------------------
@@ -336,7 +335,7 @@ def record_27560_body(facts: ReceiptFacts) -> dict:
             "purposes": [_purpose_27560(facts)],
             "parties": _parties(),
             "events": [_event_27560(facts)],
-            "public_key": signing.public_key_pem(),
+            "public_key": signing.public_key_pem(signing.RECEIPT),
         }
 
 

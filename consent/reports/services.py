@@ -161,10 +161,8 @@ def _audit_section(pseudonym: str) -> dict:
         "log_id": settings.AUDIT_LOG_ID,
         "pseudonym": pseudonym or None,
         "events": subject_events(pseudonym),
-        "checkpoint": {**checkpoint.body(), "signature": checkpoint.signature}
-        if checkpoint
-        else None,
-        "public_key_url": _absolute(reverse("audit-api:public-key")),
+        "checkpoint": checkpoint.document() if checkpoint else None,
+        "public_key_url": _absolute(reverse("audit-api:keys")),
         "inclusion_proof_url": _absolute(reverse("audit-api:inclusion-proof"))
         + "?index={index}&tree_size={tree_size}",
         "verifier_url": _absolute(reverse("audit:transparency")),

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from audit import signing
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.services import audit_export_bundle, audit_seal
@@ -72,7 +73,8 @@ def test_events_jsonl_holds_the_exact_leaf_bytes_in_tree_order(exported):
         "subject",
         "time",
     ]
-    assert (folder / "public_key.pem").read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    listed = json.loads((folder / "keys.json").read_text())
+    assert {entry["job"] for entry in listed} == set(signing.jobs())
 
 
 @pytest.mark.parametrize("tamper", ["edit", "drop", "swap", "forge_hash"])

@@ -53,12 +53,15 @@ def test_times_are_utc_with_microseconds_and_z():
     assert format_time(moment) == "2026-02-28T17:02:03.000000Z"
 
 
-def test_sign_json_signs_the_canonical_form_with_the_published_key():
+def test_sign_signs_the_canonical_form_and_its_key_id_with_the_jobs_published_key():
     receipt = {"b": 2, "a": "consent", "n": [1, 2]}
-    signature = signing.sign_json(receipt)
-    assert len(base64.b64decode(signature)) == 64
-    assert signing.verify(b'{"a":"consent","b":2,"n":[1,2]}', signature)
-    assert signing.verify_json({"n": [1, 2], "a": "consent", "b": 2}, signature)
-    assert not signing.verify_json({**receipt, "b": 3}, signature)
-    assert signing.public_key_pem().startswith("-----BEGIN PUBLIC KEY-----")
-    assert signing.verify(b"x", signing.sign(b"x"))
+    signed = signing.sign("receipt", receipt)
+    assert signed["key_id"] == signing.current_key_id("receipt")
+    assert signed["key_id"].startswith("receipt-")
+    signature = base64.b64decode(signed["signature"])
+    assert len(signature) == 64
+    canonical = b'{"a":"consent","b":2,"key_id":"%s","n":[1,2]}' % signed["key_id"].encode()
+    signing.public_key("receipt").verify(signature, canonical)  # raises if it does not hold
+    assert signing.verify("receipt", {**signed})
+    assert not signing.verify("receipt", {**signed, "b": 3})
+    assert signing.public_key_pem("receipt").startswith("-----BEGIN PUBLIC KEY-----")

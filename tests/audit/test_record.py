@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import rfc8785
 from django.db import transaction
 
 from audit.actions import AuditAction
@@ -100,6 +101,33 @@ def test_ordinary_data_is_accepted(alice, data):
     with transaction.atomic():
         event = audit_record(actor=None, subject=alice, action=AuditAction.LOGIN, data=data)
     assert AuditEvent.objects.get(pk=event.pk).data == data
+
+
+CANONICAL_CASES = [
+    {"step": "created", "count": 3},
+    {"b": [1, {"z": None, "a": True}], "a": "x", "B": -(2**53 - 1), "": 2**53 - 1},
+    {"text": '数据 \u2028 "quoted" \\ / \n\t\b\f\r \x01\x1f\x7f é 😀'},
+    {"nested": {"deeper": {"list": [[], {}, "", 0, False]}}},
+    {"score": 0.93, "big": 1e21, "small": 5e-324, "neg": -0.0},  # floats: the general path
+    {"é": 1, "e": 2, "\ue000": 3, "😀": 4},  # non-ASCII keys: sorted by UTF-16 units
+    {"tuple": (1, 2), "action": AuditAction.LOGIN},  # a tuple and an int subclass
+]
+
+
+@pytest.mark.parametrize("data", CANONICAL_CASES)
+def test_data_is_stored_as_its_rfc_8785_canonical_json(alice, data):
+    """Plain data takes a faster canonicaliser than the rest; both must give the exact RFC 8785
+    bytes, which the leaf embeds (an independent implementation is the reference)."""
+    with transaction.atomic():
+        event = audit_record(actor=None, subject=alice, action=AuditAction.LOGIN, data=data)
+    stored = AuditEvent.objects.get(pk=event.pk).data_jcs
+    assert stored.encode() == rfc8785.dumps(data)
+
+
+@pytest.mark.parametrize("data", [{"big": 2**53}, {"list": [-(2**53)]}, {"nan": float("nan")}])
+def test_data_no_canonical_json_can_hold_is_refused(alice, data):
+    with transaction.atomic(), pytest.raises(ValueError, match="cannot be canonicalised"):
+        audit_record(actor=None, subject=alice, action=AuditAction.LOGIN, data=data)
 
 
 def test_an_unknown_action_is_refused(alice):

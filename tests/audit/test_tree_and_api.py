@@ -46,8 +46,13 @@ def test_the_checkpoint_is_signed_with_the_published_key(api, grown_log):
     assert pem.status_code == 200
     assert pem.content.startswith(b"-----BEGIN PUBLIC KEY-----")
     key = load_pem_public_key(pem.content)
-    body = {k: checkpoint[k] for k in ("log_id", "tree_size", "root_hash", "timestamp")}
+    body = {k: v for k, v in checkpoint.items() if k != "signature"}
+    assert set(body) == {"log_id", "tree_size", "root_hash", "timestamp", "key_id"}
     key.verify(base64.b64decode(checkpoint["signature"]), rfc8785.dumps(body))
+    # The key the checkpoint names, in the published key list, is the one that verified it.
+    listed = {entry["key_id"]: entry for entry in api.get("/api/v1/audit/keys").json()}
+    assert listed[checkpoint["key_id"]]["job"] == "checkpoint"
+    assert listed[checkpoint["key_id"]]["public_key"].encode() == pem.content
     assert checkpoint["tree_size"] == 13
     assert checkpoint["log_id"] == "faceledger-test"
     assert checkpoint["timestamp"].endswith("Z")

@@ -84,13 +84,18 @@ def root_hash(leaves: list[bytes]) -> bytes:
 
 
 def forged_with_own_key(genuine, tmp_path):
-    """A forger rewrites an event and re-signs everything with a key of their own."""
+    """A forger rewrites an event and re-signs everything with a key of their own, listed in
+    the bundle's key list under the right jobs and ids."""
     key = Ed25519PrivateKey.generate()
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     files = dict(bundle_entries(genuine))
-    files["public_key.pem"] = pem
+    listed = [
+        {"job": job, "key_id": signing.key_id(job, key.public_key()), "public_key": pem.decode()}
+        for job in ("checkpoint", "manifest")
+    ]
+    files["keys.json"] = json.dumps(listed).encode()
     events = files["events.jsonl"].replace(b'"object_id":"2"', b'"object_id":"9"')
     files["events.jsonl"] = events
     leaves = [hashlib.sha256(b"\x00" + line).digest() for line in events.splitlines()]
@@ -99,10 +104,12 @@ def forged_with_own_key(genuine, tmp_path):
     for checkpoint in checkpoints:
         body = {k: checkpoint[k] for k in ("log_id", "tree_size", "root_hash", "timestamp")}
         body["root_hash"] = root_hash(leaves[: body["tree_size"]]).hex()
+        body["key_id"] = listed[0]["key_id"]
         checkpoint.update(body, signature=base64.b64encode(key.sign(jcs(body))).decode())
     files["checkpoints.json"] = json.dumps(checkpoints).encode()
     manifest = json.loads(files["manifest.json"])
     manifest.pop("signature")
+    manifest["key_id"] = listed[1]["key_id"]
     manifest["events_sha256"] = hashlib.sha256(events).hexdigest()
     manifest["files"] = {
         name: hashlib.sha256(data).hexdigest()
@@ -116,6 +123,14 @@ def forged_with_own_key(genuine, tmp_path):
     return bundle, pem
 
 
+def published_keys(tmp_path) -> tuple[list[bytes], str]:
+    """The current checkpoint and manifest keys (PEM), and the key list as the API serves it,
+    saved to a file."""
+    (tmp_path / "keys.json").write_bytes(json.dumps(signing.key_history_json()).encode())
+    pems = [signing.public_key_pem(job).encode() for job in ("checkpoint", "manifest")]
+    return pems, str(tmp_path / "keys.json")
+
+
 def test_a_bundle_re_signed_with_another_key_verifies_only_when_the_key_is_not_pinned(
     genuine, tmp_path
 ):
@@ -125,35 +140,63 @@ def test_a_bundle_re_signed_with_another_key_verifies_only_when_the_key_is_not_p
     assert NOT_PINNED in unpinned.stdout
     assert f"sha256:{fingerprint(forged_pem)}" in unpinned.stdout
 
-    ours = signing.public_key_pem().encode()
-    (tmp_path / "ours.pem").write_bytes(ours)
+    ours, keys_file = published_keys(tmp_path)
+    (tmp_path / "ours.pem").write_bytes(ours[0])
     for option in (
+        ["--keys", keys_file],
         ["--public-key", str(tmp_path / "ours.pem")],
-        ["--fingerprint", fingerprint(ours)],
+        ["--fingerprint", fingerprint(ours[0]), "--fingerprint", fingerprint(ours[1])],
     ):
         pinned = run_verifier(bundle, *option)
         assert pinned.returncode == 1
-        assert "FAILED: the bundle's public key is not the pinned key" in pinned.stderr
+        assert "is not one of the pinned keys" in pinned.stderr
         assert fingerprint(forged_pem) in pinned.stderr
 
 
-@pytest.mark.parametrize("pin", ["public-key", "fingerprint", "fingerprint-upper-colons"])
+@pytest.mark.parametrize("pin", ["keys", "public-key", "fingerprint", "fingerprint-upper-colons"])
 def test_a_genuine_bundle_verifies_with_the_published_key_pinned(genuine, tmp_path, pin):
-    ours = signing.public_key_pem().encode()
-    (tmp_path / "published.pem").write_bytes(ours)
-    digest = fingerprint(ours)
+    ours, keys_file = published_keys(tmp_path)
+    for job, pem in zip(("checkpoint", "manifest"), ours, strict=True):
+        (tmp_path / f"{job}.pem").write_bytes(pem)
+    digests = [fingerprint(pem) for pem in ours]
     option = {
-        "public-key": ["--public-key", str(tmp_path / "published.pem")],
-        "fingerprint": ["--fingerprint", digest],
+        "keys": ["--keys", keys_file],
+        "public-key": [
+            *("--public-key", str(tmp_path / "checkpoint.pem")),
+            *("--public-key", str(tmp_path / "manifest.pem")),
+        ],
+        "fingerprint": [*("--fingerprint", digests[0]), *("--fingerprint", digests[1])],
         "fingerprint-upper-colons": [
-            "--fingerprint",
-            ":".join(digest[i : i + 2] for i in range(0, 64, 2)).upper(),
+            part
+            for digest in digests
+            for part in (
+                "--fingerprint",
+                ":".join(digest[i : i + 2] for i in range(0, 64, 2)).upper(),
+            )
         ],
     }[pin]
     result = run_verifier(genuine, *option)
     assert result.returncode == 0, result.stderr
-    assert f"key pinned: sha256:{digest}" in result.stdout
+    assert "keys pinned: every signature is by a key you gave" in result.stdout
+    for digest in digests:
+        assert f"sha256:{digest}" in result.stdout
     assert NOT_PINNED not in result.stdout
+
+
+def test_a_bundle_whose_manifest_is_signed_with_the_checkpoint_key_is_refused(genuine, tmp_path):
+    """Job separation offline: a signature by the (genuine, pinned) checkpoint key does not
+    make a manifest."""
+    files = dict(bundle_entries(genuine))
+    manifest = json.loads(files["manifest.json"])
+    manifest.pop("signature")
+    manifest.pop("key_id")
+    files["manifest.json"] = json.dumps(signing.sign("checkpoint", manifest)).encode()
+    bundle = tmp_path / "wrong-job.zip"
+    write_zip(bundle, list(files.items()))
+    _, keys_file = published_keys(tmp_path)
+    result = run_verifier(bundle, "--keys", keys_file)
+    assert result.returncode == 1
+    assert "manifest.json: signed with a checkpoint key" in result.stderr
 
 
 @pytest.mark.parametrize("value", ["abc", "zz" * 32, ""])
@@ -164,14 +207,17 @@ def test_a_malformed_fingerprint_is_a_usage_error(genuine, value):
 
 
 def test_the_transparency_page_publishes_the_key_fingerprint(client):
-    response = client.get("/transparency/")
-    assert fingerprint(signing.public_key_pem().encode()) in response.content.decode()
+    page = client.get("/transparency/").content.decode()
+    for job in signing.jobs():
+        assert fingerprint(signing.public_key_pem(job).encode()) in page
+        assert signing.current_key_id(job) in page
 
 
 def test_audit_verify_prints_the_fingerprint_auditors_pin(genuine, capsys):
     call_command("audit_verify")
-    digest = fingerprint(signing.public_key_pem().encode())
-    assert f"sha256:{digest}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    for job in signing.jobs():
+        assert f"sha256:{fingerprint(signing.public_key_pem(job).encode())}" in out
 
 
 def genuine_verifier_sha256(client) -> str:
@@ -199,3 +245,14 @@ def test_audit_verify_and_audit_export_print_the_genuine_verifiers_sha256(
     assert f"verify_audit.py sha256:{digest}" in capsys.readouterr().out
     bundled = dict(bundle_entries(path))["verify_audit.py"]
     assert hashlib.sha256(bundled).hexdigest() == digest
+
+
+def test_the_offline_verifiers_roots_match_rfc_9162_at_every_size():
+    """Its roots come a level at a time from perfect subtrees; an independent recursive MTH
+    (RFC 9162 §2.1.1) is the reference, at every size up to 70 and a few around powers of 2."""
+    from audit import verify_audit
+
+    leaves = [hashlib.sha256(b"\x00" + str(n).encode()).digest() for n in range(300)]
+    sizes = set(range(71)) | {127, 128, 129, 255, 256, 257, 300}
+    roots = verify_audit.merkle_roots(leaves, sizes | {301})
+    assert roots == {size: root_hash(leaves[:size]) for size in sizes}  # 301: beyond, absent

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
@@ -124,6 +126,31 @@ def test_a_rolled_back_log_is_refused_by_the_witnesses_and_caught(witnesses, ali
     result = run_verifier(bundle, *witness_args(witnesses))
     assert result.returncode == 1
     assert "0 of the 2 witness cosignatures" in result.stderr
+
+
+def test_what_a_witness_last_cosigned_catches_a_rollback_in_a_fresh_export_offline(
+    witnesses, alice, tmp_path
+):
+    """The offline verifier makes no network request: an auditor fetches what a witness last
+    cosigned (``GET <witness>/checkpoint?origin=…``, a cosigned note) and gives it as a trusted
+    checkpoint, with an export made after it."""
+    grow(alice, 8)
+    origin = urllib.parse.quote(settings.AUDIT_LOG_ID, safe="")
+    status, served = witness.request(f"{witnesses[0].url}/checkpoint?origin={origin}", None, 5)
+    assert status == 200
+    kept = tmp_path / "witness-w1.txt"
+    kept.write_bytes(served)
+    fresh = tmp_path / "fresh.zip"
+    call_command("audit_export", "--output", str(fresh))
+    assert run_verifier(fresh, "--trusted-checkpoint", str(kept)).returncode == 0
+    disable_triggers()
+    truncate_to(5)
+    grow(alice, 1, start=400)
+    rolled = tmp_path / "rolled.zip"
+    call_command("audit_export", "--output", str(rolled))
+    result = run_verifier(rolled, "--trusted-checkpoint", str(kept))
+    assert result.returncode == 1
+    assert "the trusted checkpoint covers 8" in result.stderr
 
 
 def test_a_forked_log_is_refused_by_the_witnesses_and_caught(witnesses, alice, tmp_path):

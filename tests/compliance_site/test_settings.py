@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import subprocess
@@ -6,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ImproperlyConfigured
 
 from compliance_site import devkeys, env
@@ -116,17 +118,15 @@ def _c2pa_files(folder: Path) -> tuple[Path, Path]:
 
 def _production_env(tmp_path):
     chain, c2pa_key = _c2pa_files(tmp_path)
-    key = tmp_path / "audit.pem"
-    key.write_text(
-        "-----BEGIN PRIVATE KEY-----\n"
-        "MC4CAQAwBQYDK2VwBCIEIGyAvoih7e/j5cYWgB7Q7G1u4ZBqTIxhdNkmHKnqIJ4b\n"
-        "-----END PRIVATE KEY-----\n"
-    )
+    keys = {}
+    for job in ("checkpoint", "receipt", "erasure", "manifest"):
+        keys[f"AUDIT_{job.upper()}_KEY_FILE"] = str(tmp_path / f"audit-{job}.pem")
+        (tmp_path / f"audit-{job}.pem").write_text(devkeys.test_ed25519_pem(f"prod {job}"))
     return {
+        **keys,
         "DJANGO_SETTINGS_MODULE": "compliance_site.settings.production",
         "DJANGO_SECRET_KEY": "x" * 20 + "-production-like-secret-" + "y" * 30,
         "DJANGO_ALLOWED_HOSTS": "faceledger.example",
-        "AUDIT_SIGNING_KEY_FILE": str(key),
         "AUDIT_LOG_ID": "faceledger-prod",
         "BIOMETRIC_KEY_STORE": str(_key_store(tmp_path / "keys")),
         "BACKUP_RETENTION_DAYS": "35",
@@ -164,7 +164,10 @@ def test_production_settings_pass_the_deployment_checklist(tmp_path):
     "missing",
     [
         "DJANGO_SECRET_KEY",
-        "AUDIT_SIGNING_KEY_FILE",
+        "AUDIT_CHECKPOINT_KEY_FILE",
+        "AUDIT_RECEIPT_KEY_FILE",
+        "AUDIT_ERASURE_KEY_FILE",
+        "AUDIT_MANIFEST_KEY_FILE",
         "AUDIT_LOG_ID",
         "BIOMETRIC_KEY_STORE",
         "BACKUP_RETENTION_DAYS",
@@ -206,6 +209,44 @@ def test_production_refuses_to_start_without_the_dpo_representative_or_log_reten
     del production[missing]
     result = _manage("check", extra_env=production)
     assert result.returncode != 0 and f"Set the environment variable {missing}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("job", "shared_with"), [("receipt", "checkpoint"), ("manifest", "erasure")]
+)
+def test_production_refuses_one_signing_key_for_two_jobs(tmp_path, job, shared_with):
+    production = _production_env(tmp_path)
+    production[f"AUDIT_{job.upper()}_KEY_FILE"] = production[
+        f"AUDIT_{shared_with.upper()}_KEY_FILE"
+    ]
+    result = _manage("check", extra_env=production)
+    assert result.returncode != 0
+    assert f"AUDIT_{job.upper()}_KEY is the same key as AUDIT_{shared_with.upper()}_KEY" in (
+        result.stderr
+    )
+
+
+def test_production_refuses_a_retired_key_brought_back(tmp_path):
+    production = _production_env(tmp_path)
+    current = serialization.load_pem_private_key(
+        Path(production["AUDIT_RECEIPT_KEY_FILE"]).read_bytes(), password=None
+    )
+    public = current.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    production["AUDIT_KEY_HISTORY"] = json.dumps(
+        [
+            {
+                "job": "receipt",
+                "public_key": public.decode(),
+                "valid_from": None,
+                "valid_until": "2026-01-01T00:00:00.000000Z",
+            }
+        ]
+    )
+    result = _manage("check", extra_env=production)
+    assert result.returncode != 0
+    assert "is a retired key still in use for receipt" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_safe_key_store(tmp_path):
@@ -337,6 +378,11 @@ SAFE = {
 }
 
 
+SIGNING_JOBS = ("checkpoint", "receipt", "erasure", "manifest")
+SHARED_KEY = devkeys.test_ed25519_pem("shared")
+TEST_KEYS = {job: devkeys.test_ed25519_pem(f"check {job}") for job in SIGNING_JOBS}
+
+
 def _deploy_check_ids(settings, **unsafe) -> set[str]:
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
@@ -371,6 +417,8 @@ def test_check_deploy_passes_these_rules_when_each_is_safe(settings):
         ({"CONTROLLER_JURISDICTION": "China"}, "E010"),
         ({"RECIPIENT_SMS_GATEWAY_COUNTRY": "US", "RECIPIENT_SMS_GATEWAY_SAFEGUARD": ""}, "E010"),
         ({"LOG_RETENTION_DAYS": 90}, "E011"),
+        ({"AUDIT_SIGNING_KEYS": {job: SHARED_KEY for job in SIGNING_JOBS}}, "E012"),
+        ({"AUDIT_SIGNING_KEYS": {**TEST_KEYS, "erasure": ""}}, "E012"),
     ],
 )
 def test_check_deploy_fails_on_each_unsafe_default(settings, unsafe, check_id):

@@ -193,11 +193,13 @@ def test_fifty_subjects_are_wound_down_and_nothing_personal_is_left_anywhere(
     token = re.search(r"lookup\.html#(\S+)$", _sms_outbox[7].body).group(1)
     certificate = out / "certificates" / f"{hashlib.sha256(token.encode()).hexdigest()}.json"
     assert json.loads(certificate.read_text())["verified_empty"] is True
-    fingerprint = report["public_key_fingerprint"]
+    # The keys the report names are the ones the tombstone publishes, and pin every signature.
+    published = json.loads((out / "keys.json").read_text())
+    assert [k["fingerprint"] for k in published] == [k["fingerprint"] for k in report["keys"]]
     checked = _verifier(
         out,
-        "--fingerprint",
-        fingerprint,
+        "--keys",
+        "keys.json",
         "--trusted-checkpoint",
         "checkpoint.txt",
         "--report",
@@ -217,14 +219,11 @@ def test_the_verifier_refuses_a_forged_report_or_certificate(populated, settings
     settings.WIND_DOWN_GRACE_DAYS = 0
     out = tmp_path / "tombstone"
     call_command("wind_down", out=out, confirm=settings.AUDIT_LOG_ID, interactive=False)
-    fingerprint = json.loads((out / "wind-down-report.json").read_text())["public_key_fingerprint"]
 
     report = json.loads((out / "wind-down-report.json").read_text())
     report["stores"][1]["after"] = 1  # a store said empty that was not: the signature breaks
     (out / "forged.json").write_text(json.dumps(report))
-    forged = _verifier(
-        out, "--fingerprint", fingerprint, "--report", "forged.json", "audit-bundle.zip"
-    )
+    forged = _verifier(out, "--keys", "keys.json", "--report", "forged.json", "audit-bundle.zip")
     assert forged.returncode == 1 and "report: bad signature" in forged.stderr
 
     [name] = [p.name for p in (out / "certificates").iterdir()][:1]
@@ -233,8 +232,8 @@ def test_the_verifier_refuses_a_forged_report_or_certificate(populated, settings
     (out / "forged-certificate.json").write_text(json.dumps(certificate))
     forged = _verifier(
         out,
-        "--fingerprint",
-        fingerprint,
+        "--keys",
+        "keys.json",
         "--certificate",
         "forged-certificate.json",
         "audit-bundle.zip",

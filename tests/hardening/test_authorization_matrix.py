@@ -49,6 +49,7 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     "audit-api:checkpoint": ("GET", {}, every(200)),
     "audit-api:checkpoint-note": ("GET", {}, every(200)),
     "audit-api:public-key": ("GET", {}, every(200)),
+    "audit-api:keys": ("GET", {}, every(200)),
     "audit-api:inclusion-proof": ("GET", {}, every(400)),
     "audit-api:consistency-proof": ("GET", {}, every(400)),
     "audit-api:export": ("GET", {}, {A: 403, O: 403, X: 403, S: 403, D: 403, U: 200}),

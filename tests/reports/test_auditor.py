@@ -81,7 +81,7 @@ def test_the_bundle_verifies_with_its_own_verifier_and_its_signed_manifest(
         "events.jsonl",
         "leaf_hashes.bin",
         "checkpoints.json",
-        "public_key.pem",
+        "keys.json",
         "verify_audit.py",
         "summary.pdf",
         "events.csv",
@@ -101,7 +101,10 @@ def test_the_bundle_verifies_with_its_own_verifier_and_its_signed_manifest(
         assert "12 files match the signed manifest" in result.stdout
     manifest = json.loads(files["manifest.json"])
     signature = base64.b64decode(manifest.pop("signature"))
-    load_pem_public_key(files["public_key.pem"]).verify(signature, jcs(manifest))  # raises if bad
+    listed = {entry["key_id"]: entry for entry in json.loads(files["keys.json"])}
+    signer = listed[manifest["key_id"]]
+    assert signer["job"] == "manifest"
+    load_pem_public_key(signer["public_key"].encode()).verify(signature, jcs(manifest))
     assert set(manifest["files"]) == set(files) - {"manifest.json"}
 
 
@@ -256,7 +259,8 @@ def test_the_transparency_page_shows_the_checkpoint_key_and_verifier(history, cl
     verifier = client.get("/transparency/verify_audit.py")
 
     assert checkpoint.root_hash in page and checkpoint.signature in page
-    assert "BEGIN PUBLIC KEY" in page
+    assert checkpoint.key_id in page  # the key that signed it, in the published list
+    assert 'href="/api/v1/audit/keys"' in page
     assert 'href="/transparency/verify_audit.py"' in page
     assert verifier.status_code == 200
     assert b"".join(verifier.streaming_content) == VERIFIER_PATH.read_bytes()

@@ -19,7 +19,7 @@ def _moment(value: str | None, name: str) -> datetime | None:
 class Command(BaseCommand):
     help = (
         "Seal, then write a verifiable zip of the audit log (events.jsonl, checkpoints.json, "
-        "public_key.pem, verify_audit.py). Times without a zone are UTC."
+        "keys.json, verify_audit.py). Times without a zone are UTC."
     )
 
     def add_arguments(self, parser):

@@ -15,8 +15,8 @@ class Command(BaseCommand):
         "checkpoint's signature. Exits non-zero naming the first bad index. With a trusted "
         "checkpoint (a signed note kept from /api/v1/audit/log/checkpoint), or with what the "
         "witnesses last cosigned, also fails when the log is shorter than or inconsistent with "
-        "it. Prints the signing key's fingerprint, which auditors pin with verify_audit.py "
-        "--fingerprint, and the SHA-256 of the genuine verify_audit.py."
+        "it. Prints every signing key's id and fingerprint, which auditors pin with "
+        "verify_audit.py --fingerprint (or --keys), and the SHA-256 of the genuine verify_audit.py."
     )
 
     def add_arguments(self, parser):
@@ -74,14 +74,16 @@ class Command(BaseCommand):
         )
         for checkpoint in trusted:
             self.stdout.write(f"Extends the trusted checkpoint of tree size {checkpoint.size}.")
-        self.stdout.write(
-            f"Signing key fingerprint (SHA-256 of the raw Ed25519 key): "
-            f"sha256:{signing.public_key_fingerprint()}"
-        )
+        for entry in signing.key_history():
+            state = "retired" if entry.valid_until else "current"
+            self.stdout.write(
+                f"{entry.job} key {entry.key_id} ({state}) fingerprint (SHA-256 of the raw "
+                f"Ed25519 key): sha256:{entry.as_json()['fingerprint']}"
+            )
         self.stdout.write(f"Genuine verifier: verify_audit.py sha256:{verifier_sha256()}")
 
     def _read(self, path: Path) -> witness.Checkpoint:
-        checkpoint, _ = witness.open_checkpoint(path.read_bytes(), signing.checkpoint_verifier())
+        checkpoint, _ = signing.open_checkpoint(path.read_bytes())
         return checkpoint
 
     def _ask_witnesses(self, witnesses, quorum: int) -> list[witness.Checkpoint]:
@@ -97,9 +99,7 @@ class Command(BaseCommand):
                 )
                 if verifier is None or note is None:
                     continue
-                checkpoint, signatures = witness.open_checkpoint(
-                    note, signing.checkpoint_verifier()
-                )
+                checkpoint, signatures = signing.open_checkpoint(note)
             except (OSError, witness.FormatError) as exc:
                 self.stderr.write(f"  witness {config['url']}: {exc}")
                 continue

@@ -36,20 +36,25 @@ KANTARA_FIELDS = {
     "sensitive",
     "spiCat",
 }
-OUR_FIELDS = {"action", "purposeCode", "policyVersion", "policySha256", "signature"}
+OUR_FIELDS = {"action", "purposeCode", "policyVersion", "policySha256", "key_id", "signature"}
 
 
-def _public_key():
-    """The service's key as anyone gets it: from the public endpoint, not from settings."""
-    response = APIClient().get("/api/v1/audit/public-key")
+def _public_key(key_id: str):
+    """The key the receipt names, as anyone gets it: from the public endpoint, not from
+    settings; it must be a receipt key in the published key list."""
+    listed = {entry["key_id"]: entry for entry in APIClient().get("/api/v1/audit/keys").json()}
+    assert listed[key_id]["job"] == "receipt"
+    response = APIClient().get("/api/v1/audit/public-key", {"key_id": key_id})
     assert response.status_code == 200
+    assert response.content.decode() == listed[key_id]["public_key"]
     return load_pem_public_key(response.content)
 
 
 def _check_signature(receipt: dict) -> None:
     """Recompute RFC 8785 over the receipt without ``signature`` and verify Ed25519."""
     body = {k: v for k, v in receipt.items() if k != "signature"}
-    _public_key().verify(base64.b64decode(receipt["signature"]), rfc8785.dumps(body))
+    key = _public_key(receipt["key_id"])
+    key.verify(base64.b64decode(receipt["signature"]), rfc8785.dumps(body))
 
 
 def _grant(client, purpose="biometric_enrolment", language="en") -> dict:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0003_checkpoint_note_signatures'),
+        ('audit', '0005_txid_brin_index'),
     ]
 
     operations = [
