@@ -69,6 +69,15 @@ def test_the_capture_page_shows_the_challenge_with_js_in_a_static_file_only(brow
         assert f"{step['start']:.1f}–{step['end']:.1f} s" in html  # the windows, for uploads
 
 
+def test_visiting_the_capture_page_writes_no_audit_event(browser, audit_events):
+    """A render issues a fresh challenge, as every visit must; the log records the challenge
+    once it is used, with its steps, not every visit."""
+    for _ in range(3):
+        assert browser.get("/capture/").status_code == 200
+
+    assert audit_events() == []
+
+
 def test_the_upload_form_enrols_a_face_without_javascript(browser, alice, capture_media):
     page = browser.get("/capture/")
     challenge = LivenessChallenge.objects.get(pk=_page_challenge(page))
