@@ -11,16 +11,22 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from biometrics.analysis.liveness import challenge_seconds
 from biometrics.forms import CaptureForm
-from biometrics.selectors import PURPOSE, capture_expires_at, capture_retention, captures_of
+from biometrics.selectors import (
+    PURPOSE,
+    capture_delete_preview,
+    capture_expires_at,
+    capture_retention,
+    captures_of,
+)
 from biometrics.services import capture_create, capture_delete, liveness_challenge_issue
 from biometrics.uploads import use_capture_upload_handlers
 from compliance_site import inventory
@@ -129,8 +135,16 @@ def captures_view(request: SignedInHttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def capture_delete_view(request: SignedInHttpRequest, capture_id: str) -> HttpResponse:
+    """GET: check before you delete (the capture, and the copies that go with it); POST
+    deletes."""
+    if request.method == "GET":
+        try:
+            preview = capture_delete_preview(subject=request.user, capture_id=capture_id)
+        except ApplicationError:
+            raise Http404 from None
+        return render(request, "biometrics/capture_delete_check.html", {"preview": preview})
     try:
         capture_delete(subject=request.user, capture_id=capture_id)
     except ApplicationError as refusal:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from biometrics.selectors import captures_of
 from compliance_site.errors import ApplicationError, RateLimited
@@ -30,6 +30,7 @@ from swap.selectors import (
     TEMPLATE_REFUSALS,
     notice_text,
     notices_of,
+    swap_job_for,
     swap_jobs_of,
     template_usable_until,
     templates_usable,
@@ -102,8 +103,16 @@ def _swaps_page(request: SignedInHttpRequest, form, *, error: str = "", status: 
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def swap_delete_view(request: SignedInHttpRequest, job_id: str) -> HttpResponse:
+    """GET: check before you delete (or cancel) the swap, naming it and its result; POST
+    deletes it, or cancels it while it runs."""
+    if request.method == "GET":
+        try:
+            job = swap_job_for(subject=request.user, job_id=job_id)
+        except ApplicationError:
+            raise Http404 from None
+        return render(request, "swap/swap_delete_check.html", {"job": job})
     try:
         cancelled = swap_job_delete(subject=request.user, job_id=job_id)
     except ApplicationError as refusal:

@@ -253,7 +253,7 @@ class WithdrawalPreview:
         return _(", ").join(words) if words else _("nothing")
 
 
-def _preview_line(store: inventory.Store, count: int) -> PreviewLine:
+def preview_line(store: inventory.Store, count: int) -> PreviewLine:
     items = str(store.items % {"count": count}) if store.items is not None else str(count)
     return PreviewLine(
         store=store.name,
@@ -274,8 +274,8 @@ def withdrawal_preview_for(subject: User, purpose: str) -> WithdrawalPreview:
     preview = inventory.withdrawal_preview(row.code, subject.pk)
     return WithdrawalPreview(
         purpose=row,
-        erases=[_preview_line(store, n) for store, n in preview.erased],
-        remains=[_preview_line(store, n) for store, n in preview.remaining],
+        erases=[preview_line(store, n) for store, n in preview.erased],
+        remains=[preview_line(store, n) for store, n in preview.remaining],
     )
 
 

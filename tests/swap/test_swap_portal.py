@@ -136,6 +136,37 @@ def test_deleting_from_the_portal_removes_the_swap(
     assert "The swap and its result are deleted." in portal.get(PAGE).content.decode()
 
 
+def test_delete_asks_first_on_a_page_naming_the_swap_and_what_goes(
+    portal, enrolled_capture, django_capture_on_commit_callbacks
+):
+    template = make_template(title="Harbour at dusk")
+    with django_capture_on_commit_callbacks(execute=True):
+        portal.post(PAGE, {"capture": str(enrolled_capture.pk), "template": str(template.pk)})
+    job = SwapJob.objects.get()
+
+    listing = portal.get(PAGE).content.decode()
+    check = portal.get(f"/swaps/{job.pk}/delete/")
+
+    # The list links to the check; no button on it deletes in one tap.
+    assert f'href="/swaps/{job.pk}/delete/"' in listing
+    assert f'action="/swaps/{job.pk}/delete/"' not in listing
+    html = check.content.decode()
+    assert check.status_code == 200 and "Check before you delete" in html
+    assert "Harbour at dusk" in html and "cannot be downloaded again" in html
+    assert f'action="/swaps/{job.pk}/delete/"' in html and 'href="/swaps/#swap-' in html
+    assert SwapJob.objects.filter(pk=job.pk).exists()  # asking deleted nothing
+
+
+def test_the_delete_check_of_someone_elses_swap_is_not_found(bob, portal, enrolled, grant_consent):
+    from swap.services import swap_job_request
+
+    [capture] = enrolled(bob)
+    grant_consent(bob, "face_swap")
+    job = swap_job_request(subject=bob, capture_id=capture.pk, template_id=make_template().pk)
+
+    assert portal.get(f"/swaps/{job.pk}/delete/").status_code == 404
+
+
 def test_deleting_someone_elses_swap_from_the_portal_changes_nothing(
     bob, portal, enrolled, grant_consent, django_capture_on_commit_callbacks
 ):
