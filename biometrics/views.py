@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -33,6 +34,7 @@ from compliance_site import inventory
 from compliance_site.errors import ApplicationError
 from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import ConsentRequired, require_consent
+from consent.ledger.selectors import consent_centre_url
 
 STEP_LABELS = {
     "turn_left": gettext_lazy("Turn your head to your left, then back to the camera"),
@@ -123,7 +125,11 @@ def _capture_page(
 
 
 def _consent_missing_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "biometrics/capture.html", {"consent_missing": True}, status=403)
+    context = {
+        "consent_missing": True,
+        "consent_url": consent_centre_url(PURPOSE, back=reverse("biometrics:capture")),
+    }
+    return render(request, "biometrics/capture.html", context, status=403)
 
 
 @login_required

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -23,6 +24,7 @@ from biometrics.selectors import captures_of
 from compliance_site.errors import ApplicationError, RateLimited
 from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import GRANTED, consent_state
+from consent.ledger.selectors import consent_centre_url
 from swap.forms import DepictedWithdrawalForm, MarkCheckForm, SwapRequestForm
 from swap.selectors import (
     PURPOSE,
@@ -98,6 +100,7 @@ def _swaps_page(request: SignedInHttpRequest, form, *, error: str = "", status: 
         "templates": [(t, template_usable_until(t)) for t in templates_usable()],
         "swap_granted": consent_state(subject=subject, purpose=PURPOSE) == GRANTED,
         "storage_granted": consent_state(subject=subject, purpose=STORAGE_PURPOSE) == GRANTED,
+        "consent_url": consent_centre_url(PURPOSE, back=reverse("swap:swaps")),
     }
     return render(request, "swap/swaps.html", context, status=status)
 

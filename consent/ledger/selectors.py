@@ -6,10 +6,13 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_supported_language_variant, ngettext
 from django.utils.translation import gettext as _
 
@@ -439,3 +442,18 @@ def ledger_export(subject_id: int) -> dict:
         "year_of_birth": declared[1] if declared else None,
         "age_14_or_over_stated_on": stated.isoformat() if stated else None,
     }
+
+
+def consent_centre_url(purpose: str, *, back: str = "") -> str:
+    """The consent centre at ``purpose``'s card; with ``back`` (a path of this site), a grant
+    there returns to it (the page that needed the consent)."""
+    query = f"?{urlencode({'next': back}, safe='/')}" if back else ""
+    return f"{reverse('consent:centre')}{query}#purpose-{purpose}"
+
+
+def safe_back_path(value: str) -> str:
+    """``value`` if it is a path of this site ("/swaps/"), else "" (never another host)."""
+    if value.startswith("/") and not value.startswith(("//", "/\\")):
+        if url_has_allowed_host_and_scheme(value, allowed_hosts=None):
+            return value
+    return ""

@@ -59,6 +59,12 @@ def test_destroying_anything_asks_first_and_names_what_goes(
     template = make_template(title="Licensed image")
     job = swap_job_request(subject=user, capture_id=capture.pk, template_id=template.pk)
 
+    # The account page shows where the person stands: every step done, the swaps next.
+    portal.goto("/dashboard/")
+    assert portal.page.locator(".path-step[data-state=done]").count() == 3
+    assert portal.page.locator("a.next-step[href='/swaps/']").is_visible()
+    portal.step("dashboard-path")
+
     # A capture: the list links to a check page; "Keep it" keeps it.
     portal.goto("/captures/")
     portal.step("captures")

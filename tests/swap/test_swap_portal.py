@@ -57,7 +57,8 @@ def test_without_face_swap_consent_the_page_says_so_and_links_to_the_consent_cen
 
     page = portal.get(PAGE).content.decode()
 
-    assert "Face swaps need your consent" in page and 'href="/consent/"' in page
+    assert "Face swaps need your consent" in page
+    assert 'href="/consent/?next=/swaps/#purpose-face_swap"' in page  # its card, and back
     assert re.search(r'<button type="submit" class="button" disabled>', page)
 
 

@@ -172,6 +172,32 @@ def test_the_dashboard_links_to_the_consent_centre(browser):
     assert 'href="/consent/"' in browser.get("/dashboard/").content.decode()
 
 
+def test_a_page_that_needs_a_consent_links_to_its_card_and_the_grant_goes_back(browser):
+    centre = browser.get("/consent/?next=/swaps/").content.decode()
+    granted = _post(
+        browser,
+        "/consent/grant/",
+        {**quote("face_swap"), "lang": "en", "next": "/swaps/"},
+        page="/consent/?next=/swaps/",
+    )
+
+    assert 'name="next" value="/swaps/"' in centre  # carried by each grant button
+    assert 'class="back-link" href="/swaps/"' in centre
+    assert granted.status_code == 302 and granted["Location"] == "/swaps/"
+    assert require_consent(subject=ConsentRecord.objects.get().subject, purpose="face_swap") is None
+
+
+@pytest.mark.parametrize("elsewhere", ["https://evil.example/", "//evil.example/", "/\\evil"])
+def test_the_grant_never_goes_back_to_another_site(browser, elsewhere):
+    centre = browser.get(f"/consent/?next={elsewhere}").content.decode()
+    granted = _post(
+        browser, "/consent/grant/", {**quote("face_swap"), "lang": "en", "next": elsewhere}
+    )
+
+    assert "evil" not in centre
+    assert granted.status_code == 302 and granted["Location"].startswith("/consent/")
+
+
 def test_a_child_asks_a_guardian_in_the_portal_and_the_guardian_grants_there(
     browser, alice, outbox
 ):
