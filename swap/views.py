@@ -26,6 +26,7 @@ from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import GRANTED, consent_state
 from consent.ledger.selectors import consent_centre_url
 from swap.forms import DepictedWithdrawalForm, MarkCheckForm, SwapRequestForm
+from swap.models import SwapJob
 from swap.selectors import (
     PURPOSE,
     STORAGE_PURPOSE,
@@ -76,7 +77,7 @@ def swaps_view(request: SignedInHttpRequest) -> HttpResponse:
         if not form.is_valid():
             return _swaps_page(request, form, status=400)
         try:
-            swap_job_request(
+            job = swap_job_request(
                 subject=request.user,
                 capture_id=form.cleaned_data["capture"],
                 template_id=form.cleaned_data["template"],
@@ -84,17 +85,20 @@ def swaps_view(request: SignedInHttpRequest) -> HttpResponse:
         except ApplicationError as refusal:
             return _swaps_page(request, form, error=refusal.detail, status=refusal.status_code)
         messages.success(request, _("Your swap is on its way. This page shows its progress."))
-        return redirect("swap:swaps")
+        return redirect(f"{reverse('swap:swaps')}#swap-{job.pk}")  # its progress, in view
     return _swaps_page(request, SwapRequestForm())
 
 
 def _swaps_page(request: SignedInHttpRequest, form, *, error: str = "", status: int = 200):
     subject = request.user
     jobs = [(job, JOB_ERRORS.get(job.error, GENERIC_ERROR)) for job in swap_jobs_of(subject)]
+    running = (SwapJob.Status.PENDING, SwapJob.Status.RUNNING)
     context = {
         "form": form,
         "error": error,
-        "jobs": jobs,
+        # Swaps in progress come first, above the form: their progress is in view.
+        "active": [(job, reason) for job, reason in jobs if job.status in running],
+        "finished": [(job, reason) for job, reason in jobs if job.status not in running],
         "notices": [(notice, notice_text(notice)) for notice in notices_of(subject)],
         "captures": [c for c in captures_of(subject) if (c.liveness or {}).get("passed")],
         "templates": [(t, template_usable_until(t)) for t in templates_usable()],

@@ -91,7 +91,7 @@ def test_a_swap_asked_for_in_the_portal_shows_its_progress_then_its_labelled_res
         task()
     done = portal.get(PAGE).content.decode()
 
-    assert response.status_code == 302 and response["Location"] == PAGE
+    assert response.status_code == 302 and response["Location"] == f"{PAGE}#swap-{job.pk}"
     assert f'data-job-url="/api/v1/swaps/{job.pk}"' in waiting
     assert 'data-status="pending"' in waiting and "<progress" in waiting
     result = f"/api/v1/swaps/{job.pk}/result"
@@ -102,6 +102,22 @@ def test_a_swap_asked_for_in_the_portal_shows_its_progress_then_its_labelled_res
     shown = portal.get(f"{result}?disposition=inline")
     assert shown.status_code == 200 and shown["Content-Type"] == "image/png"
     assert portal.get(f"/api/v1/swaps/{job.pk}").json()["status"] == "done"
+
+
+def test_after_make_the_swap_the_page_opens_at_its_progress(portal, enrolled_capture, monkeypatch):
+    """On a phone the new swap's progress bar is far below the form: the redirect lands on it,
+    and the card comes first in the list."""
+    monkeypatch.setattr("compliance_site.jobs._send", lambda kind, pk: None)  # stays waiting
+    template = make_template()
+
+    response = portal.post(
+        PAGE, {"capture": str(enrolled_capture.pk), "template": str(template.pk)}
+    )
+
+    job = SwapJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/swaps/#swap-{job.pk}"
+    page = portal.get(PAGE).content.decode()
+    assert page.index(f'id="swap-{job.pk}"') < page.index('id="new-title"')
 
 
 def test_a_refused_request_shows_the_reason_on_the_page(portal, enrolled_capture):
