@@ -18,7 +18,8 @@ from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.http import Http404, HttpRequest
-from django_otp.admin import OTPAdminSite
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 # Never in the admin, for anyone (superusers included), whoever registers them: django-otp's
 # TOTP device admin shows each staff member's shared secret and its QR code (staff enrol with
@@ -54,7 +55,21 @@ else:
     ModelAdminMixin = object
 
 
+class OneStepLoginForm(OTPAdminAuthenticationForm):
+    """django-otp asks which device to use only after a first submit ("Please select a
+    device", every time). Staff have one authenticator app (TOTP; the SMS code is never a
+    second factor): with no device chosen, that one is used, so the form signs in at once."""
+
+    def _chosen_device(self, user):
+        chosen = super()._chosen_device(user)
+        if chosen is not None or self.cleaned_data.get("otp_device"):
+            return chosen
+        apps = list(TOTPDevice.objects.devices_for_user(user, confirmed=True)[:2])
+        return apps[0] if len(apps) == 1 else None
+
+
 class FaceledgerAdminSite(OTPAdminSite):
+    login_form = OneStepLoginForm
     site_header = "Faceledger staff"
     site_title = "Faceledger staff"
     index_title = "Administration"
