@@ -18,8 +18,11 @@ from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.http import Http404, HttpRequest
+from django.shortcuts import redirect
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from compliance_site import staff_roles
 
 # Never in the admin, for anyone (superusers included), whoever registers them: django-otp's
 # TOTP device admin shows each staff member's shared secret and its QR code (staff enrol with
@@ -83,6 +86,16 @@ class FaceledgerAdminSite(OTPAdminSite):
         kept = [model for model in models if model._meta.label_lower not in _NEVER_REGISTERED]
         if kept:
             super().register(kept, admin_class, **options)
+
+    def index(self, request, extra_context=None):
+        """A role the admin shows nothing (the auditor) goes to its own page instead of "You
+        don't have permission to view anything"."""
+        if not self.get_app_list(request):
+            roles = request.user.groups.values_list("name", flat=True)
+            url_name = staff_roles.landing_for(roles)
+            if url_name is not None:
+                return redirect(url_name)
+        return super().index(request, extra_context)
 
     def autocomplete_view(self, request):
         # No admin form here uses autocomplete, and its JSON would be a search of any admin

@@ -106,12 +106,14 @@ def test_dpo_publishes_policies_and_may_add_templates(policies):
     assert dpo.get(reverse("admin:consent_erasurerequest_changelist")).status_code == 403
 
 
-def test_an_auditor_has_nothing_in_the_admin(auditor, alice):
+def test_an_auditor_has_nothing_in_the_admin_and_lands_on_the_auditor_page(auditor, alice):
     client = signed_in(auditor)
 
-    index = client.get(reverse("admin:index")).content.decode()
+    index = client.get(reverse("admin:index"))
 
-    assert reverse("admin:consent_user_changelist") not in index
+    # Not "You don't have permission to view anything": the role's own page.
+    assert index.status_code == 302 and index["Location"] == reverse("audit:auditor")
+    assert client.get(index["Location"]).status_code == 200
     assert client.get(USERS).status_code == 403
     assert client.get(reverse("admin:biometrics_capture_changelist")).status_code == 403
 

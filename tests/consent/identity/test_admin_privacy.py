@@ -387,3 +387,17 @@ def test_the_log_page_hides_an_account_id_that_older_staff_views_wrote_beside_a_
     # Nor does a search by the account id find the pseudonym.
     found = client.get(reverse("admin:audit_auditevent_changelist"), {"q": str(person.pk)})
     assert found.status_code == 200 and event.subject not in found.content.decode()
+
+
+def test_the_audit_log_filters_by_action_names_people_can_read(alice, grant_consent):
+    grant_consent(alice, "face_swap")
+    client = staff_client("superuser")
+    url = reverse("admin:audit_auditevent_changelist")
+
+    page = client.get(url).content.decode()
+    granted = client.get(url, {"action": str(int(AuditAction.CONSENT_GRANTED))})
+
+    assert "Consent granted" in page  # the filter's choices are names, not numbers
+    assert f"?action={int(AuditAction.CONSENT_GRANTED)}" in page
+    assert not re.search(r">\s*\d{3}\s*</a>", page)  # no bare action numbers
+    assert granted.status_code == 200 and "CONSENT_GRANTED" in granted.content.decode()
