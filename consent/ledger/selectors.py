@@ -341,15 +341,17 @@ def _state(purpose: Any) -> str:
 def consent_states_for(subject: User) -> list[SubjectConsent]:
     """Every purpose with the subject's state, derived from their latest record for it (as
     ``state_of`` does, in one statement)."""
+    # Each row is a Purpose with the latest record's columns as extra attributes.
+    rows: list[Any] = list(Purpose.objects.raw(_states_sql(), [subject.pk]))
     return [
         SubjectConsent(
-            purpose=purpose,
-            state=_state(purpose),
-            version=purpose.last_version,
-            updated_at=_moment(purpose.last_created_at),
-            guardian=bool(purpose.last_guardian),
+            purpose=row,
+            state=_state(row),
+            version=row.last_version,
+            updated_at=_moment(row.last_created_at),
+            guardian=bool(row.last_guardian),
         )
-        for purpose in Purpose.objects.raw(_states_sql(), [subject.pk])
+        for row in rows
     ]
 
 
