@@ -98,6 +98,11 @@ def test_a_swap_asked_for_in_the_portal_shows_its_progress_then_its_labelled_res
     assert f'<img src="{result}?disposition=inline"' in done
     assert f'href="{result}" download' in done
     assert "AI-generated" in done and "Erased automatically on" in done
+    # The mark is above the result, where no player control covers it.
+    assert done.index('class="ai-badge"') < done.index(f'<img src="{result}?disposition=inline"')
+    portal.cookies["django_language"] = "zh-hans"
+    chinese = portal.get(PAGE).content.decode()
+    assert '<p class="ai-badge">AI 生成 · <span lang="en">AI-generated</span></p>' in chinese
     # The portal session can fetch what the page points at.
     shown = portal.get(f"{result}?disposition=inline")
     assert shown.status_code == 200 and shown["Content-Type"] == "image/png"
