@@ -31,6 +31,7 @@ CONTROLLER_ADDRESS = env_str("CONTROLLER_ADDRESS")
 CONTROLLER_EMAIL = env_str("CONTROLLER_EMAIL")
 CONTROLLER_JURISDICTION = env_str("CONTROLLER_JURISDICTION")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+_refuse(deploy_checks.public_base_url_problem(PUBLIC_BASE_URL))
 
 # SMS: an explicit provider. The development backends write live codes and numbers to stdout,
 # memory or files, so production refuses them (check --deploy: faceledger.E001).
