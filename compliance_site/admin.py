@@ -58,6 +58,20 @@ else:
     ModelAdminMixin = object
 
 
+# What support sees on a person's record besides the account: each app adds its own lines
+# (consents, requests) from its ready(), so this layer names none of them.
+_subject_summaries: dict[str, tuple[str, Callable[[Any], list[str]]]] = {}
+
+
+def subject_summary_register(name: str, title: str, lines: Callable[[Any], list[str]]) -> None:
+    """``lines(subject)`` → short plain lines (no numbers, no hashes) shown under ``title``."""
+    _subject_summaries[name] = (title, lines)
+
+
+def subject_summaries(subject: Any) -> list[tuple[str, list[str]]]:
+    return [(title, lines(subject)) for title, lines in _subject_summaries.values()]
+
+
 class OneStepLoginForm(OTPAdminAuthenticationForm):
     """django-otp asks which device to use only after a first submit ("Please select a
     device", every time). Staff have one authenticator app (TOTP; the SMS code is never a

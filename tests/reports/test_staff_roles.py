@@ -94,6 +94,19 @@ def test_support_sees_subjects_masked_and_requests_but_cannot_publish(alice):
     assert support.get(reverse("admin:audit_auditevent_changelist")).status_code == 403
 
 
+def test_support_sees_a_persons_consents_and_requests_on_their_record(alice, grant_consent):
+    grant_consent(alice, "face_swap")
+    report_job_request(subject=alice, language="en", events=10_000)
+    support = signed_in(staff_with_role("support", "+447911000302"))
+
+    record = support.get(reverse("admin:consent_user_change", args=[alice.pk])).content.decode()
+
+    assert "face_swap: granted (version 2," in record and "output_storage: never" in record
+    assert "1 data report (pending" in record
+    assert "Superuser status" not in record  # a person's record, not a staff form
+    assert "7400100001" not in record
+
+
 def test_dpo_publishes_policies_and_may_add_templates(policies):
     dpo = signed_in(staff_with_role("dpo", "+447911000302"))
 
