@@ -7,7 +7,9 @@ docs/ARCHITECTURE.md)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 
+from audit.actions import AuditAction
 from audit.models import AuditCheckpoint, AuditEvent, AuditLeaf
 from compliance_site.admin import OfferedLookupsOnly, PersonListAudited
 
@@ -28,6 +30,24 @@ class ReadOnlyAdmin(OfferedLookupsOnly, admin.ModelAdmin):
         return [field.name for field in self.model._meta.fields]
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The events' actions by name ("Consent granted"), not by their stored numbers."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return [(str(int(a)), a.name.replace("_", " ").capitalize()) for a in AuditAction]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isascii() or not value.isdigit():
+            raise DisallowedModelAdminLookup("Unknown action.")
+        return queryset.filter(action=int(value))
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(PersonListAudited, ReadOnlyAdmin):
     """Searching or filtering the log by a pseudonym narrows it to one person: audited."""
@@ -41,7 +61,7 @@ class AuditEventAdmin(PersonListAudited, ReadOnlyAdmin):
         "object_type",
         "object_shown",
     )
-    list_filter = ("action",)
+    list_filter = (ActionFilter,)
     # Not ``object_id``: searching it for an account id would pair that id with a pseudonym.
     search_fields = ("subject", "actor", "request_id")
     date_hierarchy = "time"

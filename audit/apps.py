@@ -7,9 +7,11 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import checks, stores  # noqa: F401 (checks registers itself)
-        from compliance_site import inventory
+        from compliance_site import inventory, staff_roles
 
         inventory.register_all(stores.STORES)
+        # The admin shows the auditor nothing: the auditor starts from the exports page.
+        staff_roles.landing("auditor", "audit:auditor")
 
         from django.db.models.signals import post_migrate
 

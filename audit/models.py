@@ -74,6 +74,7 @@ class AuditLeaf(models.Model):
 
     class Meta:
         verbose_name = "audit leaf"
+        verbose_name_plural = "audit leaves"
 
     def __str__(self) -> str:
         return f"leaf {self.index}"

@@ -9,12 +9,13 @@ class BiometricsConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
 
-        from biometrics import analysis, report, stores
+        from biometrics import analysis, progress, report, stores
         from compliance_site import inventory, keystore, staff_roles
 
         inventory.register_all(stores.STORES)
         inventory.register_subject_cipher(stores.SUBJECT_CIPHER)
         report.register()
+        progress.register()  # its steps on the account page
         # Support sees that captures exist (never their images: the admin shows none).
         staff_roles.grant("support", "biometrics.view_capture")
         checks.register(keystore.check_key_store, checks.Tags.security)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,9 +15,10 @@ from django.utils.translation import gettext_lazy
 from biometrics import vault
 from biometrics.analysis.liveness import challenge_seconds
 from biometrics.models import Capture, LivenessChallenge, SubjectKey
+from compliance_site import inventory
 from compliance_site.errors import NotFound
 from consent.ledger.models import Purpose
-from consent.ledger.selectors import purpose_by_code
+from consent.ledger.selectors import PreviewLine, preview_line, purpose_by_code
 
 PURPOSE = "biometric_enrolment"
 
@@ -66,6 +68,23 @@ def capture_for(*, subject: Any, capture_id: Any, lock: bool = False) -> Capture
     if capture is None:
         raise NotFound(_("There is no such capture."), code="capture_not_found")
     return capture
+
+
+@dataclass(frozen=True)
+class CaptureDeletePreview:
+    """What deleting one capture erases besides it: copies elsewhere (stored reports showing
+    its thumbnail), in plain words."""
+
+    capture: Capture
+    copies: list[PreviewLine]
+
+
+def capture_delete_preview(*, subject: Any, capture_id: Any) -> CaptureDeletePreview:
+    """Read-only twin of ``capture_delete``: the subject's capture (``capture_not_found``
+    otherwise) and the copies its deletion erases (``inventory.copies_held``)."""
+    capture = capture_for(subject=subject, capture_id=capture_id)
+    copies = inventory.copies_held("biometrics.captures", subject.pk)
+    return CaptureDeletePreview(capture, [preview_line(store, n) for store, n in copies])
 
 
 def captures_of(subject: Any) -> list[Capture]:

@@ -107,6 +107,8 @@ def liveness_challenge_issue(*, subject: User, purpose: str = PURPOSE) -> Livene
 
     Only the newest challenge of a subject is live: issuing one voids the earlier ones, so a
     client asking in a loop keeps one row, and an old challenge cannot be saved up for later.
+    Every visit to the capture page issues one, so issuing writes no audit event: the event
+    is written when the challenge is used, with its steps (``liveness_challenge_use``).
     """
     # Closing mode: no new captures (403 ``service_closing``).
     # mutant: delete — tests/erasure/test_wind_down.py
@@ -117,18 +119,9 @@ def liveness_challenge_issue(*, subject: User, purpose: str = PURPOSE) -> Livene
         # mutant: delete — tests/biometrics/test_capture_api.py
         #   test_a_challenge_is_refused_without_biometric_consent
         require_consent(subject=subject, purpose=purpose, lock=True)
-        voided = LivenessChallenge.objects.filter(subject=subject).delete()[0]
+        LivenessChallenge.objects.filter(subject=subject).delete()
         challenge = LivenessChallenge.objects.create(
             subject=subject, steps=_random_steps(), created_at=now, expires_at=now + CHALLENGE_TTL
-        )
-        audit_record(
-            actor=subject,
-            subject=subject,
-            action=AuditAction.LIVENESS_CHALLENGE_ISSUED,
-            object_type="liveness_challenge",
-            object_id=str(challenge.pk),
-            purpose=purpose,
-            data={"steps": challenge.steps, "voided": voided},
         )
     return challenge
 
@@ -171,6 +164,7 @@ def liveness_challenge_use(
             object_type="liveness_challenge",
             object_id=str(key),
             purpose=purpose,
+            data={"steps": challenge.steps},
         )
     return list(challenge.steps)
 

@@ -10,16 +10,18 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.closing import ServiceClosing, check_service_open
 from biometrics.forms import CaptureForm
 from biometrics.selectors import (
     PURPOSE,
+    capture_delete_preview,
     capture_expires_at,
     capture_retention,
     captures_of,
@@ -31,6 +33,7 @@ from compliance_site import inventory
 from compliance_site.errors import ApplicationError
 from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import ConsentRequired, require_consent
+from consent.ledger.selectors import consent_centre_url
 
 
 @csrf_exempt  # checked in _capture_view, after the gate, once uploads are set to stay in memory
@@ -105,7 +108,11 @@ def _capture_page(
 
 
 def _consent_missing_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "biometrics/capture.html", {"consent_missing": True}, status=403)
+    context = {
+        "consent_missing": True,
+        "consent_url": consent_centre_url(PURPOSE, back=reverse("biometrics:capture")),
+    }
+    return render(request, "biometrics/capture.html", context, status=403)
 
 
 @login_required
@@ -117,8 +124,16 @@ def captures_view(request: SignedInHttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def capture_delete_view(request: SignedInHttpRequest, capture_id: str) -> HttpResponse:
+    """GET: check before you delete (the capture, and the copies that go with it); POST
+    deletes."""
+    if request.method == "GET":
+        try:
+            preview = capture_delete_preview(subject=request.user, capture_id=capture_id)
+        except ApplicationError:
+            raise Http404 from None
+        return render(request, "biometrics/capture_delete_check.html", {"preview": preview})
     try:
         capture_delete(subject=request.user, capture_id=capture_id)
     except ApplicationError as refusal:

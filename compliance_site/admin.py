@@ -19,12 +19,14 @@ from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.http import Http404, HttpRequest
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django_otp.admin import OTPAdminSite
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from compliance_site import deadlines
+from compliance_site import deadlines, staff_roles
 
 # Never in the admin, for anyone (superusers included), whoever registers them: django-otp's
 # TOTP device admin shows each staff member's shared secret and its QR code (staff enrol with
@@ -60,7 +62,35 @@ else:
     ModelAdminMixin = object
 
 
+# What support sees on a person's record besides the account: each app adds its own lines
+# (consents, requests) from its ready(), so this layer names none of them.
+_subject_summaries: dict[str, tuple[str, Callable[[Any], list[str]]]] = {}
+
+
+def subject_summary_register(name: str, title: str, lines: Callable[[Any], list[str]]) -> None:
+    """``lines(subject)`` → short plain lines (no numbers, no hashes) shown under ``title``."""
+    _subject_summaries[name] = (title, lines)
+
+
+def subject_summaries(subject: Any) -> list[tuple[str, list[str]]]:
+    return [(title, lines(subject)) for title, lines in _subject_summaries.values()]
+
+
+class OneStepLoginForm(OTPAdminAuthenticationForm):
+    """django-otp asks which device to use only after a first submit ("Please select a
+    device", every time). Staff have one authenticator app (TOTP; the SMS code is never a
+    second factor): with no device chosen, that one is used, so the form signs in at once."""
+
+    def _chosen_device(self, user):
+        chosen = super()._chosen_device(user)
+        if chosen is not None or self.cleaned_data.get("otp_device"):
+            return chosen
+        apps = list(TOTPDevice.objects.devices_for_user(user, confirmed=True)[:2])
+        return apps[0] if len(apps) == 1 else None
+
+
 class FaceledgerAdminSite(OTPAdminSite):
+    login_form = OneStepLoginForm
     site_header = "Faceledger staff"
     site_title = "Faceledger staff"
     index_title = "Administration"
@@ -74,6 +104,16 @@ class FaceledgerAdminSite(OTPAdminSite):
         kept = [model for model in models if model._meta.label_lower not in _NEVER_REGISTERED]
         if kept:
             super().register(kept, admin_class, **options)
+
+    def index(self, request, extra_context=None):
+        """A role the admin shows nothing (the auditor) goes to its own page instead of "You
+        don't have permission to view anything"."""
+        if not self.get_app_list(request):
+            roles = request.user.groups.values_list("name", flat=True)
+            url_name = staff_roles.landing_for(roles)
+            if url_name is not None:
+                return redirect(url_name)
+        return super().index(request, extra_context)
 
     def autocomplete_view(self, request):
         # No admin form here uses autocomplete, and its JSON would be a search of any admin

@@ -9,6 +9,7 @@ deployment uses."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -55,6 +56,25 @@ def sms_url_problem(url: str) -> str | None:
     return (
         f"SMS_HTTP_BASE_URL={url} is not https: codes, numbers and the token would travel in clear"
     )
+
+
+def public_base_url_problem(url: str) -> str | None:
+    """Receipts, PDFs and the receipt page link to the site at this address: it must be the
+    real one, over https (not the development default, not a loopback address)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host:
+        return f"PUBLIC_BASE_URL={url} is not an https address: links in receipts would not work"
+    if host == "localhost" or host.endswith(".localhost") or _is_loopback(host):
+        return f"PUBLIC_BASE_URL={url} is a loopback address: links in receipts lead nowhere"
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def client_address_problem(*, header: str, behind_proxy: bool) -> str | None:

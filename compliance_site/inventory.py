@@ -277,6 +277,13 @@ def files_all(subject_id: int) -> Iterable[tuple[str, StoreFile]]:
                 yield store.name, item
 
 
+def held_all(subject_id: int) -> list[tuple[Store, int]]:
+    """(store, how many items) for every store holding something of the subject, in erasure
+    order: what an account erasure will erase (its check page lists it)."""
+    counted = ((store, items_held(store, subject_id)) for store in stores())
+    return [(store, count) for store, count in counted if count]
+
+
 def stores_for_purpose(purpose: str) -> list[Store]:
     return [store for store in stores() if purpose in store.purposes]
 
@@ -293,6 +300,15 @@ def copies_erase(source: str, subject_id: int) -> dict[str, int]:
     copy of it outlives it. What was erased, by store."""
     erased = {name: _stores[name].erase(subject_id) for name in _stores[source].copied_to}
     return {name: n for name, n in erased.items() if n}
+
+
+def copies_held(source: str, subject_id: int) -> list[tuple[Store, int]]:
+    """Read-only twin of ``copies_erase``: the stores holding copies that deleting an item of
+    ``source`` would erase, with how many items (only those holding some)."""
+    counted = (
+        (_stores[name], items_held(_stores[name], subject_id)) for name in _stores[source].copied_to
+    )
+    return [(store, count) for store, count in counted if count]
 
 
 def _sealed(store: Store, subject_id: int) -> int:
@@ -496,7 +512,8 @@ def controller_record() -> dict[str, str]:
 
 def recipients_record() -> list[dict[str, str]]:
     """Every recipient some store names, with who and where it is."""
-    used = {key for store in [*stores(), *service_stores()] for key in store.recipients or ()}
+    every: list[Store | ServiceStore] = [*stores(), *service_stores()]
+    used = {key for store in every for key in store.recipients or ()}
     return [
         {
             "recipient": key,

@@ -138,14 +138,14 @@ def data_table(
     widths: Sequence[float],
     *,
     font_size: float = 7.5,
-    row_height: float | None = None,
+    row_height: float | Sequence[float] | None = None,
 ) -> Table:
     """A table with a header row repeated on every page it runs onto (``repeatRows=1``).
 
-    Cells are plain strings (drawn on one line: fast enough for tens of thousands of rows when
-    ``row_height`` is fixed, since reportlab then need not measure each row again at every page
-    break) or flowables such as ``para`` (wrapping). A string cell holding Chinese is set in the
-    CJK font.
+    Cells are plain strings (one line per newline: fast enough for tens of thousands of rows
+    when ``row_height`` gives the heights, since reportlab then need not measure each row again
+    at every page break) or flowables such as ``para`` (wrapping). A string cell holding
+    Chinese is set in the CJK font.
     """
     _register_fonts()
     commands: list[tuple] = [
@@ -166,20 +166,23 @@ def data_table(
             if isinstance(cell, str) and has_cjk(cell):
                 commands.append(("FONT", (x, y), (x, y), CJK_FONT, font_size, font_size + 2))
     heights = None
-    if row_height is not None:
+    if isinstance(row_height, int | float):
         heights = [font_size + 7] + [row_height] * len(rows)
+    elif row_height is not None:
+        heights = [font_size + 7, *row_height]
     table = Table(data, colWidths=list(widths), rowHeights=heights, repeatRows=1)
     table.setStyle(TableStyle(commands))
     return table
 
 
 class PagedTable(Flowable):
-    """A long ``data_table`` of one-line rows, cut into one table per page.
+    """A long ``data_table`` of plain-string rows, cut into one table per page.
 
     reportlab splits a long table by building a new one from all the rows left at every page
-    break: quadratic, seconds for ten thousand rows. With a fixed row height the rows that fit
-    are known by arithmetic, so this splits the rows themselves and builds each page's table
-    (with its header) only when drawing it.
+    break: quadratic, seconds for ten thousand rows. A row's height is known from its line
+    count (a cell's lines are split by ``lines``, never cut), so the rows that fit are known by
+    arithmetic: this splits the rows themselves and builds each page's table (with its header)
+    only when drawing it.
     """
 
     def __init__(self, header, rows, widths, *, font_size: float = 7.5, row_height: float = 10):
@@ -187,15 +190,25 @@ class PagedTable(Flowable):
         self.header, self.rows, self.widths = list(header), list(rows), list(widths)
         self.font_size, self.row_height = font_size, row_height
         self.header_height = font_size + 7
+        self.heights = [self._height(row) for row in self.rows]
         self._nrows = len(self.rows) + 1  # as a Table counts them (progress reports)
+
+    def _height(self, row) -> float:
+        count = max((cell.count("\n") + 1 for cell in row if isinstance(cell, str)), default=1)
+        return self.row_height + (count - 1) * (self.font_size + 2)
 
     def wrap(self, available_width, available_height):
         self.width = sum(self.widths)
-        self.height = self.header_height + self.row_height * len(self.rows)
+        self.height = self.header_height + sum(self.heights)
         return self.width, self.height
 
     def split(self, available_width, available_height):
-        fit = int((available_height - self.header_height) // self.row_height)
+        room, fit = available_height - self.header_height, 0
+        for height in self.heights:
+            if height > room:
+                break
+            room -= height
+            fit += 1
         if fit < 1:
             return []  # not even one row here: the next page
         if fit >= len(self.rows):
@@ -213,26 +226,33 @@ class PagedTable(Flowable):
             self.rows,
             self.widths,
             font_size=self.font_size,
-            row_height=self.row_height,
+            row_height=self.heights,
         )
         table.wrapOn(self.canv, self.width, self.height)
         table.drawOn(self.canv, 0, 0)
 
 
-def fit(text: str, width: float, font_size: float, font: str = "Helvetica") -> str:
-    """``text`` cut with an ellipsis to fit ``width`` points on one line."""
+def lines(text: str, width: float, font_size: float, font: str = "Helvetica") -> str:
+    """``text`` broken into lines of at most ``width`` points (at a space where one is near,
+    else anywhere), joined by newlines: a table cell shows all of it, never an ellipsis."""
     if has_cjk(text):
         font = CJK_FONT
-    if pdfmetrics.stringWidth(text, font, font_size) <= width:
-        return text
-    low, high = 0, len(text)
-    while low < high:  # the longest prefix that fits with the ellipsis
-        middle = (low + high + 1) // 2
-        if pdfmetrics.stringWidth(text[:middle] + "…", font, font_size) <= width:
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low] + "…"
+    out: list[str] = []
+    rest = text
+    while pdfmetrics.stringWidth(rest, font, font_size) > width:
+        low, high = 1, len(rest)
+        while low < high:  # the longest prefix that fits (at least one character)
+            middle = (low + high + 1) // 2
+            if pdfmetrics.stringWidth(rest[:middle], font, font_size) <= width:
+                low = middle
+            else:
+                high = middle - 1
+        space = rest.rfind(" ", 0, low + 1)
+        cut = space if space > low // 2 else low
+        out.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    out.append(rest)
+    return "\n".join(out)
 
 
 class _NumberedCanvas(canvas.Canvas):
@@ -313,7 +333,7 @@ def build(
 # --- documents about a person -------------------------------------------------------------------
 
 SERVICE_NAME = "Faceledger"
-# Paged tables: one line per row (plain strings, fixed height: fast for long histories).
+# Paged tables: plain strings, a row as high as its lines (fast for long histories).
 PAGED_FONT = 7
 PAGED_ROW = 10
 
@@ -375,7 +395,7 @@ class Story:
         return table
 
     def paged_table(self, header: list[str], rows: list[list[str]], widths: list[float]) -> None:
-        """One line per row, fast for long lists (``PagedTable``)."""
+        """Plain-string rows (``lines`` breaks long cells), fast for long lists (``PagedTable``)."""
         self.items.append(
             PagedTable(header, rows, widths, font_size=PAGED_FONT, row_height=PAGED_ROW)
         )

@@ -37,6 +37,22 @@ def permissions(role: str) -> tuple[str, ...]:
     return tuple(sorted(_granted[role]))
 
 
+_landings: dict[str, str] = {}
+
+
+def landing(role: str, url_name: str) -> None:
+    """The page ``role`` starts from when the admin shows it nothing (the auditor's
+    ``/auditor/``), registered by the app that owns it."""
+    if role not in _granted:
+        raise ValueError(f"Unknown staff role {role!r}: one of {', '.join(ROLES)}.")
+    _landings[role] = url_name
+
+
+def landing_for(roles: Iterable[str]) -> str | None:
+    """The URL name of the first of ``roles`` (in ``ROLES`` order) with a landing page."""
+    return next((_landings[r] for r in ROLES if r in set(roles) and r in _landings), None)
+
+
 def granted() -> dict[str, tuple[str, ...]]:
     """Every role and its permissions."""
     return {role: permissions(role) for role in ROLES}

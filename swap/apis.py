@@ -245,11 +245,12 @@ class SwapResultApi(APIView):
         },
     )
     def get(self, request: SignedInRequest, job_id: str) -> FileResponse:
-        opened = swap_result_open(subject=request.user, job_id=job_id)
+        download = request.query_params.get("disposition") != "inline"
+        opened = swap_result_open(subject=request.user, job_id=job_id, download=download)
         response = FileResponse(
             io.BytesIO(opened.content),
             content_type=opened.media_type,
-            as_attachment=request.query_params.get("disposition") != "inline",
+            as_attachment=download,
             filename=opened.filename,
         )
         # The output holds a face: no shared cache keeps a copy.

@@ -10,13 +10,14 @@ class SwapConfig(AppConfig):
 
         from biometrics import analysis
         from compliance_site import inventory, staff_roles
-        from swap import checks, report, signing_checks, stores
+        from swap import checks, progress, report, signing_checks, stores
         from swap.engines import engine_named
         from swap.services import face_engine
 
         inventory.register_all(stores.STORES)
         inventory.register_all(stores.SERVICE_STORES)
         report.register()
+        progress.register()  # its steps on the account page
         checks.register()
         django_checks.register(signing_checks.check_c2pa, django_checks.Tags.security, deploy=True)
         signing_checks.require_c2pa_signing()

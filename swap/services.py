@@ -1063,10 +1063,11 @@ class OpenedResult:
     filename: str
 
 
-def swap_result_open(*, subject: User, job_id: Any) -> OpenedResult:
+def swap_result_open(*, subject: User, job_id: Any, download: bool = True) -> OpenedResult:
     """The subject downloads their result, decrypted in memory. Never refused for lack of
     consent (it is their own data: access, not use); the consent state read through the gate
-    is recorded in the audit event."""
+    is recorded in the audit event. Shown in their own page (``download=False``, as every
+    render of the swaps page does) it is a view, not a download: no event."""
     job = swap_job_for(subject=subject, job_id=job_id)
     if job.status != SwapJob.Status.DONE or not job.result:
         raise ResultNotReady(_("This swap has no result yet."), extra={"status": job.status})
@@ -1078,9 +1079,12 @@ def swap_result_open(*, subject: User, job_id: Any) -> OpenedResult:
         content = vault.unseal(subject.pk, vault.blob_read(job.result), aad=result_aad(job.pk))
     except (DecryptionError, FileNotFoundError):
         raise NotFound(_("This result no longer exists."), code="result_gone") from None
-    with transaction.atomic(durable=True):
-        state = consent_state(subject=subject, purpose=purpose)
-        _audit(job, AuditAction.SWAP_RESULT_DOWNLOADED, actor=subject, consent=state)
+    # mutant: negate — tests/swap/test_jobs_api.py
+    #   test_showing_a_result_in_the_page_is_not_a_download_and_writes_no_event
+    if download:
+        with transaction.atomic(durable=True):
+            state = consent_state(subject=subject, purpose=purpose)
+            _audit(job, AuditAction.SWAP_RESULT_DOWNLOADED, actor=subject, consent=state)
     extension = "png" if job.kind == TemplateKind.IMAGE else "mp4"
     return OpenedResult(job, content, job.media_type, f"faceledger-swap-{job.pk}.{extension}")
 

@@ -24,7 +24,7 @@ from typing import cast
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -38,6 +38,7 @@ from biometrics.uploads import use_capture_upload_handlers
 from compliance_site.errors import ApplicationError, RateLimited
 from consent.identity.http import SignedInHttpRequest
 from consent.ledger.gate import GRANTED, ConsentRequired, consent_state, require_consent
+from consent.ledger.selectors import consent_centre_url
 from swap.apis import share_url, shared_headers
 from swap.forms import (
     DepictedWithdrawalForm,
@@ -46,7 +47,7 @@ from swap.forms import (
     ShareLinkForm,
     SwapRequestForm,
 )
-from swap.models import TemplateKind
+from swap.models import SwapJob, TemplateKind
 from swap.selectors import (
     EPHEMERAL_PURPOSE,
     PURPOSE,
@@ -55,6 +56,7 @@ from swap.selectors import (
     notice_text,
     notices_of,
     share_links_of,
+    swap_job_for,
     swap_jobs_of,
     template_usable_until,
     templates_usable,
@@ -107,7 +109,7 @@ def swaps_view(request: SignedInHttpRequest) -> HttpResponse:
         if not form.is_valid():
             return _swaps_page(request, form, status=400)
         try:
-            swap_job_request(
+            job = swap_job_request(
                 subject=request.user,
                 capture_id=form.cleaned_data["capture"],
                 template_id=form.cleaned_data["template"],
@@ -115,7 +117,7 @@ def swaps_view(request: SignedInHttpRequest) -> HttpResponse:
         except ApplicationError as refusal:
             return _swaps_page(request, form, error=refusal.detail, status=refusal.status_code)
         messages.success(request, _("Your swap is on its way. This page shows its progress."))
-        return redirect("swap:swaps")
+        return redirect(f"{reverse('swap:swaps')}#swap-{job.pk}")  # its progress, in view
     return _swaps_page(request, SwapRequestForm())
 
 
@@ -136,25 +138,37 @@ def _swaps_page(
         (job, JOB_ERRORS.get(job.error, GENERIC_ERROR), links.get(str(job.pk), []))
         for job in swap_jobs_of(subject)
     ]
+    running = (SwapJob.Status.PENDING, SwapJob.Status.RUNNING)
     context = {
         "form": form,
         "error": error,
         "new_link": new_link,
         "share_form": ShareLinkForm(),
         "ephemeral_granted": consent_state(subject=subject, purpose=EPHEMERAL_PURPOSE) == GRANTED,
-        "jobs": jobs,
+        # Swaps in progress come first, above the form: their progress is in view.
+        "active": [row for row in jobs if row[0].status in running],
+        "finished": [row for row in jobs if row[0].status not in running],
         "notices": [(notice, notice_text(notice)) for notice in notices_of(subject)],
         "captures": [c for c in captures_of(subject) if (c.liveness or {}).get("passed")],
         "templates": [(t, template_usable_until(t)) for t in templates_usable()],
         "swap_granted": consent_state(subject=subject, purpose=PURPOSE) == GRANTED,
         "storage_granted": consent_state(subject=subject, purpose=STORAGE_PURPOSE) == GRANTED,
+        "consent_url": consent_centre_url(PURPOSE, back=reverse("swap:swaps")),
     }
     return render(request, "swap/swaps.html", context, status=status)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def swap_delete_view(request: SignedInHttpRequest, job_id: str) -> HttpResponse:
+    """GET: check before you delete (or cancel) the swap, naming it and its result; POST
+    deletes it, or cancels it while it runs."""
+    if request.method == "GET":
+        try:
+            job = swap_job_for(subject=request.user, job_id=job_id)
+        except ApplicationError:
+            raise Http404 from None
+        return render(request, "swap/swap_delete_check.html", {"job": job})
     try:
         cancelled = swap_job_delete(subject=request.user, job_id=job_id)
     except ApplicationError as refusal:

@@ -38,7 +38,7 @@ INSTALLED_APPS = [
     # Swagger UI's files, served from our own static files (no CDN).
     "drf_spectacular_sidecar",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "compliance_site.apps.StaffAuthenticatorConfig",  # django_otp.plugins.otp_totp
     "phonenumber_field",
     # Dependencies point one way: audit ← consent ← biometrics ← swap (tests/test_layers.py).
     "audit",

@@ -32,6 +32,7 @@ CONTROLLER_ADDRESS = env_str("CONTROLLER_ADDRESS")
 CONTROLLER_EMAIL = env_str("CONTROLLER_EMAIL")
 CONTROLLER_JURISDICTION = env_str("CONTROLLER_JURISDICTION")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+_refuse(deploy_checks.public_base_url_problem(PUBLIC_BASE_URL))
 # The record of processing names them (GDPR Art. 30(1)(a), (d)): no placeholder either.
 CONTROLLER_REPRESENTATIVE = env_str("CONTROLLER_REPRESENTATIVE")
 DPO_NAME = env_str("DPO_NAME")

@@ -53,7 +53,12 @@ from consent.erasure.models import ErasureRequest
 from consent.erasure.pdf import certificate_pdf
 from consent.identity.models import User
 from consent.identity.selectors import token_digest
-from consent.identity.services import erased_number_forget
+from consent.identity.services import (
+    CodeUse,
+    account_erase_code_check,
+    erased_number_forget,
+    otp_request,
+)
 from consent.ledger.gate import consent_state, lock_subject
 from consent.ledger.models import Purpose
 from consent.ledger.selectors import check_language
@@ -83,6 +88,26 @@ ERASURE_JOBS = jobs.register(
 
 
 # --- the request --------------------------------------------------------------------------------
+
+
+def erasure_code_send(*, subject: User, client_ip: str) -> str:
+    """Send the subject a fresh code that can erase their account and nothing else (the
+    portal asks for it, with the typed words, before erasing); returns the number it went to.
+    Counted against the same send limits as sign-in codes."""
+    use = CodeUse.account_erase(subject_id=subject.pk)
+    return otp_request(phone=str(subject.phone_number), client_ip=client_ip, use=use)
+
+
+def erasure_request_confirmed(
+    *, subject: User, code: str, client_ip: str
+) -> tuple[ErasureRequest, str]:
+    """The portal's erasure: the fresh code (``erasure_code_send``) is checked first, its
+    failure committed (back-off, lock-out); then ``erasure_request``."""
+    # mutant: delete — tests/erasure/test_erasure.py
+    #   test_the_portal_never_erases_without_a_fresh_code
+    #   test_a_sign_in_code_cannot_erase_the_account
+    account_erase_code_check(subject=subject, code=code, client_ip=client_ip)
+    return erasure_request(subject=subject)
 
 
 def erasure_request(*, subject: User) -> tuple[ErasureRequest, str]:

@@ -82,7 +82,7 @@ def _context(report: dict, suffix: str) -> dict:
     }
 
 
-def _json(value: dict) -> bytes:
+def _json(value: dict | list) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=1).encode()
 
 

@@ -8,15 +8,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from compliance_site.client_address import client_ip_for
 from compliance_site.errors import ApplicationError
 from compliance_site.http import attachment
+from consent.erasure.forms import ERASE_WORDS, EraseForm
+from consent.erasure.selectors import erasure_preview_for
 from consent.erasure.services import (
     erasure_certificate,
     erasure_certificate_pdf,
+    erasure_code_send,
     erasure_for_token,
-    erasure_request,
+    erasure_request_confirmed,
 )
 from consent.identity.http import SignedInHttpRequest
+from consent.identity.selectors import phone_display
 from consent.ledger.selectors import page_language
 
 # --- account erasure ----------------------------------------------------------------------------
@@ -28,13 +33,29 @@ _ERASURE_KEY = "consent.erasure.token"
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_delete_view(request: SignedInHttpRequest) -> HttpResponse:
-    """Asks once; the POST erases the account and shows progress, then the certificate."""
+    """GET: what will be erased, and a button that sends a fresh code. POST ``step=send``
+    sends it and asks for the code and the typed words; POST ``step=erase`` checks both,
+    erases the account and shows progress, then the certificate."""
     if request.method == "GET":
-        return render(request, "consent/account_delete.html")
+        return _delete_page(request)
+    if request.POST.get("step") == "send":
+        try:
+            erasure_code_send(subject=request.user, client_ip=client_ip_for(request))
+        except ApplicationError as exc:
+            return _delete_page(request, error=exc.detail, status=exc.status_code)
+        return _delete_page(request, EraseForm())
+    form = EraseForm(request.POST)
+    if not form.is_valid():
+        return _delete_page(request, form, status=400)
     try:
-        _erasure, token = erasure_request(subject=request.user)
+        _erasure, token = erasure_request_confirmed(
+            subject=request.user,
+            code=form.cleaned_data["code"],
+            client_ip=client_ip_for(request),
+        )
     except ApplicationError as exc:
-        return render(request, "consent/account_delete.html", {"error": exc.detail}, status=409)
+        form.add_error("code", exc.detail)
+        return _delete_page(request, form, status=exc.status_code)
     # End the account's session without an audit event naming the subject (by now the
     # erasure may have forgotten them), and keep only the status token in a fresh one.
     request.session.flush()
@@ -42,6 +63,23 @@ def account_delete_view(request: SignedInHttpRequest) -> HttpResponse:
     request.user = AnonymousUser()  # type: ignore[assignment]
     request.session[_ERASURE_KEY] = token
     return redirect("consent:account_delete_status")
+
+
+def _delete_page(
+    request: SignedInHttpRequest,
+    form: EraseForm | None = None,
+    *,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "error": error,
+        "erases": erasure_preview_for(request.user),
+        "phone": phone_display(request.user.phone_number),
+        "words": ERASE_WORDS,
+    }
+    return render(request, "consent/account_delete.html", context, status=status)
 
 
 def _erasure_from_session(request: HttpRequest):

@@ -11,11 +11,12 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from compliance_site.admin import ReadOnly, StaffViewAudited
+from compliance_site.admin import ReadOnly, StaffViewAudited, subject_summaries
 from compliance_site.errors import ApplicationError
 from consent.identity.models import User
 from consent.identity.selectors import masked_phone
@@ -45,13 +46,31 @@ class UserAdmin(StaffViewAudited, ReadOnly, admin.ModelAdmin):
         "id",
         "masked_phone_number",
         "is_active",
-        "is_staff",
-        "is_superuser",
-        "groups",
         "date_joined",
         "last_login",
+        "summary",
     )
     readonly_fields = fields
+
+    def get_fields(self, request, obj=None):
+        # A person's record shows what support needs; a staff account its roles.
+        if obj is not None and obj.is_staff:
+            return (*self.fields[:3], "is_staff", "is_superuser", "groups", *self.fields[3:5])
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description=_("consents and requests"))
+    def summary(self, obj: User) -> str:
+        return format_html(
+            "<dl>{}</dl>",
+            format_html_join(
+                "",
+                "<dt>{}</dt><dd>{}</dd>",
+                ((title, "; ".join(lines) or "—") for title, lines in subject_summaries(obj)),
+            ),
+        )
 
     @admin.display(description=_("phone number"))
     def masked_phone_number(self, obj: User) -> str:

@@ -268,6 +268,7 @@ class CodeAttempts(models.Model):
 
     class Meta:
         verbose_name = _("sign-in code attempts")
+        verbose_name_plural = _("sign-in code attempts")
         constraints = [
             models.UniqueConstraint(
                 fields=["phone_digest", "network"], name="consent_codeattempts_number_network"
@@ -312,6 +313,7 @@ class SessionNumber(models.Model):
 
     class Meta:
         verbose_name = _("number held for a sign-in")
+        verbose_name_plural = _("numbers held for a sign-in")
 
     def __str__(self) -> str:
         return f"session number {self.pk}"
@@ -335,6 +337,7 @@ class ErasedNumber(models.Model):
 
     class Meta:
         verbose_name = _("number of an account being erased")
+        verbose_name_plural = _("numbers of accounts being erased")
 
     def __str__(self) -> str:
         return f"erased number {self.pk}"

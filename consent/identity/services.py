@@ -125,6 +125,7 @@ class CodeUse:
 
     SIGN_IN = "sign_in"
     GUARDIAN_GRANT = "guardian_grant"
+    ACCOUNT_ERASE = "account_erase"
 
     @classmethod
     def guardian_grant(
@@ -136,6 +137,11 @@ class CodeUse:
             purposes=tuple(sorted(set(purposes))),
             purpose_titles=tuple(titles),
         )
+
+    @classmethod
+    def account_erase(cls, *, subject_id: int) -> CodeUse:
+        """A fresh code that erases this subject's account, and nothing else."""
+        return cls(cls.ACCOUNT_ERASE, subject_id=subject_id)
 
     def digest(self) -> str:
         # One purpose digests as it did when a code was bound to a single purpose.
@@ -212,6 +218,14 @@ def _code_message(code: str, use: CodeUse) -> str:
             _(
                 "%(name)s: %(code)s is your code to give consent on behalf of your child to "
                 "“%(purpose)s”. Enter it only if you agree."
+            )
+            % values
+        )
+    if use.action == CodeUse.ACCOUNT_ERASE:
+        return (
+            _(
+                "%(name)s: %(code)s is your code to erase your account and all its data. "
+                "Enter it only if you want that. Do not share it."
             )
             % values
         )
@@ -368,6 +382,20 @@ def session_login(*, request: HttpRequest, phone: str, code: str, client_ip: str
         raise attempt.refusal
     assert attempt.user is not None  # no refusal means a user
     return attempt.user
+
+
+def account_erase_code_check(*, subject: User, code: str, client_ip: str) -> None:
+    """Check a code sent for erasing ``subject``'s account (``CodeUse.account_erase``), under
+    the same back-off and lock-out as signing in; the refusal is raised after the failed
+    attempt is committed. A sign-in code, or one sent for someone else, fails as wrong."""
+    number = check_phone(str(subject.phone_number))
+    use = CodeUse.account_erase(subject_id=subject.pk)
+    with transaction.atomic(durable=True):
+        attempt = otp_check(number=number, code=code, use=use, client_ip=client_ip, account=False)
+    if attempt.refusal is not None:
+        raise attempt.refusal
+    if attempt.user is None or attempt.user.pk != subject.pk:
+        raise _invalid_code()
 
 
 _API = {"channel": "api"}

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from compliance_site import progress
 from compliance_site.client_address import client_ip_for
 from compliance_site.errors import ApplicationError
 from consent.identity.forms import CodeForm, PhoneForm
@@ -81,9 +82,14 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard_view(request: SignedInHttpRequest) -> HttpResponse:
-    return render(
-        request, "consent/dashboard.html", {"phone": phone_display(request.user.phone_number)}
-    )
+    path = progress.path_for(request.user)
+    context = {
+        "phone": phone_display(request.user.phone_number),
+        "path": path,
+        "next": next((p.step for p in path if p.state == "next"), None),
+        "last": path[-1].step if path else None,
+    }
+    return render(request, "consent/dashboard.html", context)
 
 
 @require_POST

@@ -66,6 +66,7 @@ class PolicyVersion(models.Model):
     class Meta:
         ordering = ["purpose__position", "-version"]
         verbose_name = _("published policy")
+        verbose_name_plural = _("published policies")
         constraints = [
             models.UniqueConstraint(fields=["purpose", "version"], name="consent_policy_version")
         ]
@@ -182,6 +183,7 @@ class MinorDeclaration(models.Model):
 
     class Meta:
         verbose_name = _("declaration of an age under 14")
+        verbose_name_plural = _("declarations of an age under 14")
 
     def __str__(self) -> str:
         return f"minor declaration {self.pk}"
@@ -199,6 +201,7 @@ class AgeStatement(models.Model):
 
     class Meta:
         verbose_name = _("statement of an age of 14 or over")
+        verbose_name_plural = _("statements of an age of 14 or over")
 
     def __str__(self) -> str:
         return f"age statement {self.pk}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -47,6 +48,7 @@ from consent.ledger.selectors import (
     page_language,
     policies_current,
     policy_text_for,
+    safe_back_path,
     withdrawal_preview_for,
 )
 from consent.ledger.services import (
@@ -66,9 +68,15 @@ from consent.ledger.services import (
 _GUARDIAN = SessionNumber.Kind.GUARDIAN
 
 
-def _centre_url(language: str, anchor: str = "") -> str:
-    url = f"{reverse('consent:centre')}?lang={language}"
+def _centre_url(language: str, anchor: str = "", back: str = "") -> str:
+    query = {"lang": language, **({"next": back} if back else {})}
+    url = f"{reverse('consent:centre')}?{urlencode(query, safe='/')}"
     return f"{url}#{anchor}" if anchor else url
+
+
+def _back(request: HttpRequest) -> str:
+    """The page that sent the person here for a consent (``?next=``), if it is ours."""
+    return safe_back_path(request.POST.get("next", "") or request.GET.get("next", ""))
 
 
 def _centre_context(request: SignedInHttpRequest, language: str) -> dict:
@@ -85,6 +93,7 @@ def _centre_context(request: SignedInHttpRequest, language: str) -> dict:
         "age_form": AgeForm(),
         # A child asks a guardian for any of these at once, with one code.
         "guardian_purposes": [p for p in policies if states[p.purpose.code].state != "granted"],
+        "back": _back(request),
     }
 
 
@@ -125,6 +134,12 @@ def consent_grant_view(request: SignedInHttpRequest) -> HttpResponse:
         record = consent_grant(subject=request.user, evidence=evidence, **form.cleaned_data)
     except ApplicationError as exc:
         return _centre(request, language, status=exc.status_code, error=exc.detail)
+    back = _back(request)
+    if back:  # back to the page that needed it
+        messages.success(
+            request, _("Thank you. Your consent is recorded; its receipt is in your consents.")
+        )
+        return redirect(back)
     messages.success(request, _("Thank you. Your consent is recorded and your receipt is below."))
     return redirect(_centre_url(language, f"purpose-{record.purpose.code}"))
 
@@ -191,7 +206,7 @@ def age_view(request: SignedInHttpRequest) -> HttpResponse:
         )
         return redirect(_centre_url(language, "guardian"))
     messages.success(request, _("Thank you. You can now choose your consents."))
-    return redirect(_centre_url(language))
+    return redirect(_centre_url(language, back=_back(request)))
 
 
 @login_required

@@ -337,13 +337,13 @@ def _generic_table(story: Story, rows: list[dict], prefer: tuple[str, ...] = ())
     else:
         shown, rest = columns[:_GENERIC_COLUMNS], columns[_GENERIC_COLUMNS:]
     header = [label(c) for c in shown] + ([_("More")] if rest else [])
-    if len(rows) > _LONG_TABLE:  # one line each, cut to fit: the export holds every value
+    if len(rows) > _LONG_TABLE:  # plain strings, each shown whole over as many lines as needed
         width = PAGE_WIDTH / len(header)
-        lines = [
-            [pdf.fit(text(v), width - 6, pdf.PAGED_FONT) for v in _values(row, shown, rest)]
+        cells = [
+            [pdf.lines(text(v), width - 6, pdf.PAGED_FONT) for v in _values(row, shown, rest)]
             for row in rows
         ]
-        story.paged_table(header, lines, [width] * len(header))
+        story.paged_table(header, cells, [width] * len(header))
         return
     body = []
     for row in rows:
@@ -428,8 +428,8 @@ def _actor(actor: str, pseudonym: str | None) -> str:
 
 
 def _details(event: dict) -> str:
-    """The purpose, then the event's data, short values first (a long hash or id would push
-    everything else off the line; the export holds them all)."""
+    """The purpose, then the event's data, short values first (a long hash or id goes last,
+    over as many lines as it needs)."""
     items = []
     for key, value in event["data"].items():
         shown = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
@@ -449,9 +449,9 @@ def _events_table(story: Story, events: list[dict], pseudonym: str | None) -> No
         [
             str(e["index"]) if e["index"] is not None else "—",
             e["time"][:19].replace("T", " "),
-            pdf.fit(event_label(e["action_name"]), _EVENT_WIDTHS[2] - 6, pdf.PAGED_FONT),
+            pdf.lines(event_label(e["action_name"]), _EVENT_WIDTHS[2] - 6, pdf.PAGED_FONT),
             _actor(e["actor"], pseudonym),
-            pdf.fit(_details(e), width, pdf.PAGED_FONT),
+            pdf.lines(_details(e), width, pdf.PAGED_FONT),
         ]
         for e in events
     ]

@@ -69,6 +69,15 @@ def test_the_capture_page_shows_the_challenge_with_js_in_a_static_file_only(brow
         assert f"{step['start']:.1f}–{step['end']:.1f} s" in html  # the windows, for uploads
 
 
+def test_visiting_the_capture_page_writes_no_audit_event(browser, audit_events):
+    """A render issues a fresh challenge, as every visit must; the log records the challenge
+    once it is used, with its steps, not every visit."""
+    for _ in range(3):
+        assert browser.get("/capture/").status_code == 200
+
+    assert audit_events() == []
+
+
 def test_the_upload_form_enrols_a_face_without_javascript(browser, alice, capture_media):
     page = browser.get("/capture/")
     challenge = LivenessChallenge.objects.get(pk=_page_challenge(page))
@@ -155,23 +164,36 @@ def test_the_camera_script_calls_the_api_with_the_session_and_csrf_token(browser
     assert with_token.json()["code"] == "unsupported_image"
 
 
-def test_the_captures_page_lists_expiry_and_deletes_with_a_post(browser, alice, enrolled):
+def test_the_captures_page_lists_expiry_and_deletes_after_a_check_page(browser, alice, enrolled):
     [capture] = enrolled(alice)
 
     page = browser.get("/captures/")
-    via_get = browser.get(f"/captures/{capture.pk}/delete/")
+    check = browser.get(f"/captures/{capture.pk}/delete/")
+    asked = Capture.objects.exists()
     deleted = browser.post(
         f"/captures/{capture.pk}/delete/", {"csrfmiddlewaretoken": _csrf(browser)}
     )
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert f'action="/captures/{capture.pk}/delete/"' in html
+    assert f'href="/captures/{capture.pk}/delete/"' in html  # a link to the check, no button
+    assert f'action="/captures/{capture.pk}/delete/"' not in html
     assert "Erased automatically on" in html
     assert capture.last_used_at.replace(year=capture.last_used_at.year + 1).strftime("%Y") in html
-    assert via_get.status_code == 405
+    shown = check.content.decode()
+    assert check.status_code == 200 and "Check before you delete" in shown
+    assert "photo" in shown and "face template" in shown
+    assert f'action="/captures/{capture.pk}/delete/"' in shown
+    assert asked  # the check deletes nothing
     assert deleted.status_code == 302
     assert not Capture.objects.exists()
+
+
+def test_the_delete_check_of_someone_elses_capture_is_not_found(browser, bob, enrolled):
+    [capture] = enrolled(bob)
+
+    assert browser.get(f"/captures/{capture.pk}/delete/").status_code == 404
+    assert Capture.objects.filter(pk=capture.pk).exists()
 
 
 def test_the_retention_schedule_is_public_and_lists_every_store(client):

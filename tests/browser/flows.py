@@ -95,7 +95,11 @@ def capture(portal: Portal, camera: Path) -> None:
 def delete_capture(portal: Portal) -> None:
     portal.goto("/captures/")
     before = portal.page.locator("section.capture").count()
-    _submit(portal, "section.capture form button")
+    # "Check before you delete": the link leads to a page naming what goes; it deletes nothing.
+    _submit(portal, "section.capture a[href$='/delete/']")
+    assert portal.page.locator("main form[method='post'] .button-danger").is_visible()
+    portal.step("capture-delete-check")
+    _submit(portal, "main form[method='post'] button[type=submit]")
     assert portal.page.locator("section.capture").count() == before - 1
     assert portal.page.locator(".message-success").is_visible()
     portal.step("capture-deleted")
@@ -117,8 +121,14 @@ def erase_account(portal: Portal) -> dict:
     """Erase the account, watch the progress, download the certificate; returns it."""
     portal.goto("/dashboard/")
     _submit(portal, "a[href='/account/delete/']")
+    assert portal.page.locator("dt[data-store]").count() >= 1  # what will be erased
+    portal.step("erase-check")
+    # A fresh code, then the code and the words shown, typed.
+    _submit(portal, "main form input[name=step][value=send] ~ button[type=submit]")
     portal.step("erase-confirm")
-    _submit(portal, "main form button[type=submit]")
+    portal.page.fill("#id_code", last_code())
+    portal.page.fill("#id_confirm", portal.text(".typed-words"))
+    _submit(portal, "main form button.button-danger")
     assert portal.path() == "/account/delete/status/"
     portal.step("erasing")
     certificate_link = portal.page.locator("a[href$='certificate.json']")

@@ -29,6 +29,8 @@ PUBLIC: dict[str, frozenset[str]] = {
             "compliance_site.keystore",
             "compliance_site.openapi",
             "compliance_site.pdf",
+            # The account page's path, filled by the apps above (docs/ARCHITECTURE.md).
+            "compliance_site.progress",
             "compliance_site.request_context",
             "compliance_site.staff_roles",
         }

@@ -269,6 +269,25 @@ def _production_check(production, *args):
     return _manage("check", "--deploy", *args, extra_env=production)
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://127.0.0.1:8000",
+        "https://localhost",
+        "http://faceledger.example",
+        "faceledger.example",
+    ],
+)
+def test_production_refuses_a_site_address_that_links_nowhere_real(tmp_path, address):
+    """Receipts, PDFs and the receipt page link to PUBLIC_BASE_URL: the development address
+    (or one in clear) would print links to nowhere."""
+    production = _production_env(tmp_path)
+    production["PUBLIC_BASE_URL"] = address
+    result = _production_check(production)
+    assert result.returncode != 0
+    assert "PUBLIC_BASE_URL" in result.stderr
+
+
 def test_production_refuses_to_start_without_an_sms_provider(tmp_path):
     production = _production_env(tmp_path)
     del production["SMS_BACKEND"]

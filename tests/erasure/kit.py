@@ -306,3 +306,19 @@ def distinctive_runs(data: bytes, *, length: int = 48, count: int = 3) -> list[b
     """A few runs of ``data`` from its middle, long enough to occur nowhere by chance."""
     step = max(1, (len(data) - length) // (count + 1))
     return [data[step * (i + 1) : step * (i + 1) + length] for i in range(count)]
+
+
+ACCOUNT_DELETE_URL = "/account/delete/"
+ERASE_WORDS = "erase my account"
+
+
+def portal_erase(browser, outbox, *, words: str = ERASE_WORDS):
+    """The portal's erasure as a person does it: ask for a fresh code, then post it with the
+    typed confirmation. Returns the final response."""
+    from tests.consent.conftest import last_code
+
+    sent = browser.post(ACCOUNT_DELETE_URL, {"step": "send"})
+    assert sent.status_code == 200, sent.content
+    return browser.post(
+        ACCOUNT_DELETE_URL, {"step": "erase", "code": last_code(outbox), "confirm": words}
+    )

@@ -38,6 +38,8 @@ from consent.identity.models import User
 from tests.audit.helpers import verify_inclusion
 from tests.consent.conftest import last_code, request_code, verify_code
 from tests.erasure.kit import (
+    ACCOUNT_DELETE_URL,
+    ERASE_WORDS,
     ERASURE_URL,
     cache_hits,
     challenge_for,
@@ -45,6 +47,7 @@ from tests.erasure.kit import (
     database_hits,
     folder_hits,
     phone_forms,
+    portal_erase,
     raw_scan,
     subject_reference_hits,
 )
@@ -312,17 +315,20 @@ def test_a_second_erasure_request_while_one_runs_is_refused(alice, policies, mon
     assert refused.value.code == "erasure_in_progress"
 
 
-def test_the_portal_asks_once_then_shows_the_certificate(alice, enrolled):
+def test_the_portal_erases_with_a_fresh_code_and_typed_words_then_shows_the_certificate(
+    alice, enrolled, _sms_outbox
+):
     enrolled(alice)
     browser = Client()
     browser.force_login(alice)
 
-    page = browser.get("/account/delete/")
-    erased = browser.post("/account/delete/")
+    page = browser.get(ACCOUNT_DELETE_URL)
+    erased = portal_erase(browser, _sms_outbox)
     status = browser.get(erased["Location"])
     certificate = browser.get("/account/delete/certificate.json")
 
     assert page.status_code == 200 and b'action="/account/delete/"' in page.content
+    assert "to erase your account" in _sms_outbox[-1].body  # says what the code is for
     assert erased.status_code == 302 and erased["Location"] == "/account/delete/status/"
     assert status.status_code == 200
     assert "Your account is erased" in status.content.decode()
@@ -331,6 +337,68 @@ def test_the_portal_asks_once_then_shows_the_certificate(alice, enrolled):
     assert not User.objects.filter(pk=alice.pk).exists()
     assert browser.get("/dashboard/").status_code == 302  # signed out
     assert Client().get("/account/delete/status/").status_code == 404  # no token, nothing shown
+
+
+def test_the_erasure_page_names_what_will_be_erased_before_anything_is_sent(
+    alice, enrolled, grant_consent, _sms_outbox
+):
+    enrolled(alice)
+    grant_consent(alice, "face_swap")
+    browser = Client()
+    browser.force_login(alice)
+
+    page = browser.get(ACCOUNT_DELETE_URL).content.decode()
+
+    assert "1 face capture" in page and 'data-store="consent.ledger"' in page
+    assert 'name="step" value="send"' in page and 'name="code"' not in page
+    assert _sms_outbox == []
+
+
+@pytest.mark.parametrize(
+    "posted",
+    [
+        {"step": "erase"},  # one tap: no code, no words
+        {"step": "erase", "confirm": ERASE_WORDS},  # no code
+        {"step": "erase", "code": "123456", "confirm": ERASE_WORDS},  # no code was sent
+    ],
+    ids=["nothing", "no_code", "code_never_sent"],
+)
+def test_the_portal_never_erases_without_a_fresh_code(alice, policies, posted):
+    browser = Client()
+    browser.force_login(alice)
+
+    refused = browser.post(ACCOUNT_DELETE_URL, posted)
+
+    assert 400 <= refused.status_code < 500
+    assert User.objects.get(pk=alice.pk).is_active
+    assert not ErasureRequest.objects.exists()
+
+
+def test_a_right_code_without_the_typed_words_erases_nothing(alice, policies, _sms_outbox):
+    browser = Client()
+    browser.force_login(alice)
+
+    refused = portal_erase(browser, _sms_outbox, words="yes")
+
+    assert refused.status_code == 400
+    assert "erase my account" in refused.content.decode()
+    assert User.objects.get(pk=alice.pk).is_active and not ErasureRequest.objects.exists()
+
+
+def test_a_sign_in_code_cannot_erase_the_account(alice, policies, _sms_outbox):
+    """The code is bound to this erasure: a sign-in code (say, one a phishing page asked
+    for) is refused as a wrong one."""
+    request_code(APIClient(), str(alice.phone_number))
+    browser = Client()
+    browser.force_login(alice)
+
+    refused = browser.post(
+        ACCOUNT_DELETE_URL,
+        {"step": "erase", "code": last_code(_sms_outbox), "confirm": ERASE_WORDS},
+    )
+
+    assert refused.status_code in (400, 401, 403)
+    assert User.objects.get(pk=alice.pk).is_active and not ErasureRequest.objects.exists()
 
 
 def test_a_stalled_run_whose_request_was_handed_to_a_new_run_stops_and_completes_nothing(

@@ -22,7 +22,14 @@ from consent.identity.models import ErasedNumber, SmsDevice, User
 from consent.identity.selectors import phone_digest
 from tests.consent.conftest import NEW_NUMBER, last_code, quote, request_code, verify_code
 from tests.consent.identity.test_admin import admin_login
-from tests.erasure.kit import ERASURE_URL, client_for, database_hits, phone_forms, raw_scan
+from tests.erasure.kit import (
+    ERASURE_URL,
+    client_for,
+    database_hits,
+    phone_forms,
+    portal_erase,
+    raw_scan,
+)
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,7 +75,7 @@ def test_a_portal_sign_in_then_erasure_in_the_portal_leaves_no_trace(policies, _
     browser = _sign_in_started(PARENT)
     assert browser.post(VERIFY, {"code": last_code(_sms_outbox)}).status_code == 302
 
-    erased = browser.post("/account/delete/")
+    erased = portal_erase(browser, _sms_outbox)
     certificate = browser.get("/account/delete/certificate.json").json()
 
     assert erased.status_code == 302

@@ -216,7 +216,8 @@ ADMIN_PAGES = (
 )
 NO_ADMIN = every(302)  # sent to the admin's sign-in (password + TOTP)
 ADMIN_MATRIX: dict[tuple[str, bool], dict[str, int]] = {
-    ("otpadmin:index", True): {**NO_ADMIN, S: 200, D: 200, U: 200},
+    # the auditor, shown nothing there, is sent on to /auditor/
+    ("otpadmin:index", True): {**NO_ADMIN, S: 200, D: 200, U: 302},
     ("otpadmin:index", False): NO_ADMIN,
     # support and dpo see the subject list (masked numbers); the auditor has nothing in the admin
     ("otpadmin:consent_user_changelist", True): {**NO_ADMIN, S: 200, D: 200, U: 403},

@@ -66,11 +66,15 @@ def test_a_certificate_pdf_waits_for_the_erasure_to_finish(alice, client, polici
     assert response.json()["code"] == "erasure_not_done"
 
 
-def test_the_deletion_status_page_links_to_the_pdf_which_downloads(alice, enrolled, policies):
+def test_the_deletion_status_page_links_to_the_pdf_which_downloads(
+    alice, enrolled, policies, _sms_outbox
+):
+    from tests.erasure.kit import portal_erase
+
     enrolled(alice)
     portal = Client()
     portal.force_login(alice)
-    assert portal.post("/account/delete/").status_code == 302
+    assert portal_erase(portal, _sms_outbox).status_code == 302
 
     page = portal.get("/account/delete/status/").content.decode()
     pdf = portal.get("/account/delete/certificate.pdf")

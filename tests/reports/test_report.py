@@ -115,6 +115,19 @@ def test_long_reports_number_their_pages_and_repeat_table_headers(lived_in, alic
     assert all(re.search(r"#\s*Time\s*Event\s*By\s*Details", page) for page in event_pages)
 
 
+def test_event_details_are_shown_whole_never_cut_with_an_ellipsis(lived_in, alice, api_for):
+    from audit.actions import AuditAction
+    from audit.services import audit_record
+
+    long_value = "-".join(f"part{n:02d}" for n in range(40))  # far wider than the column
+    audit_record(actor=alice, subject=alice, action=AuditAction.LOGIN, data={"channel": long_value})
+
+    text = pdf_text(api_for(alice).get(REPORT_URL).content)
+
+    assert long_value in re.sub(r"\s+", "", text)
+    assert "…" not in text
+
+
 def test_a_report_made_in_the_request_writes_one_audit_event(
     lived_in, alice, api_for, audit_events
 ):

@@ -96,6 +96,19 @@ def test_support_sees_subjects_masked_and_requests_but_cannot_publish(alice):
     assert support.get(reverse("admin:audit_auditevent_changelist")).status_code == 403
 
 
+def test_support_sees_a_persons_consents_and_requests_on_their_record(alice, grant_consent):
+    grant_consent(alice, "face_swap")
+    report_job_request(subject=alice, language="en", events=10_000)
+    support = signed_in(staff_with_role("support", "+447911000302"))
+
+    record = support.get(reverse("admin:consent_user_change", args=[alice.pk])).content.decode()
+
+    assert "face_swap: granted (version 2," in record and "output_storage: never" in record
+    assert "1 data report (pending" in record
+    assert "Superuser status" not in record  # a person's record, not a staff form
+    assert "7400100001" not in record
+
+
 def test_dpo_publishes_policies_and_may_add_templates(policies):
     dpo = signed_in(staff_with_role("dpo", "+447911000302"))
 
@@ -108,12 +121,14 @@ def test_dpo_publishes_policies_and_may_add_templates(policies):
     assert dpo.get(reverse("admin:consent_erasurerequest_changelist")).status_code == 403
 
 
-def test_an_auditor_has_nothing_in_the_admin(auditor, alice):
+def test_an_auditor_has_nothing_in_the_admin_and_lands_on_the_auditor_page(auditor, alice):
     client = signed_in(auditor)
 
-    index = client.get(reverse("admin:index")).content.decode()
+    index = client.get(reverse("admin:index"))
 
-    assert reverse("admin:consent_user_changelist") not in index
+    # Not "You don't have permission to view anything": the role's own page.
+    assert index.status_code == 302 and index["Location"] == reverse("audit:auditor")
+    assert client.get(index["Location"]).status_code == 200
     assert client.get(USERS).status_code == 403
     assert client.get(reverse("admin:biometrics_capture_changelist")).status_code == 403
 

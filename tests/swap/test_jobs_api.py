@@ -490,3 +490,30 @@ def test_a_capture_is_not_used_while_its_enrolment_consent_is_outdated(
     assert (job.status, job.error, job.result) == ("cancelled", "consent_outdated", "")
     assert Capture.objects.get(pk=capture.pk).last_used_at == used_before
     assert SwapJob.objects.count() == 1
+
+
+def test_showing_a_result_in_the_page_is_not_a_download_and_writes_no_event(
+    alice, ready, image_template, run_on_commit, audit_events
+):
+    """Each render of /swaps/ shows every result inline: those are views of the page, not
+    downloads. Only the Download button's request is audited."""
+    from django.test import Client
+
+    api, capture = ready
+    with run_on_commit():
+        request_swap(api, capture, image_template)
+    job = SwapJob.objects.get()
+    portal = Client()
+    portal.force_login(alice)
+    start = len(audit_events())
+
+    for _ in range(3):
+        assert portal.get("/swaps/").status_code == 200
+        shown = portal.get(f"{SWAPS_URL}/{job.pk}/result?disposition=inline")
+        assert shown.status_code == 200 and shown["Content-Disposition"].startswith("inline")
+    assert audit_events()[start:] == []
+
+    downloaded = portal.get(f"{SWAPS_URL}/{job.pk}/result")
+
+    assert downloaded["Content-Disposition"].startswith("attachment")
+    assert audit_events()[start:] == [("SWAP_RESULT_DOWNLOADED", {"consent": "granted"})]

@@ -57,7 +57,8 @@ def test_without_face_swap_consent_the_page_says_so_and_links_to_the_consent_cen
 
     page = portal.get(PAGE).content.decode()
 
-    assert "Face swaps need your consent" in page and 'href="/consent/"' in page
+    assert "Face swaps need your consent" in page
+    assert 'href="/consent/?next=/swaps/#purpose-face_swap"' in page  # its card, and back
     assert re.search(r'<button type="submit" class="button" disabled>', page)
 
 
@@ -90,17 +91,38 @@ def test_a_swap_asked_for_in_the_portal_shows_its_progress_then_its_labelled_res
         task()
     done = portal.get(PAGE).content.decode()
 
-    assert response.status_code == 302 and response["Location"] == PAGE
+    assert response.status_code == 302 and response["Location"] == f"{PAGE}#swap-{job.pk}"
     assert f'data-job-url="/api/v1/swaps/{job.pk}"' in waiting
     assert 'data-status="pending"' in waiting and "<progress" in waiting
     result = f"/api/v1/swaps/{job.pk}/result"
     assert f'<img src="{result}?disposition=inline"' in done
     assert f'href="{result}" download' in done
     assert "AI-generated" in done and "Erased automatically on" in done
+    # The mark is above the result, where no player control covers it.
+    assert done.index('class="ai-badge"') < done.index(f'<img src="{result}?disposition=inline"')
+    portal.cookies["django_language"] = "zh-hans"
+    chinese = portal.get(PAGE).content.decode()
+    assert '<p class="ai-badge">AI 生成 · <span lang="en">AI-generated</span></p>' in chinese
     # The portal session can fetch what the page points at.
     shown = portal.get(f"{result}?disposition=inline")
     assert shown.status_code == 200 and shown["Content-Type"] == "image/png"
     assert portal.get(f"/api/v1/swaps/{job.pk}").json()["status"] == "done"
+
+
+def test_after_make_the_swap_the_page_opens_at_its_progress(portal, enrolled_capture, monkeypatch):
+    """On a phone the new swap's progress bar is far below the form: the redirect lands on it,
+    and the card comes first in the list."""
+    monkeypatch.setattr("compliance_site.jobs._send", lambda kind, pk: None)  # stays waiting
+    template = make_template()
+
+    response = portal.post(
+        PAGE, {"capture": str(enrolled_capture.pk), "template": str(template.pk)}
+    )
+
+    job = SwapJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/swaps/#swap-{job.pk}"
+    page = portal.get(PAGE).content.decode()
+    assert page.index(f'id="swap-{job.pk}"') < page.index('id="new-title"')
 
 
 def test_a_refused_request_shows_the_reason_on_the_page(portal, enrolled_capture):
@@ -134,6 +156,37 @@ def test_deleting_from_the_portal_removes_the_swap(
 
     assert response.status_code == 302 and not SwapJob.objects.exists()
     assert "The swap and its result are deleted." in portal.get(PAGE).content.decode()
+
+
+def test_delete_asks_first_on_a_page_naming_the_swap_and_what_goes(
+    portal, enrolled_capture, django_capture_on_commit_callbacks
+):
+    template = make_template(title="Harbour at dusk")
+    with django_capture_on_commit_callbacks(execute=True):
+        portal.post(PAGE, {"capture": str(enrolled_capture.pk), "template": str(template.pk)})
+    job = SwapJob.objects.get()
+
+    listing = portal.get(PAGE).content.decode()
+    check = portal.get(f"/swaps/{job.pk}/delete/")
+
+    # The list links to the check; no button on it deletes in one tap.
+    assert f'href="/swaps/{job.pk}/delete/"' in listing
+    assert f'action="/swaps/{job.pk}/delete/"' not in listing
+    html = check.content.decode()
+    assert check.status_code == 200 and "Check before you delete" in html
+    assert "Harbour at dusk" in html and "cannot be downloaded again" in html
+    assert f'action="/swaps/{job.pk}/delete/"' in html and 'href="/swaps/#swap-' in html
+    assert SwapJob.objects.filter(pk=job.pk).exists()  # asking deleted nothing
+
+
+def test_the_delete_check_of_someone_elses_swap_is_not_found(bob, portal, enrolled, grant_consent):
+    from swap.services import swap_job_request
+
+    [capture] = enrolled(bob)
+    grant_consent(bob, "face_swap")
+    job = swap_job_request(subject=bob, capture_id=capture.pk, template_id=make_template().pk)
+
+    assert portal.get(f"/swaps/{job.pk}/delete/").status_code == 404
 
 
 def test_deleting_someone_elses_swap_from_the_portal_changes_nothing(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -43,6 +45,38 @@ def test_the_admin_accepts_staff_with_a_valid_totp_code(staff, audit_log):
     assert audit_log(with_data=True) == [
         ("STAFF_LOGIN", {"channel": "admin", "second_factor": True})
     ]
+
+
+def test_the_admin_signs_in_in_one_step_without_choosing_a_device(staff, audit_log):
+    """The form shows no device to choose before the first submit: the staff member's one
+    authenticator app is used, never "Please select a device"."""
+    client = Client()
+
+    response = client.post(
+        ADMIN_LOGIN,
+        {
+            "username": str(staff.phone_number),
+            "password": STAFF_PASSWORD,
+            "otp_token": current_totp(staff.totp_device),
+            "next": ADMIN_INDEX,
+        },
+    )
+
+    assert response.status_code == 302 and response["Location"] == ADMIN_INDEX
+    assert audit_log() == ["STAFF_LOGIN"]
+
+
+def test_a_one_step_sign_in_with_a_wrong_code_is_refused(staff):
+    client = Client()
+    token = f"{(int(current_totp(staff.totp_device)) + 1) % 1_000_000:06d}"
+
+    response = client.post(
+        ADMIN_LOGIN,
+        {"username": str(staff.phone_number), "password": STAFF_PASSWORD, "otp_token": token},
+    )
+
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    assert "Please select a device" not in response.content.decode()
 
 
 def test_the_admin_refuses_staff_without_a_second_factor(audit_log):
@@ -190,3 +224,15 @@ def test_the_sms_code_is_never_a_second_factor_for_the_admin(staff, outbox):
     response = client.get(ADMIN_INDEX)
     assert response.status_code == 302
     assert response["Location"].startswith(ADMIN_LOGIN)
+
+
+def test_admin_labels_read_as_words_with_real_plurals(superstaff):
+    from django.apps import apps
+
+    index = superstaff.get(ADMIN_INDEX).content.decode()
+
+    assert "policys" not in index and "Otp_Totp" not in index
+    naive = re.compile(r"(?:[^aeiou]ys|ss|\ds|overs|-ins|eds|fs)$")  # a name + "s"
+    for app in ("consent", "audit", "biometrics", "swap", "otp_totp"):
+        for model in apps.get_app_config(app).get_models():
+            assert not naive.search(str(model._meta.verbose_name_plural)), model

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from consent.ledger.gate import ConsentRequired, require_consent
@@ -168,8 +170,48 @@ def test_the_privacy_notice_is_public_and_generated_from_the_current_policies(se
     assert "结果保存——同意在我的账户中保存换脸结果" in chinese.content.decode()
 
 
+def test_consent_texts_are_shown_whole_and_the_fingerprint_is_one_disclosure_away(browser):
+    html = browser.get(CENTRE).content.decode()
+
+    # No scroll box that cuts the text (where retention and erasure are said) mid-line.
+    assert '<div class="policy-text" lang="en">' in html and 'tabindex="0"' not in html
+    css = (Path(settings.BASE_DIR) / "consent/static/faceledger/site.css").read_text()
+    rule = re.search(r"\.policy-text \{(.*?)\}", css, flags=re.S).group(1)
+    assert "max-height" not in rule and "overflow" not in rule
+    # Plain words first; the SHA-256 inside a details disclosure.
+    proofs = re.findall(r"<details class=\"proof\">(.*?)</details>", html, flags=re.S)
+    assert any(quote("face_swap")["sha256"] in proof for proof in proofs)
+    assert html.count(quote("face_swap")["sha256"]) == 2  # the disclosure and the grant's quote
+
+
 def test_the_dashboard_links_to_the_consent_centre(browser):
     assert 'href="/consent/"' in browser.get("/dashboard/").content.decode()
+
+
+def test_a_page_that_needs_a_consent_links_to_its_card_and_the_grant_goes_back(browser):
+    centre = browser.get("/consent/?next=/swaps/").content.decode()
+    granted = _post(
+        browser,
+        "/consent/grant/",
+        {**quote("face_swap"), "lang": "en", "next": "/swaps/"},
+        page="/consent/?next=/swaps/",
+    )
+
+    assert 'name="next" value="/swaps/"' in centre  # carried by each grant button
+    assert 'class="back-link" href="/swaps/"' in centre
+    assert granted.status_code == 302 and granted["Location"] == "/swaps/"
+    assert require_consent(subject=ConsentRecord.objects.get().subject, purpose="face_swap") is None
+
+
+@pytest.mark.parametrize("elsewhere", ["https://evil.example/", "//evil.example/", "/\\evil"])
+def test_the_grant_never_goes_back_to_another_site(browser, elsewhere):
+    centre = browser.get(f"/consent/?next={elsewhere}").content.decode()
+    granted = _post(
+        browser, "/consent/grant/", {**quote("face_swap"), "lang": "en", "next": elsewhere}
+    )
+
+    assert "evil" not in centre
+    assert granted.status_code == 302 and granted["Location"].startswith("/consent/")
 
 
 def test_a_child_asks_a_guardian_in_the_portal_and_the_guardian_grants_there(
