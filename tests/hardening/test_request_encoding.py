@@ -161,7 +161,11 @@ def test_under_production_settings_a_utf16_form_is_a_400_not_a_500(tmp_path):
     """As reported: the same body under the production settings."""
     from tests.compliance_site.test_settings import _manage, _production_env
 
-    result = _manage("shell", "-c", _POST_UTF16, extra_env=_production_env(tmp_path))
+    production = _production_env(tmp_path)
+    # Every page asks whether the service is closing (audit.closing): a migrated database.
+    migrated = _manage("migrate", "--noinput", extra_env=production)
+    assert migrated.returncode == 0, migrated.stderr
+    result = _manage("shell", "-c", _POST_UTF16, extra_env=production)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "400 400"
