@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
-from django.http import FileResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -223,13 +222,13 @@ class SwapResultApi(APIView):
             **errors({404: ["swap_not_found", "result_gone"], 409: ["result_not_ready"]}),
         },
     )
-    def get(self, request: SignedInRequest, job_id: str) -> FileResponse:
+    def get(self, request: SignedInRequest, job_id: str) -> StreamingHttpResponse:
         opened = swap_result_open(subject=request.user, job_id=job_id)
-        response = FileResponse(
-            io.BytesIO(opened.content),
-            content_type=opened.media_type,
-            as_attachment=request.query_params.get("disposition") != "inline",
-            filename=opened.filename,
+        # Streamed: each segment is read from storage, decrypted and sent in turn.
+        response = StreamingHttpResponse(opened.content.chunks, content_type=opened.media_type)
+        response["Content-Length"] = str(opened.content.size)
+        response["Content-Disposition"] = content_disposition_header(
+            request.query_params.get("disposition") != "inline", opened.filename
         )
         # The output holds a face: no shared cache keeps a copy.
         response["Cache-Control"] = "private, no-store"

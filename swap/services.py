@@ -931,7 +931,7 @@ def _result_store(job: SwapJob, output: bytes) -> None:
             if refusal is not None:
                 raise _Stopped(SwapJob.Status.CANCELLED, refusal)
             key = vault.subject_key(job.subject_id)
-            sealed = vault.seal(key, output, aad=result_aad(job.pk))
+            sealed = vault.seal_segmented(key, output, aad=result_aad(job.pk))
             written.append(vault.blob_save(f"{RESULT_FOLDER}/{job.pk}.result", sealed))
             _done(claim, current, written[0], len(output))
     except BaseException:
@@ -1019,15 +1019,15 @@ class ResultNotReady(ApplicationError):
 @dataclass(frozen=True)
 class OpenedResult:
     job: SwapJob
-    content: bytes
+    content: vault.Stream
     media_type: str
     filename: str
 
 
 def swap_result_open(*, subject: User, job_id: Any) -> OpenedResult:
-    """The subject downloads their result, decrypted in memory. Never refused for lack of
-    consent (it is their own data: access, not use); the consent state read through the gate
-    is recorded in the audit event."""
+    """The subject downloads their result, decrypted as it is sent, a segment at a time (never
+    the whole clip in memory). Never refused for lack of consent (it is their own data: access,
+    not use); the consent state read through the gate is recorded in the audit event."""
     job = swap_job_for(subject=subject, job_id=job_id)
     if job.status != SwapJob.Status.DONE or not job.result:
         raise ResultNotReady(_("This swap has no result yet."), extra={"status": job.status})
@@ -1036,7 +1036,7 @@ def swap_result_open(*, subject: User, job_id: Any) -> OpenedResult:
         # Past its retention: erased by the next sweep, never served meanwhile.
         raise NotFound(_("This result no longer exists."), code="result_gone")
     try:
-        content = vault.unseal(subject.pk, vault.blob_read(job.result), aad=result_aad(job.pk))
+        content = vault.unseal_stream(subject.pk, job.result, aad=result_aad(job.pk))
     except (DecryptionError, FileNotFoundError):
         raise NotFound(_("This result no longer exists."), code="result_gone") from None
     with transaction.atomic(durable=True):

@@ -15,6 +15,7 @@ from compliance_site.env import (
     env_list,
     env_str,
 )
+from compliance_site.storage import storages_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("FACELEDGER_VAR_DIR", str(BASE_DIR / "var")))
@@ -128,6 +129,20 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Every file (encrypted photos and results, reports, templates, depicted persons' documents)
+# goes through default_storage: the folder MEDIA_ROOT (the embedded default), or an
+# S3-compatible bucket with STORAGE_BACKEND=s3 (compliance_site/storage.py). The bucket must not
+# keep object versions (refused at start-up). Credentials may come from ..._FILE secrets.
+STORAGE_BACKEND = env_choice("STORAGE_BACKEND", ("filesystem", "s3"), "filesystem")
+STORAGES = storages_setting(
+    backend=STORAGE_BACKEND,
+    bucket=env_str("S3_BUCKET", ""),
+    endpoint_url=env_str("S3_ENDPOINT_URL", ""),
+    region=env_str("S3_REGION", ""),
+    access_key=env_str("S3_ACCESS_KEY_ID", ""),
+    secret_key=env_str("S3_SECRET_ACCESS_KEY", ""),
+    addressing_style=env_choice("S3_ADDRESSING_STYLE", ("path", "virtual", "auto"), "path"),
+)
 # Uploads are streamed to memory up to this size, then to a temporary file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -8,6 +8,10 @@ from compliance_site import keystore
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
 os.environ.setdefault("FACELEDGER_VAR_DIR", tempfile.mkdtemp(prefix="faceledger-test-"))
+# STORAGE_BACKEND=s3: each test gets a bucket of its own on an S3 server the run starts
+# (tests/conftest.py, `_media_root`); this name is never used.
+if os.environ.get("STORAGE_BACKEND") == "s3":
+    os.environ.setdefault("S3_BUCKET", "replaced-by-each-test")
 
 from .base import *  # noqa: E402,F403
 from .base import VAR_DIR  # noqa: E402
