@@ -33,7 +33,7 @@ run: venv
 	@echo "  SMS sign-in codes are printed in this terminal. Ctrl-C stops the web server and the worker."
 	@echo
 	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/celery -A compliance_site worker --beat --loglevel=INFO --concurrency=2 \
+	$(BIN)/celery -A compliance_site worker --beat --loglevel=INFO --concurrency=2 -Q default,swap \
 		--schedule var/celerybeat-schedule & worker=$$!; \
 	$(MANAGE) runserver $(HOST):$(PORT)
 

@@ -128,6 +128,7 @@ class Servers:
         self.log = log.open("w")  # each expected 4xx is logged as a warning: keep them aside
         gunicorn = [str(BIN / "gunicorn"), "compliance_site.wsgi", "-w", "2", "-b"]
         celery = [str(BIN / "celery"), "-A", "compliance_site", "worker", "--concurrency=1"]
+        celery += ["-Q", "default,swap"]
         self.procs = [
             subprocess.Popen(
                 [*gunicorn, f"{HOST}:{port}", "--log-level", "warning"],

@@ -257,6 +257,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimu
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues by weight: swaps (seconds to minutes of CPU or GPU each) have their own queue for the
+# machines that make them; everything light (sealing, erasure, reports, sweeps) goes to
+# "default". Worker commands for each: docs/deploy.md.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"swap.tasks.swap_job_run": {"queue": "swap"}}
+# One beat dispatches at a time, however many are started: the others wait for its database
+# lock (compliance_site/beat.py).
+CELERY_BEAT_SCHEDULER = "compliance_site.beat:LeaderScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 # Background jobs of every kind (swaps, erasures, reports: compliance_site.jobs) whose worker
 # died or whose message was lost are queued again or failed by this sweep (seconds).

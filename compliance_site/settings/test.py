@@ -35,6 +35,14 @@ SMS_BACKEND = "consent.identity.sms.backends.locmem.SmsBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE = {}
+# Beat processes started by tests/compliance_site/test_beat.py send one cheap task often.
+if os.environ.get("TEST_BEAT_INTERVAL"):
+    CELERY_BEAT_SCHEDULE = {
+        "audit-seal": {
+            "task": "audit.tasks.audit_seal",
+            "schedule": float(os.environ["TEST_BEAT_INTERVAL"]),
+        }
+    }
 
 # A fixed Ed25519 key that exists only for tests (generated for this repository, never deployed).
 AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or (

@@ -266,7 +266,16 @@ REFUSALS = [
     ("attempt", "status", "code"), REFUSALS, ids=[f.__name__.strip("_") for f, *_ in REFUSALS]
 )
 def test_a_bad_capture_is_refused_and_nothing_is_stored(
-    attempt, status, code, api, bob, grant_consent, capture_media, settings, time_machine, _media_root
+    attempt,
+    status,
+    code,
+    api,
+    bob,
+    grant_consent,
+    capture_media,
+    settings,
+    time_machine,
+    _media_root,
 ):
     before = stored(_media_root)
 
@@ -302,7 +311,9 @@ def test_a_refused_capture_spends_the_challenge_and_says_so(api, capture_media, 
     assert audit_events()[-1][1] == {"code": "no_motion"}
 
 
-def test_a_capture_is_refused_without_biometric_consent(alice, policies, capture_media, settings, _media_root):
+def test_a_capture_is_refused_without_biometric_consent(
+    alice, policies, capture_media, settings, _media_root
+):
     response = upload(
         client_for(alice),
         challenge="00000000-0000-4000-8000-000000000000",

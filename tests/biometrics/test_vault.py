@@ -45,7 +45,9 @@ def test_no_plaintext_photo_embedding_or_landmarks_is_kept_anywhere(
     assert opened.landmarks.shape == (68, 2)
 
 
-def test_the_stored_photo_is_ciphertext_without_image_metadata(alice, enrolled, settings, _media_root):
+def test_the_stored_photo_is_ciphertext_without_image_metadata(
+    alice, enrolled, settings, _media_root
+):
     [capture] = enrolled(alice)
 
     data = (_media_root / capture.photo).read_bytes()
@@ -55,7 +57,9 @@ def test_the_stored_photo_is_ciphertext_without_image_metadata(alice, enrolled, 
     assert capture_decrypt(capture).photo_jpeg.startswith(b"\xff\xd8\xff")
 
 
-def test_a_ciphertext_moved_to_another_capture_does_not_open(alice, enrolled, settings, _media_root):
+def test_a_ciphertext_moved_to_another_capture_does_not_open(
+    alice, enrolled, settings, _media_root
+):
     first, second = enrolled(alice, captures=2)
 
     Capture.objects.filter(pk=second.pk).update(embedding=first.embedding)
