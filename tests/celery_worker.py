@@ -67,8 +67,8 @@ def running_worker(tmp_path: Path, *, ready_timeout: float = 60.0):
     log_path = tmp_path / f"worker-{uuid.uuid4().hex[:8]}.log"
     command = [
         sys.executable, "-m", "celery", "-A", "compliance_site", "worker",
-        "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle", "-Q", "default,swap",
-        "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
+        "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+        "-Q", "default,swap", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
     ]  # fmt: skip
     was_eager = celery_app.conf.task_always_eager
     with open(log_path, "wb") as log:

@@ -27,7 +27,8 @@ def start_beat(tmp_path, name: str) -> subprocess.Popen:
     env = dict(_worker_env(), TEST_BEAT_INTERVAL=str(INTERVAL))
     command = [
         sys.executable, "-m", "celery", "-A", "compliance_site", "beat", "--loglevel=INFO",
-        "--schedule", str(tmp_path / f"{name}.schedule"), "--pidfile", str(tmp_path / f"{name}.pid"),
+        "--schedule", str(tmp_path / f"{name}.schedule"),
+        "--pidfile", str(tmp_path / f"{name}.pid"),
     ]  # fmt: skip
     with open(log, "wb") as out:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import pickle
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import cv2
 from django.core.cache import cache
