@@ -124,8 +124,7 @@ def blob_save(name: str, ciphertext: bytes) -> str:
 
 
 def blob_read(name: str) -> bytes:
-    with default_storage.open(name, "rb") as fh:
-        return fh.read()
+    return storage.read(name)
 
 
 def blob_delete(name: str) -> bool:

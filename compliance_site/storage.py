@@ -150,5 +150,11 @@ def _file_chunks(fh: Any, size: int) -> Iterator[bytes]:
             yield piece
 
 
+def read(name: str) -> bytes:
+    """The whole stored file, read straight into memory (no temporary file on the way, which
+    ``default_storage.open`` on a bucket would make)."""
+    return b"".join(chunks(name))
+
+
 def size(name: str) -> int:
     return default_storage.size(name)

@@ -69,7 +69,7 @@ from biometrics.models import Capture
 from biometrics.selectors import capture_for
 from biometrics.services import PURPOSE as BIOMETRIC_PURPOSE
 from biometrics.services import OpenedCapture, capture_use, subject_key_release
-from compliance_site import inventory, jobs
+from compliance_site import inventory, jobs, storage
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import ApplicationError, Forbidden, NotFound, Unprocessable
 from consent.identity.models import User
@@ -845,8 +845,7 @@ def _source_face(opened: OpenedCapture, image: np.ndarray, analyser: FaceAnalyse
 
 def _template_bytes(template: SwapTemplate) -> bytes:
     try:
-        with template.file.open("rb") as fh:
-            return fh.read()
+        return storage.read(template.file.name)  # in memory only, from the folder or bucket
     except OSError:
         raise SwapError("template_unreadable", "the template file cannot be read") from None
 

@@ -29,6 +29,7 @@ PUBLIC: dict[str, frozenset[str]] = {
             "compliance_site.pdf",
             "compliance_site.request_context",
             "compliance_site.staff_roles",
+            "compliance_site.storage",
         }
     ),
     "audit": frozenset(
