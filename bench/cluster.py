@@ -19,7 +19,6 @@ Prints what it did; exits non-zero on any loss. Namespaces and processes are alw
 from __future__ import annotations
 
 import io
-import json
 import os
 import random
 import re
@@ -43,7 +42,7 @@ NET = "10.77.0"
 BRIDGE = f"{PREFIX}-br"
 DRIVER_IP = f"{NET}.1"
 BUCKET = "faceledger-media"
-PHONE = "+447400{:06d}".format(random.SystemRandom().randrange(10**6))
+PHONE = f"+447400{random.SystemRandom().randrange(10**6):06d}"
 
 
 @dataclass
@@ -128,7 +127,9 @@ def stop_everything() -> None:
 # --- processes ----------------------------------------------------------------------------------
 
 
-def start(host: Host, program: str, args: list[str], env: dict[str, str], *, user: str = "") -> None:
+def start(
+    host: Host, program: str, args: list[str], env: dict[str, str], *, user: str = ""
+) -> None:
     """Start ``args`` on ``host`` (inside its namespace), in a process group of its own."""
     log = open(WORK / f"{host.name}-{program}.log", "ab")  # noqa: SIM115 - kept by the child
     prefix = ["ip", "netns", "exec", host.ns]
@@ -177,19 +178,20 @@ def services_up() -> None:
         "-U", "postgres")  # fmt: skip
     with open(data / "pg_hba.conf", "a") as hba:
         hba.write(f"host all all {NET}.0/24 trust\n")
-    start(SERVICES, "postgres", [str(PG_BIN / "postgres"), "-D", str(data),
-          "-c", f"listen_addresses={SERVICES.ip}", "-c", f"unix_socket_directories={data}",
-          "-c", "fsync=off", "-c", "max_connections=200"], dict(os.environ), user="postgres")  # fmt: skip
-    redis_dir = WORK / "redis"
-    redis_dir.mkdir()
-    redis_args = ["redis-server", "--bind", SERVICES.ip, "--port", "6379", "--dir", str(redis_dir),
-                  "--appendonly", "yes", "--save", "", "--protected-mode", "no"]  # fmt: skip
+    postgres = [str(PG_BIN / "postgres"), "-D", str(data), "-c", f"listen_addresses={SERVICES.ip}",
+                "-c", f"unix_socket_directories={data}", "-c", "fsync=off",
+                "-c", "max_connections=200"]  # fmt: skip
+    start(SERVICES, "postgres", postgres, dict(os.environ), user="postgres")
+    (WORK / "redis").mkdir()
+    redis_args = redis_command()
     start(SERVICES, "redis", redis_args, dict(os.environ))
     start(SERVICES, "s3", [sys.executable, "-m", "moto.server", "-H", SERVICES.ip, "-p", "9000"],
           dict(os.environ))  # fmt: skip
     import psycopg
 
-    wait_for("PostgreSQL", lambda: psycopg.connect(f"host={SERVICES.ip} user=postgres").close() or 1)
+    wait_for(
+        "PostgreSQL", lambda: psycopg.connect(f"host={SERVICES.ip} user=postgres").close() or 1
+    )
     with psycopg.connect(f"host={SERVICES.ip} user=postgres", autocommit=True) as conn:
         conn.execute("CREATE DATABASE faceledger")
     wait_for("Redis", redis_up)
@@ -198,6 +200,12 @@ def services_up() -> None:
     s3.create_bucket(Bucket=BUCKET)
     say(f"services: PostgreSQL {SERVICES.ip}:5432, Redis {SERVICES.ip}:6379, "
         f"S3 http://{SERVICES.ip}:9000 bucket {BUCKET} (no versioning)")  # fmt: skip
+
+
+def redis_command() -> list[str]:
+    """Redis on the services host; its append-only file keeps queued messages over a restart."""
+    return ["redis-server", "--bind", SERVICES.ip, "--port", "6379", "--dir", str(WORK / "redis"),
+            "--appendonly", "yes", "--save", "", "--protected-mode", "no"]  # fmt: skip
 
 
 def redis_up() -> bool:
@@ -302,6 +310,11 @@ PROGRAMS: dict[str, Callable[[Host], list[str]]] = {
 }  # fmt: skip
 
 
+def shown(args: list[str]) -> str:
+    """A command as docs/deploy.md writes it (program names without their folder)."""
+    return " ".join([Path(args[0]).name, *(a.replace(str(WORK), "<work>") for a in args[1:])])
+
+
 def start_program(host: Host, program: str) -> None:
     start(host, program, PROGRAMS[program](host), host_env(host))
 
@@ -312,6 +325,10 @@ def app_hosts_up() -> None:
     if done.returncode:
         raise RuntimeError(f"migrate failed: {done.stderr}")
     say("web1: python manage.py migrate --noinput (the schema, from one host)")
+    done = manage(BY_NAME["default1"], "rotate_master_key")
+    say(f"default1: python manage.py rotate_master_key → exit {done.returncode}")
+    if done.returncode:
+        fail(f"rotate_master_key failed: {done.stderr}")
     done = manage(web1, "check")
     say(f"web1: python manage.py check → {'ok' if done.returncode == 0 else done.stderr}")
     if done.returncode:
@@ -320,13 +337,17 @@ def app_hosts_up() -> None:
         for program in host.programs:
             if program in PROGRAMS:
                 start_program(host, program)
-                say(f"{host.name}: {program}: {' '.join(PROGRAMS[program](host)[:1])} …")
+                say(f"{host.name}: {shown(PROGRAMS[program](host))}")
     for host in HOSTS:
         if "web" in host.programs:
-            wait_for(f"{host.name} health", lambda h=host: http(h, "GET", "/api/v1/health")[0] == 200)
+            wait_for(
+                f"{host.name} health", lambda h=host: http(h, "GET", "/api/v1/health")[0] == 200
+            )
         for program in ("worker-swap", "worker-default"):
             if program in host.programs:
-                wait_for(f"{host.name} {program}", lambda h=host, p=program: " ready." in log_of(h, p))
+                wait_for(
+                    f"{host.name} {program}", lambda h=host, p=program: " ready." in log_of(h, p)
+                )
     say("all hosts up: GET /api/v1/health → 200 on web1 and web2; both workers ready")
 
 
@@ -369,7 +390,9 @@ def sign_in_and_capture(person: Person) -> None:
     web1 = BY_NAME["web1"]
     status, _ = http(web1, "POST", "/api/v1/auth/otp/request", body={"phone": PHONE})
     code = sms_code(web1)
-    status2, body = http(web1, "POST", "/api/v1/auth/otp/verify", body={"phone": PHONE, "code": code})
+    status2, body = http(
+        web1, "POST", "/api/v1/auth/otp/verify", body={"phone": PHONE, "code": code}
+    )
     person.token = body["token"]
     say(f"web1: POST /api/v1/auth/otp/request → {status}; the SMS code; otp/verify → {status2}")
     status, _ = http(web1, "POST", "/api/v1/consents/age", token=person.token,
@@ -379,7 +402,9 @@ def sign_in_and_capture(person: Person) -> None:
     for purpose in purposes:
         if purpose["code"] in {"biometric_enrolment", "face_swap"}:
             quote = {k: purpose[k] for k in ("version", "sha256")} | {"purpose": purpose["code"]}
-            granted.append(http(web1, "POST", "/api/v1/consents", token=person.token, body=quote)[0])
+            granted.append(
+                http(web1, "POST", "/api/v1/consents", token=person.token, body=quote)[0]
+            )
     say(f"web1: age step → {status}; consents biometric_enrolment, face_swap → {granted}")
     if granted != [201, 201]:
         fail(f"consents answered {granted}")
@@ -515,8 +540,7 @@ def drill_redis_stopped(person: Person, image: str) -> None:
     if status not in {202, 503}:
         fail(f"the swap request answered {status} with the broker down")
     services = SERVICES
-    redis_args = ["redis-server", "--bind", services.ip, "--port", "6379", "--dir",
-                  str(WORK / "redis"), "--appendonly", "yes", "--save", "", "--protected-mode", "no"]  # fmt: skip
+    redis_args = redis_command()
     start(services, "redis", redis_args, dict(os.environ))
     wait_for("Redis", redis_up)
     say("    Redis started again (append-only file kept what it held)")
@@ -555,6 +579,7 @@ def phone_forms() -> list[bytes]:
 def raw_scan(person: Person) -> None:
     """Every column of every table (as text, byte columns as hex) and every object version in
     the bucket, searched for the number in each form and runs of the photo and of each result."""
+
     def runs(data: bytes) -> list[bytes]:
         step = max(1, (len(data) - 48) // 4)
         return [data[step * i : step * i + 48] for i in (1, 2, 3)]
@@ -583,10 +608,29 @@ def raw_scan(person: Person) -> None:
     left = sorted({v["Key"].split("/")[0] for v in objects})
     people = [k["Key"] for k in objects if k["Key"].split("/")[0] in {"captures", "swap_results",
                                                                      "reports"}]  # fmt: skip
-    say(f"raw scan: {len(tables)} tables, {len(objects)} object versions (folders {left}), "
-        f"delete markers {len(versions.get('DeleteMarkers', []))}: {hits or 'nothing personal'}")
+    say(
+        f"raw scan: {len(tables)} tables, {len(objects)} object versions (folders {left}), "
+        f"delete markers {len(versions.get('DeleteMarkers', []))}: {hits or 'nothing personal'}"
+    )
     if hits or people:
         fail(f"left after erasure: {hits + people}")
+
+
+def backup_scanned() -> None:
+    """A backup made now (pg_dump on the services host, as docs/deploy.md says) holds nothing
+    of the erased person either."""
+    dump = WORK / "backup.sql"
+    done = subprocess.run(  # noqa: S603
+        ["ip", "netns", "exec", SERVICES.ns, str(PG_BIN / "pg_dump"), "-h", SERVICES.ip,
+         "-U", "postgres", "-f", str(dump), "faceledger"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    content = dump.read_bytes() if dump.exists() else b""
+    hits = [form.decode() for form in phone_forms() if form in content]
+    say(f"services: pg_dump faceledger → exit {done.returncode}, {len(content)} bytes; "
+        f"the number in it: {hits or 'nowhere'}")  # fmt: skip
+    if done.returncode or hits:
+        fail(f"the backup: exit {done.returncode}, {hits}")
 
 
 def audit_verified() -> None:
@@ -599,7 +643,9 @@ def audit_verified() -> None:
 
 
 def one_beat() -> None:
-    sending = [h.name for h in HOSTS if "beat" in h.programs and "Sending due task" in log_of(h, "beat")]
+    sending = [
+        h.name for h in HOSTS if "beat" in h.programs and "Sending due task" in log_of(h, "beat")
+    ]
     say(f"beats: started on {[h.name for h in HOSTS if 'beat' in h.programs]}; sending: {sending}")
     if len(sending) != 1:
         fail(f"{len(sending)} beats sent periodic tasks")
@@ -608,7 +654,9 @@ def one_beat() -> None:
 def nothing_lost() -> None:
     jobs = db("SELECT status, count(*) FROM swap_swapjob GROUP BY status")
     requested = db("SELECT count(*) FROM audit_auditevent WHERE action = 510")[0][0]
-    say(f"jobs by status after erasure: {dict(jobs) or '{}'}; SWAP_JOB_REQUESTED events {requested}")
+    say(
+        f"jobs by status after erasure: {dict(jobs) or '{}'}; SWAP_JOB_REQUESTED events {requested}"
+    )
 
 
 def main() -> int:
@@ -633,6 +681,7 @@ def main() -> int:
         erase(person)
         nothing_lost()
         raw_scan(person)
+        backup_scanned()
         audit_verified()
     except Exception as exc:  # noqa: BLE001 - reported, then cleaned up
         fail(f"{type(exc).__name__}: {exc}")
@@ -641,7 +690,9 @@ def main() -> int:
         network_down()
         keep = os.environ.get("CLUSTER_KEEP_LOGS")
         if keep:
-            shutil.copytree(WORK, keep, dirs_exist_ok=True, ignore=shutil.ignore_patterns("pgdata", "*.ctl"))
+            shutil.copytree(
+                WORK, keep, dirs_exist_ok=True, ignore=shutil.ignore_patterns("pgdata", "*.ctl")
+            )
         shutil.rmtree(WORK, ignore_errors=True)
     say(f"cleaned up: namespaces, bridge, processes ({time.monotonic() - started:.0f} s)")
     if FAILURES:
