@@ -227,9 +227,11 @@ class SwapResultApi(APIView):
         # Streamed: each segment is read from storage, decrypted and sent in turn.
         response = StreamingHttpResponse(opened.content.chunks, content_type=opened.media_type)
         response["Content-Length"] = str(opened.content.size)
-        response["Content-Disposition"] = content_disposition_header(
+        disposition = content_disposition_header(
             request.query_params.get("disposition") != "inline", opened.filename
         )
+        if disposition:  # always, since the file has a name
+            response["Content-Disposition"] = disposition
         # The output holds a face: no shared cache keeps a copy.
         response["Cache-Control"] = "private, no-store"
         return response

@@ -56,9 +56,7 @@ AUDIT_LOG_ID = "faceledger-test"
 _key_folder = keystore.ensure_folder(VAR_DIR / "keys" / "master")
 BIOMETRIC_KEY_STORE = str(_key_folder)
 TEST_MASTER_KEY_ID, TEST_MASTER_KEY = "test1", b"test-only-master-key-32-bytes!!!"
-# (has-type: the stubs' plugin makes django.conf import these settings, so the keystore module,
-# which reads django.conf, is still being analysed here.)
-with keystore.locked(_key_folder):  # type: ignore[has-type]  # worker processes import this too
+with keystore.locked(_key_folder):  # worker processes import this too
     if keystore.get(TEST_MASTER_KEY_ID, _key_folder) is None:
         keystore.create(
             now=datetime.now(UTC), key_id=TEST_MASTER_KEY_ID, key=TEST_MASTER_KEY, path=_key_folder
