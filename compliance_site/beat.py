@@ -113,6 +113,8 @@ class LeaderScheduler(PersistentScheduler):
             self._leading = leading
             if not leading:
                 logger.warning("beat lock lost: this process stops sending periodic tasks")
+        # mutant: delete — tests/compliance_site/test_beat.py
+        #   test_two_beat_processes_send_each_periodic_task_once_and_one_takes_over
         if not leading:
             return min(LOCK_RETRY, self.max_interval)
         return super().tick(*args, **kwargs)

@@ -79,6 +79,8 @@ def bucket_problem() -> str | None:
         status = bucket.meta.client.get_bucket_versioning(Bucket=bucket.name).get("Status")
     except Exception as exc:  # noqa: BLE001 - botocore raises many kinds; each is a refusal
         return f"the bucket {bucket.name!r} cannot be reached: {exc}"
+    # mutant: negate — tests/compliance_site/test_storage.py
+    #   test_a_bucket_that_keeps_versions_fails_the_system_check
     if status in {"Enabled", "Suspended"}:
         return (
             f"the bucket {bucket.name!r} keeps object versions (versioning {status}): a deleted "
