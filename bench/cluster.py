@@ -521,7 +521,9 @@ def drill_swap_worker_killed(person: Person, clip: str) -> None:
     say(f"    POST /api/v1/swaps (clip) → {status}; killed the worker while the job was "
         f"{job_status(job)}")  # fmt: skip
     start_program(swap1, "worker-swap")
-    wait_for("the restarted worker", lambda: log_of(swap1, "worker-swap").count(" ready.") >= 2)
+    wait_for(
+        "the restarted worker", lambda: log_of(swap1, "worker-swap").count(" ready.") >= 2, 300
+    )
     say("    restarted the swap worker; the beat's jobs-recover queues the stale job again")
     final = wait_done(person, job, 420)
     say(f"    the job ended: {final}")
