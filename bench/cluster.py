@@ -71,6 +71,7 @@ BY_NAME = {host.name: host for host in HOSTS}
 SERVICES = BY_NAME["services"]
 FAILURES: list[str] = []
 STARTED: list[subprocess.Popen] = []
+RESTARTS: list[str] = []
 WORK = Path(tempfile.mkdtemp(prefix="faceledger-cluster-"))
 WORK.chmod(0o711)  # PostgreSQL runs as its own user, its data folder is in here
 
@@ -154,9 +155,25 @@ def log_of(host: Host, program: str) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+def supervise() -> None:
+    """What systemd's ``Restart=always`` does on a real host (docs/deploy.md): a program that
+    exited by itself is started again. (A Celery worker exits with "Unrecoverable error" when
+    Redis goes away while it acknowledges a message; restarted, it carries on.)"""
+    for host in HOSTS:
+        for program, process in list(host.processes.items()):
+            if program in PROGRAMS and process.poll() is not None:
+                if len(RESTARTS) >= 10:
+                    raise RuntimeError(f"{program} on {host.name} keeps exiting")
+                say(f"    supervisor: {program} on {host.name} exited ({process.returncode}), "
+                    "started again")  # fmt: skip
+                start_program(host, program)
+                RESTARTS.append(f"{host.name} {program}")
+
+
 def wait_for(what: str, predicate: Callable[[], object], seconds: float = 120.0) -> object:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        supervise()
         try:
             value = predicate()
         except Exception:  # noqa: BLE001 - not up yet
@@ -667,6 +684,7 @@ def main() -> int:
         return 2
     started = time.monotonic()
     network_down()  # what a killed earlier run may have left
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cleaned up in `finally`
     try:
         network_up()
         secrets_make()
@@ -688,6 +706,8 @@ def main() -> int:
     except Exception as exc:  # noqa: BLE001 - reported, then cleaned up
         fail(f"{type(exc).__name__}: {exc}")
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the cleanup
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_everything()
         network_down()
         keep = os.environ.get("CLUSTER_KEEP_LOGS")
@@ -697,6 +717,7 @@ def main() -> int:
             )
         shutil.rmtree(WORK, ignore_errors=True)
     say(f"cleaned up: namespaces, bridge, processes ({time.monotonic() - started:.0f} s)")
+    say(f"restarted by the supervisor: {RESTARTS or 'nothing'}")
     if FAILURES:
         say("CLUSTER FAILED: " + "; ".join(FAILURES))
         return 1
