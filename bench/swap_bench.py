@@ -98,7 +98,7 @@ def _target_media() -> dict[str, bytes]:
     still = cv2.imencode(".png", rig.frame)[1].tobytes()
     clip_rig = synth.FaceRig(synth.astronaut_bgr(), CLIP["size"], scale=0.25)
     poses = synth.timeline(["turn_left", "blink"], CLIP["fps"], CLIP["seconds"])
-    frames = [clip_rig.pose(yaw, blink) for yaw, blink in poses]
+    frames = [clip_rig.pose(**pose) for pose in poses]
     return {"image": still, "video": synth.encode(frames, fps=CLIP["fps"])}
 
 

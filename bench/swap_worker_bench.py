@@ -27,6 +27,18 @@ from swap_bench import _bare, _capture, _source, _subject, _template
 STILLS = int(os.environ.get("SWAP_WORKER_STILLS", "12"))
 CLIPS = int(os.environ.get("SWAP_WORKER_CLIPS", "2"))
 CLIP = {"fps": 30, "seconds": 10.0, "size": (1280, 720)}
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_swap_worker"
+
+
+def _drop_database(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}"')
 
 
 def _media() -> dict[str, bytes]:
@@ -38,7 +50,7 @@ def _media() -> dict[str, bytes]:
     still = cv2.imencode(".png", rig.frame)[1].tobytes()
     clip_rig = synth.FaceRig(synth.astronaut_bgr(), CLIP["size"], scale=0.22)
     poses = synth.timeline(["turn_left", "blink"], CLIP["fps"], CLIP["seconds"])
-    frames = [clip_rig.pose(yaw, blink) for yaw, blink in poses]
+    frames = [clip_rig.pose(**pose) for pose in poses]
     return {"image": still, "video": synth.encode(frames, fps=CLIP["fps"])}
 
 
@@ -92,7 +104,10 @@ def _throughput(api, capture, template, count: int) -> float:
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="faceledger-swap-worker-"))
-    os.environ.setdefault("FACELEDGER_VAR_DIR", str(folder))  # the worker shares its broker
+    # A fresh folder (files, keys, the broker the worker shares) and a fresh database each run.
+    os.environ["FACELEDGER_VAR_DIR"] = str(folder)
+    os.environ.setdefault("DATABASE_URL", DATABASE_URL)
+    _drop_database(os.environ["DATABASE_URL"])
     setup_django()
     from rest_framework.test import APIClient
 
