@@ -66,7 +66,10 @@ HOSTS = [
     Host("web2", f"{NET}.12", ["web"]),
     Host("swap1", f"{NET}.13", ["worker-swap", "beat"]),
     Host("default1", f"{NET}.14", ["worker-default", "beat"]),
+    # An audit witness (audit/witness.py) of its own: the sealer asks it to cosign each checkpoint.
+    Host("witness1", f"{NET}.15", ["witness"]),
 ]
+WITNESS: dict[str, str] = {}  # its vkey and URL, once made
 BY_NAME = {host.name: host for host in HOSTS}
 SERVICES = BY_NAME["services"]
 FAILURES: list[str] = []
@@ -297,6 +300,11 @@ def host_env(host: Host) -> dict[str, str]:
         "SMS_FILE_PATH": str(var / "sms"),
         "AUDIT_SEAL_INTERVAL": "2",
         "JOBS_RECOVER_INTERVAL": "5",
+        **(
+            {"AUDIT_WITNESSES": f"{WITNESS['vkey']} {WITNESS['url']}", "AUDIT_WITNESS_QUORUM": "1"}
+            if WITNESS
+            else {}
+        ),
         # A job whose worker has not reported for this long is queued again (heartbeats come
         # with every frame); short here so the drill does not wait ten minutes.
         "SWAP_STALE_AFTER": "20",
@@ -321,6 +329,10 @@ PROGRAMS: dict[str, Callable[[Host], list[str]]] = {
     "worker-default": lambda host: [str(BIN / "celery"), "-A", "compliance_site", "worker",
                                     "-Q", "default", "--concurrency", "2",
                                     "-n", f"default@{host.name}", "--loglevel", "INFO"],
+    "witness": lambda host: [sys.executable, "audit/witness.py", "serve", "--name",
+                             f"{host.name}.cluster/w1", "--key", str(WORK / host.name / "w1.pem"),
+                             "--state", str(WORK / host.name / "w1.json"),
+                             "--log", WITNESS["log_vkey"], "--listen", f"{host.ip}:7380"],
     "beat": lambda host: [str(BIN / "celery"), "-A", "compliance_site", "beat",
                           "--loglevel", "INFO", "--schedule",
                           str(WORK / host.name / "var" / "beat-schedule")],
@@ -334,6 +346,20 @@ def shown(args: list[str]) -> str:
 
 def start_program(host: Host, program: str) -> None:
     start(host, program, PROGRAMS[program](host), host_env(host))
+
+
+def witness_make() -> None:
+    """The witness's own key (made on its host) and the log's public key it will trust."""
+    host = next(h for h in HOSTS if "witness" in h.programs)
+    (WORK / host.name).mkdir(parents=True, exist_ok=True)
+    made = run(sys.executable, "audit/witness.py", "keygen", "--name", f"{host.name}.cluster/w1",
+               "--key", str(WORK / host.name / "w1.pem"), cwd=ROOT)  # fmt: skip
+    code = "from audit import signing; print(signing.checkpoint_verifier().vkey)"
+    log = manage(BY_NAME["web1"], "shell", "-c", code)
+    WITNESS["log_vkey"] = log.stdout.strip().splitlines()[-1]
+    WITNESS["vkey"] = made.stdout.strip().splitlines()[-1]
+    WITNESS["url"] = f"http://{host.ip}:7380"
+    say(f"{host.name}: python audit/witness.py keygen …; AUDIT_WITNESSES names it, quorum 1")
 
 
 def app_hosts_up() -> None:
@@ -350,6 +376,7 @@ def app_hosts_up() -> None:
     say(f"web1: python manage.py check → {'ok' if done.returncode == 0 else done.stderr}")
     if done.returncode:
         fail("the system check failed")
+    witness_make()
     for host in HOSTS:
         for program in host.programs:
             if program in PROGRAMS:
@@ -654,11 +681,15 @@ def backup_scanned() -> None:
 
 def audit_verified() -> None:
     done = manage(BY_NAME["default1"], "audit_seal")
-    done = manage(BY_NAME["default1"], "audit_verify")
-    say(f"default1: python manage.py audit_verify → exit {done.returncode}: "
+    done = manage(BY_NAME["default1"], "audit_verify", "--ask-witnesses")
+    say(f"default1: python manage.py audit_verify --ask-witnesses → exit {done.returncode}: "
         f"{(done.stdout or done.stderr).strip().splitlines()[-1:]}")  # fmt: skip
     if done.returncode:
-        fail("audit_verify failed")
+        fail(f"audit_verify failed: {(done.stdout + done.stderr)[-2000:]}")
+    rows = db("SELECT count(*) FROM audit_auditnotesignature WHERE cosigned_at IS NOT NULL")
+    say(f"witness1: {rows[0][0]} checkpoints cosigned by the witness")
+    if not rows[0][0]:
+        fail("the witness cosigned nothing")
 
 
 def one_beat() -> None:
