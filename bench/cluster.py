@@ -393,6 +393,15 @@ def app_hosts_up() -> None:
                     f"{host.name} {program}", lambda h=host, p=program: " ready." in log_of(h, p)
                 )
     say("all hosts up: GET /api/v1/health → 200 on web1 and web2; both workers ready")
+    for name in ("swap@swap1", "default@default1"):
+        ping = subprocess.run(  # noqa: S603 - the health check of docs/deploy.md
+            ["ip", "netns", "exec", BY_NAME["web1"].ns, str(BIN / "celery"), "-A",
+             "compliance_site", "inspect", "ping", "-d", name, "--timeout", "10"],
+            cwd=ROOT, env=host_env(BY_NAME["web1"]), capture_output=True, text=True,
+        )  # fmt: skip
+        say(f"web1: celery -A compliance_site inspect ping -d {name} → exit {ping.returncode}")
+        if ping.returncode:
+            fail(f"{name} did not answer a ping: {ping.stdout[-500:]}{ping.stderr[-500:]}")
 
 
 # --- a phone's HTTP client ----------------------------------------------------------------------
