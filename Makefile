@@ -9,7 +9,7 @@ PORT ?= 8000
 # What `make lint` type-checks: every app.
 TYPED_APPS := compliance_site audit biometrics consent swap
 
-.PHONY: run test lint format bench messages venv clean load faults mutants
+.PHONY: run test lint format bench messages venv clean load faults mutants cluster
 
 venv: $(STAMP)
 
@@ -33,7 +33,7 @@ run: venv
 	@echo "  SMS sign-in codes are printed in this terminal. Ctrl-C stops the web server and the worker."
 	@echo
 	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/celery -A compliance_site worker --beat --loglevel=INFO --concurrency=2 \
+	$(BIN)/celery -A compliance_site worker --beat --loglevel=INFO --concurrency=2 -Q default,swap \
 		--schedule var/celerybeat-schedule & worker=$$!; \
 	$(MANAGE) runserver $(HOST):$(PORT)
 
@@ -68,6 +68,12 @@ load: venv
 # redis-server): a worker killed mid-job, the broker stopped and restarted. Fails on any loss.
 faults: venv
 	cd bench && ../$(BIN)/python faults.py
+
+# A small cluster on this machine (root: network namespaces): two web hosts, a swap worker, a
+# default worker, a services host with PostgreSQL, Redis and an S3 endpoint; the flow and the
+# drills of docs/deploy.md. Fails on any loss; always removes its namespaces and processes.
+cluster: venv
+	$(BIN)/python bench/cluster.py
 
 # Refresh the Simplified Chinese catalogue from the code and templates, then compile it. Needs
 # gettext; the compiled .mo is committed, so running the site never does.

@@ -118,7 +118,17 @@ def redis(port: int, log) -> Proc:
 
 def worker(env, log) -> Proc:
     return Proc(
-        [str(BIN / "celery"), "-A", "compliance_site", "worker", "--concurrency=1", "-l", "INFO"],
+        [
+            str(BIN / "celery"),
+            "-A",
+            "compliance_site",
+            "worker",
+            "--concurrency=1",
+            "-l",
+            "INFO",
+            "-Q",
+            "default,swap",
+        ],
         env,
         log,
     )

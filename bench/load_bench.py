@@ -37,6 +37,23 @@ DATABASE_URL = os.environ.get(
     "LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hardening_dev"
 )
 RATES = [int(r) for r in os.environ.get("LOAD_RATES", "20,40,80").split(",")]
+# Then the saturation search: the rate rises by this factor from the last of RATES until the
+# mix's p99 passes SATURATION_P99_MS, the first error or 5xx appears, or the client cannot send
+# that fast; at most SATURATION_STEPS steps (bounded: a few seconds each).
+SATURATION_FACTOR = float(os.environ.get("LOAD_SATURATION_FACTOR", "1.5"))
+SATURATION_STEPS = int(os.environ.get("LOAD_SATURATION_STEPS", "8"))
+SATURATION_P99_MS = 100.0
+# The knee: the highest rate (of RATES, in a row from the first) whose median stays within this
+# factor of the first rate's median, i.e. before requests start to queue. On a machine shared
+# with other work the p99 rule above measures the neighbours; the median does not.
+KNEE_FACTOR = 2.0
+
+
+def rate_before(rate: int) -> float:
+    index = RATES.index(rate)
+    return float(RATES[index - 1]) if index else 0.0
+
+
 SECONDS_PER_RATE = float(os.environ.get("LOAD_SECONDS", "5"))
 CAPACITY_SECONDS = 4.0
 SUBJECTS = 20
@@ -128,6 +145,7 @@ class Servers:
         self.log = log.open("w")  # each expected 4xx is logged as a warning: keep them aside
         gunicorn = [str(BIN / "gunicorn"), "compliance_site.wsgi", "-w", "2", "-b"]
         celery = [str(BIN / "celery"), "-A", "compliance_site", "worker", "--concurrency=1"]
+        celery += ["-Q", "default,swap"]
         self.procs = [
             subprocess.Popen(
                 [*gunicorn, f"{HOST}:{port}", "--log-level", "warning"],
@@ -301,6 +319,34 @@ def report_rate(rate: int, run: dict) -> float:
     return p99
 
 
+def saturation(port: int, subjects: list[dict], start: int) -> tuple[float, str]:
+    """The highest mixed-traffic rate one web host (gunicorn, 2 workers) serves with a p99 under
+    SATURATION_P99_MS and no error, and why the next step failed."""
+    served, rate = 0.0, float(start)
+    for _ in range(SATURATION_STEPS):
+        rate *= SATURATION_FACTOR
+        run = at_rate(port, subjects, int(rate))
+        every = [s for rows in run["results"].values() for _status, s in rows]
+        errors = sum(
+            status not in run["expected"][name]
+            for name, rows in run["results"].items()
+            for status, _s in rows
+        )
+        p99 = percentile(every, 0.99)
+        print(
+            f"saturation: {int(rate):>4}/s (achieved {run['achieved']:.0f}/s) "
+            f"p99={p99:.1f} ms errors={errors}"
+        )
+        if errors:
+            return served, f"{errors} errors at {int(rate)}/s"
+        if p99 > SATURATION_P99_MS:
+            return served, f"p99 {p99:.0f} ms at {int(rate)}/s"
+        if run["achieved"] < 0.9 * rate:
+            return run["achieved"], f"the client sent only {run['achieved']:.0f}/s"
+        served = rate
+    return served, f"not reached by {int(rate)}/s"
+
+
 def main() -> int:
     var_dir = Path(tempfile.mkdtemp(prefix="faceledger-load-"))
     env = server_env(var_dir)
@@ -313,8 +359,23 @@ def main() -> int:
         consents = capacity(port, "/api/v1/consents", subjects[0]["token"])
         print(f"capacity: health {health:.0f}/s, consent list {consents:.0f}/s")
         p99 = 0.0
+        saturated, why = 0.0, ""
+        knee, first_p50 = 0.0, 0.0
         for rate in RATES:
-            p99 = report_rate(rate, at_rate(port, subjects, rate))
+            failures = len(FAILURES)
+            run = at_rate(port, subjects, rate)
+            p99 = report_rate(rate, run)
+            p50 = percentile([t for rows in run["results"].values() for _s, t in rows], 0.5)
+            first_p50 = first_p50 or p50
+            if knee == rate_before(rate) and p50 <= KNEE_FACTOR * first_p50:
+                knee = float(rate)  # still answering at the unloaded pace: no queue yet
+            if not why and (p99 > SATURATION_P99_MS or len(FAILURES) > failures):
+                why = f"p99 {p99:.0f} ms at {rate}/s" if p99 > SATURATION_P99_MS else "errors"
+            elif not why:
+                saturated = float(rate)
+        if not why:
+            saturated, why = saturation(port, subjects, RATES[-1])
+        print(f"one web host serves {saturated:.0f} req/s of the mix ({why})")
     finally:
         servers.stop()
     print(f"server logs: {var_dir / 'servers.log'}")
@@ -325,6 +386,20 @@ def main() -> int:
                 consents, "req/s", health, f">= {RATIO_TARGET} of the bare health view"
             ),
             "load.p99_ms": figure(p99, "ms", None, f"mix p99 at {RATES[-1]} req/s; no 5xx"),
+            "load.web_host_knee_rps": figure(
+                knee,
+                "req/s",
+                None,
+                f"one web host (gunicorn -w 2), mixed traffic: last rate of {RATES} whose p50 "
+                f"stays within {KNEE_FACTOR:.0f}x of the first rate's (no queueing yet)",
+            ),
+            "load.web_host_saturation_rps": figure(
+                saturated,
+                "req/s",
+                None,
+                f"one web host (gunicorn -w 2), mixed traffic, p99 <= {SATURATION_P99_MS:.0f} ms "
+                f"and no error; next step: {why}",
+            ),
         }
     )
     if ratio < RATIO_TARGET:

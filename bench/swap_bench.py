@@ -82,7 +82,7 @@ def _capture(subject):
         return existing
     face = synth.astronaut_bgr()
     photo = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
-    steps = ["turn_left", "blink"]
+    steps = synth.layout(["turn_left", "blink"])  # windowed steps, as a challenge has them
     video = synth.make_challenge_video(face, steps, fps=10, size=(320, 240))
     analysis = capture_analyse(photo=photo, video=video, steps=steps)
     return capture_store(subject=subject, analysis=analysis)

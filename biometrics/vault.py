@@ -5,18 +5,25 @@ Plaintext exists only in memory. Every ciphertext names what it is in its AAD
 wrapped with the subject id as context, so a wrapped key moved to another subject does not open.
 
 Files go through Django's ``default_storage`` (a folder under MEDIA_ROOT locally, an
-S3-compatible bucket in production): storage only ever receives ciphertext.
+S3-compatible bucket with ``STORAGE_BACKEND=s3``: ``compliance_site/storage.py``): storage only
+ever receives ciphertext. Large files (swap results) are sealed in segments
+(``seal_segmented``) so that a download reads, decrypts and sends one segment at a time
+(``unseal_stream``), never the whole clip in memory.
 
 Everything here runs in the caller's transaction; the services audit.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from biometrics.models import SubjectKey
-from compliance_site import crypto
+from compliance_site import crypto, storage
 from compliance_site.crypto import DecryptionError
 
 
@@ -75,9 +82,40 @@ def seal(key: bytes, plaintext: bytes, *, aad: str) -> bytes:
     return crypto.encrypt(key, plaintext, aad=aad.encode())
 
 
+def seal_segmented(key: bytes, plaintext: bytes, *, aad: str) -> bytes:
+    """As ``seal``, in segments that ``unseal_stream`` opens one at a time."""
+    return crypto.encrypt_segmented(key, plaintext, aad=aad.encode())
+
+
 def unseal(subject_id: int, blob: bytes, *, aad: str) -> bytes:
-    """Decrypt ``blob`` with the subject's key; ``DecryptionError`` once the key is destroyed."""
-    return crypto.decrypt(subject_key(subject_id), bytes(blob), aad=aad.encode())
+    """Decrypt ``blob`` (whole or segmented) with the subject's key; ``DecryptionError`` once
+    the key is destroyed."""
+    return crypto.decrypt_any(subject_key(subject_id), bytes(blob), aad=aad.encode())
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A stored blob being decrypted as it is read: ``size`` bytes of plaintext in ``chunks``."""
+
+    size: int
+    chunks: Iterator[bytes]
+
+
+def unseal_stream(subject_id: int, name: str, *, aad: str) -> Stream:
+    """Open the stored blob ``name`` for reading as plaintext, a segment at a time. The key and
+    the first segment are checked here (``DecryptionError``, ``FileNotFoundError``), so a caller
+    can still refuse before it answers; a later segment that does not open raises while
+    streaming (the download is cut, nothing unverified is sent)."""
+    key = subject_key(subject_id)
+    pieces = storage.chunks(name)
+    head = next(pieces, b"")
+    if not crypto.is_segmented(head):  # an older whole-file ciphertext: small, opened at once
+        plain = crypto.decrypt(key, head + b"".join(pieces), aad=aad.encode())
+        return Stream(len(plain), iter([plain]))
+    size = crypto.segmented_plain_size(storage.size(name), head)
+    segments = crypto.decrypt_segments(key, itertools.chain([head], pieces), aad=aad.encode())
+    first = next(segments)
+    return Stream(size, itertools.chain([first], segments))
 
 
 def blob_save(name: str, ciphertext: bytes) -> str:
@@ -86,8 +124,7 @@ def blob_save(name: str, ciphertext: bytes) -> str:
 
 
 def blob_read(name: str) -> bytes:
-    with default_storage.open(name, "rb") as fh:
-        return fh.read()
+    return storage.read(name)
 
 
 def blob_delete(name: str) -> bool:

@@ -13,6 +13,8 @@ The current master key wraps; retired ones only unwrap until the rotation has re
 from __future__ import annotations
 
 import os
+import struct
+from collections.abc import Iterable, Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,6 +24,12 @@ from compliance_site import keystore
 _NONCE = 12
 _WRAP_MAGIC = b"FLK1"
 _DATA_MAGIC = b"FLD1"
+# Segmented ciphertext for large files (swap results): each segment is sealed on its own, its
+# index and whether it is the last in its AAD, so segments cannot be reordered, dropped or the
+# file cut short, and a download decrypts and sends one segment at a time.
+_STREAM_MAGIC = b"FLS1"
+_TAG = 16
+SEGMENT_SIZE = 256 * 1024
 
 
 class DecryptionError(Exception):
@@ -81,3 +89,86 @@ def decrypt(data_key: bytes, blob: bytes, *, aad: bytes) -> bytes:
         return AESGCM(data_key).decrypt(nonce, blob[len(_DATA_MAGIC) + _NONCE :], _DATA_MAGIC + aad)
     except InvalidTag as exc:
         raise DecryptionError("ciphertext does not open with this key") from exc
+
+
+def _segment_aad(aad: bytes, index: int, last: bool) -> bytes:
+    return _STREAM_MAGIC + aad + b"|%d|%d" % (index, int(last))
+
+
+def encrypt_segmented(
+    data_key: bytes, plaintext: bytes, *, aad: bytes, segment_size: int = SEGMENT_SIZE
+) -> bytes:
+    """AES-256-GCM in segments of ``segment_size`` bytes (``decrypt_segments`` reads it back
+    one segment at a time)."""
+    cipher = AESGCM(data_key)
+    pieces = [_STREAM_MAGIC, struct.pack(">I", segment_size)]
+    count = max(1, -(-len(plaintext) // segment_size))
+    for index in range(count):
+        chunk = plaintext[index * segment_size : (index + 1) * segment_size]
+        nonce = os.urandom(_NONCE)
+        aad_i = _segment_aad(aad, index, index == count - 1)
+        pieces.append(nonce + cipher.encrypt(nonce, chunk, aad_i))
+    return b"".join(pieces)
+
+
+def is_segmented(head: bytes) -> bool:
+    return head.startswith(_STREAM_MAGIC)
+
+
+def segmented_plain_size(cipher_size: int, head: bytes) -> int:
+    """The plaintext size of a segmented ciphertext of ``cipher_size`` bytes (``head``: its
+    first 8 bytes), without reading it."""
+    (segment_size,) = struct.unpack(">I", head[4:8])
+    body = cipher_size - 8
+    record = _NONCE + segment_size + _TAG
+    full, rest = divmod(body, record)
+    if rest == 0:
+        return full * segment_size
+    return full * segment_size + rest - _NONCE - _TAG
+
+
+def decrypt_segments(data_key: bytes, chunks: Iterable[bytes], *, aad: bytes) -> Iterator[bytes]:
+    """Plaintext, one segment at a time, from the pieces of a segmented ciphertext (any sizes).
+    A segment is given out only once its tag is verified; a reordered, dropped, altered or
+    missing final segment raises ``DecryptionError``."""
+    cipher = AESGCM(data_key)
+    buffer = bytearray()
+    source = iter(chunks)
+    record = 0
+    index = 0
+    ended = False
+    while True:
+        while not ended and (record == 0 or len(buffer) <= record):
+            piece = next(source, None)
+            if piece is None:
+                ended = True
+            else:
+                buffer += piece
+            if record == 0 and len(buffer) >= 8:
+                if not is_segmented(bytes(buffer[:4])):
+                    raise DecryptionError("not a Faceledger segmented ciphertext")
+                (segment_size,) = struct.unpack(">I", bytes(buffer[4:8]))
+                record = _NONCE + segment_size + _TAG
+                del buffer[:8]
+        if record == 0:
+            raise DecryptionError("not a Faceledger segmented ciphertext")
+        last = ended and len(buffer) <= record
+        piece_bytes = bytes(buffer[:record])
+        del buffer[:record]
+        if len(piece_bytes) < _NONCE + _TAG:
+            raise DecryptionError("segmented ciphertext is cut short")
+        nonce, sealed = piece_bytes[:_NONCE], piece_bytes[_NONCE:]
+        try:
+            yield cipher.decrypt(nonce, sealed, _segment_aad(aad, index, last))
+        except InvalidTag as exc:
+            raise DecryptionError("ciphertext segment does not open with this key") from exc
+        if last:
+            return
+        index += 1
+
+
+def decrypt_any(data_key: bytes, blob: bytes, *, aad: bytes) -> bytes:
+    """``decrypt`` or, for a segmented ciphertext, all its segments joined."""
+    if is_segmented(blob):
+        return b"".join(decrypt_segments(data_key, [blob], aad=aad))
+    return decrypt(data_key, blob, aad=aad)

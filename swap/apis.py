@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 
-from django.http import FileResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -244,15 +245,15 @@ class SwapResultApi(APIView):
             **errors({404: ["swap_not_found", "result_gone"], 409: ["result_not_ready"]}),
         },
     )
-    def get(self, request: SignedInRequest, job_id: str) -> FileResponse:
+    def get(self, request: SignedInRequest, job_id: str) -> StreamingHttpResponse:
         download = request.query_params.get("disposition") != "inline"
         opened = swap_result_open(subject=request.user, job_id=job_id, download=download)
-        response = FileResponse(
-            io.BytesIO(opened.content),
-            content_type=opened.media_type,
-            as_attachment=download,
-            filename=opened.filename,
-        )
+        # Streamed: each segment is read from storage, decrypted and sent in turn.
+        response = StreamingHttpResponse(opened.content.chunks, content_type=opened.media_type)
+        response["Content-Length"] = str(opened.content.size)
+        disposition = content_disposition_header(download, opened.filename)
+        if disposition:  # always, since the file has a name
+            response["Content-Disposition"] = disposition
         # The output holds a face: no shared cache keeps a copy.
         response["Cache-Control"] = "private, no-store"
         return response

@@ -79,7 +79,7 @@ from biometrics.services import (
     subject_key_for_use,
     subject_key_release,
 )
-from compliance_site import inventory, jobs
+from compliance_site import inventory, jobs, storage
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import ApplicationError, Forbidden, NotFound, Unprocessable
 from consent.identity.models import User
@@ -884,8 +884,7 @@ def _face_from(
 
 def _template_bytes(template: SwapTemplate) -> bytes:
     try:
-        with template.file.open("rb") as fh:
-            return fh.read()
+        return storage.read(template.file.name)  # in memory only, from the folder or bucket
     except OSError:
         raise SwapError("template_unreadable", "the template file cannot be read") from None
 
@@ -970,7 +969,7 @@ def _result_store(job: SwapJob, output: bytes) -> None:
             if refusal is not None:
                 raise _Stopped(SwapJob.Status.CANCELLED, refusal)
             key = vault.subject_key(job.subject_id)
-            sealed = vault.seal(key, output, aad=result_aad(job.pk))
+            sealed = vault.seal_segmented(key, output, aad=result_aad(job.pk))
             written.append(vault.blob_save(f"{RESULT_FOLDER}/{job.pk}.result", sealed))
             _done(claim, current, written[0], len(output))
     except BaseException:
@@ -1058,16 +1057,17 @@ class ResultNotReady(ApplicationError):
 @dataclass(frozen=True)
 class OpenedResult:
     job: SwapJob
-    content: bytes
+    content: vault.Stream
     media_type: str
     filename: str
 
 
 def swap_result_open(*, subject: User, job_id: Any, download: bool = True) -> OpenedResult:
-    """The subject downloads their result, decrypted in memory. Never refused for lack of
-    consent (it is their own data: access, not use); the consent state read through the gate
-    is recorded in the audit event. Shown in their own page (``download=False``, as every
-    render of the swaps page does) it is a view, not a download: no event."""
+    """The subject downloads their result, decrypted as it is sent, a segment at a time (never
+    the whole clip in memory). Never refused for lack of consent (it is their own data: access,
+    not use); the consent state read through the gate is recorded in the audit event. Shown in
+    their own page (``download=False``, as every render of the swaps page does) it is a view,
+    not a download: no event."""
     job = swap_job_for(subject=subject, job_id=job_id)
     if job.status != SwapJob.Status.DONE or not job.result:
         raise ResultNotReady(_("This swap has no result yet."), extra={"status": job.status})
@@ -1076,7 +1076,7 @@ def swap_result_open(*, subject: User, job_id: Any, download: bool = True) -> Op
         # Past its retention: erased by the next sweep, never served meanwhile.
         raise NotFound(_("This result no longer exists."), code="result_gone")
     try:
-        content = vault.unseal(subject.pk, vault.blob_read(job.result), aad=result_aad(job.pk))
+        content = vault.unseal_stream(subject.pk, job.result, aad=result_aad(job.pk))
     except (DecryptionError, FileNotFoundError):
         raise NotFound(_("This result no longer exists."), code="result_gone") from None
     # mutant: negate — tests/swap/test_jobs_api.py

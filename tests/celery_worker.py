@@ -68,7 +68,7 @@ def running_worker(tmp_path: Path, *, ready_timeout: float = 60.0):
     command = [
         sys.executable, "-m", "celery", "-A", "compliance_site", "worker",
         "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-        "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
+        "-Q", "default,swap", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
     ]  # fmt: skip
     was_eager = celery_app.conf.task_always_eager
     with open(log_path, "wb") as log:

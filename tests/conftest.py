@@ -49,11 +49,42 @@ def _flush_keeps_audit_log():
     flush.sql_flush = real
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """An S3 API server on 127.0.0.1, a process started for this run (tests/media.py)."""
+    from tests import media
+
+    with media.s3_server(tmp_path_factory.mktemp("s3") / "server.log") as endpoint:
+        yield endpoint
+
+
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
+def _media_root(settings, tmp_path, monkeypatch, request):
+    """Each test's file store, empty: a folder, or with ``STORAGE_BACKEND=s3`` in the run's
+    environment a bucket of its own (also for the worker processes a test starts, through the
+    environment). Returns the store's raw view (tests/media.py)."""
+    from tests import media
+
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
-    return settings.MEDIA_ROOT
+    if not media.S3:
+        return settings.MEDIA_ROOT
+    from compliance_site.storage import storages_setting
+
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = media.new_bucket(endpoint)
+    env = media.bucket_env(endpoint, bucket)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGES = storages_setting(
+        backend="s3",
+        bucket=bucket,
+        endpoint_url=endpoint,
+        region=env["S3_REGION"],
+        access_key=env["S3_ACCESS_KEY_ID"],
+        secret_key=env["S3_SECRET_ACCESS_KEY"],
+    )
+    return media.store_view()
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ from compliance_site.env import (
     env_list,
     env_str,
 )
+from compliance_site.storage import storages_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("FACELEDGER_VAR_DIR", str(BASE_DIR / "var")))
@@ -130,6 +131,20 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Every file (encrypted photos and results, reports, templates, depicted persons' documents)
+# goes through default_storage: the folder MEDIA_ROOT (the embedded default), or an
+# S3-compatible bucket with STORAGE_BACKEND=s3 (compliance_site/storage.py). The bucket must not
+# keep object versions (refused at start-up). Credentials may come from ..._FILE secrets.
+STORAGE_BACKEND = env_choice("STORAGE_BACKEND", ("filesystem", "s3"), "filesystem")
+STORAGES = storages_setting(
+    backend=STORAGE_BACKEND,
+    bucket=env_str("S3_BUCKET", ""),
+    endpoint_url=env_str("S3_ENDPOINT_URL", ""),
+    region=env_str("S3_REGION", ""),
+    access_key=env_str("S3_ACCESS_KEY_ID", ""),
+    secret_key=env_str("S3_SECRET_ACCESS_KEY", ""),
+    addressing_style=env_choice("S3_ADDRESSING_STYLE", ("path", "virtual", "auto"), "path"),
+)
 # Uploads are streamed to memory up to this size, then to a temporary file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -244,6 +259,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimu
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues by weight: swaps (seconds to minutes of CPU or GPU each) have their own queue for the
+# machines that make them; everything light (sealing, erasure, reports, sweeps) goes to
+# "default". Worker commands for each: docs/deploy.md.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"swap.tasks.swap_job_run": {"queue": "swap"}}
+# One beat dispatches at a time, however many are started: the others wait for its database
+# lock (compliance_site/beat.py).
+CELERY_BEAT_SCHEDULER = "compliance_site.beat:LeaderScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 # Background jobs of every kind (swaps, erasures, reports: compliance_site.jobs) whose worker
 # died or whose message was lost are queued again or failed by this sweep (seconds).

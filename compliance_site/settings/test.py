@@ -8,6 +8,10 @@ from compliance_site import devkeys, keystore
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
 os.environ.setdefault("FACELEDGER_VAR_DIR", tempfile.mkdtemp(prefix="faceledger-test-"))
+# STORAGE_BACKEND=s3: each test gets a bucket of its own on an S3 server the run starts
+# (tests/conftest.py, `_media_root`); this name is never used.
+if os.environ.get("STORAGE_BACKEND") == "s3":
+    os.environ.setdefault("S3_BUCKET", "replaced-by-each-test")
 
 from .base import *  # noqa: E402,F403
 from .base import VAR_DIR  # noqa: E402
@@ -31,6 +35,14 @@ SMS_BACKEND = "consent.identity.sms.backends.locmem.SmsBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE = {}
+# Beat processes started by tests/compliance_site/test_beat.py send one cheap task often.
+if os.environ.get("TEST_BEAT_INTERVAL"):
+    CELERY_BEAT_SCHEDULE = {
+        "audit-seal": {
+            "task": "audit.tasks.audit_seal",
+            "schedule": float(os.environ["TEST_BEAT_INTERVAL"]),
+        }
+    }
 
 # Fixed Ed25519 keys that exist only for tests (never deployed): the checkpoint key was
 # generated for this repository; the others are derived from their job's name.
@@ -49,9 +61,7 @@ AUDIT_LOG_ID = "faceledger-test"
 _key_folder = keystore.ensure_folder(VAR_DIR / "keys" / "master")
 BIOMETRIC_KEY_STORE = str(_key_folder)
 TEST_MASTER_KEY_ID, TEST_MASTER_KEY = "test1", b"test-only-master-key-32-bytes!!!"
-# (has-type: the stubs' plugin makes django.conf import these settings, so the keystore module,
-# which reads django.conf, is still being analysed here.)
-with keystore.locked(_key_folder):  # type: ignore[has-type]  # worker processes import this too
+with keystore.locked(_key_folder):  # worker processes import this too
     if keystore.get(TEST_MASTER_KEY_ID, _key_folder) is None:
         keystore.create(
             now=datetime.now(UTC), key_id=TEST_MASTER_KEY_ID, key=TEST_MASTER_KEY, path=_key_folder

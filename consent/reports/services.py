@@ -46,7 +46,7 @@ from audit.leaves import format_time
 from audit.models import SubjectPseudonym
 from audit.selectors import checkpoint_latest, subject_event_count, subject_events
 from audit.services import audit_record
-from compliance_site import inventory, jobs
+from compliance_site import inventory, jobs, storage
 from compliance_site.crypto import DecryptionError
 from compliance_site.errors import Conflict, NotFound
 from consent.identity.models import User
@@ -389,8 +389,8 @@ def report_job_download(*, subject: User, job_id) -> bytes:
     if job.expires_at <= timezone.now():
         raise NotFound(_("This report has expired. Ask for a new one."), code="report_expired")
     try:
-        with default_storage.open(job.file, "rb") as fh:
-            pdf = inventory.subject_cipher().open(subject.pk, fh.read(), _aad(job.pk))
+        blob = storage.read(job.file)
+        pdf = inventory.subject_cipher().open(subject.pk, blob, _aad(job.pk))
     except (FileNotFoundError, DecryptionError):
         raise NotFound(
             _("This report has expired. Ask for a new one."), code="report_expired"

@@ -102,7 +102,7 @@ def test_a_challenge_is_refused_without_biometric_consent(alice, policies):
 
 
 def test_a_live_capture_is_stored_and_answered_201(
-    api, alice, capture_media, audit_events, settings
+    api, alice, capture_media, audit_events, settings, _media_root
 ):
     challenge = challenge_for(api)
 
@@ -122,7 +122,7 @@ def test_a_live_capture_is_stored_and_answered_201(
     assert all(s["seen"] for s in body["liveness"]["steps"])
     capture = Capture.objects.get(pk=body["id"])
     assert capture.subject == alice and capture.engine == "classic"
-    assert stored(settings.MEDIA_ROOT) == (1, 1, [f"captures/{capture.pk}.photo"])
+    assert stored(_media_root) == (1, 1, [f"captures/{capture.pk}.photo"])
     assert not LivenessChallenge.objects.exists()  # spent
     assert audit_events() == [
         ("LIVENESS_CHALLENGE_USED", {"steps": challenge["steps"]}),
@@ -264,9 +264,18 @@ REFUSALS = [
     ("attempt", "status", "code"), REFUSALS, ids=[f.__name__.strip("_") for f, *_ in REFUSALS]
 )
 def test_a_bad_capture_is_refused_and_nothing_is_stored(
-    attempt, status, code, api, bob, grant_consent, capture_media, settings, time_machine
+    attempt,
+    status,
+    code,
+    api,
+    bob,
+    grant_consent,
+    capture_media,
+    settings,
+    time_machine,
+    _media_root,
 ):
-    before = stored(settings.MEDIA_ROOT)
+    before = stored(_media_root)
 
     response = attempt(
         api, capture_media, bob=bob, grant_consent=grant_consent, time_machine=time_machine
@@ -275,7 +284,7 @@ def test_a_bad_capture_is_refused_and_nothing_is_stored(
     assert response.status_code == status, response.content
     assert response.json()["code"] == code
     assert response.json()["detail"]
-    assert stored(settings.MEDIA_ROOT) == before == (0, 0, [])
+    assert stored(_media_root) == before == (0, 0, [])
 
 
 def test_a_refused_capture_spends_the_challenge_and_says_so(api, capture_media, audit_events):
@@ -299,7 +308,9 @@ def test_a_refused_capture_spends_the_challenge_and_says_so(api, capture_media, 
     assert audit_events()[-1][1] == {"code": "no_motion"}
 
 
-def test_a_capture_is_refused_without_biometric_consent(alice, policies, capture_media, settings):
+def test_a_capture_is_refused_without_biometric_consent(
+    alice, policies, capture_media, settings, _media_root
+):
     response = upload(
         client_for(alice),
         challenge="00000000-0000-4000-8000-000000000000",
@@ -313,7 +324,7 @@ def test_a_capture_is_refused_without_biometric_consent(alice, policies, capture
         "detail": response.json()["detail"],
         "purpose": "biometric_enrolment",
     }
-    assert stored(settings.MEDIA_ROOT) == (0, 0, [])
+    assert stored(_media_root) == (0, 0, [])
 
 
 @pytest.mark.parametrize(("field", "limit"), [("photo", 10), ("video", 20)])
@@ -420,7 +431,7 @@ def test_captures_are_listed_and_read_by_their_subject_only(alice, bob, enrolled
 
 
 def test_deleting_a_capture_erases_its_file_and_row_and_records_the_consent_state(
-    alice, enrolled, settings, audit_events
+    alice, enrolled, settings, audit_events, _media_root
 ):
     [capture] = enrolled(alice)
     api = client_for(alice)
@@ -430,7 +441,7 @@ def test_deleting_a_capture_erases_its_file_and_row_and_records_the_consent_stat
 
     assert response.status_code == 204
     assert not Capture.objects.filter(pk=capture.pk).exists()
-    assert not (settings.MEDIA_ROOT / capture.photo).exists()
+    assert not (_media_root / capture.photo).exists()
     # Her only capture: nothing else needs her data key, so it is destroyed with it.
     assert audit_events()[start:] == [
         ("CAPTURE_DELETED", {"consent": "granted"}),
@@ -442,7 +453,7 @@ def test_deleting_a_capture_erases_its_file_and_row_and_records_the_consent_stat
     assert api.delete(f"{CAPTURES_URL}/{capture.pk}").status_code == 404
 
 
-def test_another_subjects_capture_cannot_be_deleted(alice, bob, enrolled, settings):
+def test_another_subjects_capture_cannot_be_deleted(alice, bob, enrolled, settings, _media_root):
     [theirs] = enrolled(bob)
     enrolled(alice)
 
@@ -450,7 +461,7 @@ def test_another_subjects_capture_cannot_be_deleted(alice, bob, enrolled, settin
 
     assert response.status_code == 404
     assert Capture.objects.filter(pk=theirs.pk).exists()
-    assert (settings.MEDIA_ROOT / theirs.photo).exists()
+    assert (_media_root / theirs.photo).exists()
 
 
 def test_a_deletion_is_not_refused_when_consent_is_outdated(alice, staff, enrolled, audit_events):
@@ -472,7 +483,7 @@ def test_a_deletion_is_not_refused_when_consent_is_outdated(alice, staff, enroll
 
 
 def test_withdrawing_biometric_consent_erases_captures_and_challenges(
-    alice, enrolled, settings, audit_events
+    alice, enrolled, settings, audit_events, _media_root
 ):
     captures = enrolled(alice, captures=2)
     api = client_for(alice)
@@ -484,7 +495,7 @@ def test_withdrawing_biometric_consent_erases_captures_and_challenges(
     assert response.status_code == 200
     assert not Capture.objects.filter(subject=alice).exists()
     assert not LivenessChallenge.objects.filter(subject=alice).exists()
-    assert not any((settings.MEDIA_ROOT / c.photo).exists() for c in captures)
+    assert not any((_media_root / c.photo).exists() for c in captures)
     [(name, data)] = audit_events()[start:]
     assert name == "CONSENT_WITHDRAWN"
     assert data["erased"] == {
@@ -500,7 +511,7 @@ def test_withdrawing_biometric_consent_erases_captures_and_challenges(
 
 
 def test_a_withdrawal_during_the_analysis_wins_and_nothing_is_stored(
-    alice, grant_consent, capture_analysis, settings
+    alice, grant_consent, capture_analysis, settings, _media_root
 ):
     from biometrics.services import capture_store
     from consent.ledger.gate import ConsentRequired
@@ -518,11 +529,11 @@ def test_a_withdrawal_during_the_analysis_wins_and_nothing_is_stored(
 
     with pytest.raises(ConsentRequired):
         capture_store(subject=alice, analysis=capture_analysis)
-    assert stored(settings.MEDIA_ROOT) == (0, 0, [])
+    assert stored(_media_root) == (0, 0, [])
 
 
 def test_a_failure_after_the_photo_is_written_leaves_no_file(
-    alice, grant_consent, capture_analysis, settings, monkeypatch
+    alice, grant_consent, capture_analysis, settings, monkeypatch, _media_root
 ):
     from biometrics.services import capture_store
 
@@ -535,7 +546,7 @@ def test_a_failure_after_the_photo_is_written_leaves_no_file(
 
     with pytest.raises(RuntimeError):
         capture_store(subject=alice, analysis=capture_analysis)
-    assert stored(settings.MEDIA_ROOT) == (0, 0, [])
+    assert stored(_media_root) == (0, 0, [])
 
 
 @pytest.mark.parametrize(

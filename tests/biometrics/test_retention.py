@@ -35,7 +35,7 @@ def _counts(captures=0, challenges=0, orphans=0, keys=0) -> dict:
 
 
 def test_captures_unused_for_365_days_are_erased_and_no_others(
-    alice, bob, enrolled, grant_consent, settings, time_machine, audit_events
+    alice, bob, enrolled, grant_consent, settings, time_machine, audit_events, _media_root
 ):
     time_machine.move_to(T0, tick=False)
     [stale] = enrolled(alice)
@@ -52,8 +52,8 @@ def test_captures_unused_for_365_days_are_erased_and_no_others(
 
     assert erased == _counts(captures=1)
     assert set(Capture.objects.values_list("pk", flat=True)) == {used.pk, fresh.pk}
-    assert not (settings.MEDIA_ROOT / stale.photo).exists()
-    assert (settings.MEDIA_ROOT / used.photo).exists()
+    assert not (_media_root / stale.photo).exists()
+    assert (_media_root / used.photo).exists()
     assert audit_events()[start:] == [
         (
             "RETENTION_SWEPT",
@@ -98,10 +98,10 @@ def test_expired_challenges_are_erased_and_live_ones_kept(alice, bob, grant_cons
 
 
 def test_ciphertext_files_left_without_a_capture_are_erased_after_a_day(
-    alice, enrolled, settings, time_machine
+    alice, enrolled, settings, time_machine, _media_root
 ):
     [capture] = enrolled(alice)
-    orphan = settings.MEDIA_ROOT / "captures" / f"{uuid.uuid4()}.photo"
+    orphan = _media_root / "captures" / f"{uuid.uuid4()}.photo"
     orphan.write_bytes(b"FLD1 left by a killed process")
 
     assert retention_sweep()["biometrics.orphan_files"] == 0  # it may be a capture being made
@@ -109,7 +109,7 @@ def test_ciphertext_files_left_without_a_capture_are_erased_after_a_day(
 
     assert retention_sweep()["biometrics.orphan_files"] == 1
     assert not orphan.exists()
-    assert (settings.MEDIA_ROOT / capture.photo).exists()
+    assert (_media_root / capture.photo).exists()
 
 
 def test_the_command_and_the_beat_task_run_the_same_sweep(alice, enrolled, time_machine, capfd):

@@ -4,7 +4,6 @@ data that does not open once its master key is gone (rotation: test_key_schedule
 from __future__ import annotations
 
 import io
-import shutil
 from datetime import timedelta
 
 import numpy as np
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_no_plaintext_photo_embedding_or_landmarks_is_kept_anywhere(
-    alice, enrolled, capture_analysis, capture_media, settings
+    alice, enrolled, capture_analysis, capture_media, settings, _media_root
 ):
     [capture] = enrolled(alice)
     needles = (
@@ -37,7 +36,7 @@ def test_no_plaintext_photo_embedding_or_landmarks_is_kept_anywhere(
     )
 
     assert database_hits(needles) == []
-    assert folder_hits(settings.MEDIA_ROOT, needles) == []
+    assert folder_hits(_media_root, needles) == []
     # ...yet it is all there, encrypted:
     opened = capture_decrypt(capture)
     assert opened.photo_jpeg == capture_analysis.photo_jpeg
@@ -46,21 +45,25 @@ def test_no_plaintext_photo_embedding_or_landmarks_is_kept_anywhere(
     assert opened.landmarks.shape == (68, 2)
 
 
-def test_the_stored_photo_is_ciphertext_without_image_metadata(alice, enrolled, settings):
+def test_the_stored_photo_is_ciphertext_without_image_metadata(
+    alice, enrolled, settings, _media_root
+):
     [capture] = enrolled(alice)
 
-    data = (settings.MEDIA_ROOT / capture.photo).read_bytes()
+    data = (_media_root / capture.photo).read_bytes()
 
     assert data.startswith(b"FLD1")
     assert b"\xff\xd8\xff" not in data[:64] and b"Exif" not in data
     assert capture_decrypt(capture).photo_jpeg.startswith(b"\xff\xd8\xff")
 
 
-def test_a_ciphertext_moved_to_another_capture_does_not_open(alice, enrolled, settings):
+def test_a_ciphertext_moved_to_another_capture_does_not_open(
+    alice, enrolled, settings, _media_root
+):
     first, second = enrolled(alice, captures=2)
 
     Capture.objects.filter(pk=second.pk).update(embedding=first.embedding)
-    shutil.copy(settings.MEDIA_ROOT / first.photo, settings.MEDIA_ROOT / second.photo)
+    (_media_root / second.photo).write_bytes((_media_root / first.photo).read_bytes())
     second.refresh_from_db()
 
     with pytest.raises(DecryptionError):
@@ -83,11 +86,11 @@ def test_a_wrapped_key_moved_to_another_subject_does_not_open(alice, bob, enroll
 
 
 def test_destroying_the_subject_key_makes_every_copy_unreadable(
-    alice, enrolled, settings, tmp_path
+    alice, enrolled, settings, tmp_path, _media_root
 ):
     [capture] = enrolled(alice)
     aside = tmp_path / "backup.photo"
-    shutil.copy(settings.MEDIA_ROOT / capture.photo, aside)
+    aside.write_bytes((_media_root / capture.photo).read_bytes())
     embedding = bytes(capture.embedding)
 
     assert vault.subject_key_destroy(subject_id=alice.pk) == 1

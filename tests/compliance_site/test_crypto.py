@@ -83,3 +83,42 @@ def test_destroying_a_key_overwrites_and_removes_its_file(key_store):
         inode_reader.close()
     assert not file.exists()
     assert keystore.destroy("test1") is False
+
+
+# --- segmented ciphertext (large results, streamed downloads) ----------------------------------
+
+
+def _segmented(size: int) -> tuple[bytes, bytes, bytes]:
+    key = crypto.new_data_key()
+    plain = bytes(i % 251 for i in range(size))
+    return key, plain, crypto.encrypt_segmented(key, plain, aad=b"result:1", segment_size=100)
+
+
+@pytest.mark.parametrize("size", [0, 1, 99, 100, 101, 250, 1000])
+@pytest.mark.parametrize("piece", [1, 7, 4096])
+def test_a_segmented_ciphertext_opens_from_pieces_of_any_size(size, piece):
+    key, plain, blob = _segmented(size)
+    pieces = [blob[i : i + piece] for i in range(0, len(blob), piece)]
+    segments = list(crypto.decrypt_segments(key, pieces, aad=b"result:1"))
+    assert b"".join(segments) == plain and all(len(s) <= 100 for s in segments)
+    assert crypto.segmented_plain_size(len(blob), blob[:8]) == size
+    assert crypto.decrypt_any(key, blob, aad=b"result:1") == plain
+    assert plain[:40] not in blob or size < 40
+
+
+@pytest.mark.parametrize("size", [100, 250, 1000])
+def test_a_segmented_ciphertext_cut_short_reordered_or_moved_does_not_open(size):
+    key, _plain, blob = _segmented(size)
+    record = 12 + 100 + 16
+    header, body = blob[:8], blob[8:]
+    records = [body[i : i + record] for i in range(0, len(body), record)]
+    damaged = [
+        header + b"".join(records[:-1]),  # the last segment dropped
+        header + b"".join(reversed(records)),  # reordered
+    ]
+    for bad in damaged:
+        if bad != blob:
+            with pytest.raises(crypto.DecryptionError):
+                b"".join(crypto.decrypt_segments(key, [bad], aad=b"result:1"))
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt_any(key, blob, aad=b"result:2")

@@ -33,6 +33,7 @@ PUBLIC: dict[str, frozenset[str]] = {
             "compliance_site.progress",
             "compliance_site.request_context",
             "compliance_site.staff_roles",
+            "compliance_site.storage",
         }
     ),
     "audit": frozenset(

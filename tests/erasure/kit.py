@@ -7,6 +7,7 @@ import json
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 from django.core.cache import cache
@@ -223,15 +224,17 @@ def subject_reference_hits(subject_id: int) -> list[str]:
     return hits
 
 
-def folder_hits(folder: Path, needles: list[bytes]) -> list[str]:
-    """Files under ``folder`` whose name or content contains one of ``needles``."""
-    hits = []
-    folder = Path(folder)
+def folder_hits(folder: Any, needles: list[bytes]) -> list[str]:
+    """Files under ``folder`` (a folder, or a bucket's raw view: tests/media.py) whose name or
+    content contains one of ``needles``."""
+    from tests.media import read_all
+
+    hits: list[str] = []
     if not folder.exists():
         return hits
     for path in folder.rglob("*"):
         name = str(path.relative_to(folder)).encode()
-        content = path.read_bytes() if path.is_file() else b""
+        content = read_all(path)  # on a bucket: every version kept of the object
         if any(needle in name or needle in content for needle in needles):
             hits.append(str(path))
     return hits
@@ -289,14 +292,17 @@ def session_hits(needles: list[bytes]) -> list[str]:
 
 def raw_scan(needles: list[bytes], *, skip: dict[str, set[str]] | None = None) -> list[str]:
     """Everywhere ``needles`` still occur, found without asking any store: every column of
-    every table of every app, every session decoded, every file under MEDIA_ROOT and the
-    upload temp folder, and the cache. Empty means nothing is left."""
+    every table of every app, every session decoded, every stored file (the folder, or every
+    object version in the bucket) and the upload temp folder, and the cache. Empty means nothing
+    is left."""
     from django.conf import settings
+
+    from tests.media import store_view
 
     return (
         database_hits(needles, skip=skip)
         + session_hits(needles)
-        + folder_hits(settings.MEDIA_ROOT, needles)
+        + folder_hits(store_view(), needles)
         + folder_hits(Path(settings.FILE_UPLOAD_TEMP_DIR), needles)
         + cache_hits(needles)
     )

@@ -34,6 +34,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 DAY = timedelta(days=1)
 
 
+def _stored_bytes(name: str) -> bytes:
+    """A copy of one stored file, as a backup of the folder or the bucket would hold it."""
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(name, "rb") as fh:
+        return fh.read()
+
+
 def _backup(subject, settings) -> dict:
     """What a database dump plus a copy of the media bucket holds of ``subject``."""
     [capture] = Capture.objects.filter(subject=subject)
@@ -42,7 +50,7 @@ def _backup(subject, settings) -> dict:
         "subject_id": subject.pk,
         "capture_id": capture.pk,
         "wrapped_key": bytes(row.wrapped_key),
-        "photo": (settings.MEDIA_ROOT / capture.photo).read_bytes(),
+        "photo": _stored_bytes(capture.photo),
         "embedding": bytes(capture.embedding),
     }
 

@@ -83,7 +83,7 @@ def _erase(api: APIClient) -> dict:
 
 
 def test_after_erasure_no_store_holds_anything_and_raw_scans_find_no_trace(
-    lived_in, alice, bob, settings, _upload_temp_dir
+    lived_in, alice, bob, settings, _upload_temp_dir, _media_root
 ):
     pseudonym = SubjectPseudonym.objects.get(subject_id=alice.pk).pseudonym.encode()
     before = inventory.locate_all(alice.pk)
@@ -108,8 +108,8 @@ def test_after_erasure_no_store_holds_anything_and_raw_scans_find_no_trace(
     assert database_hits(identifiers, skip=AUDIT_PSEUDONYM_COLUMNS) == []
     assert raw_scan(identifiers, skip=AUDIT_PSEUDONYM_COLUMNS) == []  # and sessions decoded
     assert subject_reference_hits(alice.pk) == []
-    assert folder_hits(settings.MEDIA_ROOT, identifiers) == []
-    left = {str(p.relative_to(settings.MEDIA_ROOT)) for p in settings.MEDIA_ROOT.rglob("*.*")}
+    assert folder_hits(_media_root, identifiers) == []
+    left = {str(p.relative_to(_media_root)) for p in _media_root.rglob("*.*")}
     assert left == {Capture.objects.get(subject=bob).photo}  # only bob's capture remains
     assert folder_hits(_upload_temp_dir, identifiers) == [] and not any(_upload_temp_dir.iterdir())
     assert cache_hits(identifiers) == []
@@ -119,10 +119,10 @@ def test_after_erasure_no_store_holds_anything_and_raw_scans_find_no_trace(
 
 
 def test_a_ciphertext_copied_aside_before_erasure_cannot_be_decrypted_after(
-    lived_in, alice, settings
+    lived_in, alice, settings, _media_root
 ):
     capture = Capture.objects.filter(subject=alice).first()
-    photo = (settings.MEDIA_ROOT / capture.photo).read_bytes()
+    photo = (_media_root / capture.photo).read_bytes()
     embedding = bytes(capture.embedding)
     assert vault.unseal(alice.pk, embedding, aad=f"capture:{capture.pk}:embedding")
 

@@ -16,10 +16,10 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_worker_process_erases_an_account_and_issues_the_certificate(
-    alice, enrolled, settings, monkeypatch, tmp_path
+    alice, enrolled, settings, monkeypatch, tmp_path, _media_root
 ):
     [capture] = enrolled(alice)
-    photo = settings.MEDIA_ROOT / capture.photo
+    photo = _media_root / capture.photo
     # The worker reads its settings from the environment: point it at this test's folders.
     monkeypatch.setenv("DJANGO_MEDIA_ROOT", str(settings.MEDIA_ROOT))
     monkeypatch.setenv("FILE_UPLOAD_TEMP_DIR", settings.FILE_UPLOAD_TEMP_DIR)

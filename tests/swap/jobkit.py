@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from django.utils import timezone
 
-from compliance_site.crypto import decrypt
+from compliance_site.crypto import decrypt_any
 from consent.ledger.models import ConsentRecord
 from consent.ledger.selectors import ClientEvidence
 from consent.ledger.services import consent_withdraw
@@ -124,7 +124,7 @@ def open_result(job, key: bytes) -> bytes:
     from django.core.files.storage import default_storage
 
     with default_storage.open(job.result, "rb") as fh:
-        return decrypt(key, fh.read(), aad=result_aad(job.pk).encode())
+        return decrypt_any(key, fh.read(), aad=result_aad(job.pk).encode())
 
 
 def label_pixels(image: np.ndarray) -> np.ndarray:

@@ -239,6 +239,7 @@ def test_a_still_is_swapped_into_a_labelled_encrypted_result_with_its_job_id(
     )
     assert "no-store" in download["Cache-Control"]
     assert b"".join(download.streaming_content) == png
+    assert int(download["Content-Length"]) == len(png)
     inline = api.get(f"{SWAPS_URL}/{job.pk}/result?disposition=inline", HTTP_ACCEPT="image/png")
     assert inline.status_code == 200 and inline["Content-Disposition"].startswith("inline;")
 

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_worker_process_swaps_a_still_into_a_labelled_encrypted_result(
-    alice, enrolled, grant_consent, settings, monkeypatch, tmp_path, audit_events
+    alice, enrolled, grant_consent, settings, monkeypatch, tmp_path, audit_events, _media_root
 ):
     [capture] = enrolled(alice)
     grant_consent(alice, "face_swap")
@@ -42,7 +42,7 @@ def test_a_worker_process_swaps_a_still_into_a_labelled_encrypted_result(
     assert response.status_code == 202 and response.json()["status"] == "pending"
     assert finished.status == "done", (finished.error, log)
     assert "swap.tasks.swap_job_run" in log and "succeeded" in log
-    ciphertext = (settings.MEDIA_ROOT / finished.result).read_bytes()
+    ciphertext = (_media_root / finished.result).read_bytes()
     assert not ciphertext.startswith(b"\x89PNG") and b"IDAT" not in ciphertext
     png = open_result(finished, vault.subject_key(alice.pk))
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
