@@ -461,7 +461,8 @@ def assessments_record(*, today: date | None = None) -> list[dict]:
     for purpose in Purpose.objects.order_by("position", "code"):
         versions = list(purpose.assessments.order_by("version"))
         current = assessment_current(purpose, today=today)
-        for assessment, later in zip(versions, [*versions[1:], None], strict=True):
+        # Each with the version after it (None for the latest); a purpose without any: no row.
+        for assessment, later in zip(versions, [*versions[1:], None][: len(versions)], strict=True):
             rows.append(
                 {
                     **assessment_content(assessment),

@@ -60,7 +60,9 @@ def test_the_bundle_holds_the_complete_record_of_processing_and_still_verifies(b
         "Example SMS Ltd"
     )
     rows = list(csv.DictReader(io.StringIO(files["record_of_processing.csv"].decode())))
-    assert [r["store"] for r in rows] == [s.name for s in inventory.stores()]
+    assert [r["store"] for r in rows] == [
+        s.name for s in [*inventory.stores(), *inventory.service_stores()]
+    ]
     assert all(r["subjects"] and r["recipients"] and r["security"] for r in rows)
     summary = " ".join(pdf_text(files["summary.pdf"]).split())
     assert "Data protection officer Jane Doe" in summary
@@ -78,7 +80,12 @@ def test_the_bundle_holds_every_assessment_current_and_superseded(bundle):
         if r["purpose"] == "face_swap"
     ]
     assert face_swap == [(1, False, True), (2, True, False)]
-    assert {r["purpose"] for r in rows} == {"biometric_enrolment", "face_swap", "output_storage"}
+    assert {r["purpose"] for r in rows} == {
+        "biometric_enrolment",
+        "face_swap",
+        "output_storage",
+        "ephemeral_swap",
+    }
     summary = " ".join(pdf_text(files["summary.pdf"]).split())
     assert "Impact assessments" in summary and "face_swap, version 2" in summary
     assert "Misuse of a face" in summary and "superseded on" in summary
@@ -108,7 +115,8 @@ def test_a_seed_demo_bundle_holds_the_record_and_the_assessments_and_verifies_of
         "biometric_enrolment",
         "face_swap",
         "output_storage",
+        "ephemeral_swap",
     }
     assert len(json.loads(files["record_of_processing.json"])["processing"]) == len(
         inventory.stores()
-    )
+    ) + len(inventory.service_stores())

@@ -86,6 +86,25 @@ DEMO_ASSESSMENTS = {
             "than 24 hours, as the text says) and after 30 days. " + _COMMON_MEASURES
         ),
     },
+    "ephemeral_swap": {
+        "scope": (
+            "A face photo and a liveness video of a user who swaps once without enrolling, "
+            "checked and used in memory during the request; only the labelled result is kept."
+        ),
+        "necessity": (
+            "Explicit consent (GDPR Art. 9(2)(a), PIPL Art. 29); the swap cannot be made without "
+            "the face, and nothing of it is kept once the result is made."
+        ),
+        "risks": (
+            "A copy of the face left behind (a temporary file, a queue message, a cache, a log); "
+            "someone else's face swapped from a photo or replay."
+        ),
+        "measures": (
+            "Uploads held in memory only and made in the request (no queue); the same liveness "
+            "check as enrolment; a test scans rows, files, cache and broker for any trace; the "
+            "result labelled and erased with the consent. " + _COMMON_MEASURES
+        ),
+    },
 }
 
 
