@@ -60,6 +60,9 @@ class AuditAction(IntEnum):
     SWAP_DEPICTED_WITHDRAWAL_REFUSED = 505
     # A new withdrawal secret issued for a depicted person's consent (the old one stops working).
     SWAP_TEMPLATE_CONSENT_SECRET_ISSUED = 506
+    # A depicted person's withdrawal that reached staff (letter, email, call), logged with when it
+    # arrived: its one-month deadline runs from then; the withdrawal event closes it.
+    SWAP_DEPICTED_WITHDRAWAL_REQUEST_LOGGED = 507
     SWAP_JOB_REQUESTED = 510
     SWAP_JOB_STARTED = 511
     SWAP_JOB_DONE = 512

@@ -32,6 +32,8 @@ from compliance_site.pdf import PAGE_WIDTH, para
 
 # The PDF lists this many requests and template events at most; the CSVs hold them all.
 PDF_ROWS = 200
+# The kind of request a depicted person's withdrawal sent to staff is, in requests.csv.
+DEPICTED_WITHDRAWAL = "withdrawal (depicted person)"
 _CSV_UNSAFE = ("=", "+", "-", "@", "\t", "\r")
 _EVENT_COLUMNS = (
     "index",
@@ -184,6 +186,19 @@ class Summary:
         request = Request(kind, f"event {leaf['index']}", leaf["subject"])
         request.requested_at = request.completed_at = leaf["time"]
         self.requests[(kind, request.ref)] = request
+
+    # A depicted person's withdrawal that reached staff: due a month after it arrived (the date
+    # staff logged, not the event's), answered by the withdrawal event that names it.
+    def _on_swap_depicted_withdrawal_request_logged(self, leaf: dict) -> None:
+        self._request(DEPICTED_WITHDRAWAL, leaf).requested_at = leaf["data"]["received_at"]
+
+    def _on_swap_template_consent_withdrawn(self, leaf: dict) -> None:
+        self.templates.append(
+            (leaf["time"], "SWAP_TEMPLATE_CONSENT_WITHDRAWN", leaf["object_id"], leaf["data"])
+        )
+        for ref in leaf["data"].get("requests") or ():
+            request = self._request(DEPICTED_WITHDRAWAL, {**leaf, "object_id": str(ref)})
+            request.completed_at = leaf["time"]
 
     def _on_retention_swept(self, leaf: dict) -> None:
         self.sweeps += 1

@@ -13,14 +13,21 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from compliance_site.admin import ModelAdminMixin, ReadOnly, StaffViewAudited
+from compliance_site.admin import ModelAdminMixin, ReadOnly, RequestDeadline, StaffViewAudited
 from compliance_site.errors import ApplicationError
-from swap.models import DepictedPersonConsent, SwapJob, SwapTemplate, TemplateLicence
+from swap.models import (
+    DepictedPersonConsent,
+    DepictedWithdrawalRequest,
+    SwapJob,
+    SwapTemplate,
+    TemplateLicence,
+)
 from swap.selectors import template_refusal
 from swap.services import (
     DepictedConsentTerms,
@@ -28,11 +35,14 @@ from swap.services import (
     check_depicted_consent_terms,
     check_licence_terms,
     check_template_file,
+    check_withdrawal_request,
     swap_template_add,
     swap_template_consent_record,
     swap_template_consent_secret_issue,
     swap_template_consent_withdraw,
     swap_template_licence_record,
+    swap_withdrawal_request_carry_out,
+    swap_withdrawal_request_log,
 )
 
 
@@ -405,6 +415,81 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
             self.message_user(request, refusal.detail, messages.ERROR)
             return None
         return consent_record_page(request, row)
+
+
+class DepictedWithdrawalRequestForm(forms.ModelForm):
+    class Meta:
+        model = DepictedWithdrawalRequest
+        fields = ["template", "requested_at", "channel", "note"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if {"template", "requested_at"} <= cleaned.keys():
+            try:
+                check_withdrawal_request(
+                    cleaned["template"], cleaned["requested_at"], now=timezone.now()
+                )
+            except ApplicationError as refusal:
+                field = "requested_at" if refusal.code == "received_in_future" else "template"
+                self.add_error(field, _refusal_error(refusal))
+        return cleaned
+
+
+@admin.register(DepictedWithdrawalRequest)
+class DepictedWithdrawalRequestAdmin(RequestDeadline, _ReadOnlyAfterAdd, admin.ModelAdmin):
+    """A depicted person's withdrawal that reached staff, logged with when it arrived, and the
+    queue of them against the one-month deadline (``RequestDeadline``: open first, oldest on
+    top, days left, overdue and late flagged). "Carry out" is the withdrawal staff record,
+    which closes the request."""
+
+    form = DepictedWithdrawalRequestForm
+    list_display = (
+        "id",
+        "template",
+        "channel",
+        "requested_at",
+        "due",
+        "days_left",
+        "deadline",
+        "completed_at",
+    )
+    list_select_related = ("template",)
+    # Django takes expressions here; the stubs admit strings only.
+    ordering = (F("completed_at").asc(nulls_first=True), "requested_at")  # type: ignore[assignment]
+    actions = ["carry_out"]
+    add_fields = ("template", "requested_at", "channel", "note")
+    view_fields = ("template", "requested_at", "channel", "note", "logged_at", "completed_at")
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        created = swap_withdrawal_request_log(
+            template=data["template"],
+            received_at=data["requested_at"],
+            channel=data["channel"],
+            note=data["note"],
+            actor=request.user,
+        )
+        self._adopt(obj, created)
+
+    @admin.action(
+        description=_("Carry out the selected withdrawal requests"), permissions=["withdraw"]
+    )
+    def carry_out(self, request, queryset) -> None:
+        for row in queryset:
+            swap_withdrawal_request_carry_out(request=row, actor=request.user)
+        self.message_user(
+            request,
+            _(
+                "Withdrawal recorded: the templates concerned can no longer be used, their "
+                "running swaps are stopped and every result made with them is erased (each "
+                "owner gets a notice)."
+            ),
+            messages.SUCCESS,
+        )
+
+    def has_withdraw_permission(self, request) -> bool:
+        return request.user.has_perm("swap.add_depictedpersonconsent")
 
 
 # --- jobs ---------------------------------------------------------------------------------------

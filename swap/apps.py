@@ -36,4 +36,6 @@ class SwapConfig(AppConfig):
             "swap.add_templatelicence",
             "swap.view_depictedpersonconsent",
             "swap.add_depictedpersonconsent",
+            "swap.view_depictedwithdrawalrequest",
+            "swap.add_depictedwithdrawalrequest",
         )

@@ -115,6 +115,45 @@ class DepictedPersonConsent(models.Model):
         return f"consent {self.pk} for {self.template_id}"
 
 
+class DepictedWithdrawalRequest(models.Model):
+    """A depicted person's withdrawal that reached staff (a letter, an email, a call) rather
+    than the public page: when it arrived, how, and when it was carried out. It is due one month
+    after it arrived (``compliance_site.deadlines``). It names the template, not the person:
+    their name stays on the consent record."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("email")
+        POST = "post", _("post")
+        PHONE = "phone", _("phone")
+        IN_PERSON = "in_person", _("in person")
+
+    template = models.ForeignKey(
+        SwapTemplate,
+        on_delete=models.PROTECT,
+        related_name="withdrawal_requests",
+        verbose_name=_("template"),
+    )
+    requested_at = models.DateTimeField(_("received"))
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    note = models.CharField(
+        _("note"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Where the request is filed (a reference, not the person's address or number)."
+        ),
+    )
+    logged_at = models.DateTimeField(_("logged"), default=timezone.now, editable=False)
+    completed_at = models.DateTimeField(_("carried out"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("depicted person's withdrawal request")
+        verbose_name_plural = _("depicted persons' withdrawal requests")
+
+    def __str__(self) -> str:
+        return f"withdrawal request {self.pk} for {self.template_id}"
+
+
 class SwapJob(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting")

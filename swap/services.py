@@ -52,6 +52,7 @@ from django.utils.translation import gettext_lazy
 
 from audit.actions import AuditAction
 from audit.closing import check_service_open
+from audit.leaves import format_time
 from audit.services import SubjectRef, audit_record
 from biometrics import vault
 from biometrics.analysis import (
@@ -95,6 +96,7 @@ from swap.engines.video import DEFAULT_LIMITS as ENGINE_VIDEO_LIMITS
 from swap.engines.video import swap_image, swap_video
 from swap.models import (
     DepictedPersonConsent,
+    DepictedWithdrawalRequest,
     ShareLink,
     SwapJob,
     SwapNotice,
@@ -536,6 +538,61 @@ def swap_template_consent_withdraw(
     return DepictedPersonConsent.objects.get(pk=consent.pk)
 
 
+def swap_withdrawal_request_log(
+    *, template: SwapTemplate, received_at: datetime, channel: str, note: str, actor: User | None
+) -> DepictedWithdrawalRequest:
+    """Staff log a depicted person's withdrawal that reached them (a letter, an email, a call)
+    with when it arrived, which starts its one-month deadline; they carry it out with
+    ``swap_withdrawal_request_carry_out``. Refused for an arrival in the future, or a template
+    with no consent in force (nothing left to withdraw)."""
+    with transaction.atomic(durable=True):
+        SwapTemplate.objects.select_for_update().get(pk=template.pk)
+        check_withdrawal_request(template, received_at, now=timezone.now())
+        row = DepictedWithdrawalRequest.objects.create(
+            template=template, requested_at=received_at, channel=channel, note=note
+        )
+        audit_record(
+            actor=actor,
+            subject=None,
+            action=AuditAction.SWAP_DEPICTED_WITHDRAWAL_REQUEST_LOGGED,
+            object_type="swap_withdrawal_request",
+            object_id=str(row.pk),
+            data={
+                "template": str(template.pk),
+                "received_at": format_time(received_at),
+                "channel": channel,
+            },
+        )
+    return row
+
+
+def check_withdrawal_request(template: SwapTemplate, received_at: datetime, *, now) -> None:
+    """The checks of ``swap_withdrawal_request_log``, also run by the admin's form."""
+    # mutant: delete — tests/swap/test_withdrawal_requests.py
+    #   test_a_request_received_in_the_future_is_a_form_error
+    if received_at > now:
+        raise Unprocessable(
+            _("A request cannot have arrived in the future."), code="received_in_future"
+        )
+    if not DepictedPersonConsent.objects.filter(
+        template_id=template.pk, withdrawn_at__isnull=True
+    ).exists():
+        raise TemplateRefused(
+            _("This template's consent is withdrawn already: there is nothing to carry out."),
+            code="depicted_consent_withdrawn",
+        )
+
+
+def swap_withdrawal_request_carry_out(
+    *, request: DepictedWithdrawalRequest, actor: User | None
+) -> DepictedWithdrawal:
+    """Carry out a logged withdrawal request: the withdrawal staff record
+    (``swap_template_consent_withdraw``), which closes the request in its own transaction.
+    Idempotent."""
+    with transaction.atomic(durable=True):
+        return _template_withdraw(request.template_id, actor=actor, by="staff")
+
+
 def swap_template_withdraw_by_secret(*, secret: str) -> DepictedWithdrawal:
     """The depicted person withdraws with the secret they were handed, without an account.
     A wrong, malformed or used secret is one refusal (403 ``withdrawal_secret_refused``), audited
@@ -587,9 +644,17 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
         template_id=template_id, withdrawn_at__isnull=True
     )
     consents = sorted(open_rows.values_list("pk", flat=True))
-    if not consents:
+    # Requests that reached staff are answered by this withdrawal, whoever makes it.
+    waiting = DepictedWithdrawalRequest.objects.filter(
+        template_id=template_id, completed_at__isnull=True
+    )
+    requests = sorted(waiting.values_list("pk", flat=True))
+    if not consents and not requests:
         return DepictedWithdrawal(template, 0, 0, 0, 0)
     DepictedPersonConsent.objects.filter(pk__in=consents).update(withdrawn_at=now)
+    # mutant: delete — tests/swap/test_withdrawal_requests.py
+    #   test_a_request_carried_out_on_time_is_closed_and_audited
+    DepictedWithdrawalRequest.objects.filter(pk__in=requests).update(completed_at=now)
     counts = {"stopped": 0, "cancelled": 0, "erased": 0}
     owners: set[int] = set()
     for job in swap_jobs_of_template(template_id, statuses=SwapJob.ACTIVE):
@@ -613,7 +678,13 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
         action=AuditAction.SWAP_TEMPLATE_CONSENT_WITHDRAWN,
         object_type="swap_template",
         object_id=str(template_id),
-        data={"consents": consents, "by": by, **counts, "notified": len(owners)},
+        data={
+            "consents": consents,
+            "by": by,
+            **counts,
+            "notified": len(owners),
+            "requests": requests,
+        },
     )
     return DepictedWithdrawal(template, notified=len(owners), **counts)
 
@@ -1363,11 +1434,13 @@ _MARK_REFUSALS = {
 
 def templates_count_all() -> int:
     """Inventory ``swap.templates`` (a service store): templates, their licences and the
-    depicted persons' consent records (each with its signed document)."""
+    depicted persons' consent records (each with its signed document) and the withdrawal
+    requests that reached staff."""
     return (
         SwapTemplate.objects.count()
         + TemplateLicence.objects.count()
         + DepictedPersonConsent.objects.count()
+        + DepictedWithdrawalRequest.objects.count()
     )
 
 
@@ -1386,6 +1459,7 @@ def templates_erase_all() -> int:
     names += [row.document.name for row in DepictedPersonConsent.objects.all()]
     SwapTemplate.objects.update(licence=None, depicted_consent=None)
     DepictedPersonConsent.objects.all().delete()
+    DepictedWithdrawalRequest.objects.all().delete()
     TemplateLicence.objects.all().delete()
     SwapTemplate.objects.all().delete()
     _files_delete(names)

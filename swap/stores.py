@@ -196,7 +196,8 @@ SERVICE_STORES = (
         name="swap.templates",
         what=gettext_noop(
             "Swap templates: the depicted persons' pictures, their names and signed consent "
-            "documents, and the templates' licences"
+            "documents, the withdrawals they sent staff (when each arrived, how, when it was "
+            "carried out), and the templates' licences"
         ),
         count=services.templates_count_all,
         erase=services.templates_erase_all,

@@ -115,6 +115,7 @@ def test_a_running_clip_stops_between_frames_when_the_depicted_person_withdraws(
         "cancelled": 0,
         "erased": 0,
         "notified": 0,
+        "requests": [],
     }
 
 
