@@ -6,6 +6,7 @@ from compliance_site import inventory
 @pytest.fixture
 def registry(monkeypatch):
     monkeypatch.setattr(inventory, "_stores", {})
+    monkeypatch.setattr(inventory, "_service_stores", {})
     return inventory
 
 
