@@ -527,7 +527,9 @@ def key_id(job: str, key: Ed25519PublicKey) -> str:
 
 def read_key_list(data: bytes, what: str) -> dict[str, tuple[str, Ed25519PublicKey]]:
     """A key history (``keys.json``, ``/api/v1/audit/keys``): key id → (job, key). Each id is
-    recomputed from its job and key; an entry whose id does not match is refused."""
+    recomputed from its job and key; an entry whose id does not match is refused, and so is
+    one key listed for two jobs (the service never lets a key serve two jobs: relabelled in a
+    bundle, one job's key would sign every kind of document, pinned or not)."""
     try:
         entries = json.loads(data)
     except ValueError as exc:
@@ -535,6 +537,7 @@ def read_key_list(data: bytes, what: str) -> dict[str, tuple[str, Ed25519PublicK
     if not isinstance(entries, list) or not entries:
         raise Invalid(f"{what} is not a list of keys")
     keys: dict[str, tuple[str, Ed25519PublicKey]] = {}
+    jobs_of: dict[str, str] = {}  # fingerprint → the job it is listed for
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("public_key"), str):
             raise Invalid(f"{what}: an entry without a public key")
@@ -542,6 +545,11 @@ def read_key_list(data: bytes, what: str) -> dict[str, tuple[str, Ed25519PublicK
         key = _load_key(entry["public_key"].encode("ascii", "replace"), f"{what} ({job})")
         if entry.get("key_id") != key_id(job, key):
             raise Invalid(f"{what}: key id {entry.get('key_id')!r} does not match its job and key")
+        other = jobs_of.setdefault(fingerprint(key), job)
+        # mutant: negate — tests/audit/test_verifier_job_relabel.py
+        #   test_a_checkpoint_key_relabelled_as_a_manifest_key_in_the_bundle_is_refused_when_pinned
+        if other != job:
+            raise Invalid(f"{what}: one key is listed for two jobs ({other} and {job})")
         keys[key_id(job, key)] = (job, key)
     return keys
 

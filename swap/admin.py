@@ -35,6 +35,7 @@ from swap.services import (
     check_depicted_consent_terms,
     check_licence_terms,
     check_template_file,
+    check_template_picture_kept,
     check_withdrawal_request,
     swap_template_add,
     swap_template_consent_record,
@@ -323,6 +324,11 @@ class DepictedPersonConsentForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
+        if cleaned.get("template") is not None:
+            try:
+                check_template_picture_kept(cleaned["template"])
+            except ApplicationError as refusal:
+                self.add_error("template", _refusal_error(refusal))
         if {"person", "document", "scope", "expires_at"} <= cleaned.keys():
             try:
                 check_depicted_consent_terms(self.consent(), now=timezone.now())

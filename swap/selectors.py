@@ -402,11 +402,16 @@ def share_link_live(link: ShareLink, now: datetime) -> bool:
 
 def share_link_for_token(token: str, *, lock: bool = False) -> ShareLink | None:
     """The live link this token opens; None for an unknown, malformed, expired, used-up or
-    revoked token alike (the viewer learns nothing from the difference)."""
+    revoked token alike (the viewer learns nothing from the difference), and for a link whose
+    owner's account is disabled: an erasure request disables it at once, its worker may run
+    later, and the link must not show the result meanwhile."""
     digest = share_token_digest(token)
     if digest is None:
         return None
     links = ShareLink.objects.filter(token_digest=digest).select_related("job__template")
+    # mutant: delete — tests/swap/test_share_link_erasure_window.py
+    #   test_a_link_stops_showing_the_result_as_soon_as_its_owner_asks_for_erasure
+    links = links.filter(subject__is_active=True)
     if lock:
         links = links.select_for_update()
     link = links.first()

@@ -494,6 +494,19 @@ def swap_template_licence_record(
         return _licence_record(locked, licence, actor, now)
 
 
+def check_template_picture_kept(template: SwapTemplate) -> None:
+    """A template whose picture went with its depicted person's withdrawal takes no new consent
+    (``template_erased``): the person's face is gone; a new template starts again."""
+    if not template.file:
+        raise TemplateRefused(
+            _(
+                "This template's picture was erased when the person in it withdrew: add it "
+                "again as a new template."
+            ),
+            code="template_erased",
+        )
+
+
 def swap_template_consent_record(
     *, template: SwapTemplate, consent: DepictedConsentTerms, actor: User | None
 ) -> DepictedPersonConsent:
@@ -505,6 +518,7 @@ def swap_template_consent_record(
     try:
         with transaction.atomic(durable=True):
             locked = SwapTemplate.objects.select_for_update().get(pk=template.pk)
+            check_template_picture_kept(locked)
             return _consent_record(locked, consent, extension, actor, now, written)
     except BaseException:
         _files_delete(written)
@@ -672,6 +686,11 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
     #   test_the_depicted_withdrawal_destroys_a_key_its_erasure_left_with_nothing_to_open
     for owner in sorted(owners):
         _key_release_unless_busy(owner)
+    # Their face goes too: the template's picture and its poster (the row stays, naming the
+    # template for the owners' notices; the signed consent records stay as evidence).
+    # mutant: delete — tests/swap/test_depicted_withdrawal_face_kept.py
+    #   test_the_depicted_persons_picture_is_erased_when_they_withdraw
+    _template_picture_erase(template)
     audit_record(
         actor=actor,
         subject=None,
@@ -690,6 +709,14 @@ def _template_withdraw(template_id: Any, *, actor: User | None, by: str) -> Depi
 
 
 WITHDRAWN = "depicted_consent_withdrawn"
+
+
+def _template_picture_erase(template: SwapTemplate) -> None:
+    """Delete the template's picture and poster at once (files first, as ``swap_job_erase``)
+    and blank their names: the template can never be used again."""
+    _files_delete([template.file.name, template.poster.name])
+    SwapTemplate.objects.filter(pk=template.pk).update(file="", poster="")
+    template.file.name, template.poster.name = "", ""
 
 
 def _key_release_unless_busy(subject_id: int) -> None:

@@ -206,8 +206,9 @@ SERVICE_STORES = (
             "person's signed consent and the template's licence"
         ),
         retention=gettext_noop(
-            "Until the depicted person withdraws (the template, their document and every result "
-            "made from it are erased at once), or until the service closes"
+            "Until the depicted person withdraws (the template's picture and every result made "
+            "from it are erased at once; their signed consent document is kept as evidence of "
+            "what they agreed to), or until the service closes"
         ),
         legal_basis=gettext_noop(
             "The depicted person's explicit, signed consent (GDPR Art. 9(2)(a))"

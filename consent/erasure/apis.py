@@ -23,6 +23,7 @@ from consent.erasure.services import (
     erasure_for_token,
     erasure_request,
 )
+from consent.identity.authentication import TokenAuthentication
 from consent.identity.http import SignedInRequest
 from consent.ledger.selectors import (
     requested_language,
@@ -33,7 +34,11 @@ from consent.ledger.selectors import (
 
 class ErasureApi(APIView):
     """Erase my account. Answers 202 with the status token (shown only here); with eager
-    tasks (tests) the erasure is complete by then."""
+    tasks (tests) the erasure is complete by then. API tokens only: a portal session (its
+    cookie and the CSRF token every page carries) would skip the fresh code and the typed
+    words the portal asks for (``/account/delete/``)."""
+
+    authentication_classes = [TokenAuthentication]
 
     @extend_schema(
         operation_id="me_erasure_request",

@@ -84,15 +84,24 @@ def root_hash(leaves: list[bytes]) -> bytes:
 
 
 def forged_with_own_key(genuine, tmp_path):
-    """A forger rewrites an event and re-signs everything with a key of their own, listed in
-    the bundle's key list under the right jobs and ids."""
-    key = Ed25519PrivateKey.generate()
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    """A forger rewrites an event and re-signs everything with keys of their own (one per job:
+    one key listed for two jobs is refused), listed in the bundle's key list under the right
+    jobs and ids. Returns the bundle and the forged manifest key (PEM: checked first)."""
+    keys = {job: Ed25519PrivateKey.generate() for job in ("checkpoint", "manifest")}
+    pems = {
+        job: key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        for job, key in keys.items()
+    }
+    key, pem = keys["checkpoint"], pems["manifest"]
     files = dict(bundle_entries(genuine))
     listed = [
-        {"job": job, "key_id": signing.key_id(job, key.public_key()), "public_key": pem.decode()}
+        {
+            "job": job,
+            "key_id": signing.key_id(job, keys[job].public_key()),
+            "public_key": pems[job].decode(),
+        }
         for job in ("checkpoint", "manifest")
     ]
     files["keys.json"] = json.dumps(listed).encode()
@@ -116,7 +125,7 @@ def forged_with_own_key(genuine, tmp_path):
         for name, data in files.items()
         if name != "manifest.json"
     }
-    manifest["signature"] = base64.b64encode(key.sign(jcs(manifest))).decode()
+    manifest["signature"] = base64.b64encode(keys["manifest"].sign(jcs(manifest))).decode()
     files["manifest.json"] = json.dumps(manifest).encode()
     bundle = tmp_path / "forged.zip"
     write_zip(bundle, list(files.items()))

@@ -152,7 +152,8 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     "api-consent-minor-declaration": ("POST", {}, signed_in(201, anonymous=401)),
     "api-logout": ("POST", {}, signed_in(204, anonymous=401)),
     "consent:logout": ("POST", {}, every(302)),
-    "api-erasure": ("POST", {}, signed_in(202, anonymous=401)),
+    # API tokens only: a portal session must go through /account/delete/ (a fresh code).
+    "api-erasure": ("POST", {}, every(401)),
 }
 
 # The admin site's patterns (one per model and view) are classified together; the admin's
