@@ -89,7 +89,7 @@ def wind_down_report_pdf(report: dict) -> bytes:
             "the same path as a single erasure, each with its own signed certificate; then the "
             "templates and the documents of the people they depict. Every store was then "
             "checked to hold nothing, the audit log was sealed and exported, and this report "
-            "was signed with the log's key."
+            "was signed with the service's erasure key."
         )
         % {"controller": report["controller"], "accounts": report["accounts_erased"]}
     )
