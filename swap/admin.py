@@ -58,6 +58,13 @@ def _refusal_error(refusal: ApplicationError) -> ValidationError:
     return ValidationError(refusal.detail, code=refusal.code)
 
 
+# Said after staff record a depicted person's withdrawal, whichever way they record it.
+WITHDRAWAL_RECORDED = _(
+    "Withdrawal recorded: the templates concerned can no longer be used, their running swaps "
+    "are stopped and every result made with them is erased (each owner gets a notice)."
+)
+
+
 class _ReadOnlyAfterAdd(ModelAdminMixin):
     """Added through a service; never changed or deleted in place."""
 
@@ -394,11 +401,7 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
             swap_template_consent_withdraw(consent=consent, actor=request.user)
         self.message_user(
             request,
-            _(
-                "Withdrawal recorded: the templates concerned can no longer be used, their "
-                "running swaps are stopped and every result made with them is erased (each "
-                "owner gets a notice)."
-            ),
+            WITHDRAWAL_RECORDED,
             messages.SUCCESS,
         )
 
@@ -486,11 +489,7 @@ class DepictedWithdrawalRequestAdmin(RequestDeadline, _ReadOnlyAfterAdd, admin.M
             swap_withdrawal_request_carry_out(request=row, actor=request.user)
         self.message_user(
             request,
-            _(
-                "Withdrawal recorded: the templates concerned can no longer be used, their "
-                "running swaps are stopped and every result made with them is erased (each "
-                "owner gets a notice)."
-            ),
+            WITHDRAWAL_RECORDED,
             messages.SUCCESS,
         )
 
