@@ -208,6 +208,8 @@ class DepictedConsentTerms:
     document: bytes  # the signed document: PDF, JPEG or PNG
     scope: str
     expires_at: datetime
+    # Results made with the template may be shared by link beyond the user who made them.
+    sharing_allowed: bool = False
 
 
 _MEDIA_REFUSALS = {
