@@ -28,9 +28,7 @@ def private_done(ready, django_capture_on_commit_callbacks):
     return api, job
 
 
-def test_a_result_whose_depicted_person_did_not_allow_sharing_cannot_be_shared(
-    alice, private_done
-):
+def test_a_result_whose_depicted_person_did_not_allow_sharing_cannot_be_shared(alice, private_done):
     api, job = private_done
 
     refused = _share(api, job)
@@ -56,7 +54,9 @@ def test_a_result_whose_depicted_person_did_not_allow_sharing_cannot_be_shared(
 
 
 def test_a_link_stops_when_a_newer_consent_of_the_depicted_person_does_not_allow_sharing(
-    alice, done, image_template
+    alice,
+    done,  # noqa: F811
+    image_template,
 ):
     api, job = done
     token = _token(_share(api, job).json()["url"])
