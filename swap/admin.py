@@ -323,7 +323,8 @@ class TemplateLicenceAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
 
 
 class DepictedPersonConsentForm(forms.ModelForm):
-    sharing_allowed = forms.BooleanField(
+    # Not the model's name: that field is not editable (set by the service, shown read-only).
+    share_by_link = forms.BooleanField(
         label=_("Results may be shared by link"),
         required=False,
         help_text=_(
@@ -361,7 +362,7 @@ class DepictedPersonConsentForm(forms.ModelForm):
             document=data["document"],
             scope=data["scope"],
             expires_at=data["expires_at"],
-            sharing_allowed=data.get("sharing_allowed", False),
+            sharing_allowed=data.get("share_by_link", False),
         )
 
     def _post_clean(self) -> None:
@@ -378,7 +379,7 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
     list_display = ("template", "person", "expires_at", "withdrawn_at", "recorded_at")
     list_select_related = ("template",)
     actions = ["withdraw", "issue_secret"]
-    add_fields = ("template", "person", "document", "scope", "sharing_allowed", "expires_at")
+    add_fields = ("template", "person", "document", "scope", "share_by_link", "expires_at")
     view_fields = (
         "template",
         "person",

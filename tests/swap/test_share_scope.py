@@ -5,13 +5,19 @@ when a newer consent record of theirs no longer allows it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from swap.models import ShareLink, SwapJob
 from swap.services import swap_template_consent_record
-from tests.swap.jobkit import depicted_consent, make_template, request_swap
+from tests.swap.jobkit import SIGNED_PDF, depicted_consent, make_template, request_swap
 from tests.swap.test_share_links import _share, _token, _view, done  # noqa: F401
+from tests.swap.test_templates import admin_client  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +74,36 @@ def test_a_link_stops_when_a_newer_consent_of_the_depicted_person_does_not_allow
 
     assert _view(token).status_code == 404
     assert _share(api, job).json()["code"] == "sharing_not_consented"
+
+
+def test_staff_say_whether_sharing_is_allowed_when_they_record_the_consent(
+    admin_client,  # noqa: F811
+):
+    template = make_template(sharing=True)
+    ends = timezone.localtime(timezone.now() + timedelta(days=400))
+
+    def record(**ticked):
+        return admin_client.post(
+            reverse("admin:swap_depictedpersonconsent_add"),
+            {
+                "template": template.pk,
+                "person": "Model release MR-7c",
+                "document": SimpleUploadedFile("renewal.pdf", SIGNED_PDF),
+                "scope": "Face editing; results shown only to the user who made them.",
+                "expires_at_0": ends.strftime("%Y-%m-%d"),
+                "expires_at_1": ends.strftime("%H:%M:%S"),
+                **ticked,
+            },
+        )
+
+    assert record().status_code == 201  # not ticked: no sharing (the default)
+    template.refresh_from_db()
+    assert template.depicted_consent.sharing_allowed is False
+    assert record(share_by_link="on").status_code == 201
+    template.refresh_from_db()
+    assert template.depicted_consent.sharing_allowed is True
+    form = admin_client.get(reverse("admin:swap_depictedpersonconsent_add")).content.decode()
+    assert (
+        'name="share_by_link"' in form
+        and "checked" not in form.split('name="share_by_link"')[1][:40]
+    )
