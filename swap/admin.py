@@ -155,6 +155,14 @@ class SwapTemplateAddForm(forms.ModelForm):
     )
     document = forms.FileField(label=_("Signed consent to face editing (PDF, JPEG or PNG)"))
     scope = forms.CharField(label=_("Consent: scope"), widget=forms.Textarea)
+    sharing_allowed = forms.BooleanField(
+        label=_("Consent: results may be shared by link"),
+        required=False,
+        help_text=_(
+            "Tick only if the signed consent allows results made with this picture to be shared "
+            "by link beyond the user who made them. Unticked, nobody can make such a link."
+        ),
+    )
     consent_expires_at = forms.SplitDateTimeField(
         label=_("Consent: expires"), widget=AdminSplitDateTime
     )
@@ -203,6 +211,7 @@ class SwapTemplateAddForm(forms.ModelForm):
             document=data["document"],
             scope=data["scope"],
             expires_at=data["consent_expires_at"],
+            sharing_allowed=data.get("sharing_allowed", False),
         )
 
 
@@ -218,7 +227,7 @@ class SwapTemplateAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
         (_("Licence"), {"fields": ("licence_source", "licence_terms", "licence_expires_at")}),
         (
             _("The depicted person's consent to face editing"),
-            {"fields": ("person", "document", "scope", "consent_expires_at")},
+            {"fields": ("person", "document", "scope", "sharing_allowed", "consent_expires_at")},
         ),
     )
     view_fields = (
@@ -321,6 +330,16 @@ class TemplateLicenceAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
 
 
 class DepictedPersonConsentForm(forms.ModelForm):
+    # Not the model's name: that field is not editable (set by the service, shown read-only).
+    share_by_link = forms.BooleanField(
+        label=_("Results may be shared by link"),
+        required=False,
+        help_text=_(
+            "Tick only if the signed consent allows results made with this picture to be shared "
+            "by link beyond the user who made them. Unticked, nobody can make such a link."
+        ),
+    )
+
     class Meta:
         model = DepictedPersonConsent
         fields = ["template", "person", "document", "scope", "expires_at"]
@@ -350,6 +369,7 @@ class DepictedPersonConsentForm(forms.ModelForm):
             document=data["document"],
             scope=data["scope"],
             expires_at=data["expires_at"],
+            sharing_allowed=data.get("share_by_link", False),
         )
 
     def _post_clean(self) -> None:
@@ -366,12 +386,13 @@ class DepictedPersonConsentAdmin(_ReadOnlyAfterAdd, admin.ModelAdmin):
     list_display = ("template", "person", "expires_at", "withdrawn_at", "recorded_at")
     list_select_related = ("template",)
     actions = ["withdraw", "issue_secret"]
-    add_fields = ("template", "person", "document", "scope", "expires_at")
+    add_fields = ("template", "person", "document", "scope", "share_by_link", "expires_at")
     view_fields = (
         "template",
         "person",
         "document_name",
         "scope",
+        "sharing_allowed",
         "expires_at",
         "recorded_at",
         "withdrawn_at",

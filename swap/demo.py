@@ -109,9 +109,10 @@ def _placeholder_consent() -> DepictedConsentTerms:
         scope=(
             "DEMO PLACEHOLDER: no signed consent of the person depicted is held. Recorded by "
             "seed_demo on a development machine only, so the demo can show the template gate; "
-            "never deploy this record."
+            "never deploy this record. Sharing by link is allowed so the demo can show it."
         ),
         expires_at=timezone.now() + timedelta(days=PLACEHOLDER_DAYS),
+        sharing_allowed=True,
     )
 
 

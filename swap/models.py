@@ -95,6 +95,12 @@ class DepictedPersonConsent(models.Model):
         _("signed document"), upload_to=f"{TEMPLATE_FOLDER}/consents", max_length=200
     )
     scope = models.TextField(_("scope"))
+    # Whether results made with the template may be shared by link beyond the user who made
+    # them. Nullable so the column is added in place (the table keeps its triggers); empty
+    # (records made before it existed) counts as no, like False.
+    sharing_allowed = models.BooleanField(
+        _("results may be shared by link"), null=True, blank=True, editable=False
+    )
     expires_at = models.DateTimeField(_("expires"))
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)

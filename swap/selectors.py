@@ -187,8 +187,8 @@ def swap_job_for(*, subject: Any, job_id: Any, lock: bool = False) -> SwapJob:
 
 
 def swap_jobs_of(subject: Any) -> list[SwapJob]:
-    jobs = SwapJob.objects.filter(subject_id=subject.pk).select_related("template")
-    return list(jobs.order_by("-created_at"))
+    jobs = SwapJob.objects.filter(subject_id=subject.pk)
+    return list(jobs.select_related("template__depicted_consent").order_by("-created_at"))
 
 
 def swap_jobs_of_template(template_id: Any, *, statuses: tuple[str, ...]) -> QuerySet[SwapJob]:
@@ -400,15 +400,26 @@ def share_link_live(link: ShareLink, now: datetime) -> bool:
     )
 
 
+def sharing_allowed(template: SwapTemplate) -> bool:
+    """Whether the depicted person's consent in force (the template's newest record) lets
+    results made with the template be shared by link beyond the user who made them. A record
+    without the answer (made before it was asked) or a withdrawn one does not."""
+    consent = template.depicted_consent
+    return consent is not None and consent.withdrawn_at is None and consent.sharing_allowed is True
+
+
 def share_link_for_token(token: str, *, lock: bool = False) -> ShareLink | None:
     """The live link this token opens; None for an unknown, malformed, expired, used-up or
     revoked token alike (the viewer learns nothing from the difference), and for a link whose
     owner's account is disabled: an erasure request disables it at once, its worker may run
-    later, and the link must not show the result meanwhile."""
+    later, and the link must not show the result meanwhile. Also None when the depicted
+    person's consent in force no longer allows sharing (a newer record narrowed it)."""
     digest = share_token_digest(token)
     if digest is None:
         return None
-    links = ShareLink.objects.filter(token_digest=digest).select_related("job__template")
+    links = ShareLink.objects.filter(token_digest=digest).select_related(
+        "job__template__depicted_consent"
+    )
     # mutant: delete — tests/swap/test_share_link_erasure_window.py
     #   test_a_link_stops_showing_the_result_as_soon_as_its_owner_asks_for_erasure
     links = links.filter(subject__is_active=True)
@@ -416,6 +427,10 @@ def share_link_for_token(token: str, *, lock: bool = False) -> ShareLink | None:
         links = links.select_for_update()
     link = links.first()
     if link is None or not share_link_live(link, timezone.now()):
+        return None
+    # mutant: delete — tests/swap/test_share_scope.py
+    #   test_a_link_stops_when_a_newer_consent_of_the_depicted_person_does_not_allow_sharing
+    if not sharing_allowed(link.job.template):
         return None
     return link
 

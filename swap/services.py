@@ -123,6 +123,7 @@ from swap.selectors import (
     share_link_for_token,
     share_links_expired,
     share_token_digest,
+    sharing_allowed,
     swap_job_for,
     swap_jobs_of_template,
     template_refusal,
@@ -208,6 +209,8 @@ class DepictedConsentTerms:
     document: bytes  # the signed document: PDF, JPEG or PNG
     scope: str
     expires_at: datetime
+    # Results made with the template may be shared by link beyond the user who made them.
+    sharing_allowed: bool = False
 
 
 _MEDIA_REFUSALS = {
@@ -414,6 +417,7 @@ def _consent_record(
         template=template,
         person=consent.person.strip(),
         scope=consent.scope.strip(),
+        sharing_allowed=consent.sharing_allowed,
         expires_at=consent.expires_at,
         recorded_at=now,
         withdrawal_digest=digest,
@@ -434,7 +438,11 @@ def _consent_record(
         action=AuditAction.SWAP_TEMPLATE_CONSENT_RECORDED,
         object_type="swap_template",
         object_id=str(template.pk),
-        data={"consent": row.pk, "expires_at": _iso(consent.expires_at)},
+        data={
+            "consent": row.pk,
+            "expires_at": _iso(consent.expires_at),
+            "sharing_allowed": consent.sharing_allowed,
+        },
     )
     row.withdrawal_secret = secret  # shown once to the DPO, never stored
     return row
@@ -1728,12 +1736,26 @@ def check_share_terms(*, hours: int, max_views: int | None) -> None:
         )
 
 
+SHARING_NOT_CONSENTED = gettext_lazy(
+    "The person in this template did not agree to results being shared by link: only you can "
+    "see this result."
+)
+
+
+def check_sharing_allowed(template: SwapTemplate) -> None:
+    """422 ``sharing_not_consented`` unless the depicted person's consent in force lets results
+    made with the template be shared by link (``selectors.sharing_allowed``)."""
+    if not sharing_allowed(template):
+        raise ShareLinkRefused(str(SHARING_NOT_CONSENTED), code="sharing_not_consented")
+
+
 def share_link_create(
     *, subject: User, job_id: Any, hours: int = SHARE_DEFAULT_HOURS, max_views: int | None = None
 ) -> tuple[ShareLink, str]:
     """The owner makes a link to one of their results: a random 256-bit token (returned once,
     stored only as its keyed digest), an expiry (1 hour to 7 days, never past the result's
-    own), an optional view limit. Refused for a result not made yet or past its time, and in
+    own), an optional view limit. Refused for a result not made yet or past its time, for one
+    whose template's depicted person did not allow sharing (422 ``sharing_not_consented``), and in
     closing mode (403 ``service_closing``): links already made die with the accounts."""
     check_service_open()
     check_share_terms(hours=hours, max_views=max_views)
@@ -1746,6 +1768,9 @@ def share_link_create(
         job = swap_job_for(subject=subject, job_id=job_id, lock=True)
         if job.status != SwapJob.Status.DONE or not job.result or job.expires_at <= now:
             raise ResultNotReady(_("This swap has no result to share."))
+        # mutant: delete — tests/swap/test_share_scope.py
+        #   test_a_result_whose_depicted_person_did_not_allow_sharing_cannot_be_shared
+        check_sharing_allowed(job.template)
         link = ShareLink.objects.create(
             job=job,
             subject=subject,

@@ -56,6 +56,7 @@ from swap.selectors import (
     notice_text,
     notices_of,
     share_links_of,
+    sharing_allowed,
     swap_job_for,
     swap_jobs_of,
     template_usable_until,
@@ -144,6 +145,9 @@ def _swaps_page(
         "error": error,
         "new_link": new_link,
         "share_form": ShareLinkForm(),
+        # Results whose template's depicted person allows sharing by link: the others get no
+        # form, and a line saying why.
+        "shareable": {job.pk for job, _reason, _links in jobs if sharing_allowed(job.template)},
         "ephemeral_granted": consent_state(subject=subject, purpose=EPHEMERAL_PURPOSE) == GRANTED,
         # Swaps in progress come first, above the form: their progress is in view.
         "active": [row for row in jobs if row[0].status in running],

@@ -67,7 +67,7 @@ def test_a_first_time_user_swaps_once_shares_it_and_revokes_the_link(
 ):
     camera = tmp_path / "camera.y4m"
     portal = open_portal(viewport="phone", language=language, camera=camera)
-    template = make_template("image", title="Licensed picture")
+    template = make_template("image", title="Licensed picture", sharing=True)
 
     flows.sign_in(portal)
     user = User.objects.get(phone_number=flows.PHONE)

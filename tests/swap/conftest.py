@@ -132,11 +132,11 @@ def ready(alice, enrolled, grant_consent):
 def image_template(db):
     from tests.swap.jobkit import make_template
 
-    return make_template("image")
+    return make_template("image", sharing=True)  # its results may be shared by link
 
 
 @pytest.fixture
 def clip_template(db):
     from tests.swap.jobkit import make_template
 
-    return make_template("video")
+    return make_template("video", sharing=True)

@@ -70,12 +70,20 @@ def licence(*, expires_at: datetime | None = None) -> LicenceTerms:
     )
 
 
-def depicted_consent(*, expires_at: datetime | None = None) -> DepictedConsentTerms:
+def depicted_consent(
+    *, expires_at: datetime | None = None, sharing: bool = False
+) -> DepictedConsentTerms:
+    """The depicted person's consent; ``sharing``: results may be shared by link."""
     return DepictedConsentTerms(
         person="Model release MR-2026-042",
         document=SIGNED_PDF,
-        scope="Face editing by users of the service, shown only to the user who made it.",
+        scope=(
+            "Face editing by users of the service, shared by link by the user who made it."
+            if sharing
+            else "Face editing by users of the service, shown only to the user who made it."
+        ),
         expires_at=expires_at or timezone.now() + timedelta(days=365),
+        sharing_allowed=sharing,
     )
 
 
@@ -85,15 +93,17 @@ def make_template(
     title: str | None = None,
     licence_expires: datetime | None = None,
     consent_expires: datetime | None = None,
+    sharing: bool = False,
     actor=None,
 ):
-    """A template stored through the real service (file checked, records audited)."""
+    """A template stored through the real service (file checked, records audited);
+    ``sharing``: its depicted person allowed results to be shared by link."""
     data = template_png() if kind == "image" else template_clip()
     return swap_template_add(
         title=title or f"Test {kind}",
         media=check_template_file(data),
         licence=licence(expires_at=licence_expires),
-        consent=depicted_consent(expires_at=consent_expires),
+        consent=depicted_consent(expires_at=consent_expires, sharing=sharing),
         actor=actor,
     )
 
