@@ -134,6 +134,7 @@ def test_fifty_subjects_are_wound_down_and_nothing_personal_is_left_anywhere(
     capture_analysis,
     _sms_outbox,
     _upload_temp_dir,
+    _media_root,
     audit_events,
 ):
     users = populated
@@ -148,7 +149,7 @@ def test_fifty_subjects_are_wound_down_and_nothing_personal_is_left_anywhere(
     # The scan sees what is there: numbers, the depicted persons' names, their documents.
     assert database_hits(phone_forms(str(users[0].phone_number)))
     assert database_hits([DEPICTED[1].encode()])
-    assert folder_hits(settings.MEDIA_ROOT, [DEPICTED[0].encode()])
+    assert folder_hits(_media_root, [DEPICTED[0].encode()])
     settings.WIND_DOWN_GRACE_DAYS = 0
     settings.WIND_DOWN_TOMBSTONE_URL = "https://tombstone.example"
     out = tmp_path / "tombstone"
@@ -173,7 +174,7 @@ def test_fifty_subjects_are_wound_down_and_nothing_personal_is_left_anywhere(
     # tombstone itself; no file at all is left in the media folder.
     assert raw_scan(needles + pseudonyms, skip=AUDIT_PSEUDONYM_COLUMNS) == []
     assert folder_hits(out, needles + pseudonyms) == []
-    assert [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()] == []
+    assert [p for p in _media_root.rglob("*") if p.is_file()] == []
     assert not any(_upload_temp_dir.iterdir())
     assert audit_log_verify().ok
 

@@ -199,7 +199,7 @@ def test_an_ephemeral_swap_without_consent_is_refused_before_a_byte_is_read(alic
 
 
 def test_after_an_ephemeral_swap_no_row_file_cache_or_message_holds_the_face(
-    api, alice, capture_media, image_template
+    api, alice, capture_media, image_template, _media_root
 ):
     challenge = _challenge(api)
     video = capture_media.video(challenge["steps"])
@@ -225,7 +225,7 @@ def test_after_an_ephemeral_swap_no_row_file_cache_or_message_holds_the_face(
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         assert folder_hits(Path(settings.CELERY_BROKER_DIR), needles) == []
     # The one thing kept is the result, encrypted.
-    files = [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+    files = [p for p in _media_root.rglob("*") if p.is_file()]
     assert [p.name for p in files if not p.name.startswith(str(image_template.pk))] == [
         f"{SwapJob.objects.get().pk}.result"
     ]
@@ -291,7 +291,7 @@ def test_withdrawing_ephemeral_swap_erases_its_results_and_their_share_links(
 
 
 def test_a_withdrawal_during_an_ephemeral_swap_wins_and_no_result_is_kept(
-    api, alice, capture_media, image_template, monkeypatch
+    api, alice, capture_media, image_template, monkeypatch, _media_root
 ):
     from swap import services
 
@@ -308,4 +308,4 @@ def test_a_withdrawal_during_an_ephemeral_swap_wins_and_no_result_is_kept(
 
     assert response.status_code == 403
     assert not SwapJob.objects.exists()
-    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*.result")]
+    assert not [p for p in _media_root.rglob("*") if p.name.endswith(".result")]
