@@ -70,6 +70,8 @@ HOSTS = [
     Host("witness1", f"{NET}.15", ["witness"]),
 ]
 WITNESS: dict[str, str] = {}  # its vkey and URL, once made
+# The audit log's signing jobs (settings AUDIT_SIGNING_JOBS), each with its own key.
+SIGNING_JOBS = ("checkpoint", "receipt", "erasure", "manifest")
 BY_NAME = {host.name: host for host in HOSTS}
 SERVICES = BY_NAME["services"]
 FAILURES: list[str] = []
@@ -256,7 +258,8 @@ def secrets_make() -> None:
     folder = WORK / "secrets"
     folder.mkdir(mode=0o700)
     devkeys.secret_key(folder)
-    devkeys.ed25519_pem(folder, "audit_signing_key.pem")
+    for job in SIGNING_JOBS:  # one signing key per job, the same on every host
+        devkeys.ed25519_pem(folder, f"audit_{job}_key.pem")
     chain, key = devkeys.c2pa_dev_credentials(folder / "c2pa")
     (folder / "c2pa_chain.pem").write_text(chain)
     (folder / "c2pa_key.pem").write_text(key)
@@ -290,7 +293,10 @@ def host_env(host: Host) -> dict[str, str]:
         "S3_REGION": "us-east-1",
         "S3_ACCESS_KEY_ID_FILE": str(secrets / "s3_access_key"),
         "S3_SECRET_ACCESS_KEY_FILE": str(secrets / "s3_secret_key"),
-        "AUDIT_SIGNING_KEY_FILE": str(secrets / "audit_signing_key.pem"),
+        **{
+            f"AUDIT_{job.upper()}_KEY_FILE": str(secrets / f"audit_{job}_key.pem")
+            for job in SIGNING_JOBS
+        },
         "AUDIT_LOG_ID": "faceledger-cluster",
         "SWAP_C2PA_CERT_CHAIN_FILE": str(secrets / "c2pa_chain.pem"),
         "SWAP_C2PA_PRIVATE_KEY_FILE": str(secrets / "c2pa_key.pem"),
@@ -477,6 +483,19 @@ def sign_in_and_capture(person: Person) -> None:
     if status != 201:
         raise RuntimeError(f"capture refused: {body}")
     person.capture = body["id"]
+
+
+def assessments_record() -> None:
+    """A current impact assessment of every purpose: no one can consent to a purpose without
+    one (PIPL Art. 55; README "Impact assessments"), so a new site records them before it opens."""
+    code = (
+        "from consent.ledger.models import Purpose; from tests.conftest import assessment_seed; "
+        "print([assessment_seed(p).purpose.code for p in Purpose.objects.order_by('position')])"
+    )
+    done = manage(BY_NAME["web1"], "shell", "-c", code)
+    if done.returncode:
+        raise RuntimeError(done.stderr)
+    say(f"web1: an impact assessment recorded for each purpose: {done.stdout.strip()}")
 
 
 def template_add(kind: str) -> str:
@@ -730,6 +749,7 @@ def main() -> int:
         secrets_make()
         services_up()
         app_hosts_up()
+        assessments_record()
         person = Person()
         sign_in_and_capture(person)
         image, clip = template_add("image"), template_add("video")
