@@ -423,8 +423,8 @@ def share_link_for_token(token: str, *, lock: bool = False) -> ShareLink | None:
     # mutant: delete — tests/swap/test_share_link_erasure_window.py
     #   test_a_link_stops_showing_the_result_as_soon_as_its_owner_asks_for_erasure
     links = links.filter(subject__is_active=True)
-    if lock:
-        links = links.select_for_update()
+    if lock:  # the link's row only: the template's consent is an outer join, read, not locked
+        links = links.select_for_update(of=("self",))
     link = links.first()
     if link is None or not share_link_live(link, timezone.now()):
         return None
