@@ -28,6 +28,8 @@ tests in one pytest process (``-x``: the first failure kills it), writes the ori
 a marker is malformed, a named test does not exist or the named tests fail on the unmutated
 code. It refuses to start while git shows a marked file modified. ``--list`` lists the mutants;
 positional arguments select mutants by name (shell-style patterns: ``'swap.*'``).
+``--jobs N`` runs N mutants at a time, each extra one in its own copy of the tree (made once in
+a temporary folder and removed at the end), so no two mutants ever share a file.
 
 Standard library only: it must run where nothing but Python and the project are installed.
 """
@@ -38,12 +40,17 @@ import argparse
 import ast
 import fnmatch
 import os
+import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -465,6 +472,9 @@ def main(argv: Sequence[str] | None = None, *, root: Path = ROOT) -> int:
         "--no-baseline", action="store_true", help="skip running the tests on unmutated code"
     )
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per mutant")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="mutants at a time (each in its own tree copy)"
+    )
     options = parser.parse_args(argv)
     try:
         mutants = select(discover(root), options.names)
@@ -511,20 +521,74 @@ def _run(root: Path, mutants: list[Mutant], options: argparse.Namespace) -> int:
             return 2
         print(f"baseline: {len(tests)} named tests pass ({time.monotonic() - started:.0f} s)")
     previous = signal.signal(signal.SIGTERM, _on_term)
-    outcomes: list[Outcome] = []
     try:
-        for number, mutant in enumerate(mutants, start=1):
-            outcome = apply_and_run(root, mutant, timeout=options.timeout)
-            outcomes.append(outcome)
-            print(f"[{number}/{len(mutants)}] {_line(outcome)}", flush=True)
-            if outcome.verdict == "error":
-                print(outcome.detail, file=sys.stderr)
+        with tree_copies(root, max(1, options.jobs) - 1) as roots:
+            outcomes = run_mutants(roots, mutants, timeout=options.timeout)
     except (KeyboardInterrupt, _Terminated):
         print("interrupted: every file is restored", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
     return _summary(outcomes, time.monotonic() - started)
+
+
+_COPY_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", "var", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"
+)
+
+
+class tree_copies:
+    """``[root]`` plus ``count`` copies of it in a temporary folder, removed on exit."""
+
+    def __init__(self, root: Path, count: int) -> None:
+        self.root, self.count = root, count
+        self.folder: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> list[Path]:
+        if not self.count:
+            return [self.root]
+        self.folder = tempfile.TemporaryDirectory(prefix="mutants-")
+        copies = [Path(self.folder.name) / f"tree-{n}" for n in range(self.count)]
+        for copy in copies:
+            shutil.copytree(self.root, copy, ignore=_COPY_IGNORE, symlinks=True)
+        return [self.root, *copies]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.folder is not None:
+            self.folder.cleanup()
+
+
+def run_mutants(roots: list[Path], mutants: list[Mutant], *, timeout: float) -> list[Outcome]:
+    """Each mutant once, ``len(roots)`` at a time, each tree used by one mutant at a time."""
+    free: queue.Queue[Path] = queue.Queue()
+    for tree in roots:
+        free.put(tree)
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+
+    def run(mutant: Mutant) -> None:
+        tree = free.get()
+        try:
+            outcome = apply_and_run(tree, mutant, timeout=timeout)
+        finally:
+            free.put(tree)
+        with lock:
+            outcomes.append(outcome)
+            print(f"[{len(outcomes)}/{len(mutants)}] {_line(outcome)}", flush=True)
+            if outcome.verdict == "error":
+                print(outcome.detail, file=sys.stderr)
+
+    if len(roots) == 1:
+        for mutant in mutants:
+            run(mutant)
+        return outcomes
+    pool = ThreadPoolExecutor(max_workers=len(roots))
+    try:
+        for future in [pool.submit(run, mutant) for mutant in mutants]:
+            future.result()
+    finally:  # on Ctrl-C or SIGTERM: start no other mutant; the running ones restore their file
+        pool.shutdown(wait=True, cancel_futures=True)
+    return outcomes
 
 
 def _line(outcome: Outcome) -> str:

@@ -114,6 +114,29 @@ def test_a_surviving_mutant_fails_the_run_and_every_file_is_restored(project, ca
     assert _git(project, "status", "--porcelain") == ""
 
 
+def test_two_jobs_give_the_same_verdicts_each_in_its_own_tree_and_remove_the_copies(
+    project, capsys, tmp_path_factory, monkeypatch
+):
+    scratch = tmp_path_factory.mktemp("scratch")
+    monkeypatch.setattr(mutation.tempfile, "tempdir", str(scratch))
+    before = (project / "app" / "guard.py").read_bytes()
+
+    code = mutation.main(["--jobs", "2", "--no-baseline"], root=project)
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "killed   app.guard.allowed#1" in out and "killed   app.guard.label#1" in out
+    assert "survived app.guard.allowed#2" in out and "2/3 mutants killed" in out
+    assert sorted(line.split("]")[0] for line in out.splitlines() if line.startswith("[")) == [
+        "[1/3",
+        "[2/3",
+        "[3/3",
+    ]
+    assert (project / "app" / "guard.py").read_bytes() == before
+    assert _git(project, "status", "--porcelain") == ""
+    assert list(scratch.iterdir()) == []  # the copy is gone
+
+
 def test_one_mutant_runs_by_name_and_list_runs_nothing(project, capsys):
     assert mutation.main(["app.guard.label#*"], root=project) == 0
     assert "1/1 mutants killed" in capsys.readouterr().out
