@@ -37,8 +37,9 @@ run: venv
 		--schedule var/celerybeat-schedule & worker=$$!; \
 	$(MANAGE) runserver $(HOST):$(PORT)
 
+# PYTEST_FLAGS: extra pytest options, e.g. PYTEST_FLAGS='-m "not browser"'.
 test: venv
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_FLAGS)
 
 # Each guard marked "# mutant:" in the apps is removed or inverted on its own and its named
 # tests run; fails if any mutant survives (tests/mutation.py). The marked files must be clean.
