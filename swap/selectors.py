@@ -387,13 +387,14 @@ def share_token_digest(token: str) -> str | None:
     return salted_hmac("faceledger.swap.share-link", token, algorithm="sha256").hexdigest()
 
 
-def share_link_live(link: ShareLink, now: datetime) -> bool:
+def share_link_live(link: ShareLink, now: datetime, *, counted: bool = False) -> bool:
     """A link shows its result while it has not expired or reached its view limit and the
-    result is there and within its own retention."""
+    result is there and within its own retention. ``counted``: for the file of a view already
+    counted (the limit was applied to that view)."""
     job = link.job
     return (
         link.expires_at > now
-        and (link.max_views is None or link.views < link.max_views)
+        and (counted or link.max_views is None or link.views < link.max_views)
         and job.status == SwapJob.Status.DONE
         and bool(job.result)
         and job.expires_at > now
@@ -408,7 +409,9 @@ def sharing_allowed(template: SwapTemplate) -> bool:
     return consent is not None and consent.withdrawn_at is None and consent.sharing_allowed is True
 
 
-def share_link_for_token(token: str, *, lock: bool = False) -> ShareLink | None:
+def share_link_for_token(
+    token: str, *, lock: bool = False, counted: bool = False
+) -> ShareLink | None:
     """The live link this token opens; None for an unknown, malformed, expired, used-up or
     revoked token alike (the viewer learns nothing from the difference), and for a link whose
     owner's account is disabled: an erasure request disables it at once, its worker may run
@@ -426,7 +429,7 @@ def share_link_for_token(token: str, *, lock: bool = False) -> ShareLink | None:
     if lock:  # the link's row only: the template's consent is an outer join, read, not locked
         links = links.select_for_update(of=("self",))
     link = links.first()
-    if link is None or not share_link_live(link, timezone.now()):
+    if link is None or not share_link_live(link, timezone.now(), counted=counted):
         return None
     # mutant: delete — tests/swap/test_share_scope.py
     #   test_a_link_stops_when_a_newer_consent_of_the_depicted_person_does_not_allow_sharing

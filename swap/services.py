@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -1823,17 +1824,56 @@ def share_link_open(*, token: str) -> SharedResult:
 
 
 def _share_open(link: ShareLink) -> SharedResult | None:
-    job = link.job
-    try:
-        content = vault.unseal(job.subject_id, vault.blob_read(job.result), aad=result_aad(job.pk))
-    except (DecryptionError, FileNotFoundError):
+    shared = _shared_result(link)
+    if shared is None:
         share_link_refused(reason="gone")
         return None
     link.views += 1
     link.save(update_fields=["views"])
-    _audit(job, AuditAction.SWAP_SHARE_LINK_VIEWED, link=str(link.pk), views=link.views)
+    _audit(link.job, AuditAction.SWAP_SHARE_LINK_VIEWED, link=str(link.pk), views=link.views)
+    return shared
+
+
+def _shared_result(link: ShareLink) -> SharedResult | None:
+    job = link.job
+    try:
+        content = vault.unseal(job.subject_id, vault.blob_read(job.result), aad=result_aad(job.pk))
+    except (DecryptionError, FileNotFoundError):
+        return None
     extension = "png" if job.kind == TemplateKind.IMAGE else "mp4"
     return SharedResult(link, content, job.media_type, f"faceledger-swap-{job.pk}.{extension}")
+
+
+SHARE_TICKET_SECONDS = 60 * 60
+_SHARE_TICKET = "faceledger.swap.share-file"
+
+
+def share_file_ticket(link: ShareLink) -> str:
+    """The viewer page's pass to its own file (the picture or player, and the download): signed,
+    naming the link, good for an hour. The page carries the address, not the file."""
+    return signing.TimestampSigner(salt=_SHARE_TICKET).sign(str(link.pk))
+
+
+def share_link_file(*, token: str, ticket: str) -> SharedResult:
+    """The file of a view already counted: with that page's ticket for this very link, within
+    its hour, while the link lives (its view limit was applied to the view). No view counted
+    and nothing audited: the view was. Anything else is the one 404 ``share_link_gone``."""
+    try:
+        named = signing.TimestampSigner(salt=_SHARE_TICKET).unsign(
+            ticket, max_age=SHARE_TICKET_SECONDS
+        )
+    except signing.BadSignature:
+        named = None
+    link = share_link_for_token(token, counted=True) if named else None
+    gone = ShareLinkGone(_("This link has expired or was removed."))
+    # mutant: negate — tests/swap/test_share_links.py
+    #   test_the_file_of_a_view_needs_that_pages_ticket_and_dies_with_the_link
+    if link is None or str(link.pk) != named:
+        raise gone
+    shared = _shared_result(link)
+    if shared is None:
+        raise gone
+    return shared
 
 
 def share_link_refused(*, reason: str) -> None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("swaps/<str:job_id>/share/", views.share_create_view, name="share_create"),
     path("swaps/links/<str:link_id>/revoke/", views.share_revoke_view, name="share_revoke"),
     path("s/<str:token>/", views.shared_view, name="shared"),
+    path("s/<str:token>/file/", views.shared_file_view, name="shared_file"),
     path("depicted/withdraw/", views.depicted_withdraw_view, name="depicted_withdraw"),
     path("made-here/", views.mark_check_view, name="mark_check"),
 ]

@@ -18,15 +18,15 @@ printed on their consent record and withdraws their consent to face editing.
 
 from __future__ import annotations
 
-import base64
+import io
 from typing import cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -63,7 +63,9 @@ from swap.selectors import (
     templates_usable,
 )
 from swap.services import (
+    share_file_ticket,
     share_link_create,
+    share_link_file,
     share_link_open,
     share_link_revoke,
     swap_ephemeral_challenge,
@@ -369,11 +371,6 @@ def share_revoke_view(request: SignedInHttpRequest, link_id: str) -> HttpRespons
     return redirect("swap:swaps")
 
 
-# The viewer's page shows the result inline (a data: address, so one view is one request) and
-# loads nothing from another site.
-SHARED_CSP = {**settings.CONTENT_SECURITY_POLICY, "media-src": "'self' data:"}
-
-
 @require_GET
 def shared_view(request: HttpRequest, token: str) -> HttpResponse:
     """Public: the result a share link shows, labelled, with its provenance and a download of
@@ -388,18 +385,30 @@ def shared_view(request: HttpRequest, token: str) -> HttpResponse:
         )
         if isinstance(refusal, RateLimited):
             response["Retry-After"] = str(refusal.retry_after)
-        return _shared_response(response)
-    job = shared.link.job
-    context = {
-        "job": job,
-        "link": shared.link,
-        "data_url": f"data:{shared.media_type};base64,"
-        + base64.b64encode(shared.content).decode("ascii"),
-        "filename": shared.filename,
-    }
-    return _shared_response(render(request, "swap/shared.html", context))
+        return shared_headers(response)
+    file_url = (
+        reverse("swap:shared_file", args=[token])
+        + "?"
+        + urlencode({"ticket": share_file_ticket(shared.link)})
+    )
+    context = {"job": shared.link.job, "link": shared.link, "file_url": file_url}
+    return shared_headers(render(request, "swap/shared.html", context))
 
 
-def _shared_response(response: HttpResponse) -> HttpResponse:
-    response["Content-Security-Policy"] = "; ".join(f"{k} {v}" for k, v in SHARED_CSP.items())
+@require_GET
+def shared_file_view(request: HttpRequest, token: str) -> HttpResponse:
+    """Public: the file of a view just counted (the page's picture or player, and its download
+    with ``download=1``), with the page's ticket; counts no view (see ``share_link_file``)."""
+    try:
+        shared = share_link_file(token=token, ticket=request.GET.get("ticket", ""))
+    except ApplicationError as refusal:
+        return shared_headers(
+            render(request, "swap/shared.html", {"error": refusal.detail}, status=404)
+        )
+    response = FileResponse(
+        io.BytesIO(shared.content),
+        content_type=shared.media_type,
+        as_attachment=request.GET.get("download") == "1",
+        filename=shared.filename,
+    )
     return shared_headers(response)

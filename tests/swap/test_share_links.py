@@ -8,7 +8,6 @@ rate-limited per network."""
 
 from __future__ import annotations
 
-import base64
 import re
 from datetime import timedelta
 
@@ -74,16 +73,67 @@ def test_the_owner_makes_a_link_and_anyone_sees_the_labelled_result_without_an_a
     assert page["X-Robots-Tag"] == "noindex, nofollow"
     assert page["Referrer-Policy"] == "no-referrer"
     assert "no-store" in page["Cache-Control"]
-    # Nothing from another site: every src and href is ours, or the result itself.
+    # Nothing from another site, and the page does not carry the result inside it (a video
+    # would make it tens of megabytes on a phone): every src and href is an address of ours.
     addresses = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert all(a.startswith(("/", "data:image/png;base64,", "#")) for a in addresses), addresses
+    assert all(a.startswith(("/", "#")) for a in addresses), addresses
+    assert len(page.content) < 20_000
     assert "default-src 'self'" in page["Content-Security-Policy"]
-    # The picture shown and the download are the stored, labelled file.
+    # The picture shown and the download are the stored, labelled file; fetching them counts
+    # no other view.
     stored = open_result(job, vault.subject_key(alice.pk))
-    [shown] = set(re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)"', html))
-    assert base64.b64decode(shown) == stored
     assert read_png_provenance(stored)["digital_source_type"] == DIGITAL_SOURCE_TYPE
-    assert f'download="faceledger-swap-{job.pk}.png"' in html
+    [shown] = re.findall(r'<img src="(/s/[^"]+)"', html)
+    [download] = re.findall(r'<a class="button" href="([^"]+download=1)"', html)
+    picture, attachment = _file(shown), _file(download)
+    assert _body(picture) == _body(attachment) == stored
+    assert picture["Content-Type"] == "image/png" and "inline" in picture["Content-Disposition"]
+    assert f'attachment; filename="faceledger-swap-{job.pk}.png"' == attachment[
+        "Content-Disposition"
+    ]
+    for response in (picture, attachment):
+        assert response["X-Robots-Tag"] == "noindex, nofollow"
+        assert response["Referrer-Policy"] == "no-referrer"
+        assert "no-store" in response["Cache-Control"]
+    assert ShareLink.objects.get().views == 1
+
+
+def _file(address: str):
+    return Client().get(address.replace("&amp;", "&"), REMOTE_ADDR=VIEWER_ADDRESS)
+
+
+def _body(response) -> bytes:
+    assert response.status_code == 200, response.status_code
+    return b"".join(response.streaming_content)
+
+
+def _file_address(token: str) -> str:
+    html = _view(token).content.decode()
+    return re.findall(r'<img src="(/s/[^"]+)"', html)[0].replace("&amp;", "&")
+
+
+def test_the_file_of_a_view_needs_that_pages_ticket_and_dies_with_the_link(done):
+    api, job = done
+    token = _token(_share(api, job, max_views=1).json()["url"])
+    address = _file_address(token)
+    ticket = address.split("ticket=")[1]
+    other = _token(_share(api, job).json()["url"])
+
+    # The view limit applies to views, not to the file of the view just counted.
+    assert _file(address).status_code == 200
+    assert _view(token).status_code == 404
+    for forged in (
+        f"/s/{token}/file/",
+        f"/s/{token}/file/?ticket=",
+        f"/s/{token}/file/?ticket={ticket[:-2]}xx",
+        f"/s/{other}/file/?ticket={ticket}",  # another link's page cannot lend its ticket
+        f"/s/{'A' * 43}/file/?ticket={ticket}",
+    ):
+        assert _file(forged).status_code == 404, forged
+    with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=5)):
+        assert _file(address).status_code == 404  # the ticket lasts an hour
+    api.delete(f"/api/v1/share-links/{ShareLink.objects.get(views=1).pk}")
+    assert _file(address).status_code == 404  # revoked: nothing more, ticket or not
 
 
 def test_the_api_download_is_the_labelled_file_and_counts_a_view(alice, done):
