@@ -88,9 +88,9 @@ def test_the_owner_makes_a_link_and_anyone_sees_the_labelled_result_without_an_a
     picture, attachment = _file(shown), _file(download)
     assert _body(picture) == _body(attachment) == stored
     assert picture["Content-Type"] == "image/png" and "inline" in picture["Content-Disposition"]
-    assert f'attachment; filename="faceledger-swap-{job.pk}.png"' == attachment[
-        "Content-Disposition"
-    ]
+    assert (
+        f'attachment; filename="faceledger-swap-{job.pk}.png"' == attachment["Content-Disposition"]
+    )
     for response in (picture, attachment):
         assert response["X-Robots-Tag"] == "noindex, nofollow"
         assert response["Referrer-Policy"] == "no-referrer"
