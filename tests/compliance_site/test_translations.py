@@ -85,6 +85,17 @@ def test_translations_keep_every_placeholder_and_tag(entries):
             assert sorted(_PLACEHOLDER.findall(text)) == wanted, entry["msgid"]
 
 
+_HALF_WIDTH_BESIDE_HANZI = re.compile(r"[\u4e00-\u9fff][,:;?!()]|[,:;?!(][\u4e00-\u9fff]")
+
+
+def test_chinese_sentences_use_full_width_punctuation(entries):
+    """，：；？！（） beside a hanzi, never , : ; ? ! ( ) (placeholders and tags aside)."""
+    for entry in entries:
+        for text in entry["msgstr"]:
+            bare = _PLACEHOLDER.sub("", text)
+            assert not _HALF_WIDTH_BESIDE_HANZI.search(bare), (entry["msgid"], text)
+
+
 def test_the_committed_mo_file_is_compiled_from_the_po_file(entries):
     with open(CATALOGUE / "django.mo", "rb") as compiled:
         catalog = gettext.GNUTranslations(compiled)
