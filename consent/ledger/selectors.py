@@ -523,6 +523,9 @@ def ledger_export(subject_id: int) -> dict:
                 "given_by_guardian": bool(r.guardian_pseudonym),
                 "guardian_relationship": r.guardian_relationship,
                 "receipt_id": str(r.receipt_id),
+                # Both signed documents byte for byte as issued: they verify as they are.
+                "receipt": r.receipt,
+                "record_27560": r.record_27560,
             }
             for r in records.order_by("id")
         ],

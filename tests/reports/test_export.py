@@ -18,6 +18,7 @@ from biometrics.models import Capture
 from biometrics.services import capture_decrypt
 from compliance_site import inventory
 from consent.ledger.models import ConsentRecord
+from consent.ledger.receipts import receipt_verify
 from consent.reports.schema import export_schema
 from tests.audit.helpers import verify_inclusion
 from tests.reports import schema_check
@@ -82,6 +83,19 @@ def test_the_export_holds_the_subjects_data_and_none_of_bobs(lived_in, alice, bo
     assert "+447400100002" not in body
     for capture in Capture.objects.filter(subject=bob):
         assert str(capture.pk) not in body
+
+
+def test_the_export_holds_each_signed_receipt_and_27560_record_as_issued(lived_in, alice, api_for):
+    export = api_for(alice).get(EXPORT_JSON_URL).json()
+
+    exported = export["stores"]["consent.ledger"]["data"]["consent_records"]
+    stored = {str(r.receipt_id): r for r in ConsentRecord.objects.filter(subject=alice)}
+    assert exported and len(exported) == len(stored)
+    for entry in exported:
+        record = stored[entry["receipt_id"]]
+        assert entry["receipt"] == record.receipt and entry["record_27560"] == record.record_27560
+        assert receipt_verify(json.loads(entry["receipt"]))
+        assert receipt_verify(json.loads(entry["record_27560"]))
 
 
 def test_each_exported_event_proves_its_own_inclusion_in_the_log(lived_in, alice, api_for):
