@@ -348,9 +348,10 @@ def record_27560_issue(facts: ReceiptFacts) -> str:
 
 
 def _paragraphs(text: str, style: ParagraphStyle) -> list[Paragraph]:
-    """The policy text: its title line in bold, then its paragraphs reflowed."""
+    """The policy text: its title line in bold (in the document's bold font), then its
+    paragraphs reflowed."""
     title = text.partition("\n")[0].strip()
-    heading = ParagraphStyle(style.name + "-title", parent=style, fontName="Helvetica-Bold")
+    heading = ParagraphStyle(style.name + "-title", parent=style, fontName=pdf.fonts().bold)
     return [_para(title, heading), *(_para(p, style) for p in text_paragraphs(text))]
 
 
