@@ -27,6 +27,7 @@ from xml.sax.saxutils import escape
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -401,8 +402,84 @@ def text(value: object) -> str:
     return str(value)
 
 
+# What people read for the keys of the stores' exports (table headers, labels); a key not
+# here is spelled out in English.
+_KEY_LABELS = {
+    "action": gettext_lazy("Action"),
+    "at": gettext_lazy("Time"),
+    "capture": gettext_lazy("Capture"),
+    "completed_at": gettext_lazy("Completed"),
+    "content_type": gettext_lazy("File type"),
+    "created_at": gettext_lazy("Created at"),
+    "date_joined": gettext_lazy("Account created"),
+    "end": gettext_lazy("End"),
+    "engine": gettext_lazy("Engine"),
+    "erased": gettext_lazy("Erased"),
+    "error": gettext_lazy("Error"),
+    "expires_at": gettext_lazy("Expires at"),
+    "finished_at": gettext_lazy("Finished at"),
+    "format": gettext_lazy("Format"),
+    "given_by_guardian": gettext_lazy("Given by a parent or guardian"),
+    "id": gettext_lazy("ID"),
+    "ip_network": gettext_lazy("Network"),
+    "is_active": gettext_lazy("Active"),
+    "language": gettext_lazy("Language"),
+    "last_login": gettext_lazy("Last sign-in"),
+    "last_used_at": gettext_lazy("Last used"),
+    "max_views": gettext_lazy("Most views"),
+    "method": gettext_lazy("Method"),
+    "phone_number": gettext_lazy("Phone number"),
+    "policy_version": gettext_lazy("Policy version"),
+    "pseudonym": gettext_lazy("Pseudonym"),
+    "purpose": gettext_lazy("Purpose"),
+    "reason": gettext_lazy("Reason"),
+    "receipt_id": gettext_lazy("Receipt ID"),
+    "ref": gettext_lazy("Reference"),
+    "requested_at": gettext_lazy("Requested"),
+    "result": gettext_lazy("Result"),
+    "retention_expires_at": gettext_lazy("Kept until"),
+    "seen": gettext_lazy("Seen"),
+    "sha256": gettext_lazy("SHA-256"),
+    "signed_in_sessions": gettext_lazy("Signed-in sessions"),
+    "size": gettext_lazy("Size"),
+    "start": gettext_lazy("Start"),
+    "status": gettext_lazy("Status"),
+    "step": gettext_lazy("Step"),
+    "swap_requested_at": gettext_lazy("Swap requested"),
+    "template": gettext_lazy("Template"),
+    "text_sha256": gettext_lazy("Text SHA-256"),
+    "time": gettext_lazy("Time"),
+    "title": gettext_lazy("Title"),
+    "user_agent_sha256": gettext_lazy("Browser (SHA-256)"),
+    "version": gettext_lazy("Version"),
+    "views": gettext_lazy("Views"),
+    "year_of_birth": gettext_lazy("Year of birth"),
+}
+# The status codes of the stores' rows (swaps, reports, erasures), as their models label them.
+_STATUS_LABELS = {
+    "pending": gettext_lazy("waiting"),
+    "running": gettext_lazy("running"),
+    "done": gettext_lazy("done"),
+    "failed": gettext_lazy("failed"),
+    "cancelled": gettext_lazy("cancelled"),
+}
+
+
 def label(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+    known = _KEY_LABELS.get(key)
+    return str(known) if known is not None else key.replace("_", " ").capitalize()
+
+
+def status_label(code: str) -> str:
+    known = _STATUS_LABELS.get(code)
+    return str(known) if known is not None else code
+
+
+def field_text(key: str, value: object) -> str:
+    """A value of an export's ``key`` as a person reads it: a status in words, else ``text``."""
+    if key == "status" and isinstance(value, str):
+        return status_label(value)
+    return text(value)
 
 
 class Story:

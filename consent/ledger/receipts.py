@@ -379,7 +379,8 @@ def _facts_table(receipt: dict, styles: dict[str, ParagraphStyle]):
         (_("Sensitive data"), _("yes (biometric)") if receipt["sensitive"] else _("no")),
         (_("Controller"), f"{controller['piiController']}, {controller['address']}"),
         (_("Contact"), f"{controller['contact']} <{controller['email']}>"),
-        (_("Privacy notice"), receipt["policyUrl"]),
+        # Where to read it today: the signed JSON keeps the address it was issued under.
+        (_("Privacy notice"), settings.PUBLIC_BASE_URL + reverse("consent:privacy")),
         (_("Receipt ID"), receipt["consentReceiptID"]),
         (_("Jurisdiction"), receipt["jurisdiction"]),
     ]
