@@ -54,6 +54,7 @@ GRID = colors.HexColor("#cccccc")
 MUTED = colors.HexColor("#555555")
 HEADER_BACKGROUND = colors.HexColor("#e8ecf0")
 ZEBRA = colors.HexColor("#f5f6f7")
+HEADING_INK = colors.HexColor("#1f3a5f")
 
 
 _CJK = re.compile("[\u2e80-\U0010ffff]")
@@ -89,27 +90,38 @@ def fonts() -> Fonts:
 def styles() -> dict[str, ParagraphStyle]:
     face = fonts()
     base = ParagraphStyle("body", fontName=face.regular, fontSize=9.5, leading=13.5)
+    # With one weight, headings stand out by size and colour alone.
+    plain = face.bold == face.regular
+    ink = HEADING_INK if plain else colors.black
     return {
         "body": base,
         "text": ParagraphStyle("text", parent=base, spaceAfter=5),
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5, textColor=MUTED),
         "title": ParagraphStyle(
-            "title", parent=base, fontName=face.bold, fontSize=16, leading=20, spaceAfter=2
+            "title",
+            parent=base,
+            fontName=face.bold,
+            fontSize=17 if plain else 16,
+            leading=21 if plain else 20,
+            spaceAfter=2,
+            textColor=ink,
         ),
         "heading": ParagraphStyle(
             "heading",
             parent=base,
             fontName=face.bold,
-            fontSize=12,
-            leading=16,
+            fontSize=13 if plain else 12,
+            leading=17 if plain else 16,
             spaceBefore=14,
             spaceAfter=5,
+            textColor=ink,
         ),
         "subheading": ParagraphStyle(
             "subheading",
             parent=base,
             fontName=face.bold,
-            fontSize=10,
+            fontSize=10.5 if plain else 10,
+            textColor=ink,
             leading=13,
             spaceBefore=8,
             spaceAfter=3,

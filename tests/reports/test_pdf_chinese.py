@@ -153,6 +153,10 @@ def test_no_english_header_status_or_decision_code_is_left_in_a_chinese_pdf(chin
     assert {"Created at", "Status", "done"} <= english  # the list is not empty by mistake
     for kind, _data, text in _each(chinese_pdfs):
         assert _words(text, english) == [], (kind, _words(text, english))
+    report = "".join(pdf_text(chinese_pdfs.pdfs["report"]).split())
+    assert "通过（向左转头、眨眼）" in report  # the capture's liveness steps, in words
+    summary = "".join(pdf_text(chinese_pdfs.pdfs["summary"]).split())
+    assert "按所列条件开展处理" in summary  # the assessment decided with conditions
 
 
 def test_a_chinese_certificate_and_wind_down_report_name_stores_in_words_not_codes(
