@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak, Spacer
 
@@ -48,6 +48,40 @@ _EVENT_COLUMNS = (
     "request_id",
     "data",
 )
+
+
+# The summary PDF says in words what the CSVs and JSON keep as codes. An assessment's risk and
+# decision as the ledger's model labels them (``audit`` imports no upper app; a test keeps the
+# two the same).
+RISK_LABELS = {
+    "low": gettext_lazy("low"),
+    "medium": gettext_lazy("medium"),
+    "high": gettext_lazy("high"),
+}
+DECISION_LABELS = {
+    "proceed": gettext_lazy("proceed"),
+    "conditions": gettext_lazy("proceed with the conditions stated"),
+    "stop": gettext_lazy("do not proceed"),
+}
+_REQUEST_KINDS = {
+    "erasure": gettext_lazy("erasure"),
+    "access (report)": gettext_lazy("access (report)"),
+    "portability (json)": gettext_lazy("portability (JSON)"),
+    "portability (zip)": gettext_lazy("portability (ZIP)"),
+    DEPICTED_WITHDRAWAL: gettext_lazy("withdrawal (depicted person)"),
+}
+_REQUEST_STATUSES = {
+    deadlines.Deadline.OPEN: gettext_lazy("open"),
+    deadlines.Deadline.OVERDUE: gettext_lazy("overdue"),
+    deadlines.Deadline.ON_TIME: gettext_lazy("within deadline"),
+    deadlines.Deadline.LATE: gettext_lazy("late"),
+    "completed (asked before the window)": gettext_lazy("completed (asked before the window)"),
+}
+
+
+def _words(labels: dict, code: str) -> str:
+    known = labels.get(code)
+    return str(known) if known is not None else code
 
 
 def _name(action: int) -> str:
@@ -405,8 +439,8 @@ class Summary:
                 (_("Purpose"), row["purpose"]),
                 (_("Version"), str(row["version"])),
                 (_("Status"), state),
-                (_("Decision"), row["decision"]),
-                (_("Residual risk"), row["residual_risk"]),
+                (_("Decision"), _words(DECISION_LABELS, row["decision"])),
+                (_("Residual risk"), _words(RISK_LABELS, row["residual_risk"])),
                 (_("Review by"), row["review_on"]),
                 (_("Signed by"), row["signer"]),
                 (_("Published"), _short(row["published_at"])),
@@ -454,7 +488,13 @@ class Summary:
         days = [d for d in (r.days() for r in requests) if d is not None]
         facts = [
             (_("Requests"), str(len(requests))),
-            (_("By outcome"), ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())) or "—"),
+            (
+                _("By outcome"),
+                ", ".join(
+                    f"{_words(_REQUEST_STATUSES, k)}: {v}" for k, v in sorted(statuses.items())
+                )
+                or "—",
+            ),
             (_("Overdue (open past the deadline)"), str(statuses[deadlines.Deadline.OVERDUE])),
             (_("Answered late"), str(statuses[deadlines.Deadline.LATE])),
             (_("Longest completion"), _("%(days)s days") % {"days": max(days)} if days else "—"),
@@ -462,7 +502,7 @@ class Summary:
         ]
         rows = [
             [
-                r.kind,
+                _words(_REQUEST_KINDS, r.kind),
                 r.ref,
                 r.subject,
                 _short(r.requested_at),
@@ -577,10 +617,11 @@ def _record_csv(record: list[dict]) -> bytes:
 
 
 def _flag(status: str) -> str:
-    """Overdue and late requests stand out in the summary."""
+    """A request's status in words; overdue and late ones stand out in the summary."""
+    words = _words(_REQUEST_STATUSES, status)
     if status in (deadlines.Deadline.OVERDUE, deadlines.Deadline.LATE):
-        return status.upper()
-    return status
+        return words.upper()
+    return words
 
 
 def _csv_safe(value) -> object:

@@ -5,6 +5,7 @@ own photos as thumbnails) and the export schema of their data. Registered from
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from reportlab.lib.units import mm
 
 from compliance_site.pdf import PAGE_WIDTH, Story, when
@@ -34,6 +35,25 @@ _CAPTURE_SCHEMA = {
         },
     },
 }
+
+
+# A liveness step in a table cell: short (the capture page words them as instructions).
+_STEP_NAMES = {
+    "turn_left": gettext_lazy("turn left"),
+    "turn_right": gettext_lazy("turn right"),
+    "look_up": gettext_lazy("look up"),
+    "look_down": gettext_lazy("look down"),
+    "tilt_left": gettext_lazy("tilt left"),
+    "tilt_right": gettext_lazy("tilt right"),
+    "open_mouth": gettext_lazy("open mouth"),
+    "smile": gettext_lazy("smile"),
+    "blink": gettext_lazy("blink"),
+}
+
+
+def _step_name(step: str) -> str:
+    known = _STEP_NAMES.get(step)
+    return str(known) if known is not None else step.replace("_", " ")
 
 
 def register() -> None:
@@ -80,8 +100,8 @@ def _captures(story: Story, document: dict, photos: dict[str, bytes]) -> None:
 
 def _capture_row(story: Story, capture: dict, jpeg: bytes | None) -> list:
     liveness = capture.get("liveness") or {}
-    steps = ", ".join(
-        str(s.get("step", s) if isinstance(s, dict) else s).replace("_", " ")
+    steps = pgettext("between items of a list", ", ").join(
+        _step_name(str(s.get("step", s) if isinstance(s, dict) else s))
         for s in liveness.get("steps", [])
     )
     result = _("passed") if liveness.get("passed") else _("failed")
@@ -89,6 +109,8 @@ def _capture_row(story: Story, capture: dict, jpeg: bytes | None) -> list:
         thumbnail(jpeg) if jpeg else "—",
         when(capture.get("created_at")),
         when(capture.get("last_used_at")),
-        story.cell(f"{result} ({steps})" if steps else result),
+        story.cell(
+            _("%(result)s (%(steps)s)") % {"result": result, "steps": steps} if steps else result
+        ),
         when(capture.get("retention_expires_at")),
     ]

@@ -1,7 +1,12 @@
 """The house PDF layout (reportlab), shared by receipts, the user-data report, erasure
-certificates and the auditor's summary: A4, one set of styles, Chinese set in the
-``STSong-Light`` CID font (PDF readers provide it, so nothing is embedded), tables whose header
-repeats on every page, and a footer with the generation time and "page x of y".
+certificates and the auditor's summary: A4, one set of styles, tables whose header repeats on
+every page, and a footer with the generation time and "page x of y".
+
+Fonts: a document in Chinese is set wholly in the service's own CJK font
+(``compliance_site.fonts``), embedded (reportlab keeps only the glyphs used), so it prints the
+same on every reader and its Latin words are spaced as Latin. The font has one weight: headings
+stand out by size. A document in English is set in Helvetica (and Courier for keys and
+signatures), with any Chinese in it (a Chinese title, say) in the CJK font.
 
 Here rather than in an app because ``audit`` imports no other app and uses it too.
 
@@ -15,17 +20,20 @@ import io
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from xml.sax.saxutils import escape
 
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -36,7 +44,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-CJK_FONT = "STSong-Light"
+from compliance_site.fonts import CJK_FONT_FILE
+
+CJK_FONT = "FaceledgerSansCJK"
 MARGIN = 18 * mm
 # The frame's usable width: the page less the margins and the frame's own 6 pt padding.
 PAGE_WIDTH = A4[0] - 2 * MARGIN - 12
@@ -44,6 +54,7 @@ GRID = colors.HexColor("#cccccc")
 MUTED = colors.HexColor("#555555")
 HEADER_BACKGROUND = colors.HexColor("#e8ecf0")
 ZEBRA = colors.HexColor("#f5f6f7")
+HEADING_INK = colors.HexColor("#1f3a5f")
 
 
 _CJK = re.compile("[\u2e80-\U0010ffff]")
@@ -55,33 +66,62 @@ def has_cjk(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _register_fonts() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    pdfmetrics.registerFont(TTFont(CJK_FONT, str(CJK_FONT_FILE)))
+
+
+@dataclass(frozen=True)
+class Fonts:
+    regular: str
+    bold: str
+    mono: str
+
+
+LATIN = Fonts(regular="Helvetica", bold="Helvetica-Bold", mono="Courier")
+CHINESE = Fonts(regular=CJK_FONT, bold=CJK_FONT, mono=CJK_FONT)
+
+
+def fonts() -> Fonts:
+    """The fonts of a document in the active language: Chinese is set in the embedded CJK
+    font only (one weight), so nothing in it depends on a font the reader may lack."""
+    _register_fonts()
+    return CHINESE if (translation.get_language() or "").startswith("zh") else LATIN
 
 
 def styles() -> dict[str, ParagraphStyle]:
-    _register_fonts()
-    base = ParagraphStyle("body", fontName="Helvetica", fontSize=9.5, leading=13.5)
+    face = fonts()
+    base = ParagraphStyle("body", fontName=face.regular, fontSize=9.5, leading=13.5)
+    # With one weight, headings stand out by size and colour alone.
+    plain = face.bold == face.regular
+    ink = HEADING_INK if plain else colors.black
     return {
         "body": base,
         "text": ParagraphStyle("text", parent=base, spaceAfter=5),
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5, textColor=MUTED),
         "title": ParagraphStyle(
-            "title", parent=base, fontName="Helvetica-Bold", fontSize=16, leading=20, spaceAfter=2
+            "title",
+            parent=base,
+            fontName=face.bold,
+            fontSize=17 if plain else 16,
+            leading=21 if plain else 20,
+            spaceAfter=2,
+            textColor=ink,
         ),
         "heading": ParagraphStyle(
             "heading",
             parent=base,
-            fontName="Helvetica-Bold",
-            fontSize=12,
-            leading=16,
+            fontName=face.bold,
+            fontSize=13 if plain else 12,
+            leading=17 if plain else 16,
             spaceBefore=14,
             spaceAfter=5,
+            textColor=ink,
         ),
         "subheading": ParagraphStyle(
             "subheading",
             parent=base,
-            fontName="Helvetica-Bold",
-            fontSize=10,
+            fontName=face.bold,
+            fontSize=10.5 if plain else 10,
+            textColor=ink,
             leading=13,
             spaceBefore=8,
             spaceAfter=3,
@@ -89,10 +129,10 @@ def styles() -> dict[str, ParagraphStyle]:
         "label": ParagraphStyle("label", parent=base, textColor=MUTED),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10),
         "cell_head": ParagraphStyle(
-            "cell_head", parent=base, fontName="Helvetica-Bold", fontSize=8, leading=10
+            "cell_head", parent=base, fontName=face.bold, fontSize=8, leading=10
         ),
         "mono": ParagraphStyle(
-            "mono", parent=base, fontName="Courier", fontSize=7.5, leading=9.5, splitLongWords=1
+            "mono", parent=base, fontName=face.mono, fontSize=7.5, leading=9.5, splitLongWords=1
         ),
     }
 
@@ -101,6 +141,7 @@ def para(text: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph in the style's Latin font, or in the CJK font (wrapping between any two
     characters, as Chinese does) when the text holds Chinese."""
     if has_cjk(text):
+        _register_fonts()
         style = ParagraphStyle(style.name + "-cjk", parent=style, fontName=CJK_FONT, wordWrap="CJK")
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
@@ -121,6 +162,8 @@ def facts_table(
     table.setStyle(
         TableStyle(
             [
+                # The cells are paragraphs, but a table sets its cells' font all the same.
+                ("FONT", (0, 0), (-1, -1), fonts().regular),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
                 ("TOPPADDING", (0, 0), (-1, -1), 3),
@@ -139,18 +182,19 @@ def data_table(
     *,
     font_size: float = 7.5,
     row_height: float | Sequence[float] | None = None,
+    face: Fonts | None = None,
 ) -> Table:
     """A table with a header row repeated on every page it runs onto (``repeatRows=1``).
 
     Cells are plain strings (one line per newline: fast enough for tens of thousands of rows
     when ``row_height`` gives the heights, since reportlab then need not measure each row again
     at every page break) or flowables such as ``para`` (wrapping). A string cell holding
-    Chinese is set in the CJK font.
+    Chinese is set in the CJK font. ``face``: the document's fonts (``fonts()`` by default).
     """
-    _register_fonts()
+    face = face or fonts()
     commands: list[tuple] = [
-        ("FONT", (0, 0), (-1, -1), "Helvetica", font_size, font_size + 2),
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", font_size, font_size + 2),
+        ("FONT", (0, 0), (-1, -1), face.regular, font_size, font_size + 2),
+        ("FONT", (0, 0), (-1, 0), face.bold, font_size, font_size + 2),
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_BACKGROUND),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
         ("LINEBELOW", (0, 0), (-1, 0), 0.5, MUTED),
@@ -163,7 +207,7 @@ def data_table(
     data: list[list[object]] = [list(header), *(list(row) for row in rows)]
     for y, row in enumerate(data):
         for x, cell in enumerate(row):
-            if isinstance(cell, str) and has_cjk(cell):
+            if isinstance(cell, str) and has_cjk(cell) and face.regular != CJK_FONT:
                 commands.append(("FONT", (x, y), (x, y), CJK_FONT, font_size, font_size + 2))
     heights = None
     if isinstance(row_height, int | float):
@@ -189,6 +233,7 @@ class PagedTable(Flowable):
         super().__init__()
         self.header, self.rows, self.widths = list(header), list(rows), list(widths)
         self.font_size, self.row_height = font_size, row_height
+        self.face = fonts()  # drawn later, maybe outside the language it was made in
         self.header_height = font_size + 7
         self.heights = [self._height(row) for row in self.rows]
         self._nrows = len(self.rows) + 1  # as a Table counts them (progress reports)
@@ -227,16 +272,17 @@ class PagedTable(Flowable):
             self.widths,
             font_size=self.font_size,
             row_height=self.heights,
+            face=self.face,
         )
         table.wrapOn(self.canv, self.width, self.height)
         table.drawOn(self.canv, 0, 0)
 
 
-def lines(text: str, width: float, font_size: float, font: str = "Helvetica") -> str:
+def lines(text: str, width: float, font_size: float) -> str:
     """``text`` broken into lines of at most ``width`` points (at a space where one is near,
-    else anywhere), joined by newlines: a table cell shows all of it, never an ellipsis."""
-    if has_cjk(text):
-        font = CJK_FONT
+    else anywhere), joined by newlines: a table cell shows all of it, never an ellipsis. Measured
+    in the font ``data_table`` sets it in."""
+    font = CJK_FONT if has_cjk(text) else fonts().regular
     out: list[str] = []
     rest = text
     while pdfmetrics.stringWidth(rest, font, font_size) > width:
@@ -258,11 +304,14 @@ def lines(text: str, width: float, font_size: float, font: str = "Helvetica") ->
 class _NumberedCanvas(canvas.Canvas):
     """Draws the footer once the page count is known: pages are kept until ``save``."""
 
-    def __init__(self, *args, footer: str = "", page_label: str = "", **kwargs):
+    def __init__(
+        self, *args, footer: str = "", page_label: str = "", font: str = "Helvetica", **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
         self._footer = footer
         self._page_label = page_label
+        self._font = font
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
         self._pages.append(dict(self.__dict__))
@@ -283,9 +332,9 @@ class _NumberedCanvas(canvas.Canvas):
         self.setStrokeColor(GRID)
         self.setLineWidth(0.25)
         self.line(MARGIN, 12 * mm, A4[0] - MARGIN, 12 * mm)
-        self.setFont(CJK_FONT if has_cjk(self._footer) else "Helvetica", 7.5)
+        self.setFont(CJK_FONT if has_cjk(self._footer) else self._font, 7.5)
         self.drawString(MARGIN, 8.5 * mm, self._footer)
-        self.setFont(CJK_FONT if has_cjk(label) else "Helvetica", 7.5)
+        self.setFont(CJK_FONT if has_cjk(label) else self._font, 7.5)
         self.drawRightString(A4[0] - MARGIN, 8.5 * mm, label)
         self.restoreState()
 
@@ -312,7 +361,7 @@ def build(
     """Lay out ``story`` on A4 and return the PDF. ``page_label`` is a translated
     ``"Page %(page)d of %(pages)d"``; ``after_flowable`` is called as each piece is placed
     (progress reports)."""
-    _register_fonts()
+    face = fonts()
     buffer = io.BytesIO()
     document = _Document(
         buffer,
@@ -324,8 +373,10 @@ def build(
         title=title,
         author=author,
         after_flowable=after_flowable,
+        # The canvas's first font too: a Chinese document names no font it does not embed.
+        initialFontName=face.regular,
     )
-    maker = partial(_NumberedCanvas, footer=footer, page_label=page_label)
+    maker = partial(_NumberedCanvas, footer=footer, page_label=page_label, font=face.regular)
     document.build(story, canvasmaker=maker)
     return buffer.getvalue()
 
@@ -363,8 +414,84 @@ def text(value: object) -> str:
     return str(value)
 
 
+# What people read for the keys of the stores' exports (table headers, labels); a key not
+# here is spelled out in English.
+_KEY_LABELS = {
+    "action": gettext_lazy("Action"),
+    "at": gettext_lazy("Time"),
+    "capture": gettext_lazy("Capture"),
+    "completed_at": gettext_lazy("Completed"),
+    "content_type": gettext_lazy("File type"),
+    "created_at": gettext_lazy("Created at"),
+    "date_joined": gettext_lazy("Account created"),
+    "end": gettext_lazy("End"),
+    "engine": gettext_lazy("Engine"),
+    "erased": gettext_lazy("Erased"),
+    "error": gettext_lazy("Error"),
+    "expires_at": gettext_lazy("Expires at"),
+    "finished_at": gettext_lazy("Finished at"),
+    "format": gettext_lazy("Format"),
+    "given_by_guardian": gettext_lazy("Given by a parent or guardian"),
+    "id": gettext_lazy("ID"),
+    "ip_network": gettext_lazy("Network"),
+    "is_active": gettext_lazy("Active"),
+    "language": gettext_lazy("Language"),
+    "last_login": gettext_lazy("Last sign-in"),
+    "last_used_at": gettext_lazy("Last used"),
+    "max_views": gettext_lazy("Most views"),
+    "method": gettext_lazy("Method"),
+    "phone_number": gettext_lazy("Phone number"),
+    "policy_version": gettext_lazy("Policy version"),
+    "pseudonym": gettext_lazy("Pseudonym"),
+    "purpose": gettext_lazy("Purpose"),
+    "reason": gettext_lazy("Reason"),
+    "receipt_id": gettext_lazy("Receipt ID"),
+    "ref": gettext_lazy("Reference"),
+    "requested_at": gettext_lazy("Requested"),
+    "result": gettext_lazy("Result"),
+    "retention_expires_at": gettext_lazy("Kept until"),
+    "seen": gettext_lazy("Seen"),
+    "sha256": gettext_lazy("SHA-256"),
+    "signed_in_sessions": gettext_lazy("Signed-in sessions"),
+    "size": gettext_lazy("Size"),
+    "start": gettext_lazy("Start"),
+    "status": gettext_lazy("Status"),
+    "step": gettext_lazy("Step"),
+    "swap_requested_at": gettext_lazy("Swap requested"),
+    "template": gettext_lazy("Template"),
+    "text_sha256": gettext_lazy("Text SHA-256"),
+    "time": gettext_lazy("Time"),
+    "title": gettext_lazy("Title"),
+    "user_agent_sha256": gettext_lazy("Browser (SHA-256)"),
+    "version": gettext_lazy("Version"),
+    "views": gettext_lazy("Views"),
+    "year_of_birth": gettext_lazy("Year of birth"),
+}
+# The status codes of the stores' rows (swaps, reports, erasures), as their models label them.
+_STATUS_LABELS = {
+    "pending": gettext_lazy("waiting"),
+    "running": gettext_lazy("running"),
+    "done": gettext_lazy("done"),
+    "failed": gettext_lazy("failed"),
+    "cancelled": gettext_lazy("cancelled"),
+}
+
+
 def label(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+    known = _KEY_LABELS.get(key)
+    return str(known) if known is not None else key.replace("_", " ").capitalize()
+
+
+def status_label(code: str) -> str:
+    known = _STATUS_LABELS.get(code)
+    return str(known) if known is not None else code
+
+
+def field_text(key: str, value: object) -> str:
+    """A value of an export's ``key`` as a person reads it: a status in words, else ``text``."""
+    if key == "status" and isinstance(value, str):
+        return status_label(value)
+    return text(value)
 
 
 class Story:

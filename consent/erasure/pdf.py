@@ -8,8 +8,18 @@ from django.utils.translation import gettext as _
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer
 
-from compliance_site import pdf
+from compliance_site import inventory, pdf
 from compliance_site.pdf import PAGE_WIDTH, SERVICE_NAME, Story, para, text, when
+
+
+def _store_words(name: str) -> str:
+    """A store as a person reads it: what it holds, in the active language (its code is in the
+    signed JSON)."""
+    if name == "accounts":  # the wind-down counts the accounts themselves too
+        return _("Accounts")
+    known = {store.name: store.what for store in inventory.stores()}
+    known |= {store.name: store.what for store in inventory.service_stores()}
+    return _(known[name]) if name in known else name
 
 
 def certificate_pdf(certificate: dict) -> bytes:
@@ -52,7 +62,10 @@ def certificate_pdf(certificate: dict) -> bytes:
     story.subheading(_("What was erased"))
     story.table(
         [_("Store"), _("Items erased")],
-        [[row["store"], str(row["erased"])] for row in certificate["stores"]],
+        [
+            [story.cell(_store_words(row["store"])), str(row["erased"])]
+            for row in certificate["stores"]
+        ],
         [PAGE_WIDTH - 35 * mm, 35 * mm],
     )
     story.items.append(
@@ -118,7 +131,10 @@ def wind_down_report_pdf(report: dict) -> bytes:
     story.subheading(_("What each store held"))
     story.table(
         [_("Store"), _("Before"), _("After")],
-        [[row["store"], str(row["before"]), str(row["after"])] for row in report["stores"]],
+        [
+            [story.cell(_store_words(row["store"])), str(row["before"]), str(row["after"])]
+            for row in report["stores"]
+        ],
         [PAGE_WIDTH - 50 * mm, 25 * mm, 25 * mm],
     )
     story.subheading(_("Certificates (audit log entry of each erasure)"))

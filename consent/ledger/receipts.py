@@ -348,9 +348,10 @@ def record_27560_issue(facts: ReceiptFacts) -> str:
 
 
 def _paragraphs(text: str, style: ParagraphStyle) -> list[Paragraph]:
-    """The policy text: its title line in bold, then its paragraphs reflowed."""
+    """The policy text: its title line in bold (in the document's bold font), then its
+    paragraphs reflowed."""
     title = text.partition("\n")[0].strip()
-    heading = ParagraphStyle(style.name + "-title", parent=style, fontName="Helvetica-Bold")
+    heading = ParagraphStyle(style.name + "-title", parent=style, fontName=pdf.fonts().bold)
     return [_para(title, heading), *(_para(p, style) for p in text_paragraphs(text))]
 
 
@@ -378,7 +379,8 @@ def _facts_table(receipt: dict, styles: dict[str, ParagraphStyle]):
         (_("Sensitive data"), _("yes (biometric)") if receipt["sensitive"] else _("no")),
         (_("Controller"), f"{controller['piiController']}, {controller['address']}"),
         (_("Contact"), f"{controller['contact']} <{controller['email']}>"),
-        (_("Privacy notice"), receipt["policyUrl"]),
+        # Where to read it today: the signed JSON keeps the address it was issued under.
+        (_("Privacy notice"), settings.PUBLIC_BASE_URL + reverse("consent:privacy")),
         (_("Receipt ID"), receipt["consentReceiptID"]),
         (_("Jurisdiction"), receipt["jurisdiction"]),
     ]

@@ -65,6 +65,19 @@ _EVENT_LABELS = {
     "REPORT_DOWNLOADED": gettext_lazy("Data report downloaded"),
     "REPORT_FAILED": gettext_lazy("Data report failed"),
     "DATA_EXPORTED": gettext_lazy("Data exported"),
+    "SWAP_JOB_REQUESTED": gettext_lazy("Swap requested"),
+    "SWAP_JOB_STARTED": gettext_lazy("Swap started"),
+    "SWAP_JOB_DONE": gettext_lazy("Swap made"),
+    "SWAP_JOB_FAILED": gettext_lazy("Swap failed"),
+    "SWAP_JOB_CANCELLED": gettext_lazy("Swap cancelled"),
+    "SWAP_JOB_RETRIED": gettext_lazy("Swap tried again"),
+    "SWAP_RESULT_DOWNLOADED": gettext_lazy("Swap result downloaded"),
+    "SWAP_RESULT_DELETED": gettext_lazy("Swap result deleted"),
+    "SWAP_RESULT_ERASED": gettext_lazy("Swap result erased"),
+    "SWAP_EPHEMERAL_DONE": gettext_lazy("One-off swap made"),
+    "SWAP_SHARE_LINK_CREATED": gettext_lazy("Share link created"),
+    "SWAP_SHARE_LINK_REVOKED": gettext_lazy("Share link revoked"),
+    "SWAP_SHARE_LINK_VIEWED": gettext_lazy("Share link viewed"),
 }
 
 
@@ -266,7 +279,12 @@ def _request_rows(document: dict) -> list[tuple]:
         )
     for erasure in store_data(document, "consent.erasure_requests") or []:
         rows.append(
-            (erasure["requested_at"], _("Erasure of your account"), erasure["status"], None)
+            (
+                erasure["requested_at"],
+                _("Erasure of your account"),
+                pdf.status_label(erasure["status"]),
+                None,
+            )
         )
     return sorted(rows, key=lambda row: row[0], reverse=True)
 
@@ -316,7 +334,11 @@ def generic(story: Story, data, depth: int = 0, prefer: tuple[str, ...] = ()) ->
     elif isinstance(data, list) and all(isinstance(row, dict) for row in data):
         _generic_table(story, data, prefer)
     elif isinstance(data, dict) and depth < 2:
-        scalars = [(label(k), text(v)) for k, v in data.items() if not isinstance(v, dict | list)]
+        scalars = [
+            (label(k), pdf.field_text(k, v))
+            for k, v in data.items()
+            if not isinstance(v, dict | list)
+        ]
         if scalars:
             story.facts(scalars)
         for key, value in data.items():
@@ -340,23 +362,27 @@ def _generic_table(story: Story, rows: list[dict], prefer: tuple[str, ...] = ())
     if len(rows) > _LONG_TABLE:  # plain strings, each shown whole over as many lines as needed
         width = PAGE_WIDTH / len(header)
         cells = [
-            [pdf.lines(text(v), width - 6, pdf.PAGED_FONT) for v in _values(row, shown, rest)]
+            [
+                pdf.lines(pdf.field_text(k, v), width - 6, pdf.PAGED_FONT)
+                for k, v in _values(row, shown, rest)
+            ]
             for row in rows
         ]
         story.paged_table(header, cells, [width] * len(header))
         return
     body = []
     for row in rows:
-        cells = [story.cell(row.get(c)) for c in shown]
+        cells = [story.cell(pdf.field_text(c, row.get(c))) for c in shown]
         if rest:
             cells.append(story.cell({c: row[c] for c in rest if c in row}))
         body.append(cells)
     story.table(header, body)
 
 
-def _values(row: dict, shown: list[str], rest: list[str]) -> list:
-    values = [row.get(c) for c in shown]
-    return [*values, {c: row[c] for c in rest if c in row}] if rest else values
+def _values(row: dict, shown: list[str], rest: list[str]) -> list[tuple[str, object]]:
+    """(key, value) of each cell; the last, "More", holds the rest."""
+    values = [(c, row.get(c)) for c in shown]
+    return [*values, ("", {c: row[c] for c in rest if c in row})] if rest else values
 
 
 def _audit_log(story: Story, document: dict) -> None:

@@ -23,6 +23,23 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
+def pdf_fonts(data: bytes) -> dict[str, bool]:
+    """Every font the pages use, by base name, and whether the file embeds it (as pdffonts
+    reports: a font program in its descriptor, or in its descendant's for a composite font)."""
+    found: dict[str, bool] = {}
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            font = font.get_object()
+            described = font
+            if "/DescendantFonts" in font:
+                described = font["/DescendantFonts"][0].get_object()
+            descriptor = described.get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            embedded = any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            found[str(font["/BaseFont"])] = embedded
+    return found
+
+
 def pdf_pages(data: bytes) -> int:
     return len(PdfReader(io.BytesIO(data)).pages)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from compliance_site import inventory
 from consent.erasure.services import erasure_request
 from tests.reports.conftest import pdf_text
 
@@ -42,8 +43,10 @@ def test_the_certificate_pdf_states_what_the_signed_json_certifies(erased, clien
     assert certificate["checkpoint"]["root_hash"] in flat
     assert f"#{certificate['audit_event']['leaf_index']}" in text
     assert "".join(certificate["signature"].split()) in flat
-    for row in certificate["stores"]:
-        assert row["store"] in text
+    described = {store.name: store.what for store in inventory.stores()}
+    for row in certificate["stores"]:  # each store in words, its code left to the JSON
+        assert "".join(described[row["store"]].split()) in flat
+        assert row["store"] not in text
     assert "Page 1 of" in text
     assert audit_events()[-1] == ("ERASURE_CERTIFICATE_ISSUED", {"format": "pdf"})
 

@@ -14,9 +14,11 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.services import pseudonym_for
+from compliance_site.fonts import missing_glyphs
 from consent.ledger.models import ConsentRecord
 from consent.ledger.receipts import receipt_verify
 from tests.consent.conftest import quote
+from tests.reports.conftest import pdf_fonts, pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +160,7 @@ def test_the_receipt_pdf_is_a_pdf(alice_api):
     assert response.content.startswith(b"%PDF")
 
 
-def test_a_chinese_receipt_names_the_purpose_in_chinese_and_its_pdf_uses_a_cjk_font(alice_api):
+def test_a_chinese_receipt_names_the_purpose_in_chinese_and_its_pdf_embeds_a_cjk_font(alice_api):
     receipt = _grant(alice_api, "face_swap", "zh-hans")
 
     assert receipt["language"] == "zh-hans"
@@ -167,7 +169,12 @@ def test_a_chinese_receipt_names_the_purpose_in_chinese_and_its_pdf_uses_a_cjk_f
     _check_signature(receipt)
     pdf = alice_api.get(f"{CONSENTS}/receipts/{receipt['consentReceiptID']}.pdf").content
     assert pdf.startswith(b"%PDF")
-    assert b"STSong-Light" in pdf
+    fonts = pdf_fonts(pdf)
+    assert fonts and all(embedded for embedded in fonts.values()), fonts
+    assert all("FaceledgerSansCJK" in name for name in fonts), fonts
+    text = pdf_text(pdf)
+    assert "Faceledger · KI-CR-v1.1.0" in text  # "·" is drawn, and extracts as itself
+    assert not missing_glyphs(text)
 
 
 def test_another_subjects_receipt_is_not_found_in_either_format(alice_api, bob_api):
