@@ -122,20 +122,26 @@ def phone_region_for_language(language: str | None) -> str:
 @cache
 def phone_region_choices(language: str) -> list[tuple[str, str]]:
     """Every region with a numbering plan as ``(code, "China (+86)")``, named in ``language``
-    (English where the phone library has no name in it, the bare code where it has none at
-    all), sorted by name."""
+    (the bare code where no name is known in it), sorted by name."""
     lang = language.split("-")[0].lower()
     choices = []
     for region in phonenumbers.SUPPORTED_REGIONS:
-        name = _region_name(region, lang) or _region_name(region, "en") or region
-        if lang != "en" and name == _region_name(region, "en"):
-            name = region  # no name in this language: the code, not a word in another one
+        name = _region_name(region, lang) or region
         calling_code = phonenumbers.country_code_for_region(region)
         choices.append((region, f"{name} (+{calling_code})"))
     return sorted(choices, key=lambda choice: choice[1])
 
 
+# Regions with a numbering plan that the phone library's names leave out.
+_REGION_NAMES_MISSING = {
+    "en": {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"},
+    "zh": {"AC": "阿森松岛", "TA": "特里斯坦-达库尼亚", "WS": "萨摩亚", "XK": "科索沃"},
+}
+
+
 def _region_name(region: str, lang: str) -> str:
+    if region in _REGION_NAMES_MISSING.get(lang, {}):
+        return _REGION_NAMES_MISSING[lang][region]
     names = LOCALE_DATA.get(region, {})
     name = names.get(lang, "")
     if name.startswith("*"):  # the name is held under another language's entry

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from consent.identity.models import SendWindow, SessionNumber, SmsDevice, User
-from consent.identity.selectors import phone_digest
+from consent.identity.selectors import phone_digest, phone_region_choices
 from consent.identity.services import check_phone
 from tests.consent.conftest import REQUEST_URL, VERIFY_URL, last_code
 
@@ -185,3 +186,14 @@ def test_an_unknown_country_in_the_picker_is_explained(browser, outbox):
     assert response.status_code == 400
     assert 'aria-invalid="true"' in response.content.decode()
     assert outbox == []
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_every_country_in_the_picker_is_named_in_the_page_language(language):
+    choices = phone_region_choices(language)
+
+    assert len(choices) == len(phonenumbers.SUPPORTED_REGIONS)
+    assert [code for code, name in choices if name.startswith(code + " ")] == []
+    if language == "zh-hans":
+        latin = [name for _code, name in choices if re.search(r"[A-Za-z]", name)]
+        assert latin == []
