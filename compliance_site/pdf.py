@@ -15,7 +15,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache, partial
 from xml.sax.saxutils import escape
 
@@ -35,6 +35,8 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+
+from compliance_site.dates import datetime_text
 
 CJK_FONT = "STSong-Light"
 MARGIN = 18 * mm
@@ -339,7 +341,8 @@ PAGED_ROW = 10
 
 
 def when(value: object) -> str:
-    """An ISO time as ``2026-11-26 12:44 UTC``; anything else unchanged."""
+    """An ISO time as ``6 Dec 2026, 12:44 UTC`` (``dates.datetime_text``); anything else
+    unchanged."""
     if not isinstance(value, str):
         return text(value)
     try:
@@ -348,7 +351,7 @@ def when(value: object) -> str:
         return value
     if moment.utcoffset() is None:
         return value
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime_text(moment)
 
 
 def text(value: object) -> str:
