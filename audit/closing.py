@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from audit.models import WindDown
+from compliance_site.dates import date_text
 from compliance_site.errors import Forbidden
 
 
@@ -30,7 +31,7 @@ def check_service_open() -> None:
                 "This service is closing: it accepts no new accounts, captures or swaps. You "
                 "may download your data until %(date)s."
             )
-            % {"date": state.grace_ends_at.date().isoformat()}
+            % {"date": date_text(state.grace_ends_at)}
         )
 
 

@@ -15,7 +15,7 @@ import io
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from audit.models import AuditCheckpoint
 from audit.services import audit_export_write, audit_seal, check_export_window
 from audit.verification import audit_log_verify
 from compliance_site import accountability, deadlines, inventory, pdf
+from compliance_site.dates import datetime_text
 from compliance_site.pdf import PAGE_WIDTH, para
 
 # The PDF lists this many requests and template events at most; the CSVs hold them all.
@@ -572,7 +573,7 @@ class Summary:
             for time, name, ref, data in self.templates[-PDF_ROWS:]
         ]
         widths = [24 * mm, 34 * mm, 36 * mm, PAGE_WIDTH - 94 * mm]
-        header = [_("Time (UTC)"), _("Event"), _("Template"), _("Details")]
+        header = [_("Time"), _("Event"), _("Template"), _("Details")]
         return [*flow, pdf.data_table(header, rows, widths)]
 
     def _action_section(self, style, manifest: dict) -> list[Flowable]:
@@ -632,12 +633,12 @@ def _csv_safe(value) -> object:
 
 
 def _short(value: str | None) -> str:
-    """A leaf's time (``2026-11-26T13:58:48.853386Z``) to the second."""
-    return value[:19].replace("T", " ") if value else "—"
+    """A leaf's time (``2026-11-26T13:58:48.853386Z``) as people read it, with its zone."""
+    return datetime_text(value) if value else "—"
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime_text(moment)
 
 
 def _window(manifest: dict) -> str:

@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache, partial
 from xml.sax.saxutils import escape
 
@@ -44,6 +44,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from compliance_site.dates import datetime_text
 from compliance_site.fonts import CJK_FONT_FILE
 
 CJK_FONT = "FaceledgerSansCJK"
@@ -390,7 +391,8 @@ PAGED_ROW = 10
 
 
 def when(value: object) -> str:
-    """An ISO time as ``2026-11-26 12:44 UTC``; anything else unchanged."""
+    """An ISO time as ``6 Dec 2026, 12:44 UTC`` (``dates.datetime_text``); anything else
+    unchanged."""
     if not isinstance(value, str):
         return text(value)
     try:
@@ -399,7 +401,7 @@ def when(value: object) -> str:
         return value
     if moment.utcoffset() is None:
         return value
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime_text(moment)
 
 
 def text(value: object) -> str:

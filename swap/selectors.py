@@ -14,13 +14,13 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from biometrics import vault
 from compliance_site import inventory
 from compliance_site.crypto import DecryptionError
+from compliance_site.dates import date_text, datetime_text
 from compliance_site.errors import NotFound, Unprocessable
 from consent.ledger.selectors import purpose_by_code
 from swap.engines.content_credentials import C2paCredentials, C2paSetupError, c2pa_available
@@ -343,8 +343,8 @@ def notice_text(notice: SwapNotice) -> str:
     the depicted person."""
     return str(NOTICE_REASONS[SwapNotice.Reason(notice.reason)]) % {
         "template": notice.template.title,
-        "requested": date_format(timezone.localtime(notice.swap_requested_at), "DATETIME_FORMAT"),
-        "erased": date_format(timezone.localtime(notice.created_at), "DATE_FORMAT"),
+        "requested": datetime_text(notice.swap_requested_at),
+        "erased": date_text(notice.created_at),
     }
 
 

@@ -81,6 +81,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "audit.closing.context",
             ],
+            # Every page shows dates one way: {{ moment|datetime_text }}, {{ day|date_text }}.
+            "builtins": ["compliance_site.dates"],
         },
     },
 ]

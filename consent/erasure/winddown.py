@@ -45,6 +45,7 @@ from audit.closing import wind_down_state
 from audit.models import AuditCheckpoint, AuditLeaf, WindDown
 from audit.services import audit_export_write, audit_record, audit_seal, verifier_sha256
 from compliance_site import inventory
+from compliance_site.dates import datetime_text
 from compliance_site.errors import Conflict
 from consent.erasure.models import ErasureRequest
 from consent.erasure.services import erasure_request, erasure_requeue_stale, erasure_run
@@ -106,7 +107,7 @@ def wind_down_run(
     if row.phase == WindDown.Phase.CLOSING:
         if now < row.grace_ends_at:
             raise WindDownRefused(
-                _("The grace period ends at %(date)s.") % {"date": row.grace_ends_at.isoformat()}
+                _("The grace period ends at %(date)s.") % {"date": datetime_text(row.grace_ends_at)}
             )
         row = _erasure_begin(now)
     if row.phase == WindDown.Phase.ERASING:

@@ -26,6 +26,12 @@ from consent.identity.services import (
     token_logout,
 )
 
+_REGION = (
+    "ISO 3166 alpha-2 code of the country whose national format `phone` is typed in "
+    "(e.g. CN for 13800138000). Ignored for a number given with + and its country code; "
+    "without it, `phone` must have them."
+)
+
 
 class OtpRequestApi(APIView):
     # Callers have no session and no token yet: no authentication, so no CSRF check either.
@@ -34,6 +40,8 @@ class OtpRequestApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
+        # Any text: the service refuses what is not a known code as ``invalid_region``.
+        region = StrictCharField(required=False, allow_blank=True, help_text=_REGION)
 
     @extend_schema(
         operation_id="auth_otp_request",
@@ -45,7 +53,7 @@ class OtpRequestApi(APIView):
             202: ACCEPTED,
             **errors(
                 {
-                    400: ["invalid", "malformed_request", "invalid_phone"],
+                    400: ["invalid", "malformed_request", "invalid_phone", "invalid_region"],
                     429: ["rate_limited"],
                     503: ["sms_unavailable"],
                 },
@@ -56,7 +64,7 @@ class OtpRequestApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        otp_request(phone=serializer.validated_data["phone"], client_ip=client_ip_for(request))
+        otp_request(**serializer.validated_data, client_ip=client_ip_for(request))
         # The same bytes for every number, known or not.
         detail = _("If this number can receive text messages, a code is on its way.")
         return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
@@ -68,6 +76,8 @@ class OtpVerifyApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
+        # Any text: the service refuses what is not a known code as ``invalid_region``.
+        region = StrictCharField(required=False, allow_blank=True, help_text=_REGION)
         code = StrictCharField(min_length=CODE_LENGTH, max_length=CODE_LENGTH, trim_whitespace=True)
 
         def validate_code(self, value: str) -> str:
@@ -91,6 +101,7 @@ class OtpVerifyApi(APIView):
                         "invalid",
                         "malformed_request",
                         "invalid_phone",
+                        "invalid_region",
                         "invalid_code",
                         "locked_out",
                     ],

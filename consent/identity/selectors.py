@@ -9,6 +9,7 @@ import phonenumbers
 from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from phonenumbers.geodata.locale import LOCALE_DATA
 
 from consent.identity.models import ApiToken, ErasedNumber, User
 
@@ -107,3 +108,42 @@ def masked_phone(phone) -> str:
         return "•" * 6
     national = phonenumbers.national_significant_number(number)
     return f"+{number.country_code} {'•' * max(len(national) - 3, 2)}{national[-3:]}"
+
+
+# The country a national number is read in when the person has not chosen one: the one whose
+# numbers the page's language most likely means.
+_REGION_FOR_LANGUAGE = {"zh-hans": "CN", "en": "GB"}
+
+
+def phone_region_for_language(language: str | None) -> str:
+    return _REGION_FOR_LANGUAGE.get((language or "").lower(), _REGION_FOR_LANGUAGE["en"])
+
+
+@cache
+def phone_region_choices(language: str) -> list[tuple[str, str]]:
+    """Every region with a numbering plan as ``(code, "China (+86)")``, named in ``language``
+    (the bare code where no name is known in it), sorted by name."""
+    lang = language.split("-")[0].lower()
+    choices = []
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        name = _region_name(region, lang) or region
+        calling_code = phonenumbers.country_code_for_region(region)
+        choices.append((region, f"{name} (+{calling_code})"))
+    return sorted(choices, key=lambda choice: choice[1])
+
+
+# Regions with a numbering plan that the phone library's names leave out.
+_REGION_NAMES_MISSING = {
+    "en": {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"},
+    "zh": {"AC": "阿森松岛", "TA": "特里斯坦-达库尼亚", "WS": "萨摩亚", "XK": "科索沃"},
+}
+
+
+def _region_name(region: str, lang: str) -> str:
+    if region in _REGION_NAMES_MISSING.get(lang, {}):
+        return _REGION_NAMES_MISSING[lang][region]
+    names = LOCALE_DATA.get(region, {})
+    name = names.get(lang, "")
+    if name.startswith("*"):  # the name is held under another language's entry
+        name = names.get(name[1:], "")
+    return "" if name.startswith("*") else name

@@ -78,15 +78,21 @@ _SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # --- phone numbers ----------------------------------------------------------------------------
 
 
-def check_phone(raw: str) -> phonenumbers.PhoneNumber:
-    """Parse an international number that can receive our SMS, or raise ``invalid_phone``.
+def check_phone(raw: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+    """Parse a number that can receive our SMS, or raise ``invalid_phone``.
 
-    Refused: unparseable or invalid numbers, extensions, numbers in
-    ``OTP_BLOCKED_COUNTRY_CODES``, and every type but mobile (premium-rate, shared-cost,
-    toll-free, fixed-line, VOIP, pager, ...; see ``_SMS_CAPABLE_TYPES``).
+    International input (+ and the country code) is read as such whatever ``region`` says;
+    national input (``13800138000``, ``07400 123456``) needs ``region``, the ISO 3166 code of
+    its country (``check_region``). Refused: unparseable or invalid numbers, extensions,
+    numbers in ``OTP_BLOCKED_COUNTRY_CODES``, and every type but mobile (premium-rate,
+    shared-cost, toll-free, fixed-line, VOIP, pager, ...; see ``_SMS_CAPABLE_TYPES``).
+    Everything keyed on a number uses its E.164 form (``selectors.e164``), so both spellings
+    are one person.
     """
+    if region is not None:
+        region = check_region(region)
     try:
-        number = phonenumbers.parse(raw, None)
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         raise _invalid_phone(
             _("Enter your mobile number in international format: + then the country code.")
@@ -97,6 +103,18 @@ def check_phone(raw: str) -> phonenumbers.PhoneNumber:
     if blocked or phonenumbers.number_type(number) not in _SMS_CAPABLE_TYPES:
         raise _invalid_phone(_("This number cannot receive sign-in codes. Use a mobile number."))
     return number
+
+
+def check_region(region: str) -> str:
+    """The region a national number is read in: an ISO 3166 alpha-2 code with a numbering
+    plan (either case), returned in capitals; anything else raises ``invalid_region``."""
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ApplicationError(
+            _("Unknown country for the phone number: use a two-letter ISO 3166 code, like GB."),
+            code="invalid_region",
+        )
+    return code
 
 
 def _invalid_phone(detail: str) -> ApplicationError:
@@ -161,10 +179,12 @@ class _Limit:
     phone_digest: str = ""  # for the number's scopes: erasure finds the row by it
 
 
-def otp_request(*, phone: str, client_ip: str, use: CodeUse = SIGN_IN) -> str:
-    """Send a one-time code to ``phone`` for ``use`` (signing in unless said otherwise);
-    returns the number in E.164. The code is stored bound to ``use``, and the text message
-    says what it is for.
+def otp_request(
+    *, phone: str, client_ip: str, use: CodeUse = SIGN_IN, region: str | None = None
+) -> str:
+    """Send a one-time code to ``phone`` (national input read in ``region``) for ``use``
+    (signing in unless said otherwise); returns the number in E.164. The code is stored bound
+    to ``use``, and the text message says what it is for.
 
     The answer, and the work done, are the same whether or not the number has an account (no
     enumeration): the account is not even looked up, so these events name no subject. The
@@ -178,7 +198,7 @@ def otp_request(*, phone: str, client_ip: str, use: CodeUse = SIGN_IN) -> str:
        leaves the previous code usable and is NOT counted against any limit (its claim is
        released): the user did not get a code and may simply retry.
     """
-    number = check_phone(phone)
+    number = check_phone(phone, region)
     to, now = e164(number), timezone.now()
     limits = _send_limits(number, client_ip)
     with transaction.atomic(durable=True):
@@ -350,14 +370,14 @@ class _Attempt:
     verified: bool = False
 
 
-def token_login(*, phone: str, code: str, client_ip: str) -> str:
-    """Check the code entered from ``client_ip``; on success create the account if new and
-    return a new API token key.
+def token_login(*, phone: str, code: str, client_ip: str, region: str | None = None) -> str:
+    """Check the code entered from ``client_ip`` for ``phone`` (national input read in
+    ``region``); on success create the account if new and return a new API token key.
 
     A refusal is raised only after the transaction committed, so the failed attempt (back-off
     counters and audit event) is kept.
     """
-    number = check_phone(phone)
+    number = check_phone(phone, region)
     key = ""
     with transaction.atomic(durable=True):
         attempt = otp_check(number=number, code=code, use=SIGN_IN, client_ip=client_ip)

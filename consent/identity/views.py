@@ -41,7 +41,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "next": next_url}
     if request.method == "POST" and form.is_valid():
         try:
-            phone = otp_request(phone=form.cleaned_data["phone"], client_ip=client_ip_for(request))
+            phone = otp_request(
+                phone=form.cleaned_data["phone"],
+                region=form.cleaned_data["region"],
+                client_ip=client_ip_for(request),
+            )
         except ApplicationError as exc:
             form.add_error("phone", exc.detail)
             return render(request, "consent/login.html", context, status=exc.status_code)

@@ -29,6 +29,7 @@ from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from audit import signing
 from compliance_site import inventory, pdf
+from compliance_site.dates import datetime_text
 from compliance_site.pdf import para as _para
 from consent.ledger.models import ConsentRecord, GuardianRelationship, PolicyText, Purpose
 from consent.ledger.policies import text_paragraphs
@@ -365,7 +366,7 @@ def _facts_table(receipt: dict, styles: dict[str, ParagraphStyle]):
         (_("Purpose"), purpose["purpose"]),
         (_("Policy version"), str(receipt["policyVersion"])),
         (_("Text SHA-256"), receipt["policySha256"]),
-        (_("Time (UTC)"), when.strftime("%Y-%m-%d %H:%M:%S")),
+        (_("Time"), datetime_text(when)),
         (_("How"), receipt["collectionMethod"]),
         (_("Your pseudonym"), receipt["piiPrincipalId"]),
     ]

@@ -466,7 +466,7 @@ def _details(event: dict) -> str:
 
 
 def _events_table(story: Story, events: list[dict], pseudonym: str | None) -> None:
-    story.subheading(_("Events (UTC)"))
+    story.subheading(_("Events"))
     if not events:
         story.nothing()
         return
@@ -474,7 +474,7 @@ def _events_table(story: Story, events: list[dict], pseudonym: str | None) -> No
     rows = [
         [
             str(e["index"]) if e["index"] is not None else "—",
-            e["time"][:19].replace("T", " "),
+            pdf.lines(when(e["time"]), _EVENT_WIDTHS[1] - 6, pdf.PAGED_FONT),
             pdf.lines(event_label(e["action_name"]), _EVENT_WIDTHS[2] - 6, pdf.PAGED_FONT),
             _actor(e["actor"], pseudonym),
             pdf.lines(_details(e), width, pdf.PAGED_FONT),

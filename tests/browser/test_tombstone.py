@@ -14,6 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.management import call_command
 
+from compliance_site.dates import date_text
 from tests.browser.portal import launch
 from tests.browser.text_check import VISIBLE_TEXT_JS, english_words
 from tests.factories import UserFactory
@@ -104,7 +105,7 @@ def test_every_page_carries_the_closing_banner_in_both_languages(open_portal):
         portal.goto(path)
         banner = portal.page.locator(".closing-banner").inner_text()
         assert "This service is closing" in banner
-        assert state.grace_ends_at.date().isoformat() in banner
+        assert date_text(state.grace_ends_at, language="en") in banner
         portal.step(f"closing-{name}")
         portal.language = "zh-hans"
         portal.choose_language()

@@ -21,6 +21,7 @@ PUBLIC: dict[str, frozenset[str]] = {
             "compliance_site.client_address",
             "compliance_site.append_only",
             "compliance_site.crypto",
+            "compliance_site.dates",
             "compliance_site.deadlines",
             "compliance_site.errors",
             "compliance_site.http",

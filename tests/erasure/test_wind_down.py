@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 from audit.models import SubjectPseudonym, WindDown
 from audit.verification import audit_log_verify
 from compliance_site import inventory
+from compliance_site.dates import date_text
 from consent.erasure.models import ErasureRequest
 from consent.erasure.winddown import (
     WindDownIncomplete,
@@ -284,7 +285,7 @@ def test_closing_mode_refuses_sign_up_captures_and_swaps_and_shows_a_banner(
     portal = Client()
     portal.force_login(alice)
     page = portal.get("/consent/").content.decode()
-    assert "This service is closing" in page and state.grace_ends_at.date().isoformat() in page
+    assert "This service is closing" in page and date_text(state.grace_ends_at) in page
     portal.cookies["django_language"] = "zh-hans"
     assert "本服务即将关闭" in portal.get("/privacy/").content.decode()
     assert portal.get("/capture/").status_code == 302

@@ -5,6 +5,28 @@
 (function () {
   "use strict";
 
+  // File inputs (templates/consent/_field.html): show the chosen file's name beside the
+  // page-language button. Loaded by every page with a file input, camera or not.
+  Array.prototype.forEach.call(document.querySelectorAll(".field-file input[type=file]"),
+    function (input) {
+      var state = document.getElementById(input.id + "_file");
+      var name = state && state.querySelector(".file-name");
+      if (!name) return;
+      function show() {
+        var names = Array.prototype.map.call(input.files || [], function (file) {
+          return file.name;
+        });
+        name.textContent = names.join(", ");
+        state.classList.toggle("has-name", names.length > 0);
+      }
+      input.addEventListener("change", show);
+      show(); // a file kept by the browser on going back
+    });
+})();
+
+(function () {
+  "use strict";
+
   // The challenge's steps carry their windows: each prompt shows at its "start" (seconds since
   // the recording began) until its "end"; the server checks each movement begins in between.
   var COUNTDOWN = 3;
