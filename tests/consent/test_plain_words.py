@@ -92,7 +92,7 @@ def test_consent_cards_and_the_privacy_page_keep_fingerprints_in_a_disclosure(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_erasure_certificate_page_names_each_store_in_plain_words_with_the_proof_in_a_disclosure(
+def test_the_erasure_certificate_names_each_store_in_plain_words_and_the_proof_in_a_disclosure(
     alice, enrolled, _sms_outbox, language
 ):
     from tests.erasure.kit import portal_erase
@@ -112,3 +112,29 @@ def test_the_erasure_certificate_page_names_each_store_in_plain_words_with_the_p
     proof = page.split("<details", 1)[1]
     assert "biometrics.captures" in proof and "/api/v1/audit/" in proof
     assert "/transparency/" in shown  # how anyone checks it, in words
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_spent_or_expired_recording_prompt_is_explained_without_the_word_challenge(
+    alice, grant_consent, language
+):
+
+    from django.utils import timezone
+
+    from biometrics.models import LivenessChallenge
+    from biometrics.services import liveness_challenge_issue, liveness_challenge_use
+    from compliance_site.errors import ApplicationError
+
+    grant_consent(alice, "biometric_enrolment")
+    used = liveness_challenge_issue(subject=alice)
+    liveness_challenge_use(subject=alice, challenge_id=used.pk)
+    expired = liveness_challenge_issue(subject=alice)
+    LivenessChallenge.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
+    words = {"en": ("record again", "challenge"), "zh-hans": ("重新录制", "挑战")}[language]
+
+    for challenge in (used, expired):
+        with translation.override(language), pytest.raises(ApplicationError) as refused:
+            liveness_challenge_use(subject=alice, challenge_id=challenge.pk)
+        plain, jargon = words
+        assert plain in str(refused.value.detail) and jargon not in str(refused.value.detail)
