@@ -87,9 +87,10 @@ _REFUSALS = {
 
 def _refusal_detail(code: str, fallback: str) -> str:
     message = str(_REFUSALS.get(code, fallback))
-    return _("%(reason)s This challenge is now used up: ask for a new one and record again.") % {
-        "reason": message
-    }
+    return _(
+        "%(reason)s Your photo and video were not kept. Please record again: each try asks "
+        "for new movements."
+    ) % {"reason": message}
 
 
 # --- challenges ---------------------------------------------------------------------------------
@@ -129,7 +130,10 @@ def liveness_challenge_issue(*, subject: User, purpose: str = PURPOSE) -> Livene
 def _challenge_invalid() -> ChallengeRefused:
     # One answer for unknown, used and someone else's: a client learns nothing by probing.
     return ChallengeRefused(
-        _("This challenge is unknown or already used. Ask for a new one."),
+        _(
+            "This recording prompt was already used or is not valid. Please record again: "
+            "each try asks for new movements."
+        ),
         extra={"new_challenge_required": True},
     )
 
@@ -152,7 +156,10 @@ def liveness_challenge_use(
             raise _challenge_invalid()
         if challenge.expires_at <= timezone.now():
             raise ChallengeRefused(
-                _("This challenge has expired. Ask for a new one and record again."),
+                _(
+                    "This recording prompt has expired. Please record again: each try asks for "
+                    "new movements."
+                ),
                 code="challenge_expired",
                 extra={"new_challenge_required": True},
             )

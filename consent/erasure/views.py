@@ -12,7 +12,7 @@ from compliance_site.client_address import client_ip_for
 from compliance_site.errors import ApplicationError
 from compliance_site.http import attachment
 from consent.erasure.forms import ERASE_WORDS, EraseForm
-from consent.erasure.selectors import erasure_preview_for
+from consent.erasure.selectors import certificate_lines, erasure_preview_for
 from consent.erasure.services import (
     erasure_certificate,
     erasure_certificate_pdf,
@@ -95,7 +95,9 @@ def _erasure_from_session(request: HttpRequest):
 @require_GET
 def account_delete_status_view(request: HttpRequest) -> HttpResponse:
     erasure = _erasure_from_session(request)
-    context = {"erasure": erasure, "certificate": erasure_certificate(erasure)}
+    certificate = erasure_certificate(erasure)
+    lines = certificate_lines(certificate) if certificate else []
+    context = {"erasure": erasure, "certificate": certificate, "lines": lines}
     return render(request, "consent/account_delete_status.html", context)
 
 

@@ -309,7 +309,9 @@ STORES = (
     ),
     inventory.Store(
         name="consent.api_tokens",
-        what=gettext_noop("App sign-in tokens (only a SHA-256 of each is kept)"),
+        what=gettext_noop(
+            "App sign-in tokens (only a fingerprint of each is kept, never the token)"
+        ),
         why=gettext_noop("Keeping you signed in to the app"),
         retention=gettext_noop("Until you sign out, or 30 days"),
         legal_basis=gettext_noop("Performance of the service you asked for"),

@@ -6,6 +6,7 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,8 +22,21 @@ from consent.ledger.models import (
     PolicyVersion,
     Purpose,
 )
-from consent.ledger.selectors import assessment_current, is_dpo, retention_text
-from consent.ledger.services import AssessmentFacts, assessment_publish, policy_publish
+from consent.ledger.selectors import (
+    assessment_current,
+    is_dpo,
+    policy_publish_preview,
+    retention_text,
+)
+from consent.ledger.services import (
+    AssessmentFacts,
+    assessment_publish,
+    check_policy_publishable,
+    check_policy_texts,
+    policy_publish,
+)
+
+_PREVIEW_SALT = "consent.ledger.admin.policy_preview"
 
 # --- the consent ledger -------------------------------------------------------------------------
 
@@ -113,21 +127,33 @@ class PolicyVersionAdmin(OfferedLookupsOnly, _DpoReadable, admin.ModelAdmin):
         return is_dpo(request.user)
 
     def add_view(self, request, form_url="", extra_context=None):
+        """The texts, then a preview of what changes (``policy_publish_preview``), then the
+        publish: only from a preview that was shown to this user and is still true."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = PolicyPublishForm(request.POST or None, initial=self._initial(request))
-        if request.method == "POST" and form.is_valid():
-            try:
-                policy = policy_publish(
-                    purpose=form.cleaned_data["purpose"].code,
-                    texts=form.texts(),
-                    actor=request.user,
-                )
-            except ApplicationError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                self.message_user(request, _("Published %(policy)s.") % {"policy": policy})
-                return redirect(reverse("admin:consent_policyversion_change", args=[policy.pk]))
+        if request.method != "POST" or "_edit" in request.POST or not form.is_valid():
+            return self._edit_page(request, form)
+        purpose, texts = form.cleaned_data["purpose"], form.texts()
+        try:
+            check_policy_texts(texts)
+            check_policy_publishable(purpose, texts)
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+            return self._edit_page(request, form)
+        previewed = self._previewed(request)
+        if previewed is None:
+            return self._preview_page(request, form, purpose, texts)
+        try:
+            policy = policy_publish(
+                purpose=purpose.code, texts=texts, actor=request.user, previewed=previewed
+            )
+        except ApplicationError as exc:
+            return self._preview_page(request, form, purpose, texts, error=exc.detail)
+        self.message_user(request, _("Published %(policy)s.") % {"policy": policy})
+        return redirect(reverse("admin:consent_policyversion_change", args=[policy.pk]))
+
+    def _edit_page(self, request, form):
         context = {
             **self.admin_site.each_context(request),
             "title": _("Publish a new policy version"),
@@ -135,6 +161,33 @@ class PolicyVersionAdmin(OfferedLookupsOnly, _DpoReadable, admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "consent/admin_policy_publish.html", context)
+
+    def _preview_page(self, request, form, purpose, texts, *, error=""):
+        preview = policy_publish_preview(purpose, texts)
+        signed = signing.dumps([request.user.pk, preview.fingerprint], salt=_PREVIEW_SALT)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Check the new version before publishing"),
+            "opts": self.model._meta,
+            "form": form,
+            "preview": preview,
+            "signed_preview": signed,
+            "error": error,
+        }
+        return TemplateResponse(request, "consent/admin_policy_preview.html", context)
+
+    def _previewed(self, request) -> str | None:
+        """The fingerprint of the preview this user confirmed, or None: no "Publish" pressed,
+        or a preview not signed here for them (a post that skipped it) or an hour old."""
+        if "_publish" not in request.POST:
+            return None
+        try:
+            user, fingerprint = signing.loads(
+                request.POST.get("preview", ""), salt=_PREVIEW_SALT, max_age=3600
+            )
+        except (signing.BadSignature, TypeError, ValueError):
+            return None
+        return fingerprint if user == request.user.pk else None
 
     def _initial(self, request) -> dict:
         """Start from the purpose's current texts (``?purpose=<code>``)."""

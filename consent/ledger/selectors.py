@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -11,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from django.db.models import Max
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,7 +35,7 @@ from consent.ledger.models import (
     PolicyVersion,
     Purpose,
 )
-from consent.ledger.policies import LANGUAGES, text_paragraphs
+from consent.ledger.policies import LANGUAGES, text_paragraphs, text_sha256
 
 # --- the consent ledger -------------------------------------------------------------------------
 
@@ -472,6 +475,130 @@ def assessments_record(*, today: date | None = None) -> list[dict]:
                 }
             )
     return rows
+
+
+# --- a policy version before it is published ----------------------------------------------------
+
+# A Latin word (letters and digits, not Han characters), a run of white space, or one other
+# character: a Han character is a word of its own, so Chinese texts diff by character.
+_DIFF_TOKEN = re.compile(r"[^\W\u2e80-\u9fff\uf900-\ufaff]+|\s+|.", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class DiffPart:
+    kind: str  # "same", "added" or "removed"
+    text: str
+
+
+def text_diff(old: str, new: str) -> list[DiffPart]:
+    """``old`` → ``new`` as runs of kept, added and removed text: lines first (difflib), then
+    words within each changed block, so that one changed word is not a changed paragraph."""
+    parts: list[DiffPart] = []
+    old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    lines = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for op, i1, i2, j1, j2 in lines.get_opcodes():
+        before, after = "".join(old_lines[i1:i2]), "".join(new_lines[j1:j2])
+        if op == "equal":
+            parts.append(DiffPart("same", before))
+        elif op == "replace":
+            parts += _words_diff(before, after)
+        else:
+            parts += [DiffPart("removed", before), DiffPart("added", after)]
+    return _joined(parts)
+
+
+def _words_diff(old: str, new: str) -> list[DiffPart]:
+    old_words, new_words = _DIFF_TOKEN.findall(old), _DIFF_TOKEN.findall(new)
+    words = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
+    parts = []
+    for op, i1, i2, j1, j2 in words.get_opcodes():
+        if op == "equal":
+            parts.append(DiffPart("same", "".join(old_words[i1:i2])))
+            continue
+        parts.append(DiffPart("removed", "".join(old_words[i1:i2])))
+        parts.append(DiffPart("added", "".join(new_words[j1:j2])))
+    return parts
+
+
+def _joined(parts: list[DiffPart]) -> list[DiffPart]:
+    """Empty runs dropped, neighbours of one kind joined."""
+    joined: list[DiffPart] = []
+    for part in parts:
+        if not part.text:
+            continue
+        if joined and joined[-1].kind == part.kind:
+            joined[-1] = DiffPart(part.kind, joined[-1].text + part.text)
+        else:
+            joined.append(part)
+    return joined
+
+
+@dataclass(frozen=True)
+class LanguageDiff:
+    language: str
+    parts: list[DiffPart]
+
+    @property
+    def changed(self) -> bool:
+        return any(part.kind != "same" for part in self.parts)
+
+
+@dataclass(frozen=True)
+class PublishPreview:
+    """What publishing ``texts`` as the purpose's next version changes, for the DPO to check."""
+
+    purpose: Purpose
+    current: PolicyVersion | None
+    version: int  # the number the new version will take
+    diffs: list[LanguageDiff]
+    holders: int  # people whose consent in force is to the current version: asked again
+    assessment: ImpactAssessment | None
+    fingerprint: str  # ``policy_preview_fingerprint``: what the DPO saw
+
+
+def policy_texts_current(purpose: Purpose) -> dict[str, str]:
+    if purpose.current_version_id is None:
+        return {}
+    rows = PolicyText.objects.filter(policy_id=purpose.current_version_id)
+    return dict(rows.values_list("language", "text"))
+
+
+def consent_holders_count(purpose: Purpose) -> int:
+    """How many people's latest record for ``purpose`` is a grant of its current version."""
+    latest = (
+        ConsentRecord.objects.filter(purpose=purpose)
+        .values("subject_id")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    return ConsentRecord.objects.filter(
+        id__in=latest, action=ConsentRecord.Action.GRANT, policy_id=purpose.current_version_id
+    ).count()
+
+
+def policy_preview_fingerprint(purpose: Purpose, texts: dict[str, str]) -> str:
+    """The purpose, the version it replaces and the new texts: a preview stays good while
+    none of them changes (``policy_publish(previewed=...)`` compares it under the lock)."""
+    digests = {language: text_sha256(text) for language, text in sorted(texts.items())}
+    seen = f"{purpose.code}|{purpose.current_version_id or 0}|{digests}"
+    return hashlib.sha256(seen.encode()).hexdigest()
+
+
+def policy_publish_preview(purpose: Purpose, texts: dict[str, str]) -> PublishPreview:
+    current = purpose.current_version
+    old = policy_texts_current(purpose)
+    return PublishPreview(
+        purpose=purpose,
+        current=current,
+        version=(current.version + 1) if current else 1,
+        diffs=[
+            LanguageDiff(language, text_diff(old.get(language, ""), texts[language]))
+            for language in LANGUAGES
+        ],
+        holders=consent_holders_count(purpose),
+        assessment=assessment_current(purpose),
+        fingerprint=policy_preview_fingerprint(purpose, texts),
+    )
 
 
 def is_dpo(user) -> bool:

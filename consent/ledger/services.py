@@ -61,6 +61,8 @@ from consent.ledger.selectors import (
     is_possibly_under_14,
     latest_record_for,
     minor_declared_on,
+    policy_preview_fingerprint,
+    policy_texts_current,
     purpose_by_code,
 )
 
@@ -557,11 +559,24 @@ def check_assessment_current(purpose: Purpose) -> None:
         )
 
 
-def policy_publish(*, purpose: str, texts: dict[str, str], actor: User) -> PolicyVersion:
+def check_policy_publishable(purpose: Purpose, texts: dict[str, str]) -> None:
+    """What the purpose's state must allow: a current assessment and texts that change."""
+    # mutant: delete — tests/consent/ledger/test_assessments.py
+    #   test_a_policy_cannot_be_published_without_a_current_assessment
+    check_assessment_current(purpose)
+    if policy_texts_current(purpose) == texts:
+        raise Conflict(_("These texts are the ones already published."), code="policy_unchanged")
+
+
+def policy_publish(
+    *, purpose: str, texts: dict[str, str], actor: User, previewed: str | None = None
+) -> PolicyVersion:
     """Publish the next version of a purpose's texts (DPO or superuser only).
 
     From the commit on, the gate refuses every grant of an older version as outdated until
     the subject consents to the new text. Published texts are never changed afterwards.
+    ``previewed`` (the admin's preview, ``policy_preview_fingerprint``) is refused as
+    ``preview_stale`` if the texts or the version they replace changed since it was shown.
     """
     if not is_dpo(actor):
         raise Forbidden(_("Only the data protection officer can publish policies."), code="not_dpo")
@@ -570,19 +585,11 @@ def policy_publish(*, purpose: str, texts: dict[str, str], actor: User) -> Polic
     with transaction.atomic(durable=True):
         # Locked: two publishes of one purpose cannot both take the next version number.
         row = Purpose.objects.select_for_update().get(code=purpose)
-        # mutant: delete — tests/consent/ledger/test_assessments.py
-        #   test_a_policy_cannot_be_published_without_a_current_assessment
-        check_assessment_current(row)
-        current = {}
-        if row.current_version_id:
-            current = dict(
-                PolicyText.objects.filter(policy_id=row.current_version_id).values_list(
-                    "language", "text"
-                )
-            )
-        if current == texts:
+        check_policy_publishable(row, texts)
+        if previewed is not None and previewed != policy_preview_fingerprint(row, texts):
             raise Conflict(
-                _("These texts are the ones already published."), code="policy_unchanged"
+                _("The texts or the current version changed since the preview: check again."),
+                code="preview_stale",
             )
         return _policy_version_create(purpose=row, texts=texts, actor=actor)
 

@@ -16,8 +16,8 @@ STORES = (
         name="consent.ledger",
         # Marked for translation: the retention page shows them in the reader's language.
         what=gettext_noop(
-            "Consent records (purpose, policy version, time, method, SHA-256 of the "
-            "text shown and of the user agent, network of the address), their signed "
+            "Consent records (purpose, policy version, time, method, fingerprints of the "
+            "text shown and of the browser, network of the address), their signed "
             "receipts, and the day an age under 14 was declared"
         ),
         why=gettext_noop("Proof of which consent was given or withdrawn, when and to which text"),
