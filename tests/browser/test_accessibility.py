@@ -302,14 +302,17 @@ def _session_cookies(client, base_url: str) -> list[dict]:
     return [{"name": n, "value": c.value, "url": base_url} for n, c in client.cookies.items()]
 
 
-def build_world(enrolled, grant_consent, monkeypatch) -> tuple[dict, dict]:
-    """Everyone the walk signs in as (their session cookies), and the ids its pages need."""
+def build_world(enrolled, monkeypatch, language: str) -> tuple[dict, dict]:
+    """Everyone the walk signs in as (their session cookies), and the ids its pages need; the
+    person consented to the texts in ``language`` (their receipts are in it)."""
     from django.test import Client
 
     from consent.erasure.services import erasure_request
     from consent.erasure.views import _ERASURE_KEY
     from consent.identity.services import _role_group
-    from consent.ledger.models import ConsentRecord
+    from consent.ledger.models import ConsentRecord, PolicyText, Purpose
+    from consent.ledger.selectors import ClientEvidence
+    from consent.ledger.services import consent_grant
     from consent.reports.services import report_job_request
     from swap.services import (
         share_link_create,
@@ -322,7 +325,17 @@ def build_world(enrolled, grant_consent, monkeypatch) -> tuple[dict, dict]:
     from tests.swap.jobkit import make_template
 
     person = UserFactory(phone_number="+447400166601")
-    grant_consent(person, "face_swap", "output_storage", "ephemeral_swap")
+    for purpose in ("biometric_enrolment", "face_swap", "output_storage", "ephemeral_swap"):
+        text = PolicyText.objects.get(
+            policy=Purpose.objects.get(code=purpose).current_version, language=language
+        )
+        consent_grant(
+            subject=person,
+            purpose=purpose,
+            version=text.policy.version,
+            sha256=text.sha256,
+            evidence=ClientEvidence(method=ConsentRecord.Method.PORTAL),
+        )
     [capture] = enrolled(person)
     picture = make_template("image", title="Licensed picture", sharing=True)
     clip = make_template("video", title="Licensed clip")
@@ -398,9 +411,9 @@ def build_world(enrolled, grant_consent, monkeypatch) -> tuple[dict, dict]:
 @pytest.mark.usefixtures("policies")
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_no_portal_page_has_a_serious_or_critical_accessibility_violation(
-    chromium, live_server, screenshots, enrolled, grant_consent, monkeypatch, language
+    chromium, live_server, screenshots, enrolled, monkeypatch, language
 ):
-    world, clients = build_world(enrolled, grant_consent, monkeypatch)
+    world, clients = build_world(enrolled, monkeypatch, language)
     context = chromium.new_context(
         locale="zh-CN" if language.startswith("zh") else "en-GB",
         bypass_csp=True,  # for axe's script only
@@ -438,3 +451,60 @@ def test_axe_catches_an_image_without_a_text_alternative(chromium, live_server):
     finally:
         context.close()
     assert any(re.match(r"image-alt \(critical\)", v) for v in found), found
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("policies")
+def test_progress_pages_show_the_outcome_without_a_timed_refresh(
+    chromium, live_server, screenshots, monkeypatch
+):
+    """A report being made and an account being erased: no meta refresh (it moves focus and
+    the reading position every time); the page checks in the background and shows the outcome
+    once the work has ended."""
+    from django.test import Client
+
+    from consent.erasure.services import erasure_request, erasure_run
+    from consent.erasure.views import _ERASURE_KEY
+    from consent.reports.services import report_job_request, report_job_run
+    from tests.factories import UserFactory
+
+    person = UserFactory()
+    with monkeypatch.context() as patch:  # both wait until the test does the worker's part
+        patch.setattr("compliance_site.jobs._send", lambda kind, pk: None)
+        report = report_job_request(subject=person, language="en", events=0)
+        erasure, token = erasure_request(subject=UserFactory())
+    client = Client()
+    client.force_login(person)
+    session = Client().session
+    session[_ERASURE_KEY] = token
+    session.save()
+
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        for cookie, path, run, ready in (
+            (
+                client.cookies["sessionid"].value,
+                f"/account/report/{report.pk}/",
+                lambda: report_job_run(job_id=report.pk),
+                "main a.button[download]",
+            ),
+            (
+                session.session_key,
+                "/account/delete/status/",
+                lambda: erasure_run(request_id=erasure.pk),
+                "main a[href$='certificate.json']",
+            ),
+        ):
+            context.clear_cookies()
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+            page.goto(live_server.url + path)
+            assert page.locator("meta[http-equiv=refresh]").count() == 0
+            assert page.locator("[data-refresh] [role=status]").is_visible()
+            page.locator("main h1").focus()
+            run()
+            page.locator(ready).wait_for()
+            page.screenshot(path=str(screenshots / f"{path.strip('/').replace('/', '-')}.png"))
+    finally:
+        context.close()
