@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.browser import walk
+from tests.browser import test_tombstone, walk
 
 pytestmark = [pytest.mark.browser]
 
@@ -220,3 +220,39 @@ def test_progress_pages_show_the_outcome_without_a_timed_refresh(
             page.screenshot(path=str(screenshots / f"{path.strip('/').replace('/', '-')}.png"))
     finally:
         context.close()
+
+
+tombstone = test_tombstone.tombstone  # the wind-down's static pages, served over HTTP
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("policies")
+def test_the_closed_service_and_its_tombstone_have_no_serious_or_critical_violation(
+    chromium, live_server, tombstone
+):
+    """After a wind-down: the portal's banner saying so, and the tombstone's index and lookup
+    page (a person's certificate found), in both languages at both widths."""
+    _out, base, tokens = tombstone
+    found = {}
+    for language, suffix in (("en", ""), ("zh-hans", ".zh-hans")):
+        context = chromium.new_context(
+            locale="zh-CN" if language.startswith("zh") else "en-GB", bypass_csp=True
+        )
+        context.add_init_script(_axe_source())
+        page = context.new_page()
+        for url, ready in (
+            (f"{live_server.url}/login/", ".closing-banner"),
+            (f"{live_server.url}/privacy/", ".closing-banner"),
+            (f"{base}/index{suffix}.html", "main"),
+            (f"{base}/lookup{suffix}.html#{tokens[0]}", "#found"),
+        ):
+            page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT})
+            page.goto(url)
+            page.locator(ready).first.wait_for()
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": HEIGHT})
+                if violations := page.evaluate(_RUN_AXE):
+                    found[f"{url.split('#')[0]} at {width} px"] = violations
+        context.close()
+
+    assert found == {}
