@@ -1,4 +1,5 @@
-"""The visible "AI-generated" mark and the PNG's machine-readable provenance (invariant 8)."""
+"""The visible "AI-generated" mark (at the top, where no player control covers it; in the page's
+language as well as English) and the PNG's machine-readable provenance (invariant 8)."""
 
 from __future__ import annotations
 
@@ -9,28 +10,67 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from compliance_site.fonts import CJK_FONT_FILE, missing_glyphs
 from swap.engines.label import (
     DIGITAL_SOURCE_TYPE,
+    FONT_FILE,
+    LABEL_TEXT,
     XMP_KEY,
     burn_label,
     label_box,
+    label_text,
     png_with_provenance,
     read_png_provenance,
 )
-from tests.swap.conftest import label_is_visible
+from tests.swap.conftest import label_is_visible, label_reads
 
 CREATED = datetime(2026, 11, 26, 12, 30, tzinfo=UTC)
+CHINESE = "AI-generated·AI 生成"  # what a swap asked for from a Chinese page carries
 
 
+@pytest.mark.parametrize("text", [LABEL_TEXT, CHINESE])
 @pytest.mark.parametrize("size", [(64, 48), (320, 240), (512, 512), (1280, 720), (1080, 1920)])
-def test_the_label_box_fits_in_the_corner_and_grows_with_the_image(size):
+def test_the_label_box_sits_top_right_clear_of_the_players_controls_and_grows_with_the_image(
+    size, text
+):
     width, height = size
-    x0, y0, x1, y1 = label_box(width, height)
+    x0, y0, x1, y1 = label_box(width, height, text)
 
     assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
-    assert x1 > width * 0.9 and y1 > height * 0.9  # bottom right
+    assert x1 > width * 0.9 and y0 < height * 0.1  # top right
+    assert y1 <= height * 0.85  # players put their controls over the bottom 15 %
     assert (y1 - y0) >= 0.04 * min(width, height)
     assert (x1 - x0) <= 0.7 * width
+
+
+def test_the_label_is_in_english_and_the_page_language_when_it_is_another():
+    assert label_text(LABEL_TEXT) == label_text("") == LABEL_TEXT
+    assert label_text("AI 生成") == CHINESE
+    assert missing_glyphs(CHINESE) == set()
+    assert FONT_FILE == CJK_FONT_FILE  # the service's one CJK font, which covers them
+
+
+@pytest.mark.parametrize("fill", [0, 128, 255])
+def test_a_chinese_label_is_white_text_on_a_dark_box_wider_than_the_english_one(fill):
+    image = np.full((360, 640, 3), fill, np.uint8)
+
+    labelled = burn_label(image, CHINESE)
+
+    assert label_is_visible(labelled, CHINESE)
+    assert label_reads(labelled, CHINESE) and not label_reads(labelled, LABEL_TEXT)
+    x0, y0, x1, y1 = label_box(640, 360, CHINESE)
+    english = label_box(640, 360)
+    assert x0 < english[0] and x1 == english[2]  # same corner, longer words
+    outside = np.ones(labelled.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert (labelled[outside] == fill).all()
+
+
+def test_chinese_characters_are_drawn_as_themselves_not_as_missing_glyph_boxes():
+    image = np.full((360, 640, 3), 128, np.uint8)
+
+    # A font without them draws each as the same empty box: swapping two would change nothing.
+    assert (burn_label(image, "AI 生成") != burn_label(image, "AI 成生")).any()
 
 
 @pytest.mark.parametrize("fill", [0, 128, 255])
@@ -57,6 +97,7 @@ def test_burning_the_label_leaves_the_input_alone(astronaut):
 
 def test_the_label_is_drawn_the_same_way_every_time(astronaut):
     assert (burn_label(astronaut) == burn_label(astronaut)).all()
+    assert (burn_label(astronaut, CHINESE) == burn_label(astronaut, CHINESE)).all()
 
 
 def test_the_png_carries_the_iptc_source_type_and_the_job_in_xmp(astronaut):
@@ -111,3 +152,4 @@ def test_an_xmp_packet_with_a_doctype_is_refused():
 def test_a_naive_creation_time_is_refused(astronaut):
     with pytest.raises(ValueError, match="timezone"):
         png_with_provenance(astronaut, job_id="j", engine="classic", created=datetime(2026, 1, 1))
+
