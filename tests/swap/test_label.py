@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -22,7 +23,9 @@ from swap.engines.label import (
     png_with_provenance,
     read_png_provenance,
 )
+from swap.models import SwapJob
 from tests.swap.conftest import label_is_visible, label_reads
+from tests.swap.jobkit import SWAPS_URL, open_result
 
 CREATED = datetime(2026, 11, 26, 12, 30, tzinfo=UTC)
 CHINESE = "AI-generated·AI 生成"  # what a swap asked for from a Chinese page carries
@@ -153,3 +156,42 @@ def test_a_naive_creation_time_is_refused(astronaut):
     with pytest.raises(ValueError, match="timezone"):
         png_with_provenance(astronaut, job_id="j", engine="classic", created=datetime(2026, 1, 1))
 
+
+# --- the language of the page the swap was asked from -------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("accept_language", "language", "text", "other"),
+    [("zh-CN,zh;q=0.9", "zh-hans", CHINESE, LABEL_TEXT), ("en-GB", "en", LABEL_TEXT, CHINESE)],
+    ids=["chinese", "english"],
+)
+def test_a_swap_asked_for_in_chinese_is_marked_in_chinese_and_english_and_in_english_in_english(
+    alice,
+    ready,
+    image_template,
+    django_capture_on_commit_callbacks,
+    accept_language,
+    language,
+    text,
+    other,
+):
+    from biometrics import vault
+
+    api, capture = ready
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            SWAPS_URL,
+            {"capture": str(capture.pk), "template": str(image_template.pk)},
+            format="json",
+            HTTP_ACCEPT_LANGUAGE=accept_language,
+        )
+
+    assert response.status_code == 202
+    job = SwapJob.objects.get()
+    assert job.status == "done" and job.language == language
+    png = open_result(job, vault.subject_key(alice.pk))
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert label_reads(image, text) and not label_reads(image, other)
+    assert read_png_provenance(png)["label"] == LABEL_TEXT  # the machine-readable field stays
