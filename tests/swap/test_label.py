@@ -195,3 +195,36 @@ def test_a_swap_asked_for_in_chinese_is_marked_in_chinese_and_english_and_in_eng
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     assert label_reads(image, text) and not label_reads(image, other)
     assert read_png_provenance(png)["label"] == LABEL_TEXT  # the machine-readable field stays
+
+
+@pytest.mark.django_db
+def test_a_swap_without_enrolment_asked_for_in_chinese_is_marked_in_chinese_and_english(
+    alice, grant_consent, capture_media, image_template
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from biometrics import vault
+    from tests.erasure.kit import client_for
+
+    grant_consent(alice, "ephemeral_swap")
+    api = client_for(alice)
+    challenge = api.get("/api/v1/ephemeral-swaps/challenge").json()
+
+    response = api.post(
+        "/api/v1/ephemeral-swaps",
+        {
+            "challenge": challenge["id"],
+            "template": str(image_template.pk),
+            "photo": SimpleUploadedFile("photo.jpg", capture_media.photo),
+            "video": SimpleUploadedFile("video.mp4", capture_media.video(challenge["steps"])),
+        },
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    )
+
+    assert response.status_code == 201, response.content
+    job = SwapJob.objects.get()
+    assert job.ephemeral and job.language == "zh-hans"
+    png = open_result(job, vault.subject_key(alice.pk))
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert label_reads(image, CHINESE) and not label_reads(image, LABEL_TEXT)
