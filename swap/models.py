@@ -19,6 +19,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from consent.ledger.models import LANGUAGE_CHOICES
+
 TEMPLATE_FOLDER = "swap_templates"
 
 
@@ -200,6 +202,11 @@ class SwapJob(models.Model):
     # Made under ephemeral_swap from a photo and a video checked in memory, never from a
     # stored capture (``capture`` is empty): only the labelled result is kept.
     ephemeral = models.BooleanField(default=False, editable=False)
+    # The language of the page (or API request) the swap was asked from: the visible mark is
+    # drawn in it as well as in English (``swap.engines.label.label_text``).
+    language = models.CharField(
+        max_length=8, choices=LANGUAGE_CHOICES, default="en", editable=False
+    )
     expires_at = models.DateTimeField()
 
     class Meta:

@@ -6,8 +6,9 @@ A job goes pending → running → done | failed | cancelled. The machinery (que
 claim token, progress, recovery) is ``compliance_site.jobs``, declared once as ``SWAP_JOBS``;
 the rules around it are here:
 
-- ``swap_job_request`` (API) checks the gate, the capture and the template, stores the job and
-  queues ``swap.tasks.swap_job_run`` once the transaction commits.
+- ``swap_job_request`` (API) checks the gate, the capture and the template, stores the job (with
+  the request's language, which the visible mark is drawn in as well as English) and queues
+  ``swap.tasks.swap_job_run`` once the transaction commits.
 - ``swap_job_run`` (worker) claims it (``jobs.claim``: 0 rows, someone else has it, or it was
   cancelled or deleted), checks the gate and the template again, opens the capture
   (``biometrics.services.capture_use``: gate, ``last_used_at``, audit, decrypt in memory), runs
@@ -47,7 +48,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -92,7 +93,9 @@ from consent.ledger.gate import (
     lock_subject,
     require_consent,
 )
+from consent.ledger.selectors import check_language
 from swap.engines import SwapCancelled, SwapError, get_engine
+from swap.engines.label import label_text
 from swap.engines.video import DEFAULT_LIMITS as ENGINE_VIDEO_LIMITS
 from swap.engines.video import swap_image, swap_video
 from swap.models import (
@@ -757,6 +760,22 @@ def _result_withdrawn_erase(job: SwapJob, template: SwapTemplate, now: datetime)
 # --- requesting a job ---------------------------------------------------------------------------
 
 
+def _request_language() -> str:
+    """The language of the page or API request being answered (``en`` or ``zh-hans``; ``en``
+    where none is active, as in a shell)."""
+    try:
+        return check_language(translation.get_language() or settings.LANGUAGE_CODE)
+    except ApplicationError:
+        return settings.LANGUAGE_CODE
+
+
+def _mark_words(language: str) -> str:
+    """The visible mark's words on a result asked for in ``language``: English, and the
+    language's own when it is another ("AI-generated·AI 生成")."""
+    with translation.override(language):
+        return label_text(_("AI-generated"))
+
+
 def check_capture_live(capture: Capture) -> None:
     if not (capture.liveness or {}).get("passed"):
         raise CaptureNotLive(
@@ -790,6 +809,7 @@ def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> Swa
             capture=capture,
             template=template,
             kind=template.kind,
+            language=_request_language(),
             created_at=now,
             expires_at=now + retention_for(PURPOSE),
         )
@@ -941,6 +961,7 @@ def _render(job: SwapJob) -> bytes:
         "job_id": str(job.pk),
         "created": timezone.now(),
         "c2pa_credentials": credentials,
+        "label": _mark_words(job.language),
     }
     target = _template_bytes(job.template)
     if job.kind == TemplateKind.IMAGE:
@@ -1592,6 +1613,7 @@ def _ephemeral_render(
         job_id=str(job_id),
         created=timezone.now(),
         c2pa_credentials=c2pa_credentials(),
+        label=_mark_words(_request_language()),
     )
 
 
@@ -1677,6 +1699,7 @@ def _ephemeral_job_create(
         result_c2pa=c2pa_credentials() is not None,
         stored=stored,
         ephemeral=True,
+        language=_request_language(),
         expires_at=now + retention_for(STORAGE_PURPOSE if stored else EPHEMERAL_PURPOSE),
     )
     audit_record(

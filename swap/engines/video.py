@@ -72,9 +72,11 @@ def swap_image(
     job_id: str,
     created: datetime | None = None,
     c2pa_credentials: C2paCredentials | None = None,
+    label: str = LABEL_TEXT,
 ) -> bytes:
-    """PNG bytes: the target still with its best face swapped, labelled, with provenance (and a
-    signed C2PA manifest when ``c2pa_credentials`` are given; see ``content_credentials``).
+    """PNG bytes: the target still with its best face swapped, labelled with ``label`` (the
+    words of the visible mark, ``label.label_text``), with provenance (and a signed C2PA
+    manifest when ``c2pa_credentials`` are given; see ``content_credentials``).
 
     Raises ``SwapError``: ``unsupported_image``, ``image_too_large``, ``corrupt_image`` (from
     decoding) or ``no_target_face``."""
@@ -93,7 +95,9 @@ def swap_image(
     marked = watermark.embed(swapped, job_id)
     # mutant: skip burn_label — tests/swap/test_jobs_api.py
     #   test_a_still_is_swapped_into_a_labelled_encrypted_result_with_its_job_id
-    png = png_with_provenance(burn_label(marked), job_id=job_id, engine=engine.name, created=moment)
+    png = png_with_provenance(
+        burn_label(marked, label), job_id=job_id, engine=engine.name, created=moment
+    )
     if c2pa_credentials is None:
         return png
     fields = provenance_fields(job_id=job_id, engine=engine.name, created=moment)
@@ -227,6 +231,7 @@ class _Job:
     limits: VideoLimits
     expected_frames: int
     job_id: str
+    label: str
     frames: int = 0
     swapped: int = 0
     percent: int = 0
@@ -250,8 +255,10 @@ def swap_video(
     created: datetime | None = None,
     limits: VideoLimits = DEFAULT_LIMITS,
     c2pa_credentials: C2paCredentials | None = None,
+    label: str = LABEL_TEXT,
 ) -> bytes:
-    """MP4 bytes (H.264 + AAC when the input had sound): every frame labelled, the target face
+    """MP4 bytes (H.264 + AAC when the input had sound): every frame labelled (``label``: the
+    words of the visible mark, as for ``swap_image``), the target face
     swapped wherever it is found, provenance in the metadata (and a signed C2PA manifest when
     ``c2pa_credentials`` are given).
 
@@ -269,7 +276,9 @@ def swap_video(
         size = _upright_size(target_video_bytes, demuxer, limits)
         with av.open(io.BytesIO(target_video_bytes), mode="r", format=demuxer) as source:
             job_args = (source_image, source_face, engine, FaceTracker(analyser))
-            encoded = _transcode(source, size, job_args, fields, on_progress, should_stop, limits)
+            encoded = _transcode(
+                source, size, job_args, fields, on_progress, should_stop, limits, label
+            )
     except (SwapError, SwapCancelled):
         raise
     except (av.error.FFmpegError, ValueError, OSError) as exc:
@@ -308,6 +317,7 @@ def _transcode(
     on_progress,
     should_stop,
     limits,
+    label: str,
 ) -> bytes:
     video = _video_stream(source, limits)
     audio = source.streams.audio[0] if source.streams.audio else None
@@ -318,6 +328,7 @@ def _transcode(
         limits=limits,
         expected_frames=_expected_frames(source, video, limits),
         job_id=fields["job_id"],
+        label=label,
     )
     buffer = io.BytesIO()
     # +faststart needs a file it can reopen; mp4.faststart does that move in memory instead.
@@ -452,7 +463,7 @@ def _one_frame(job: _Job, frame: av.VideoFrame, output, stream) -> None:
             # A head turned away for a moment: the frame passes, labelled, as one without a face.
     # mutant: skip burn_label — tests/swap/test_jobs_api.py
     #   test_a_clip_is_swapped_frame_by_frame_into_a_labelled_h264_mp4_that_keeps_its_sound
-    picture = _to_yuv420p(burn_label(watermark.embed(image, job.job_id)))
+    picture = _to_yuv420p(burn_label(watermark.embed(image, job.job_id), job.label))
     picture.pts, picture.time_base = frame.pts, frame.time_base
     output.mux(stream.encode(picture))
     job.report(min(99, job.frames * 100 // job.expected_frames))

@@ -11,7 +11,7 @@ import pytest
 
 from biometrics.analysis import get_analyser
 from swap.engines import get_engine
-from swap.engines.label import label_box
+from swap.engines.label import LABEL_TEXT, burn_label, label_box
 from tests.biometrics import synth
 
 CLIP_SIZE = (320, 240)
@@ -58,13 +58,26 @@ def _write_tone(container, stream, hz: float, seconds: float) -> None:
     container.mux(stream.encode(None))
 
 
-def label_is_visible(image: np.ndarray, *, white: int = 200, dark: int = 90) -> bool:
+def label_is_visible(
+    image: np.ndarray, text: str = LABEL_TEXT, *, white: int = 200, dark: int = 90
+) -> bool:
     """The label box holds bright text pixels (2-50 %) on an otherwise dark background."""
-    x0, y0, x1, y1 = label_box(image.shape[1], image.shape[0])
+    x0, y0, x1, y1 = label_box(image.shape[1], image.shape[0], text)
     grey = image[y0:y1, x0:x1].astype(np.float32).mean(axis=2)
     text = grey >= white
     share = text.mean()
     return 0.02 < share < 0.5 and float(np.median(grey[~text])) < dark
+
+
+def label_reads(image: np.ndarray, text: str) -> bool:
+    """The label box holds exactly ``text``: white where its letters are drawn, darkened where
+    none is (the ink is the label burnt on black). For lossless stills."""
+    x0, y0, x1, y1 = label_box(image.shape[1], image.shape[0], text)
+    ink = burn_label(np.zeros_like(image), text)[y0:y1, x0:x1].max(axis=2)
+    box = image[y0:y1, x0:x1].astype(int)
+    letters = (box.min(axis=2)[ink >= 250] >= 250).mean()
+    between = (box.max(axis=2)[ink == 0] <= 78).mean()  # 30 % of white, at most
+    return bool(letters > 0.95 and between > 0.95)
 
 
 @pytest.fixture(scope="session")
