@@ -59,7 +59,7 @@ NOT_PAGES = {
     "consent/receipts/<uuid:receipt_id>.pdf": "a download",
     "consent/receipts/<uuid:receipt_id>.27560.json": "a download",
     "transparency/verify_audit.py": "a download (the verifier)",
-    "s/<str:token>/file/": "the shared result's file (the picture, the player's clip, the download)",
+    "s/<str:token>/file/": "a download: the shared result's picture or clip",
     # Swagger UI's markup, not ours: axe finds color-contrast, html-has-lang and
     # nested-interactive in it (tests/browser/test_pages.py checks it loads from our server).
     "api/docs/": "the API's reference for developers, drawn by Swagger UI",
