@@ -99,6 +99,7 @@ MATRIX: dict[str, tuple[str, dict, dict[str, int]]] = {
     "api-share-links": ("GET", JOB, owner_only(200, anonymous=401, others=404)),
     "api-shared": ("GET", {"token": "absent_token"}, every(404)),
     "swap:shared": ("GET", {"token": "absent_token"}, every(404)),
+    "swap:shared_file": ("GET", {"token": "absent_token"}, every(404)),
     "set_language": ("POST", {}, every(302)),
     "consent:login": ("GET", {}, signed_in(302, anonymous=200)),
     "consent:login_verify": ("GET", {}, every(302)),
