@@ -150,47 +150,41 @@ class _Checker:
             self.verified_size = size
 
     def add_copied(self) -> bool:
-        """Every leaf, read with COPY (PostgreSQL): the fast path for a sound log. Returns
-        False at the first thing that is not as it should be (a gap, a missing event, a leaf
-        or root that differs), leaving the caller to verify again on the slow path, which
-        names the problem; the leaf hashes are compared in one go at the end."""
-        rows = copy_rows.leaves()
-        try:
-            return self._add_copied(rows)
-        finally:
-            rows.close()  # ends the COPY before the slow path queries the connection again
-
-    def _add_copied(self, rows) -> bool:
+        """Every leaf checked by the database (PostgreSQL): the fast path for a sound log. The
+        database rebuilds each leaf from its event's stored columns, hashes it and compares it
+        with the stored leaf hash (``copy_rows.LEAVES_MATCH_SQL``, on every core); the tree is
+        built here from the stored hashes. Returns False at the first thing that is not as it
+        should be (a gap, a missing event, a leaf or root that differs), leaving the caller to
+        verify again on the slow path, which names the problem."""
         sha, size, levels = sha256, 0, self.levels
         stack: list[bytes] = []
         due = set(self.roots_due) | set(self.trusted)
-        stored: list[str] = []
-        digests = bytearray()
-        for stored_hex, leaf in rows:
-            if leaf is None:
-                return False
-            digest = sha(b"\x00" + leaf).digest()
-            stored.append(stored_hex)
-            digests += digest
-            n, level = size, 0
-            while n & 1:
-                digest = sha(b"\x01" + stack.pop() + digest).digest()
-                level += 1
-                node_level = levels.get(level)
-                if node_level is None:
-                    node_level = levels[level] = bytearray()
-                node_level += digest
-                n >>= 1
-            stack.append(digest)
-            size += 1
-            if size in due:
-                self.tree = CompactRange(size, stack)
-                self.check_roots_at(size)
-                if self.root_failed or self.result.problems:
-                    return False
+        total, first, final = copy_rows.leaf_span()
+        if total and (first != 0 or final != total - 1):  # a gap, or an index out of place
+            return False
+        if not copy_rows.leaves_match():
+            return False
+        for count, hashes in copy_rows.leaf_hash_chunks(total):
+            for at in range(0, 32 * count, 32):
+                digest = hashes[at : at + 32]
+                n, level = size, 0
+                while n & 1:
+                    digest = sha(b"\x01" + stack.pop() + digest).digest()
+                    level += 1
+                    node_level = levels.get(level)
+                    if node_level is None:
+                        node_level = levels[level] = bytearray()
+                    node_level += digest
+                    n >>= 1
+                stack.append(digest)
+                size += 1
+                if size in due:
+                    self.tree = CompactRange(size, stack)
+                    self.check_roots_at(size)
+                    if self.root_failed or self.result.problems:
+                        return False
         self.tree = CompactRange(size, stack)
-        # Rows come by unique index in order: they are 0..size-1 exactly when the last is.
-        return rows.last_index == size - 1 and "".join(stored) == digests.hex()
+        return True
 
     def nodes_match_quickly(self) -> bool:
         """PostgreSQL: each level's stored hashes in one query, compared with the rebuild; on a

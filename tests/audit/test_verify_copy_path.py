@@ -1,6 +1,6 @@
-"""On PostgreSQL, ``audit_log_verify`` reads leaves and events with COPY and rebuilds each leaf
-from the COPY text: every character an event may hold must come out as ``audit.leaves`` makes it
-(and on SQLite the same events go through the ORM path)."""
+"""On PostgreSQL, ``audit_log_verify`` has the database rebuild and hash each leaf from its
+event's stored columns (``audit.copy_rows``): every character an event may hold must come out as
+``audit.leaves`` makes it (and on SQLite the same events go through the ORM path)."""
 
 from __future__ import annotations
 
