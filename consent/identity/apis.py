@@ -26,7 +26,7 @@ from consent.identity.services import (
     token_logout,
 )
 
-_REGION = (
+REGION_HELP = (
     "ISO 3166 alpha-2 code of the country whose national format `phone` is typed in "
     "(e.g. CN for 13800138000). Ignored for a number given with + and its country code; "
     "without it, `phone` must have them."
@@ -41,7 +41,7 @@ class OtpRequestApi(APIView):
     class InputSerializer(serializers.Serializer):
         phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
         # Any text: the service refuses what is not a known code as ``invalid_region``.
-        region = StrictCharField(required=False, allow_blank=True, help_text=_REGION)
+        region = StrictCharField(required=False, allow_blank=True, help_text=REGION_HELP)
 
     @extend_schema(
         operation_id="auth_otp_request",
@@ -77,7 +77,7 @@ class OtpVerifyApi(APIView):
     class InputSerializer(serializers.Serializer):
         phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
         # Any text: the service refuses what is not a known code as ``invalid_region``.
-        region = StrictCharField(required=False, allow_blank=True, help_text=_REGION)
+        region = StrictCharField(required=False, allow_blank=True, help_text=REGION_HELP)
         code = StrictCharField(min_length=CODE_LENGTH, max_length=CODE_LENGTH, trim_whitespace=True)
 
         def validate_code(self, value: str) -> str:

@@ -13,20 +13,14 @@ def _region_choices() -> list[tuple[str, str]]:
     return phone_region_choices(get_language() or "en")
 
 
-class PhoneForm(forms.Form):
-    """The number, and the country whose national format it may be typed in (the page
-    language's country unless chosen; a number with + and its country code ignores it)."""
+class RegionMixin(forms.Form):
+    """The country whose national format a number may be typed in (the page language's
+    country unless chosen; a number with + and its country code ignores it)."""
 
     region = forms.ChoiceField(
         label=_("Country code"),
         choices=_region_choices,
         required=False,
-    )
-    phone = forms.CharField(
-        label=_("Mobile number"),
-        max_length=PHONE_MAX_LENGTH,
-        help_text=_("As you dial it at home, or with + and the country code."),
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
 
     def __init__(self, *args, **kwargs):
@@ -35,6 +29,17 @@ class PhoneForm(forms.Form):
 
     def clean_region(self) -> str:
         return self.cleaned_data["region"] or phone_region_for_language(get_language())
+
+
+class PhoneForm(RegionMixin, forms.Form):
+    """The number, and the country whose national format it may be typed in."""
+
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=PHONE_MAX_LENGTH,
+        help_text=_("As you dial it at home, or with + and the country code."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
 
 
 class CodeForm(forms.Form):

@@ -24,6 +24,7 @@ from compliance_site.api import StrictCharField, StrictIntegerField
 from compliance_site.client_address import client_ip_for
 from compliance_site.http import attachment
 from compliance_site.openapi import ACCEPTED, errors
+from consent.identity.apis import REGION_HELP
 from consent.identity.http import SignedInRequest
 from consent.identity.services import (
     CODE_LENGTH,
@@ -391,6 +392,8 @@ _PURPOSES = _FlatListField(
 class GuardianRequestApi(APIView):
     class InputSerializer(serializers.Serializer):
         phone = StrictCharField(max_length=PHONE_MAX_LENGTH)
+        # Any text: the service refuses what is not a known code as ``invalid_region``.
+        region = StrictCharField(required=False, allow_blank=True, help_text=REGION_HELP)
         purposes = _PURPOSES
 
     @extend_schema(
@@ -402,7 +405,13 @@ class GuardianRequestApi(APIView):
             202: ACCEPTED,
             **errors(
                 {
-                    400: ["invalid", "malformed_request", "invalid_phone", "invalid_purposes"],
+                    400: [
+                        "invalid",
+                        "malformed_request",
+                        "invalid_phone",
+                        "invalid_region",
+                        "invalid_purposes",
+                    ],
                     404: ["unknown_purpose"],
                     409: ["guardian_not_needed", "guardian_is_subject"],
                     429: ["rate_limited"],

@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from consent.identity.forms import RegionMixin
 from consent.identity.services import CODE_LENGTH, PHONE_MAX_LENGTH
 from consent.ledger.models import GuardianRelationship
 
@@ -39,15 +40,16 @@ class AgeForm(forms.Form):
     )
 
 
-class GuardianPhoneForm(forms.Form):
-    """A child's request to a parent or guardian: their number and the purposes (one or
-    more, posted as repeated ``purpose`` fields) that ONE code will grant."""
+class GuardianPhoneForm(RegionMixin, forms.Form):
+    """A child's request to a parent or guardian: their number (national format read in the
+    chosen country) and the purposes (one or more, posted as repeated ``purpose`` fields) that
+    ONE code will grant."""
 
     purpose = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
     phone = forms.CharField(
         label=_("Parent's or guardian's mobile number"),
         max_length=PHONE_MAX_LENGTH,
-        help_text=_("Their own number, in international format. We text them a code."),
+        help_text=_("Their own number. We text them a code."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
     )
 

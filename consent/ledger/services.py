@@ -429,20 +429,25 @@ def check_relationship(relationship: str) -> str:
 
 
 def guardian_code_request(
-    *, subject: User, phone: str, purposes: Sequence[str], client_ip: str
+    *,
+    subject: User,
+    phone: str,
+    purposes: Sequence[str],
+    client_ip: str,
+    region: str | None = None,
 ) -> str:
     """Text ONE code to the parent or guardian of ``subject`` (a child under 14) so that they
     can consent on the child's behalf to ``purposes``, which the text names; the code grants
-    exactly that set for that child and nothing else (``CodeUse``). The same sending limits as
-    signing in apply."""
-    check_guardian_request(subject=subject, number=check_phone(phone))
+    exactly that set for that child and nothing else (``CodeUse``). National input is read in
+    ``region``. The same sending limits as signing in apply."""
+    check_guardian_request(subject=subject, number=check_phone(phone, region))
     rows = check_guardian_purposes(purposes)  # before anything is sent
     use = CodeUse.guardian_grant(
         subject_id=subject.pk,
         purposes=[row.code for row in rows],
         titles=[_purpose_title(row) for row in rows],
     )
-    return otp_request(phone=phone, client_ip=client_ip, use=use)
+    return otp_request(phone=phone, client_ip=client_ip, use=use, region=region)
 
 
 def _purpose_title(purpose: Purpose) -> str:

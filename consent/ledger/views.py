@@ -21,7 +21,11 @@ from compliance_site.errors import ApplicationError
 from compliance_site.http import attachment
 from consent.identity.http import SignedInHttpRequest
 from consent.identity.models import SessionNumber
-from consent.identity.selectors import phone_display
+from consent.identity.selectors import (
+    phone_display,
+    phone_region_choices,
+    phone_region_for_language,
+)
 from consent.identity.session_numbers import (
     session_number_for,
     session_number_hold,
@@ -93,6 +97,8 @@ def _centre_context(request: SignedInHttpRequest, language: str) -> dict:
         "age_form": AgeForm(),
         # A child asks a guardian for any of these at once, with one code.
         "guardian_purposes": [p for p in policies if states[p.purpose.code].state != "granted"],
+        "guardian_regions": phone_region_choices(language),
+        "guardian_region": phone_region_for_language(language),
         "back": _back(request),
     }
 
@@ -238,6 +244,7 @@ def guardian_request_view(request: SignedInHttpRequest) -> HttpResponse:
         phone = guardian_code_request(
             subject=request.user,
             phone=form.cleaned_data["phone"],
+            region=form.cleaned_data["region"],
             purposes=purposes,
             client_ip=client_ip_for(request),
         )

@@ -240,3 +240,19 @@ def test_a_child_asks_a_guardian_in_the_portal_and_the_guardian_grants_there(
     record = ConsentRecord.objects.get(subject=alice)
     assert record.guardian_pseudonym
     assert "Given by a parent or guardian." in browser.get(CENTRE).content.decode()
+
+
+def test_a_child_on_the_chinese_page_asks_a_guardian_by_a_national_number(browser, outbox):
+    _post(browser, "/consent/under-14/", {})
+    page = browser.get(f"{CENTRE}?lang=zh-hans").content.decode()
+    assert 'id="guardian-region"' in page and '<option value="CN" selected>' in page
+    assert "国家/地区代码" in page
+
+    sent = _post(
+        browser,
+        "/consent/guardian/request/",
+        {"purpose": "face_swap", "phone": "138 0013 8000", "region": "CN", "lang": "zh-hans"},
+    )
+
+    assert sent.status_code == 302
+    assert outbox[-1].to == "+8613800138000"

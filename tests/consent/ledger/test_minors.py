@@ -120,6 +120,17 @@ def test_the_guardian_text_message_says_what_the_code_is_for(child_api, outbox):
     assert "on behalf of your child" in outbox[-1].body
 
 
+def test_a_guardians_number_typed_the_national_way_is_read_in_its_region(child_api, outbox):
+    body = {"phone": "13800138000", "region": "cn", "purposes": ["face_swap"]}
+
+    assert child_api.post(GUARDIAN_REQUEST, body, format="json").status_code == 202
+    assert outbox[-1].to == "+8613800138000"
+    refused = child_api.post(GUARDIAN_REQUEST, {**body, "region": "ZZ"}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_region"
+    national_alone = child_api.post(GUARDIAN_REQUEST, {**body, "region": ""}, format="json")
+    assert national_alone.status_code == 400
+
+
 def test_a_wrong_guardian_code_grants_nothing(child, child_api, outbox):
     _ask(child_api, PARENT, "face_swap")
 
