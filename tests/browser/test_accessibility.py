@@ -127,26 +127,19 @@ def audit(walker: walk.Walker, visit: walk.Visit, world: dict) -> dict[str, list
 def test_no_portal_page_has_a_serious_or_critical_accessibility_violation(
     chromium, live_server, screenshots, enrolled, monkeypatch, language
 ):
-    world, clients = walk.build_world(enrolled, monkeypatch, language)
-    context = chromium.new_context(
-        locale="zh-CN" if language.startswith("zh") else "en-GB",
-        bypass_csp=True,  # for axe's script only
-    )
-    context.set_default_timeout(15_000)
-    context.add_init_script(_axe_source())  # with every document the tab loads
-    walker = walk.Walker(
-        context.new_page(),
-        base_url=live_server.url,
-        language=language,
-        screenshots=screenshots,
-        clients=clients,
-    )
     found: dict[str, list[str]] = {}
-    try:
+    with walk.walking(
+        chromium,
+        live_server,
+        screenshots,
+        enrolled,
+        monkeypatch,
+        language,
+        bypass_csp=True,  # for axe's script only
+        init_script=_axe_source(),  # with every document the tab loads
+    ) as (world, walker):
         for visit in walk.VISITS:
             found |= audit(walker, visit, world)
-    finally:
-        context.close()
 
     assert found == {}
 

@@ -120,22 +120,17 @@ def test_the_main_pages_list_names_visits_of_the_walk():
 def test_the_main_pages_work_at_200_percent_zoom(
     chromium, live_server, screenshots, enrolled, monkeypatch, language
 ):
-    world, clients = walk.build_world(enrolled, monkeypatch, language)
-    context = chromium.new_context(
+    found = {}
+    with walk.walking(
+        chromium,
+        live_server,
+        screenshots,
+        enrolled,
+        monkeypatch,
+        language,
         viewport=ZOOMED,
         device_scale_factor=2,
-        locale="zh-CN" if language.startswith("zh") else "en-GB",
-    )
-    context.set_default_timeout(15_000)
-    walker = walk.Walker(
-        context.new_page(),
-        base_url=live_server.url,
-        language=language,
-        screenshots=screenshots,
-        clients=clients,
-    )
-    found = {}
-    try:
+    ) as (world, walker):
         for visit in walk.VISITS:
             if visit.name not in MAIN_PAGES:
                 continue
@@ -150,8 +145,6 @@ def test_the_main_pages_work_at_200_percent_zoom(
         # and a control pushed off the side.
         walker.page.evaluate(_BREAK_JS)
         caught = walker.page.evaluate(_LAYOUT_JS)
-    finally:
-        context.close()
 
     assert found == {}
     assert [p.split(":")[0] for p in caught] == [

@@ -173,6 +173,35 @@ VISITS = [
 # Addresses with no page of their own to audit, and why.
 
 
+@contextlib.contextmanager
+def walking(
+    chromium, live_server, screenshots: Path, enrolled, monkeypatch, language: str, **options
+) -> Iterator[tuple[dict, Walker]]:
+    """The world built in ``language`` and a ``Walker`` in a browser context of its own
+    (``options`` for ``new_context``; ``init_script``: run in every document), closed after."""
+    world, clients = build_world(enrolled, monkeypatch, language)
+    init_script = options.pop("init_script", "")
+    context = chromium.new_context(
+        locale="zh-CN" if language.startswith("zh") else "en-GB", **options
+    )
+    context.set_default_timeout(15_000)
+    if init_script:
+        context.add_init_script(init_script)
+    try:
+        yield (
+            world,
+            Walker(
+                context.new_page(),
+                base_url=live_server.url,
+                language=language,
+                screenshots=screenshots,
+                clients=clients,
+            ),
+        )
+    finally:
+        context.close()
+
+
 class Walker:
     """Opens visits as the world's people, one after another in one tab (``page``), at
     ``width`` x ``height``; the session cookies are swapped when the person changes."""
