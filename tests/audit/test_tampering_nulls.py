@@ -35,3 +35,22 @@ def test_an_event_column_set_to_null_after_dropping_not_null_is_caught(
     result = audit_log_verify()
     assert not result.ok, f"{column} = NULL passed verification"
     assert result.first_problem is not None and result.first_problem.index == 2
+
+
+def test_an_event_rewritten_whole_with_one_column_null_is_caught(on_postgresql, alice):
+    # One NULL column makes the database's comparison NULL, which bool_and skips: every other
+    # column is then free to say anything.
+    for number in range(4):
+        record_events(1, subject=alice, start=number)
+        audit_seal()
+    helpers.disable_triggers(TABLES)
+    event_id = AuditLeaf.objects.get(index=1).event_id
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent ALTER COLUMN request_id DROP NOT NULL")
+        cursor.execute(
+            "UPDATE audit_auditevent SET request_id = NULL, action = action + 1, "
+            "object_type = 'rewritten', data_jcs = '{\"forged\":true}' WHERE id = %s",
+            [event_id],
+        )
+    result = audit_log_verify()
+    assert not result.ok, "a rewritten event passed verification"
