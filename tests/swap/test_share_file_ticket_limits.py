@@ -58,3 +58,9 @@ def test_the_file_address_is_held_to_the_networks_view_rate_like_the_page(one_vi
         for _ in range(attempts)
     )
     assert served < attempts, f"{served} files from one network within the hour, none refused"
+
+
+def test_the_file_address_carries_no_identifier_of_the_link(one_view_link):
+    # The link's id is what its views are audited under; the viewer has the token, nothing more.
+    address = _file_address(one_view_link)
+    assert str(ShareLink.objects.get().pk) not in address
