@@ -70,11 +70,12 @@ def copy_lines(sql: str, params=()) -> Generator[str, None, None]:
 
 
 # Whether every leaf rebuilt from its event's stored columns (``LEAF_SQL``) hashes to the
-# stored leaf hash (false when an event is missing): one aggregate the database may spread over
-# parallel workers, so the rebuilding uses every core.
+# stored leaf hash: false when an event is missing, and when a column was emptied to NULL (the
+# rebuilt leaf is then NULL, and so is its comparison, which bool_and alone would skip). One
+# aggregate the database may spread over parallel workers, so the rebuilding uses every core.
 LEAVES_MATCH_SQL = (
-    "SELECT COALESCE(bool_and(e.id IS NOT NULL AND l.leaf_hash = "
-    f"sha256('\\x00'::bytea || convert_to({LEAF_SQL}, 'UTF8'))), true) {_FROM}"
+    "SELECT COALESCE(bool_and(COALESCE(e.id IS NOT NULL AND l.leaf_hash = "
+    f"sha256('\\x00'::bytea || convert_to({LEAF_SQL}, 'UTF8')), false)), true) {_FROM}"
 )
 # The stored leaf hashes of a range of indexes, concatenated in index order.
 LEAF_HASHES_SQL = (

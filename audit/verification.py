@@ -97,7 +97,12 @@ class _Checker:
     def add_leaf(self, row) -> bool:
         """Rebuild one leaf from a ``leaf_rows`` row."""
         index, stored, event_id, *columns = row
-        leaf = None if event_id is None else leaf_bytes_from_row(index, columns)
+        if event_id is None:
+            leaf = None
+        elif None in columns:  # a column emptied to NULL: the event is not what was hashed
+            leaf = b""
+        else:
+            leaf = leaf_bytes_from_row(index, columns)
         return self.add_rebuilt(index, bytes(stored), leaf)
 
     def add_rebuilt(self, index: int, stored: bytes, leaf: bytes | None) -> bool:

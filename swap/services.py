@@ -44,6 +44,7 @@ import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -1867,36 +1868,59 @@ def _shared_result(link: ShareLink) -> SharedResult | None:
     return SharedResult(link, content, job.media_type, f"faceledger-swap-{job.pk}.{extension}")
 
 
-SHARE_TICKET_SECONDS = 60 * 60
+SHARE_TICKET_SECONDS = 10 * 60
+# What one view needs: the picture or the player, the download, and one reload.
+SHARE_TICKET_FETCHES = 3
 _SHARE_TICKET = "faceledger.swap.share-file"
 
 
 def share_file_ticket(link: ShareLink) -> str:
-    """The viewer page's pass to its own file (the picture or player, and the download): signed,
-    naming the link, good for an hour. The page carries the address, not the file."""
-    return signing.TimestampSigner(salt=_SHARE_TICKET).sign(str(link.pk))
+    """The viewer page's pass to its own file (the picture or player, and the download): a
+    random nonce signed for this link (the salt names it; the ticket does not), good for
+    SHARE_TICKET_FETCHES fetches within ten minutes. The page carries the address, not the
+    file; one counted view is one person looking, not a download address for a crowd."""
+    return signing.dumps(secrets.token_urlsafe(16), salt=f"{_SHARE_TICKET}:{link.pk}")
 
 
 def share_link_file(*, token: str, ticket: str) -> SharedResult:
     """The file of a view already counted: with that page's ticket for this very link, within
-    its hour, while the link lives (its view limit was applied to the view). No view counted
-    and nothing audited: the view was. Anything else is the one 404 ``share_link_gone``."""
-    try:
-        named = signing.TimestampSigner(salt=_SHARE_TICKET).unsign(
-            ticket, max_age=SHARE_TICKET_SECONDS
-        )
-    except signing.BadSignature:
-        named = None
-    link = share_link_for_token(token, counted=True) if named else None
+    its ten minutes and fetches, while the link lives (its view limit was applied to the
+    view). No view counted and nothing audited: the view was, and its fetches are bounded.
+    Anything else is the one 404 ``share_link_gone``."""
+    link = share_link_for_token(token, counted=True)
+    nonce = None
+    if link is not None:
+        try:
+            nonce = signing.loads(
+                ticket, salt=f"{_SHARE_TICKET}:{link.pk}", max_age=SHARE_TICKET_SECONDS
+            )
+        except signing.BadSignature:
+            nonce = None
     gone = ShareLinkGone(_("This link has expired or was removed."))
     # mutant: negate — tests/swap/test_share_links.py
     #   test_the_file_of_a_view_needs_that_pages_ticket_and_dies_with_the_link
-    if link is None or str(link.pk) != named:
+    if link is None or not isinstance(nonce, str):
         raise gone
+    # mutant: delete — tests/swap/test_share_file_ticket_limits.py
+    #   test_a_one_view_links_ticket_does_not_serve_the_file_to_a_crowd
+    _share_ticket_fetch(nonce, gone)
     shared = _shared_result(link)
     if shared is None:
         raise gone
     return shared
+
+
+def _share_ticket_fetch(nonce: str, gone: ShareLinkGone) -> None:
+    """Count one fetch of a ticket's file in the cache (shared by every web process with
+    CACHE_URL); refuse past SHARE_TICKET_FETCHES."""
+    key = f"swap:share-file:{nonce}"
+    cache.add(key, 0, timeout=SHARE_TICKET_SECONDS)
+    try:
+        fetches = cache.incr(key)
+    except ValueError:  # gone from the cache between the two calls: its time is up
+        raise gone from None
+    if fetches > SHARE_TICKET_FETCHES:
+        raise gone
 
 
 def share_link_refused(*, reason: str) -> None:

@@ -380,12 +380,7 @@ def shared_view(request: HttpRequest, token: str) -> HttpResponse:
         share_view_attempt_check(request)
         shared = share_link_open(token=token)
     except ApplicationError as refusal:
-        response = render(
-            request, "swap/shared.html", {"error": refusal.detail}, status=refusal.status_code
-        )
-        if isinstance(refusal, RateLimited):
-            response["Retry-After"] = str(refusal.retry_after)
-        return shared_headers(response)
+        return _shared_refusal(request, refusal)
     file_url = (
         reverse("swap:shared_file", args=[token])
         + "?"
@@ -395,16 +390,24 @@ def shared_view(request: HttpRequest, token: str) -> HttpResponse:
     return shared_headers(render(request, "swap/shared.html", context))
 
 
+def _shared_refusal(request: HttpRequest, refusal: ApplicationError) -> HttpResponse:
+    response = render(
+        request, "swap/shared.html", {"error": refusal.detail}, status=refusal.status_code
+    )
+    if isinstance(refusal, RateLimited):
+        response["Retry-After"] = str(refusal.retry_after)
+    return shared_headers(response)
+
+
 @require_GET
 def shared_file_view(request: HttpRequest, token: str) -> HttpResponse:
     """Public: the file of a view just counted (the page's picture or player, and its download
     with ``download=1``), with the page's ticket; counts no view (see ``share_link_file``)."""
     try:
+        share_view_attempt_check(request)  # the network's rate, as for the page
         shared = share_link_file(token=token, ticket=request.GET.get("ticket", ""))
     except ApplicationError as refusal:
-        return shared_headers(
-            render(request, "swap/shared.html", {"error": refusal.detail}, status=404)
-        )
+        return _shared_refusal(request, refusal)
     response = FileResponse(
         io.BytesIO(shared.content),
         content_type=shared.media_type,

@@ -577,10 +577,13 @@ def consent_holders_count(purpose: Purpose) -> int:
 
 
 def policy_preview_fingerprint(purpose: Purpose, texts: dict[str, str]) -> str:
-    """The purpose, the version it replaces and the new texts: a preview stays good while
-    none of them changes (``policy_publish(previewed=...)`` compares it under the lock)."""
+    """The purpose, the version it replaces, the current impact assessment and the new texts:
+    a preview stays good while none of them changes (``policy_publish(previewed=...)``
+    compares it under the lock)."""
     digests = {language: text_sha256(text) for language, text in sorted(texts.items())}
-    seen = f"{purpose.code}|{purpose.current_version_id or 0}|{digests}"
+    assessment = assessment_current(purpose)
+    assessed = assessment.pk if assessment is not None else 0
+    seen = f"{purpose.code}|{purpose.current_version_id or 0}|{assessed}|{digests}"
     return hashlib.sha256(seen.encode()).hexdigest()
 
 
