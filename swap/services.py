@@ -94,7 +94,7 @@ from consent.ledger.gate import (
     lock_subject,
     require_consent,
 )
-from consent.ledger.selectors import check_language
+from consent.ledger.selectors import active_language
 from swap.engines import SwapCancelled, SwapError, get_engine
 from swap.engines.label import label_text
 from swap.engines.video import DEFAULT_LIMITS as ENGINE_VIDEO_LIMITS
@@ -761,15 +761,6 @@ def _result_withdrawn_erase(job: SwapJob, template: SwapTemplate, now: datetime)
 # --- requesting a job ---------------------------------------------------------------------------
 
 
-def _request_language() -> str:
-    """The language of the page or API request being answered (``en`` or ``zh-hans``; ``en``
-    where none is active, as in a shell)."""
-    try:
-        return check_language(translation.get_language() or settings.LANGUAGE_CODE)
-    except ApplicationError:
-        return settings.LANGUAGE_CODE
-
-
 def _mark_words(language: str) -> str:
     """The visible mark's words on a result asked for in ``language``: English, and the
     language's own when it is another ("AI-generated·AI 生成")."""
@@ -810,7 +801,7 @@ def swap_job_request(*, subject: User, capture_id: Any, template_id: Any) -> Swa
             capture=capture,
             template=template,
             kind=template.kind,
-            language=_request_language(),
+            language=active_language(),
             created_at=now,
             expires_at=now + retention_for(PURPOSE),
         )
@@ -1614,7 +1605,7 @@ def _ephemeral_render(
         job_id=str(job_id),
         created=timezone.now(),
         c2pa_credentials=c2pa_credentials(),
-        label=_mark_words(_request_language()),
+        label=_mark_words(active_language()),
     )
 
 
@@ -1700,7 +1691,7 @@ def _ephemeral_job_create(
         result_c2pa=c2pa_credentials() is not None,
         stored=stored,
         ephemeral=True,
-        language=_request_language(),
+        language=active_language(),
         expires_at=now + retention_for(STORAGE_PURPOSE if stored else EPHEMERAL_PURPOSE),
     )
     audit_record(

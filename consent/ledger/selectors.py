@@ -96,6 +96,15 @@ def check_language(value: str) -> str:
     return language
 
 
+def active_language() -> str:
+    """The language being answered in (the request's, or one ``translation.override`` set), as
+    ``check_language`` names it; English where none is active or it is one we have no texts in."""
+    try:
+        return check_language(translation.get_language() or "en")
+    except ApplicationError:
+        return "en"
+
+
 def requested_language(request: HttpRequest) -> str:
     """``?lang=`` if given (and valid), else the request's language (Accept-Language, via
     LocaleMiddleware), else English."""

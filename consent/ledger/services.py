@@ -14,7 +14,7 @@ from datetime import date
 
 import phonenumbers
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
@@ -52,10 +52,10 @@ from consent.ledger.policies import LANGUAGES, text_sha256, version_publish
 from consent.ledger.receipts import ReceiptFacts, receipt_issue, record_27560_issue
 from consent.ledger.selectors import (
     ClientEvidence,
+    active_language,
     age_stated,
     assessment_content,
     assessment_current,
-    check_language,
     granted_record_for,
     is_dpo,
     is_possibly_under_14,
@@ -452,11 +452,9 @@ def guardian_code_request(
 
 def _purpose_title(purpose: Purpose) -> str:
     """The title of the purpose's current text in the active language (the request's)."""
-    try:
-        language = check_language(translation.get_language() or "en")
-    except ApplicationError:
-        language = "en"
-    text = PolicyText.objects.filter(policy_id=purpose.current_version_id, language=language)
+    text = PolicyText.objects.filter(
+        policy_id=purpose.current_version_id, language=active_language()
+    )
     first = text.first()
     return first.title if first is not None else purpose.code
 
